@@ -1,0 +1,356 @@
+"""Initiative: a funding request against a period's pool, and its whole lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, InvalidTransition
+from domain.ids import natural_id
+from domain.values import KINDS, ImpactClaim, require_amount, require_code, require_text
+
+SUBMITTED: Final = "submitted"
+PENDING_SECOND: Final = "pending_second_approval"
+APPROVED: Final = "approved"
+REJECTED: Final = "rejected"
+DEFERRED: Final = "deferred"
+WITHDRAWN: Final = "withdrawn"
+DELIVERED: Final = "delivered"
+CANCELLED: Final = "cancelled"
+
+UNDECIDED: Final = frozenset({SUBMITTED, DEFERRED, PENDING_SECOND})
+FUNDED: Final = frozenset({APPROVED, DELIVERED})
+IN_CONTENTION: Final = UNDECIDED | FUNDED
+
+REVISABLE_FIELDS: Final = frozenset({
+    "title", "problem", "scenario", "touchpoints", "functional_areas", "cost", "confidence",
+    "expected_impacts", "dependencies", "mandatory", "mandate_reason",
+})
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """Why and against what a decision was taken; stored on every decision event."""
+
+    decision_id: UUID
+    outcome: str
+    rationale: str
+    departure: bool
+    recommended: bool
+    rank: int | None
+    score: Decimal
+    cip: Decimal
+    policy_version: int
+    available_before: Decimal
+    available_after: Decimal
+    ranking_position: int
+    cut_line_rank: int | None
+    approvals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The submitter's content: everything a revision may change."""
+
+    title: str
+    problem: str
+    scenario: str | None
+    touchpoints: tuple[str, ...]
+    functional_areas: tuple[str, ...]
+    cost: Decimal
+    confidence: Decimal
+    expected_impacts: tuple[ImpactClaim, ...]
+    dependencies: tuple[str, ...] = ()
+    mandatory: bool = False
+    mandate_reason: str | None = None
+
+    def check(self) -> Proposal:
+        """Return a normalised copy, or raise InvalidInput naming the field."""
+        metrics = [c.metric for c in self.expected_impacts]
+        if len(set(metrics)) != len(metrics):
+            raise InvalidInput("each metric may be claimed once", field="expected_impacts")
+        if self.mandatory and not (self.mandate_reason or "").strip():
+            raise InvalidInput("a mandatory initiative needs a mandate reason",
+                               field="mandate_reason")
+        if not Decimal(0) < self.confidence <= Decimal(1):
+            raise InvalidInput("confidence must be in (0, 1]", field="confidence")
+        return Proposal(
+            title=require_text(self.title, field="title", max_length=200),
+            problem=self.problem.strip(),
+            scenario=self.scenario,
+            touchpoints=_labels(self.touchpoints, field="touchpoints"),
+            functional_areas=_labels(self.functional_areas, field="functional_areas"),
+            cost=require_amount(self.cost, field="cost"),
+            confidence=self.confidence,
+            expected_impacts=tuple(self.expected_impacts),
+            dependencies=tuple(require_code(d, field="dependencies") for d in self.dependencies),
+            mandatory=self.mandatory,
+            mandate_reason=(self.mandate_reason or "").strip() or None,
+        )
+
+
+def _labels(values: tuple[str, ...], *, field: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        label = require_text(value, field=field, max_length=100)
+        if label not in out:
+            out.append(label)
+    return tuple(out)
+
+
+class Initiative(Aggregate):
+    """submitted -> (revised)* -> approved | rejected | deferred | withdrawn; approved -> delivered
+    -> outcomes; approved -> cancelled. Above the four-eyes threshold a first approval leaves it
+    pending a second, distinct approver."""
+
+    TOPIC = "cxgov.Initiative"
+
+    class Created(Aggregate.Created):
+        TOPIC = "cxgov.Initiative.Created"
+
+    class Submitted(Created):
+        TOPIC = "cxgov.Initiative.Submitted"
+        period: str
+        code: str
+        kind: str
+        pnl: str | None
+        proposal: Proposal
+        actor: str
+
+    class Revised(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Revised"
+        changes: dict[str, Any]
+        previous: dict[str, Any]
+        reason: str
+        actor: str
+
+    class Withdrawn(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Withdrawn"
+        reason: str
+        previous_status: str
+        actor: str
+
+    class FirstApprovalRecorded(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.FirstApprovalRecorded"
+        decision: DecisionRecord
+        actor: str
+
+    class Approved(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Approved"
+        decision: DecisionRecord
+        amount: Decimal
+        actor: str
+
+    class Rejected(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Rejected"
+        decision: DecisionRecord
+        actor: str
+
+    class Deferred(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Deferred"
+        decision: DecisionRecord
+        actor: str
+
+    class Delivered(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Delivered"
+        delivered_on: date
+        note: str
+        actor: str
+
+    class OutcomeRecorded(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.OutcomeRecorded"
+        metric: str
+        observed_value: Decimal
+        observed_at: datetime
+        note: str
+        actor: str
+
+    class Cancelled(Aggregate.Event):
+        TOPIC = "cxgov.Initiative.Cancelled"
+        reason: str
+        amount_released: Decimal
+        actor: str
+
+    @staticmethod
+    def create_id(period: str, code: str) -> UUID:
+        """Initiative ids are derived from period and code."""
+        return natural_id("initiative", period, code)
+
+    @classmethod
+    def submit(
+        cls, *, period: str, code: str, kind: str, pnl: str | None, proposal: Proposal, actor: str
+    ) -> Initiative:
+        """Submit a proposal; P&L initiatives name their P&L, CX-sponsored ones do not."""
+        if kind not in KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        if kind == "pnl" and not pnl:
+            raise InvalidInput("a P&L initiative names its P&L", field="pnl")
+        if kind != "pnl" and pnl:
+            raise InvalidInput("cross-P&L initiatives are sponsored by CX, not a P&L", field="pnl")
+        code = require_code(code, field="code")
+        proposal = proposal.check()
+        if code in proposal.dependencies:
+            raise InvalidInput("an initiative cannot depend on itself", field="dependencies")
+        created: Initiative = cls(period=period, code=code, kind=kind, pnl=pnl, proposal=proposal, actor=actor)
+        return created
+
+    @event(Submitted)
+    def __init__(
+        self, *, period: str, code: str, kind: str, pnl: str | None, proposal: Proposal, actor: str
+    ) -> None:
+        self.period = period
+        self.code = code
+        self.kind = kind
+        self.pnl = pnl
+        self.proposal = proposal
+        self.submitted_by = actor
+        self.authors: set[str] = {actor}
+        self.status = SUBMITTED
+        self.approvals: list[str] = []
+        self.decisions: list[DecisionRecord] = []
+        self.committed_amount = Decimal(0)
+        self.delivered_on: date | None = None
+        self.outcomes: list[tuple[str, Decimal, datetime]] = []
+
+    # --- queries --------------------------------------------------------------------------
+
+    @property
+    def cost(self) -> Decimal:
+        """The funding requested."""
+        return self.proposal.cost
+
+    def _require(self, allowed: frozenset[str] | set[str], action: str) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(
+                f"cannot {action} initiative {self.code} while it is {self.status}",
+                status=self.status,
+            )
+
+    # --- commands -------------------------------------------------------------------------
+
+    def revise(self, *, changes: dict[str, Any], reason: str, actor: str) -> None:
+        """Change the proposal while undecided; recorded with before and after values."""
+        self._require({SUBMITTED, DEFERRED}, "revise")
+        unknown = set(changes) - REVISABLE_FIELDS
+        if unknown:
+            raise InvalidInput(f"cannot revise {', '.join(sorted(unknown))}",
+                               field=sorted(unknown)[0])
+        current = self.proposal.__dict__
+        effective = {k: v for k, v in changes.items() if current[k] != v}
+        if not effective:
+            raise InvalidInput("the revision changes nothing", field="changes")
+        proposal = Proposal(**{**current, **effective}).check()
+        normalised = {k: getattr(proposal, k) for k in effective}
+        if self.code in proposal.dependencies:
+            raise InvalidInput("an initiative cannot depend on itself", field="dependencies")
+        self._revised(
+            changes=normalised,
+            previous={k: current[k] for k in effective},
+            reason=reason.strip(),
+            actor=actor,
+        )
+
+    def withdraw(self, *, reason: str, actor: str) -> None:
+        """Withdraw before any final decision."""
+        self._require(set(UNDECIDED), "withdraw")
+        self._withdrawn(reason=reason.strip(), previous_status=self.status, actor=actor)
+
+    def record_first_approval(self, *, decision: DecisionRecord, actor: str) -> None:
+        """First of two approvals above the four-eyes threshold."""
+        self._require({SUBMITTED, DEFERRED}, "approve")
+        self._first_approval(decision=decision, actor=actor)
+
+    def approve(self, *, decision: DecisionRecord, actor: str) -> None:
+        """Final approval; funds are committed on the pool in the same transaction."""
+        self._require(set(UNDECIDED), "approve")
+        self._approved(decision=decision, amount=self.cost, actor=actor)
+
+    def reject(self, *, decision: DecisionRecord, actor: str) -> None:
+        """Reject while undecided."""
+        self._require(set(UNDECIDED), "reject")
+        self._rejected(decision=decision, actor=actor)
+
+    def defer(self, *, decision: DecisionRecord, actor: str) -> None:
+        """Defer to a later round; it may be revised and decided again."""
+        self._require({SUBMITTED, PENDING_SECOND}, "defer")
+        self._deferred(decision=decision, actor=actor)
+
+    def deliver(self, *, delivered_on: date, note: str, actor: str) -> None:
+        """Report delivery of approved work."""
+        self._require({APPROVED}, "report delivery of")
+        self._delivered(delivered_on=delivered_on, note=note.strip(), actor=actor)
+
+    def record_outcome(
+        self, *, metric: str, observed_value: Decimal, observed_at: datetime, note: str, actor: str
+    ) -> None:
+        """Record the observed value of a claimed metric after delivery."""
+        self._require({DELIVERED}, "record an outcome for")
+        if metric not in {c.metric for c in self.proposal.expected_impacts}:
+            raise InvalidInput(f"{self.code} claims no impact on {metric}", field="metric")
+        if not observed_value.is_finite():
+            raise InvalidInput("observed value must be finite", field="observed_value")
+        self._outcome(metric=metric, observed_value=observed_value, observed_at=observed_at,
+                      note=note.strip(), actor=actor)
+
+    def cancel(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
+        """Cancel approved work; the pool releases its funds in the same transaction."""
+        self._require({APPROVED}, "cancel")
+        self._cancelled(reason=require_text(reason, field="reason"),
+                        amount_released=amount_released, actor=actor)
+
+    # --- events ---------------------------------------------------------------------------
+
+    @event(Revised)
+    def _revised(self, *, changes: dict[str, Any], previous: dict[str, Any], reason: str,
+                 actor: str) -> None:
+        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+        self.proposal = Proposal(**{**self.proposal.__dict__, **fixed})
+        self.authors.add(actor)
+
+    @event(Withdrawn)
+    def _withdrawn(self, *, reason: str, previous_status: str, actor: str) -> None:
+        self.status = WITHDRAWN
+
+    @event(FirstApprovalRecorded)
+    def _first_approval(self, *, decision: DecisionRecord, actor: str) -> None:
+        self.status = PENDING_SECOND
+        self.approvals = [actor]
+        self.decisions.append(decision)
+
+    @event(Approved)
+    def _approved(self, *, decision: DecisionRecord, amount: Decimal, actor: str) -> None:
+        self.status = APPROVED
+        self.approvals.append(actor)
+        self.committed_amount = amount
+        self.decisions.append(decision)
+
+    @event(Rejected)
+    def _rejected(self, *, decision: DecisionRecord, actor: str) -> None:
+        self.status = REJECTED
+        self.decisions.append(decision)
+
+    @event(Deferred)
+    def _deferred(self, *, decision: DecisionRecord, actor: str) -> None:
+        self.status = DEFERRED
+        self.approvals = []
+        self.decisions.append(decision)
+
+    @event(Delivered)
+    def _delivered(self, *, delivered_on: date, note: str, actor: str) -> None:
+        self.status = DELIVERED
+        self.delivered_on = delivered_on
+
+    @event(OutcomeRecorded)
+    def _outcome(self, *, metric: str, observed_value: Decimal, observed_at: datetime, note: str,
+                 actor: str) -> None:
+        self.outcomes.append((metric, observed_value, observed_at))
+
+    @event(Cancelled)
+    def _cancelled(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
+        self.status = CANCELLED
+        self.committed_amount = Decimal(0)

@@ -1,0 +1,257 @@
+"""Customers' success metrics and their observations (bounded streams)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput
+from domain.ids import natural_id
+from domain.values import DIRECTIONS, Reading, require_code, require_text
+
+
+class CustomerSuccessMetric(Aggregate):
+    """Customer phrasing mapped to the operational metric that monitors it."""
+
+    TOPIC = "cxgov.CustomerSuccessMetric"
+
+    class Created(Aggregate.Created):
+        TOPIC = "cxgov.CustomerSuccessMetric.Created"
+
+    class Defined(Created):
+        """v2 added `target_date` and `customer_threshold` (v1 stored events have neither)."""
+
+        TOPIC = "cxgov.CustomerSuccessMetric.Defined"
+        class_version = 2
+        code: str
+        customer_phrasing: str
+        operational_metric: str
+        scenario: str | None
+        pnl: str | None
+        unit: str
+        direction: str
+        baseline: Decimal
+        target: Decimal
+        target_date: date | None
+        customer_threshold: Decimal | None
+        importance: Decimal | None
+        satisfaction: Decimal | None
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 had no target date or customer threshold."""
+            state["target_date"] = None
+            state["customer_threshold"] = None
+
+    class Retargeted(Aggregate.Event):
+        TOPIC = "cxgov.CustomerSuccessMetric.Retargeted"
+        baseline: Decimal
+        target: Decimal
+        target_date: date | None
+        previous_baseline: Decimal
+        previous_target: Decimal
+        reason: str
+        actor: str
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        """Metric ids are derived from their code."""
+        return natural_id("metric", code)
+
+    @classmethod
+    def define(
+        cls,
+        *,
+        code: str,
+        customer_phrasing: str,
+        operational_metric: str,
+        scenario: str | None,
+        pnl: str | None,
+        unit: str,
+        direction: str,
+        baseline: Decimal,
+        target: Decimal,
+        target_date: date | None = None,
+        customer_threshold: Decimal | None = None,
+        importance: Decimal | None = None,
+        satisfaction: Decimal | None = None,
+        actor: str,
+    ) -> CustomerSuccessMetric:
+        """Define a metric after checking it can be scored."""
+        check_direction(direction, baseline=baseline, target=target)
+        for name, value in (("importance", importance), ("satisfaction", satisfaction)):
+            if value is not None and not Decimal(0) <= value <= Decimal(10):
+                raise InvalidInput(f"{name} must be in [0, 10]", field=name)
+        created: CustomerSuccessMetric = cls(
+            code=require_code(code, field="code"),
+            customer_phrasing=require_text(customer_phrasing, field="customer_phrasing"),
+            operational_metric=require_text(operational_metric, field="operational_metric"),
+            scenario=scenario,
+            pnl=pnl,
+            unit=require_text(unit, field="unit", max_length=40),
+            direction=direction,
+            baseline=baseline,
+            target=target,
+            target_date=target_date,
+            customer_threshold=customer_threshold,
+            importance=importance,
+            satisfaction=satisfaction,
+            actor=actor,
+        )
+        return created
+
+    @event(Defined)
+    def __init__(
+        self,
+        *,
+        code: str,
+        customer_phrasing: str,
+        operational_metric: str,
+        scenario: str | None,
+        pnl: str | None,
+        unit: str,
+        direction: str,
+        baseline: Decimal,
+        target: Decimal,
+        target_date: date | None,
+        customer_threshold: Decimal | None,
+        importance: Decimal | None,
+        satisfaction: Decimal | None,
+        actor: str,
+    ) -> None:
+        self.code = code
+        self.customer_phrasing = customer_phrasing
+        self.operational_metric = operational_metric
+        self.scenario = scenario
+        self.pnl = pnl
+        self.unit = unit
+        self.direction = direction
+        self.baseline = baseline
+        self.target = target
+        self.target_date = target_date
+        self.customer_threshold = customer_threshold
+        self.importance = importance
+        self.satisfaction = satisfaction
+
+    @property
+    def opportunity(self) -> Decimal | None:
+        """ODI opportunity score I + max(I - S, 0), when both were surveyed."""
+        if self.importance is None or self.satisfaction is None:
+            return None
+        return self.importance + max(self.importance - self.satisfaction, Decimal(0))
+
+    def retarget(
+        self,
+        *,
+        baseline: Decimal,
+        target: Decimal,
+        target_date: date | None,
+        reason: str,
+        actor: str,
+    ) -> None:
+        """Change baseline or target, with a recorded reason."""
+        check_direction(self.direction, baseline=baseline, target=target)
+        self._retargeted(
+            baseline=baseline,
+            target=target,
+            target_date=target_date,
+            previous_baseline=self.baseline,
+            previous_target=self.target,
+            reason=require_text(reason, field="reason"),
+            actor=actor,
+        )
+
+    @event(Retargeted)
+    def _retargeted(
+        self,
+        *,
+        baseline: Decimal,
+        target: Decimal,
+        target_date: date | None,
+        previous_baseline: Decimal,
+        previous_target: Decimal,
+        reason: str,
+        actor: str,
+    ) -> None:
+        self.baseline = baseline
+        self.target = target
+        self.target_date = target_date
+
+
+def check_direction(direction: str, *, baseline: Decimal, target: Decimal) -> None:
+    """A target must lie on the improving side of the baseline."""
+    if direction not in DIRECTIONS:
+        raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}", field="direction")
+    for name, value in (("baseline", baseline), ("target", target)):
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise InvalidInput(f"{name} must be a finite number", field=name)
+    if direction == "decrease" and target > baseline:
+        raise InvalidInput("a decrease metric needs target <= baseline", field="target")
+    if direction == "increase" and target < baseline:
+        raise InvalidInput("an increase metric needs target >= baseline", field="target")
+
+
+class ObservationBatch(Aggregate):
+    """One batch of readings of a metric: a stream of exactly one event, so recording is O(1)."""
+
+    TOPIC = "cxgov.ObservationBatch"
+
+    class Created(Aggregate.Created):
+        TOPIC = "cxgov.ObservationBatch.Created"
+
+    class Recorded(Created):
+        TOPIC = "cxgov.ObservationBatch.Recorded"
+        metric: str
+        batch_key: str
+        readings: tuple[Reading, ...]
+        source: str
+        actor: str
+
+    @staticmethod
+    def create_id(metric: str, batch_key: str) -> UUID:
+        """A batch is identified by its metric and the client's batch key (retries collide)."""
+        return natural_id("observations", metric, batch_key)
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        metric: str,
+        batch_key: str,
+        readings: tuple[Reading, ...],
+        source: str,
+        actor: str,
+    ) -> ObservationBatch:
+        """Record a non-empty batch of readings."""
+        if not readings:
+            raise InvalidInput("a batch needs at least one reading", field="readings")
+        if len(readings) > 10_000:
+            raise InvalidInput("a batch holds at most 10,000 readings", field="readings")
+        created: ObservationBatch = cls(
+            metric=metric,
+            batch_key=require_code(batch_key, field="batch_key"),
+            readings=tuple(readings),
+            source=require_text(source, field="source", max_length=200),
+            actor=actor,
+        )
+        return created
+
+    @event(Recorded)
+    def __init__(
+        self,
+        *,
+        metric: str,
+        batch_key: str,
+        readings: tuple[Reading, ...],
+        source: str,
+        actor: str,
+    ) -> None:
+        self.metric = metric
+        self.batch_key = batch_key
+        self.readings = tuple(readings)
+        self.source = source

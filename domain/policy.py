@@ -1,0 +1,139 @@
+"""Versioned scoring policy: weights, confidence tiers, cost basis, four-eyes threshold, bands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Final
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import PolicyRuleViolation
+from domain.ids import natural_id
+from domain.values import require_text
+
+TIE_BREAKS: Final = ("cost", "submitted")
+
+DEFAULT_CONFIDENCE_TIERS: Final = {
+    "measured": Decimal("1.0"),
+    "analogous": Decimal("0.8"),
+    "expert": Decimal("0.5"),
+}
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    """Everything a ranking depends on besides the initiatives and the metric register."""
+
+    weights: dict[str, int]
+    confidence_tiers: dict[str, Decimal] = field(
+        default_factory=lambda: dict(DEFAULT_CONFIDENCE_TIERS)
+    )
+    cost_unit: Decimal = Decimal(1_000_000)
+    cost_basis: str = "one-time cost plus first 12 months of run cost"
+    four_eyes_threshold: Decimal = Decimal(10_000_000)
+    gap_cap: Decimal = Decimal(1)
+    include_disbenefits: bool = False
+    min_sample_size: int = 30
+    green_slack: Decimal = Decimal("0.10")
+    amber_slack: Decimal = Decimal("0.25")
+    tie_break: tuple[str, ...] = TIE_BREAKS
+
+    def check(self) -> PolicyTerms:
+        """Return self when consistent, else raise PolicyRuleViolation."""
+        if not self.weights:
+            raise PolicyRuleViolation("a policy needs at least one metric weight", field="weights")
+        if any(not isinstance(w, int) or isinstance(w, bool) or w < 0
+               for w in self.weights.values()):
+            raise PolicyRuleViolation("weights are non-negative whole points", field="weights")
+        total = sum(self.weights.values())
+        if total != 100:
+            raise PolicyRuleViolation(f"weights must sum to 100, got {total}", field="weights")
+        if not self.confidence_tiers or any(
+            not Decimal(0) < v <= Decimal(1) for v in self.confidence_tiers.values()
+        ):
+            raise PolicyRuleViolation(
+                "confidence tiers must be values in (0, 1]", field="confidence_tiers"
+            )
+        if self.cost_unit <= 0:
+            raise PolicyRuleViolation("cost unit must be positive", field="cost_unit")
+        if self.four_eyes_threshold < 0:
+            raise PolicyRuleViolation("four-eyes threshold cannot be negative",
+                                      field="four_eyes_threshold")
+        if not Decimal(0) < self.gap_cap <= Decimal(1):
+            raise PolicyRuleViolation("gap cap must be in (0, 1]", field="gap_cap")
+        if self.min_sample_size < 0:
+            raise PolicyRuleViolation("minimum sample size cannot be negative",
+                                      field="min_sample_size")
+        if not Decimal(0) <= self.green_slack <= self.amber_slack <= Decimal(1):
+            raise PolicyRuleViolation("need 0 <= green slack <= amber slack <= 1",
+                                      field="green_slack")
+        if sorted(self.tie_break) != sorted(TIE_BREAKS):
+            raise PolicyRuleViolation(
+                f"tie break must order exactly {', '.join(TIE_BREAKS)}", field="tie_break"
+            )
+        return self
+
+    def with_weights(self, weights: dict[str, int]) -> PolicyTerms:
+        """A copy with other weights (for what-if previews)."""
+        return replace(self, weights=dict(weights))
+
+
+class ScoringPolicy(Aggregate):
+    """The company's scoring policy; each adoption is a new numbered version."""
+
+    TOPIC = "cxgov.ScoringPolicy"
+
+    class Created(Aggregate.Created):
+        TOPIC = "cxgov.ScoringPolicy.Created"
+
+    class Started(Created):
+        TOPIC = "cxgov.ScoringPolicy.Started"
+        actor: str
+
+    class Adopted(Aggregate.Event):
+        TOPIC = "cxgov.ScoringPolicy.Adopted"
+        policy_version: int
+        terms: PolicyTerms
+        rationale: str
+        actor: str
+
+    @staticmethod
+    def create_id() -> UUID:
+        """There is one policy stream per deployment."""
+        return natural_id("scoring-policy", "company")
+
+    @event(Started)
+    def __init__(self, *, actor: str) -> None:
+        self.versions: list[PolicyTerms] = []
+
+    @property
+    def policy_version(self) -> int:
+        """The number of the policy in force (0 = none adopted yet)."""
+        return len(self.versions)
+
+    @property
+    def current(self) -> PolicyTerms | None:
+        """The terms in force, if any."""
+        return self.versions[-1] if self.versions else None
+
+    def terms_at(self, policy_version: int) -> PolicyTerms:
+        """The terms of a given version."""
+        return self.versions[policy_version - 1]
+
+    def adopt(self, *, terms: PolicyTerms, rationale: str, actor: str) -> int:
+        """Adopt new terms as the next version; returns its number."""
+        terms.check()
+        self._adopted(
+            policy_version=self.policy_version + 1,
+            terms=terms,
+            rationale=require_text(rationale, field="rationale", max_length=2000),
+            actor=actor,
+        )
+        return self.policy_version
+
+    @event(Adopted)
+    def _adopted(self, *, policy_version: int, terms: PolicyTerms, rationale: str,
+                 actor: str) -> None:
+        self.versions.append(terms)
