@@ -1,0 +1,171 @@
+"""Settings from the environment (CXGOV_*) and the one derivation of the eventsourcing env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EVENT_STORE_SCHEMA = "public"
+DEFAULT_PORT = 5432
+DEFAULT_DBNAME = "postgres"
+_SCHEMES = ("postgresql", "postgres")
+_QUERY_KEYS = frozenset({"host", "port", "user", "password", "dbname"})
+
+
+@dataclass(frozen=True)
+class ConnParams:
+    """Connection parameters of a libpq URL; empty host/user mean the libpq defaults."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def with_dbname(self, dbname: str) -> ConnParams:
+        """Return the same server with another database."""
+        return replace(self, dbname=dbname)
+
+    def to_url(self) -> str:
+        """Render as a libpq URL (a socket directory goes in ?host=)."""
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="*")
+        netloc = f"{auth}@" if auth else ""
+        query: dict[str, str] = {}
+        if self.host.startswith("/"):
+            query["host"] = self.host
+        else:
+            netloc += f"[{self.host}]" if ":" in self.host else self.host
+        if self.port != DEFAULT_PORT:
+            if self.host and not self.host.startswith("/"):
+                netloc += f":{self.port}"
+            else:
+                query["port"] = str(self.port)
+        suffix = f"?{urlencode(query, safe='/')}" if query else ""
+        return f"postgresql://{netloc}/{quote(self.dbname, safe='')}{suffix}"
+
+    def redacted_url(self) -> str:
+        """Render as a libpq URL with the password masked, for messages and logs."""
+        shown = replace(self, password="***") if self.password else self
+        return shown.to_url()
+
+
+def parse_database_url(url: str) -> ConnParams:
+    """Parse a postgresql:// (or postgres://) libpq URL; raise ValueError if unusable."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in _SCHEMES:
+        raise ValueError("the database URL must start with postgresql:// or postgres://")
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    if "," in hostport:
+        raise ValueError("multi-host database URLs are not supported")
+    host, port = _split_hostport(hostport)
+    values = {
+        "host": unquote(host),
+        "port": port,
+        "user": unquote(user),
+        "password": unquote(password),
+        "dbname": unquote(parts.path.lstrip("/")),
+    }
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in _QUERY_KEYS:
+            raise ValueError(
+                f"unsupported database URL parameter {key!r}: the event store takes only "
+                f"{sorted(_QUERY_KEYS)}; set other libpq options as PG* environment variables"
+            )
+        values[key] = value
+    if not values["port"].isdigit() or not 0 < int(values["port"]) < 65536:
+        raise ValueError("the database URL has an invalid port")
+    return ConnParams(
+        host=values["host"],
+        port=int(values["port"]),
+        user=values["user"],
+        password=values["password"],
+        dbname=values["dbname"] or DEFAULT_DBNAME,
+    )
+
+
+def _split_hostport(hostport: str) -> tuple[str, str]:
+    """Split 'host:port' or '[v6]:port'; the port defaults to 5432."""
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        return host, rest.removeprefix(":") or str(DEFAULT_PORT)
+    host, _, port = hostport.partition(":")
+    return host, port or str(DEFAULT_PORT)
+
+
+class Settings(BaseSettings):
+    """Validated configuration of one cxgov process, read from CXGOV_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CXGOV_", frozen=True, hide_input_in_errors=True)
+
+    database_url: SecretStr | None = None
+    data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("cxgov"))
+    store: Literal["postgres", "memory"] = "postgres"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_connect_timeout: int = Field(default=5, ge=1)
+    db_lock_timeout: int = Field(default=10, ge=0)
+    env: Literal["dev", "prod"] = "dev"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse URLs the event store cannot use (without echoing the secret)."""
+        if value is not None:
+            parse_database_url(value.get_secret_value())
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        """Expand ~ so the embedded server gets an absolute folder."""
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _check_prod(self) -> Self:
+        """Production runs on a configured PostgreSQL, never the embedded or memory store."""
+        if self.env == "prod" and self.store != "postgres":
+            raise ValueError("CXGOV_STORE must be postgres when CXGOV_ENV=prod")
+        if self.env == "prod" and self.database_url is None:
+            raise ValueError("CXGOV_DATABASE_URL is required when CXGOV_ENV=prod")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process settings, read from the environment once."""
+    return Settings()
+
+
+def eventstore_env(settings: Settings, database_url: str | None) -> dict[str, str]:
+    """Derive the eventsourcing environment (the only place that does)."""
+    if settings.store == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if database_url is None and settings.database_url is not None:
+        database_url = settings.database_url.get_secret_value()
+    if database_url is None:
+        raise ValueError("the postgres store needs a database URL (see resolve_database_url)")
+    params = parse_database_url(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": params.dbname,
+        "POSTGRES_HOST": params.host,
+        "POSTGRES_PORT": str(params.port),
+        "POSTGRES_USER": params.user,
+        "POSTGRES_PASSWORD": params.password,
+        "POSTGRES_SCHEMA": EVENT_STORE_SCHEMA,
+        "CREATE_TABLE": "n",
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
+        "POSTGRES_LOCK_TIMEOUT": str(settings.db_lock_timeout),
+    }

@@ -1,0 +1,1 @@
+"""Alembic environment of cxgov: the revisions that own every table."""

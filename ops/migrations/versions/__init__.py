@@ -1,0 +1,1 @@
+"""Alembic revisions, one dated file each (loaded by alembic, not imported)."""
