@@ -196,7 +196,8 @@ class Initiative(Aggregate):
         proposal = proposal.check()
         if code in proposal.dependencies:
             raise InvalidInput("an initiative cannot depend on itself", field="dependencies")
-        created: Initiative = cls(period=period, code=code, kind=kind, pnl=pnl, proposal=proposal, actor=actor)
+        created: Initiative = cls(period=period, code=code, kind=kind, pnl=pnl,
+                                  proposal=proposal, actor=actor)
         return created
 
     @event(Submitted)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
+from domain.initiative import Proposal
 from domain.policy import PolicyTerms
 from domain.values import ImpactClaim
 
@@ -44,6 +45,16 @@ class Candidate:
     dependencies: tuple[str, ...] = ()
     pnl: str | None = None
     kind: str = "pnl"
+
+
+def candidate_of(*, id: UUID, code: str, proposal: Proposal, seq: int, status: str,
+                 pnl: str | None, kind: str) -> Candidate:
+    """The scoring model's view of an initiative's proposal."""
+    p = proposal
+    return Candidate(id=id, code=code, title=p.title, cost=p.cost, confidence=p.confidence,
+                     impacts=tuple(p.expected_impacts), seq=seq, status=status,
+                     mandatory=p.mandatory, dependencies=tuple(p.dependencies), pnl=pnl,
+                     kind=kind)
 
 
 @dataclass(frozen=True)

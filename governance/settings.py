@@ -110,11 +110,13 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("cxgov"))
     store: Literal["postgres", "memory"] = "postgres"
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_size: int = Field(default=2, ge=1)  # connections each app opens at start
+    db_max_overflow: int = Field(default=18, ge=0)  # more on demand, up to size + overflow
     db_connect_timeout: int = Field(default=5, ge=1)
     db_lock_timeout: int = Field(default=10, ge=0)
     env: Literal["dev", "prod"] = "dev"
+    audit_signing_key: SecretStr | None = None
+    audit_signing_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -130,6 +132,12 @@ class Settings(BaseSettings):
         """Expand ~ so the embedded server gets an absolute folder."""
         return value.expanduser()
 
+    @field_validator("audit_signing_key_file")
+    @classmethod
+    def _expand_key_file(cls, value: Path | None) -> Path | None:
+        """Expand ~ in the checkpoint signing key's path."""
+        return None if value is None else value.expanduser()
+
     @model_validator(mode="after")
     def _check_prod(self) -> Self:
         """Production runs on a configured PostgreSQL, never the embedded or memory store."""
@@ -138,6 +146,19 @@ class Settings(BaseSettings):
         if self.env == "prod" and self.database_url is None:
             raise ValueError("CXGOV_DATABASE_URL is required when CXGOV_ENV=prod")
         return self
+
+    # --- HTTP API authentication (api/auth.py) ------------------------------------------------
+    # Embedded mode signs and verifies HS256 with a secret: jwt_secret if given, else one
+    # generated once into jwt_secret_file (default <data_dir>/jwt-secret, mode 0600).
+    # Production sets jwt_jwks_url: tokens are RS256/ES256, verified against the provider's
+    # keys (cached; `kid` required). Algorithms are allow-listed; exp, iss and aud are checked.
+    jwt_issuer: str = "cxgov"
+    jwt_audience: str = "cxgov-api"
+    jwt_secret: SecretStr | None = None
+    jwt_secret_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: tuple[str, ...] | None = None  # default: HS256, or RS256+ES256 with JWKS
+    jwt_leeway_seconds: int = Field(default=0, ge=0, le=300)
 
 
 @lru_cache(maxsize=1)
@@ -156,7 +177,7 @@ def eventstore_env(settings: Settings, database_url: str | None) -> dict[str, st
         raise ValueError("the postgres store needs a database URL (see resolve_database_url)")
     params = parse_database_url(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "governance.integrity",
         "POSTGRES_DBNAME": params.dbname,
         "POSTGRES_HOST": params.host,
         "POSTGRES_PORT": str(params.port),

@@ -10,22 +10,23 @@ from decimal import Decimal
 
 from eventsourcing.persistence import StoredEvent
 
-from domain import initiative, metric, policy, pool, registry
+from domain import idempotency, initiative, metric, policy, pool, registry
 from domain.ids import natural_id
 from domain.metric import CustomerSuccessMetric
 from governance.app import Governance
 
 AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.CustomerSuccessMetric,
-              metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative]
+              metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
+              idempotency.IdempotencyKey]
 
 
 def event_classes() -> list[type]:
     found = []
     for aggregate in AGGREGATES:
         for _, value in inspect.getmembers(aggregate, inspect.isclass):
-            if hasattr(value, "TOPIC") and value.__name__ not in {"Event", "Created"}:
-                if value.__qualname__.startswith(aggregate.__name__ + "."):
-                    found.append(value)
+            if (hasattr(value, "TOPIC") and value.__name__ not in {"Event", "Created"}
+                    and value.__qualname__.startswith(aggregate.__name__ + ".")):
+                found.append(value)
     return found
 
 
@@ -33,7 +34,7 @@ def test_every_stored_event_has_an_explicit_stable_topic() -> None:
     classes = event_classes()
     assert len(classes) >= 20
     for cls in classes:
-        assert cls.TOPIC == f"cxgov.{cls.__qualname__}", cls
+        assert f"cxgov.{cls.__qualname__}" == cls.TOPIC, cls
 
 
 def test_every_event_records_who_acted() -> None:

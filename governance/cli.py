@@ -1,0 +1,173 @@
+"""The `cxgov` command line (typer); every command has --help."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from domain.errors import CxgovError
+from governance.bootstrap import Runtime
+from governance.cli_api import APP_FACTORY, personas_json, serve_command, token_command
+from governance.cli_common import fail, runtime
+from governance.cli_db import db_app, migrate_command
+from governance.cli_views import render_ranking, views
+from governance.company import CompanyFile, import_company, load_company_file, parse_company
+from governance.database import embedded_status, embedded_stop
+from governance.readside import PROJECTIONS, rebuild, run_projectors
+from governance.settings import get_settings
+
+app = typer.Typer(
+    name="cxgov",
+    help="Govern the customer-experience budget: rank, fund and audit CX initiatives.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db", help="Start, stop and inspect the embedded PostgreSQL server.")
+app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(
+    migrate_command
+)
+app.registered_commands.extend(views.registered_commands)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="Company file (JSON, see docs/company-file.md).",
+                                         exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Load a company file through the governance commands, in file order."""
+    try:
+        company = load_company_file(file)
+    except CxgovError as exc:
+        raise fail(f"{file}: {exc.message}") from None
+    with runtime() as rt:
+        _import(rt, company)
+
+
+def _import(rt: Runtime, company: CompanyFile, *, issuer: str | None = None) -> None:
+    try:
+        report = import_company(rt.app, company, issuer=issuer or rt.settings.jwt_issuer)
+    except CxgovError as exc:
+        raise fail(f"[{exc.code}] {exc.message}") from None
+    typer.echo(f"imported {company.company}: {report.commands} commands, log positions "
+               f"{report.first_position}..{report.last_position}")
+
+
+def bundled_company() -> CompanyFile:
+    """The Harborview demo company shipped with cxgov (all numbers fictional)."""
+    text = resources.files("governance").joinpath("data/harborview.json").read_text("utf-8")
+    return parse_company(text)
+
+
+@app.command("demo")
+def demo_command(
+    serve: Annotated[bool, typer.Option(
+        "--serve/--no-serve", help="Serve the API after printing the ranking.")] = True,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+) -> None:
+    """Start the embedded server, migrate, load Harborview (once), print its ranking and the
+    demo personas' tokens, then serve the API with the projectors until Ctrl-C."""
+    company = bundled_company()
+    settings = get_settings()
+    was_running = settings.database_url is not None or embedded_status(settings.data_dir).running
+    with runtime(auto_migrate=True, keep_embedded=True) as rt:
+        where = "configured database" if rt.settings.database_url else "embedded server"
+        typer.echo(f"cxgov demo on the {where} (data in {rt.settings.data_dir})")
+        try:
+            rt.app.pool(company.period.code)
+            typer.echo(f"{company.company} is already loaded; showing its current state")
+        except CxgovError:
+            _import(rt, company, issuer=rt.settings.jwt_issuer)
+        period = company.period.code
+        models = rt.read_models()
+        typer.echo(render_ranking(models.ranking(period), models.ledger(period), period=period))
+        if serve:
+            typer.echo("\nDemo personas (bearer tokens, valid 8 hours):")
+            typer.echo(personas_json())
+            _serve_with_projectors(rt, host=host, port=port)
+    if not was_running:
+        embedded_stop(settings.data_dir)
+
+
+def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
+    import uvicorn
+
+    stop = threading.Event()
+    projector = threading.Thread(target=run_projectors, args=(rt.env,), kwargs={"stop": stop},
+                                 name="projectors", daemon=True)
+    projector.start()
+    typer.echo(f"API on http://{host}:{port}/v1 (OpenAPI at /docs); Ctrl-C stops")
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, server_header=False)
+    finally:
+        stop.set()
+        projector.join(timeout=30)
+
+
+app.command("serve")(serve_command)
+app.command("token")(token_command)
+
+
+@app.command("project")
+def project_command() -> None:
+    """Run the projectors (portfolio, audit log) until interrupted; errors restart them."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with runtime() as rt:
+        if rt.database_url is None:
+            raise fail("projectors need PostgreSQL (CXGOV_STORE=postgres)")
+        typer.echo(f"projecting {', '.join(PROJECTIONS)}; Ctrl-C to stop")
+        try:
+            run_projectors(rt.env, stop=stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@app.command("rebuild")
+def rebuild_command(
+    name: Annotated[str | None, typer.Argument(
+        help=f"Projection to rebuild ({', '.join(PROJECTIONS)}); all when omitted.")] = None,
+) -> None:
+    """Rebuild read models from the event log, with a progress bar (stop `cxgov project` first)."""
+    names = PROJECTIONS if name is None else (name,)
+    if any(n not in PROJECTIONS for n in names):
+        raise fail(f"unknown projection {name}; choose from {', '.join(PROJECTIONS)}")
+    with runtime() as rt:
+        if rt.database_url is None:
+            raise fail("rebuild works on PostgreSQL read models (CXGOV_STORE=postgres)")
+        total = rt.app.position()
+        bars: dict[str, Any] = {}
+
+        def progress(projection: str, position: int, _total: int) -> None:
+            bar = bars.get(projection)
+            if bar is None:
+                bar = bars[projection] = typer.progressbar(
+                    length=max(total, 1), label=f"rebuilding {projection}").__enter__()
+            bar.update(position - bar.pos)
+
+        done = rebuild(rt.app, rt.env, names, progress=progress)
+        for bar in bars.values():
+            bar.__exit__(None, None, None)
+        for projection, position in done.items():
+            typer.echo(f"{projection}: rebuilt up to position {position}")
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""`cxgov ranking|recommendation|ledger|scorecard PERIOD [--as-of X] [--json]`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from governance.cli_common import fail, read
+
+views = typer.Typer()
+
+M = Decimal(1_000_000)
+AsOf = Annotated[str | None, typer.Option(
+    "--as-of", help="A log position, or an ISO 8601 UTC time: show the state as it was then.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Period = Annotated[str, typer.Argument(help="Fiscal period code, e.g. FY2027.")]
+
+
+def _emit(payload: Any, as_json: bool, text: Callable[[], str]) -> None:
+    typer.echo(json.dumps(payload, indent=2) if as_json else text())
+
+
+def _m(value: Any) -> str:
+    return f"{Decimal(value) / M:.1f}"
+
+
+def render_ranking(rows: list[dict[str, Any]], ledger: dict[str, Any] | None, *,
+                   period: str) -> str:
+    """A readable table with the cut line drawn under the last entry above it."""
+    if not rows or ledger is None:
+        return f"{period}: nothing to rank yet (no period, policy or initiatives)"
+    cut = rows[0]["cut_line_rank"]
+    lines = [
+        f"{period} ranking (policy v{rows[0]['policy_version']}), "
+        f"costs in {ledger['currency']} millions",
+        f"{'rank':>4}  {'code':<5} {'title':<52} {'CIP':>6} {'score':>6} {'cost':>7}  funded",
+    ]
+    for r in rows:
+        mark = "approved" if r["funded"] else ("yes" if r["recommended"] else "")
+        lines.append(f"{r['rank']:>4}  {r['code']:<5} {r['title'][:52]:<52} "
+                     f"{r['cip_display']:>6} {r['score_display']:>6} {_m(r['cost']):>7}  {mark}")
+        if r["rank"] == cut:
+            lines.append("      " + "-" * 30 + " cut line " + "-" * 41)
+    above = sum(Decimal(r["cost"]) for r in rows if r["above_cut_line"])
+    lines.append(f"funded or recommended: {_m(above)} of {_m(ledger['amount'])} "
+                 f"{ledger['currency']} millions (committed {_m(ledger['net_committed'])})")
+    return "\n".join(lines)
+
+
+def render_recommendation(rec: dict[str, Any]) -> str:
+    """Greedy and optimal side by side, the frontier, and why each item is unfunded."""
+    if not rec:
+        return "no such period"
+    g, o = rec["greedy"], rec["optimal"]
+    lines = [f"{rec['period']}: {_m(rec['available'])} {rec['currency']} millions available",
+             f"  greedy : CIP {Decimal(g['total_value']):.2f} for {_m(g['total_cost'])} M "
+             f"({len(g['keys'])} initiatives)"]
+    if o:
+        lines.append(f"  optimal: CIP {Decimal(o['total_value']):.2f} for "
+                     f"{_m(o['total_cost'])} M ({len(o['keys'])} initiatives); greedy leaves "
+                     f"{Decimal(rec['value_left_by_greedy']):.2f} CIP on the table")
+    else:
+        lines.append(f"  optimal: not computable: {rec['problem']}")
+    lines.append("  efficient frontier (budget M -> best CIP): " + ", ".join(
+        f"{Decimal(p['budget']) / M:.0f}->{Decimal(p['value']):.1f}" for p in rec["frontier"]))
+    for u in rec["unfunded"]:
+        extra = (f"; +{_m(u['extra_budget'])} M would fund it"
+                 if u["extra_budget"] is not None else "")
+        lines.append(f"  #{u['rank']:<3} {u['code']:<5} {u['reason']}{extra}")
+    flagged = [c for c in rec["overclaims"] if c["overclaimed"]]
+    if flagged:
+        lines.append("  overlapping claims (benefits may be double counted): " + ", ".join(
+            f"{c['metric']} {Decimal(c['claimed_gap_share']):.2f}" for c in flagged))
+    return "\n".join(lines)
+
+
+def render_ledger(row: dict[str, Any]) -> str:
+    """Pool, commitments and breakdowns."""
+    out = [f"{row['period']} pool {_m(row['amount'])} M {row['currency']} "
+           f"({row['cap_percent']}% of OpEx {_m(row['opex_total'])} M)",
+           f"  committed {_m(row['committed'])} M, released {_m(row['released'])} M, "
+           f"available {_m(row['available'])} M, pending second approval "
+           f"{_m(row['pending_second_approval'])} M"]
+    for label in ("by_pnl", "by_kind", "by_touchpoint", "by_functional_area"):
+        items = ", ".join(f"{k} {_m(v)}" for k, v in row[label].items())
+        out.append(f"  {label.replace('_', ' ')}: {items or '-'}")
+    return "\n".join(out)
+
+
+def render_scorecard(cards: list[dict[str, Any]]) -> str:
+    """One line per metric."""
+    def fmt(v: Any) -> str:
+        return "-" if v is None else f"{Decimal(v):.2f}"
+
+    out = [f"{'metric':<6} {'status':<6} {'baseline':>9} {'current':>9} {'target':>9} "
+           f"{'progress':>9} {'expected':>9}  customer phrasing"]
+    for c in cards:
+        out.append(f"{c['metric']:<6} {c['status']:<6} {fmt(c['baseline']):>9} "
+                   f"{fmt(c['current']):>9} {fmt(c['target']):>9} {fmt(c['progress']):>9} "
+                   f"{fmt(c['expected_progress']):>9}  {c['customer_phrasing']}")
+    return "\n".join(out)
+
+
+@views.command("ranking")
+def ranking_command(period: Period, as_of: AsOf = None, as_json: AsJson = False) -> None:
+    """Print a period's priority ranking with the greedy cut line."""
+    rows, ledger = read(lambda rm: (rm.ranking(period, as_of=as_of),
+                                    rm.ledger(period, as_of=as_of)))
+    _emit({"period": period, "ranking": rows}, as_json,
+          lambda: render_ranking(rows, ledger, period=period))
+
+
+@views.command("recommendation")
+def recommendation_command(period: Period, as_of: AsOf = None, as_json: AsJson = False) -> None:
+    """Print the funding recommendation: greedy cut line, exact optimum, efficient frontier."""
+    rec = read(lambda rm: rm.recommendation(period, as_of=as_of))
+    _emit(rec, as_json, lambda: render_recommendation(rec))
+
+
+@views.command("ledger")
+def ledger_command(period: Period, as_of: AsOf = None, as_json: AsJson = False) -> None:
+    """Print the pool ledger: pool, committed, released, available, and breakdowns."""
+    row = read(lambda rm: rm.ledger(period, as_of=as_of))
+    if row is None:
+        raise fail(f"no period {period}")
+    _emit(row, as_json, lambda: render_ledger(row))
+
+
+@views.command("scorecard")
+def scorecard_command(period: Period, as_of: AsOf = None, as_json: AsJson = False) -> None:
+    """Print one card per customer success metric: current, target, progress, RAG."""
+    cards = read(lambda rm: rm.scorecard(period, as_of=as_of))
+    _emit(cards, as_json, lambda: render_scorecard(cards))

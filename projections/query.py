@@ -1,0 +1,168 @@
+"""Queries over the read models, live or as of any position or time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from projections import render
+from projections.codec import canonical, load_state
+from projections.log import LogReader
+from projections.projection import replay
+from projections.recommend import recommendation
+from projections.state import PortfolioState
+from projections.views import AuditLogView, PortfolioView
+
+Row = dict[str, Any]
+
+
+class NotCaughtUp(Exception):
+    """The read model has not reached the position the caller asked for in time."""
+
+    code = "read.not_caught_up"
+
+
+class AsOfOutOfRange(ValueError):
+    """An as-of position beyond the end of the log, or a malformed as-of value."""
+
+    code = "read.as_of_invalid"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Documents as they were at a position (replayed), or as the views hold them now."""
+
+    position: int
+    state: PortfolioState | None
+    view: PortfolioView
+
+    def documents(self, model: str, *, period: str | None = None,
+                  key: str | None = None) -> list[Row]:
+        """Documents of a model."""
+        if self.state is None:
+            return self.view.documents(model, period=period, key=key)
+        docs = render.documents(self.state)
+        found = [d for d in docs.values() if d[0] == model
+                 and (period is None or d[2] == period) and (key is None or d[1] == key)]
+        return [d[4] for d in sorted(found, key=lambda d: (d[3], d[1]))]
+
+    def dump(self) -> list[tuple[str, str, str]]:
+        """Canonical (model, key, payload) triples of every document."""
+        if self.state is None:
+            return self.view.dump()
+        return sorted((d[0], d[1], canonical(d[4]))
+                      for d in render.documents(self.state).values())
+
+
+class ReadModels:
+    """The read side of cxgov: ranking, recommendation, ledger, scorecard, directory, audit."""
+
+    def __init__(self, log: LogReader, portfolio: PortfolioView, audit: AuditLogView, *,
+                 application_name: str = "cxgov",
+                 refresh: Callable[[], None] | None = None) -> None:
+        self.log = log
+        self.portfolio = portfolio
+        self.audit = audit
+        self.application_name = application_name
+        self.refresh = refresh  # in-process mode: catch the views up before reading
+
+    def position(self) -> int:
+        """How far the portfolio view has processed the log."""
+        if self.refresh:
+            self.refresh()
+        return self.portfolio.max_tracking_id(self.application_name) or 0
+
+    def wait(self, min_position: int | None, timeout: float = 5.0) -> None:
+        """Read your writes: wait (bounded) until the views have processed a position."""
+        if self.refresh:
+            self.refresh()
+        if not min_position:
+            return
+        try:
+            for view in (self.portfolio, self.audit):
+                view.wait(self.application_name, min_position, timeout=timeout)
+        except TimeoutError:
+            raise NotCaughtUp(f"the read models have not reached position {min_position} "
+                              f"within {timeout:g} s; retry shortly") from None
+
+    def resolve(self, as_of: str | int | datetime | None) -> int | None:
+        """An as-of value (position, or ISO time / datetime in UTC) as a log position."""
+        if as_of is None or as_of == "":
+            return None
+        newest = self.log.max_position()
+        if isinstance(as_of, int) or (isinstance(as_of, str) and as_of.isdigit()):
+            position = int(as_of)
+            if position < 0 or position > newest:
+                raise AsOfOutOfRange(f"as_of position {position} is outside 0..{newest}")
+            return position
+        if isinstance(as_of, str):
+            try:
+                as_of = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            except ValueError:
+                raise AsOfOutOfRange("as_of must be a log position or an ISO 8601 time") from None
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
+        self.wait(newest)
+        return self.audit.position_at(as_of)
+
+    def state_at(self, position: int) -> PortfolioState:
+        """Replay from the newest checkpoint at or before the position."""
+        found = self.portfolio.checkpoint(at_most=position)
+        start = load_state(found[1]) if found else None
+        return replay(self.log, upto=position, start=start)
+
+    def snapshot(self, as_of: str | int | datetime | None = None,
+                 min_position: int | None = None) -> Snapshot:
+        """Live documents, or documents replayed as of a position or time."""
+        position = self.resolve(as_of)
+        if position is None:
+            self.wait(min_position)
+            return Snapshot(self.position(), None, self.portfolio)
+        return Snapshot(position, self.state_at(position), self.portfolio)
+
+    # --- the read models -------------------------------------------------------------------
+
+    def ranking(self, period: str, **at: Any) -> list[Row]:
+        """The priority ranking."""
+        return self.snapshot(**at).documents("ranking", period=period)
+
+    def ledger(self, period: str, **at: Any) -> Row | None:
+        """The pool ledger."""
+        found = self.snapshot(**at).documents("ledger", key=period)
+        return found[0] if found else None
+
+    def recommendation(self, period: str, **at: Any) -> Row:
+        """Greedy, optimal and frontier for the remaining pool."""
+        snap = self.snapshot(**at)
+        ledger = snap.documents("ledger", key=period)
+        return recommendation(snap.documents("ranking", period=period),
+                              ledger[0] if ledger else None)
+
+    def scorecard(self, period: str, **at: Any) -> list[Row]:
+        """One card per metric."""
+        return self.snapshot(**at).documents("scorecard", period=period)
+
+    def directory(self, model: str, **at: Any) -> list[Row]:
+        """P&Ls, scenarios, metrics or policies."""
+        return self.snapshot(**at).documents(model)
+
+    def initiatives(self, *, period: str | None = None, pnl: str | None = None,
+                    status: str | None = None, **at: Any) -> list[Row]:
+        """Initiatives, filtered."""
+        rows = self.snapshot(**at).documents("initiative", period=period)
+        return [r for r in rows if (pnl is None or r["pnl"] == pnl)
+                and (status is None or r["status"] == status)]
+
+    def initiative(self, initiative_id: str, **at: Any) -> Row | None:
+        """One initiative's card."""
+        found = self.snapshot(**at).documents("initiative", key=initiative_id)
+        return found[0] if found else None
+
+    def audit_events(self, *, after: int = 0, limit: int = 100,
+                     aggregate_id: str | None = None, min_position: int | None = None,
+                     upto: int | None = None) -> list[Row]:
+        """The flattened audit log."""
+        self.wait(min_position)
+        return self.audit.rows(after=after, limit=limit, aggregate_id=aggregate_id, upto=upto)

@@ -1,0 +1,337 @@
+"""The portfolio fold: one pure state folded from the global event log, serialisable to JSON.
+
+Every read model (ranking, recommendation, ledger, scorecard, directory) is rendered from this
+state, so the live projector, a full rebuild and an as-of replay all share one code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.initiative import Initiative, Proposal
+from domain.metric import CustomerSuccessMetric, ObservationBatch
+from domain.policy import PolicyTerms, ScoringPolicy
+from domain.pool import FundingPool, pool_amount
+from domain.registry import PnL, Scenario
+from domain.values import ImpactClaim
+
+SERIES_LIMIT = 36  # monthly points kept per metric and cohort: bounded memory at any history
+
+
+@dataclass
+class PeriodState:
+    """A fiscal period's pool."""
+
+    code: str
+    currency: str
+    opex_total: Decimal
+    cap_percent: Decimal
+    opened_at: datetime
+    committed: Decimal = Decimal(0)
+    released: Decimal = Decimal(0)
+    closed: bool = False
+    initiatives: list[str] = field(default_factory=list)
+
+    @property
+    def amount(self) -> Decimal:
+        """The pool."""
+        return pool_amount(self.opex_total, self.cap_percent)
+
+    @property
+    def available(self) -> Decimal:
+        """Uncommitted funds."""
+        return self.amount - self.committed + self.released
+
+
+@dataclass
+class MonthPoint:
+    """The latest reading of a month for one cohort, with how many readings and responses."""
+
+    month: str
+    value: Decimal
+    observed_at: datetime
+    readings: int
+    sample_size: int | None
+
+
+@dataclass
+class MetricState:
+    """A metric's register entry and a bounded summary of its readings."""
+
+    code: str
+    customer_phrasing: str
+    operational_metric: str
+    scenario: str | None
+    pnl: str | None
+    unit: str
+    direction: str
+    baseline: Decimal
+    target: Decimal
+    target_date: date | None
+    customer_threshold: Decimal | None
+    importance: Decimal | None
+    satisfaction: Decimal | None
+    defined_at: datetime
+    series: dict[str, list[MonthPoint]] = field(default_factory=dict)
+    readings: int = 0
+
+
+@dataclass
+class InitiativeState:
+    """An initiative as the read side keeps it."""
+
+    id: str
+    period: str
+    code: str
+    kind: str
+    pnl: str | None
+    proposal: Proposal
+    submitted_by: str
+    submitted_at: datetime
+    seq: int
+    status: str = "submitted"
+    version: int = 1
+    approvals: list[str] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    committed: Decimal = Decimal(0)
+    delivered_on: date | None = None
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: datetime | None = None
+
+
+@dataclass
+class PortfolioState:
+    """Everything the read models need, as of `position`."""
+
+    position: int = 0
+    periods: dict[str, PeriodState] = field(default_factory=dict)
+    pnls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, MetricState] = field(default_factory=dict)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    initiatives: dict[str, InitiativeState] = field(default_factory=dict)
+    pool_index: dict[str, str] = field(default_factory=dict)
+    metric_index: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> PolicyTerms | None:
+        """Terms of the policy in force."""
+        return self.policies[-1]["terms"] if self.policies else None
+
+    @property
+    def policy_version(self) -> int:
+        """Number of the policy in force (0: none)."""
+        return len(self.policies)
+
+    def period_initiatives(self, period: str) -> list[InitiativeState]:
+        """A period's initiatives in submission order."""
+        found = self.periods.get(period)
+        if found is None:
+            return []
+        # The pool enlists an initiative in the same transaction, just before it is submitted.
+        return [self.initiatives[i] for i in found.initiatives if i in self.initiatives]
+
+    # --- the fold ----------------------------------------------------------------------------
+
+    def apply(self, position: int, event: Any) -> set[str]:
+        """Fold one event; return the keys of what it changed ("period:FY2027", "metric:M1")."""
+        self.position = position
+        handler = _HANDLERS.get(type(event))
+        return handler(self, event) if handler else set()
+
+    def _initiative(self, event: Any) -> InitiativeState:
+        state = self.initiatives[str(event.originator_id)]
+        state.version = event.originator_version
+        state.updated_at = event.timestamp
+        return state
+
+
+def _period_opened(s: PortfolioState, e: FundingPool.Opened) -> set[str]:
+    s.periods[e.period] = PeriodState(e.period, e.currency, e.opex_total, e.cap_percent,
+                                      e.timestamp)
+    s.pool_index[str(e.originator_id)] = e.period
+    return {f"period:{e.period}"}
+
+
+def _pool(s: PortfolioState, e: Any) -> PeriodState:
+    return s.periods[s.pool_index[str(e.originator_id)]]
+
+
+def _opex_restated(s: PortfolioState, e: FundingPool.OpexRestated) -> set[str]:
+    period = _pool(s, e)
+    period.opex_total = e.opex_total
+    return {f"period:{period.code}"}
+
+
+def _enlisted(s: PortfolioState, e: FundingPool.InitiativeEnlisted) -> set[str]:
+    period = _pool(s, e)
+    period.initiatives.append(str(e.initiative_id))
+    return {f"period:{period.code}"}
+
+
+def _committed(s: PortfolioState, e: FundingPool.FundsCommitted) -> set[str]:
+    period = _pool(s, e)
+    period.committed += e.amount
+    return {f"period:{period.code}"}
+
+
+def _released(s: PortfolioState, e: FundingPool.FundsReleased) -> set[str]:
+    period = _pool(s, e)
+    period.released += e.amount
+    return {f"period:{period.code}"}
+
+
+def _closed(s: PortfolioState, e: FundingPool.Closed) -> set[str]:
+    period = _pool(s, e)
+    period.closed = True
+    return {f"period:{period.code}"}
+
+
+def _pnl(s: PortfolioState, e: PnL.Registered) -> set[str]:
+    s.pnls[e.code] = {"code": e.code, "name": e.name, "owners": list(e.owners),
+                      "opex": e.opex}
+    return {"directory"}
+
+
+def _scenario(s: PortfolioState, e: Scenario.Defined) -> set[str]:
+    s.scenarios[e.code] = {"code": e.code, "name": e.name, "pnl": e.pnl,
+                           "description": e.description}
+    return {"directory"}
+
+
+def _metric_defined(s: PortfolioState, e: CustomerSuccessMetric.Defined) -> set[str]:
+    s.metrics[e.code] = MetricState(
+        code=e.code, customer_phrasing=e.customer_phrasing,
+        operational_metric=e.operational_metric, scenario=e.scenario, pnl=e.pnl, unit=e.unit,
+        direction=e.direction, baseline=e.baseline, target=e.target,
+        target_date=e.target_date, customer_threshold=e.customer_threshold,
+        importance=e.importance, satisfaction=e.satisfaction, defined_at=e.timestamp)
+    s.metric_index[str(e.originator_id)] = e.code
+    return {"directory", "metrics"}
+
+
+def _metric(s: PortfolioState, e: Any) -> MetricState:
+    return s.metrics[s.metric_index[str(e.originator_id)]]
+
+
+def _retargeted(s: PortfolioState, e: CustomerSuccessMetric.Retargeted) -> set[str]:
+    metric = _metric(s, e)
+    metric.baseline, metric.target, metric.target_date = e.baseline, e.target, e.target_date
+    return {"directory", "metrics"}
+
+
+def _observed(s: PortfolioState, e: ObservationBatch.Recorded) -> set[str]:
+    metric = s.metrics.get(e.metric)
+    if metric is None:
+        return set()
+    for reading in e.readings:
+        metric.readings += 1
+        cohort = reading.cohort or ""
+        month = reading.observed_at.strftime("%Y-%m")
+        series = metric.series.setdefault(cohort, [])
+        point = next((p for p in series if p.month == month), None)
+        if point is None:
+            series.append(MonthPoint(month, reading.value, reading.observed_at, 1,
+                                     reading.sample_size))
+            series.sort(key=lambda p: p.month)
+            del series[:-SERIES_LIMIT]
+            continue
+        point.readings += 1
+        if reading.observed_at >= point.observed_at:
+            point.value, point.observed_at = reading.value, reading.observed_at
+            point.sample_size = reading.sample_size
+    return {f"metric:{e.metric}"}
+
+
+def _policy(s: PortfolioState, e: ScoringPolicy.Adopted) -> set[str]:
+    s.policies.append({"version": e.policy_version, "terms": e.terms,
+                       "rationale": e.rationale, "actor": e.actor, "at": e.timestamp})
+    return {"policy", *(f"period:{p}" for p in s.periods)}
+
+
+def _submitted(s: PortfolioState, e: Initiative.Submitted) -> set[str]:
+    seq = sum(1 for i in s.initiatives.values() if i.period == e.period) + 1
+    s.initiatives[str(e.originator_id)] = InitiativeState(
+        id=str(e.originator_id), period=e.period, code=e.code, kind=e.kind, pnl=e.pnl,
+        proposal=e.proposal, submitted_by=e.actor, submitted_at=e.timestamp, seq=seq,
+        updated_at=e.timestamp)
+    return {f"period:{e.period}", f"initiative:{e.originator_id}"}
+
+
+def _revised(s: PortfolioState, e: Initiative.Revised) -> set[str]:
+    state = s._initiative(e)
+    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in e.changes.items()}
+    state.proposal = Proposal(**{**state.proposal.__dict__, **fixed})
+    return {f"period:{state.period}", f"initiative:{state.id}"}
+
+
+def _status(status: str) -> Any:
+    def handler(s: PortfolioState, e: Any) -> set[str]:
+        state = s._initiative(e)
+        state.status = status
+        decision = getattr(e, "decision", None)
+        if decision is not None:
+            state.decisions.append({**decision.__dict__, "actor": e.actor, "at": e.timestamp,
+                                    "position": s.position})
+            if status == "pending_second_approval":
+                state.approvals = [e.actor]
+            elif status == "approved":
+                state.approvals.append(e.actor)
+            else:
+                state.approvals = [] if status == "deferred" else state.approvals
+        if status == "approved":
+            state.committed = e.amount
+        if status == "cancelled":
+            state.committed = Decimal(0)
+        if status == "delivered":
+            state.delivered_on = e.delivered_on
+        return {f"period:{state.period}", f"initiative:{state.id}"}
+
+    return handler
+
+
+def _outcome(s: PortfolioState, e: Initiative.OutcomeRecorded) -> set[str]:
+    state = s._initiative(e)
+    state.outcomes.append({"metric": e.metric, "observed_value": e.observed_value,
+                           "observed_at": e.observed_at, "note": e.note, "actor": e.actor})
+    return {f"period:{state.period}", f"initiative:{state.id}", f"metric:{e.metric}"}
+
+
+_HANDLERS: dict[type, Any] = {
+    FundingPool.Opened: _period_opened,
+    FundingPool.OpexRestated: _opex_restated,
+    FundingPool.InitiativeEnlisted: _enlisted,
+    FundingPool.FundsCommitted: _committed,
+    FundingPool.FundsReleased: _released,
+    FundingPool.Closed: _closed,
+    PnL.Registered: _pnl,
+    Scenario.Defined: _scenario,
+    CustomerSuccessMetric.Defined: _metric_defined,
+    CustomerSuccessMetric.Retargeted: _retargeted,
+    ObservationBatch.Recorded: _observed,
+    ScoringPolicy.Adopted: _policy,
+    Initiative.Submitted: _submitted,
+    Initiative.Revised: _revised,
+    Initiative.Withdrawn: _status("withdrawn"),
+    Initiative.FirstApprovalRecorded: _status("pending_second_approval"),
+    Initiative.Approved: _status("approved"),
+    Initiative.Rejected: _status("rejected"),
+    Initiative.Deferred: _status("deferred"),
+    Initiative.Delivered: _status("delivered"),
+    Initiative.OutcomeRecorded: _outcome,
+    Initiative.Cancelled: _status("cancelled"),
+}
+
+
+def claims(proposal: Proposal) -> tuple[ImpactClaim, ...]:
+    """The proposal's impact claims (helper for renderers)."""
+    return tuple(proposal.expected_impacts)
+
+
+def initiative_uuid(state: InitiativeState) -> UUID:
+    """The initiative's id as a UUID."""
+    return UUID(state.id)

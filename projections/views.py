@@ -1,0 +1,295 @@
+"""Materialised views: rows plus tracking position in one transaction, in memory or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.popo import POPOTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.types.json import Jsonb
+
+from projections.codec import canonical
+
+Row = dict[str, Any]
+Doc = tuple[str, str, str | None, int, Row]  # model, key, period, sort, payload
+
+
+class PortfolioView(TrackingRecorder, ABC):
+    """Documents (ranking, ledger, scorecard, directory, initiatives) and state checkpoints."""
+
+    @abstractmethod
+    def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
+              checkpoint: tuple[int, str] | None,
+              keep: Sequence[tuple[str, str]] | None = None) -> None:
+        """Upsert docs; drop ranking rows of `periods` other than `keep` (default: the docs);
+        record tracking; all atomically."""
+
+    @abstractmethod
+    def documents(self, model: str, *, period: str | None = None,
+                  key: str | None = None) -> list[Row]:
+        """Documents of a model, ordered by sort then key."""
+
+    @abstractmethod
+    def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest checkpoint at or before a position."""
+
+    @abstractmethod
+    def replace_all(self, application_name: str, docs: Sequence[Doc],
+                    checkpoints: Sequence[tuple[int, str]], position: int) -> None:
+        """Rebuild: replace every document, checkpoint and the tracking position at once."""
+
+    @abstractmethod
+    def dump(self) -> list[tuple[str, str, str]]:
+        """Canonical (model, key, payload) triples, for equality checks."""
+
+
+class AuditLogView(TrackingRecorder, ABC):
+    """The flattened audit log."""
+
+    @abstractmethod
+    def append(self, tracking: Tracking, rows: Sequence[Row]) -> None:
+        """Insert rows and record tracking, atomically."""
+
+    @abstractmethod
+    def rows(self, *, after: int = 0, limit: int = 100, aggregate_id: str | None = None,
+             upto: int | None = None) -> list[Row]:
+        """Rows in position order."""
+
+    @abstractmethod
+    def position_at(self, at: datetime) -> int:
+        """The last position whose event time is at or before `at` (0 if none)."""
+
+    @abstractmethod
+    def replace_all(self, application_name: str, rows: Sequence[Row], position: int) -> None:
+        """Rebuild: replace every row and the tracking position at once."""
+
+
+# --- in memory -------------------------------------------------------------------------------
+
+
+class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
+    """Dictionaries, guarded by the recorder's lock."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self._docs: dict[tuple[str, str], Doc] = {}
+        self._checkpoints: dict[int, str] = {}
+
+    def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
+              checkpoint: tuple[int, str] | None,
+              keep: Sequence[tuple[str, str]] | None = None) -> None:
+        """Apply the change set and tracking under one lock."""
+        with self._database_lock:
+            self._assert_tracking_uniqueness(tracking)
+            keep = set(keep) if keep is not None else {(d[0], d[1]) for d in docs}
+            drop = set(periods)
+            for k, doc in list(self._docs.items()):
+                if doc[0] == "ranking" and doc[2] in drop and k not in keep:
+                    del self._docs[k]
+            for doc in docs:
+                self._docs[(doc[0], doc[1])] = doc
+            if checkpoint is not None:
+                self._checkpoints[checkpoint[0]] = checkpoint[1]
+            self._insert_tracking(tracking)
+
+    def documents(self, model: str, *, period: str | None = None,
+                  key: str | None = None) -> list[Row]:
+        """Documents of a model, ordered by sort then key."""
+        with self._database_lock:
+            found = [d for d in self._docs.values() if d[0] == model
+                     and (period is None or d[2] == period) and (key is None or d[1] == key)]
+        return [json.loads(canonical(d[4])) for d in sorted(found, key=lambda d: (d[3], d[1]))]
+
+    def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest checkpoint at or before a position."""
+        with self._database_lock:
+            eligible = [p for p in self._checkpoints if at_most is None or p <= at_most]
+            return (max(eligible), self._checkpoints[max(eligible)]) if eligible else None
+
+    def replace_all(self, application_name: str, docs: Sequence[Doc],
+                    checkpoints: Sequence[tuple[int, str]], position: int) -> None:
+        """Swap in a rebuilt set."""
+        with self._database_lock:
+            self._docs = {(d[0], d[1]): d for d in docs}
+            self._checkpoints = dict(checkpoints)
+            self._max_tracking_ids[application_name] = position or None
+
+    def dump(self) -> list[tuple[str, str, str]]:
+        """Canonical triples."""
+        with self._database_lock:
+            return sorted((d[0], d[1], canonical(d[4])) for d in self._docs.values())
+
+
+class MemoryAuditLogView(AuditLogView, POPOTrackingRecorder):
+    """A list of rows."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self._rows: list[Row] = []
+
+    def append(self, tracking: Tracking, rows: Sequence[Row]) -> None:
+        """Append and track under one lock."""
+        with self._database_lock:
+            self._assert_tracking_uniqueness(tracking)
+            self._rows.extend(rows)
+            self._insert_tracking(tracking)
+
+    def rows(self, *, after: int = 0, limit: int = 100, aggregate_id: str | None = None,
+             upto: int | None = None) -> list[Row]:
+        """Rows in position order."""
+        with self._database_lock:
+            found = [r for r in self._rows if r["position"] > after
+                     and (upto is None or r["position"] <= upto)
+                     and (aggregate_id is None or r["aggregate_id"] == aggregate_id)]
+        return found[:limit]
+
+    def position_at(self, at: datetime) -> int:
+        """The last position at or before a time."""
+        with self._database_lock:
+            found = [r["position"] for r in self._rows if datetime.fromisoformat(r["at"]) <= at]
+        return max(found, default=0)
+
+    def replace_all(self, application_name: str, rows: Sequence[Row], position: int) -> None:
+        """Swap in rebuilt rows."""
+        with self._database_lock:
+            self._rows = list(rows)
+            self._max_tracking_ids[application_name] = position or None
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
+    """rm_documents and rm_checkpoints (alembic revision 0002)."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+
+    def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
+              checkpoint: tuple[int, str] | None,
+              keep: Sequence[tuple[str, str]] | None = None) -> None:
+        """One transaction: drop stale ranking rows, upsert changed docs, checkpoint, track."""
+        periods = sorted(set(periods))
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_tracking(curs, tracking)
+            if periods:
+                kept = keep if keep is not None else [(d[0], d[1]) for d in docs]
+                keys = [k for m, k in kept if m == "ranking"]
+                curs.execute("DELETE FROM rm_documents WHERE model = 'ranking' AND "
+                             "period = ANY(%s) AND NOT (key = ANY(%s))", (periods, keys))
+            if docs:
+                curs.executemany(
+                    "INSERT INTO rm_documents (model, key, period, sort, payload) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (model, key) DO UPDATE SET "
+                    "period = EXCLUDED.period, sort = EXCLUDED.sort, payload = EXCLUDED.payload "
+                    "WHERE rm_documents.payload IS DISTINCT FROM EXCLUDED.payload "
+                    "OR rm_documents.sort IS DISTINCT FROM EXCLUDED.sort",
+                    [(m, k, p, s, Jsonb(row)) for m, k, p, s, row in docs])
+            if checkpoint is not None:
+                curs.execute("INSERT INTO rm_checkpoints VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                             checkpoint)
+
+    def documents(self, model: str, *, period: str | None = None,
+                  key: str | None = None) -> list[Row]:
+        """Documents of a model, ordered by sort then key."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT payload FROM rm_documents WHERE model = %s "
+                "AND (%s::text IS NULL OR period = %s) AND (%s::text IS NULL OR key = %s) "
+                "ORDER BY sort, key", (model, period, period, key, key))
+            return [r["payload"] for r in curs.fetchall()]
+
+    def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest checkpoint at or before a position."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT position, state FROM rm_checkpoints WHERE "
+                         "(%s::bigint IS NULL OR position <= %s) ORDER BY position DESC LIMIT 1",
+                         (at_most, at_most))
+            row = curs.fetchone()
+        return (row["position"], row["state"]) if row else None
+
+    def replace_all(self, application_name: str, docs: Sequence[Doc],
+                    checkpoints: Sequence[tuple[int, str]], position: int) -> None:
+        """One transaction: truncate, copy everything in, set tracking."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("DELETE FROM rm_documents")
+            curs.execute("DELETE FROM rm_checkpoints")
+            with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
+                           "FROM STDIN") as copy:
+                for m, k, p, s, row in docs:
+                    copy.write_row((m, k, p, s, canonical(row)))
+            with curs.copy("COPY rm_checkpoints (position, state) FROM STDIN") as copy:
+                for item in checkpoints:
+                    copy.write_row(item)
+            _set_tracking(curs, self.tracking_table_name, application_name, position)
+
+    def dump(self) -> list[tuple[str, str, str]]:
+        """Canonical triples."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT model, key, payload FROM rm_documents")
+            return sorted((r["model"], r["key"], canonical(r["payload"]))
+                          for r in curs.fetchall())
+
+
+class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
+    """rm_audit_log (alembic revision 0002)."""
+
+    COLUMNS = ("position", "at", "topic", "aggregate_id", "aggregate_version", "actor",
+               "summary", "details")
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+
+    def append(self, tracking: Tracking, rows: Sequence[Row]) -> None:
+        """Insert rows and tracking in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_tracking(curs, tracking)
+            curs.executemany(
+                "INSERT INTO rm_audit_log VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [self._values(r) for r in rows])
+
+    def _values(self, row: Row) -> tuple[Any, ...]:
+        return (*(row[c] for c in self.COLUMNS[:-1]), Jsonb(row["details"]))
+
+    def rows(self, *, after: int = 0, limit: int = 100, aggregate_id: str | None = None,
+             upto: int | None = None) -> list[Row]:
+        """Rows in position order."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT position, at, topic, aggregate_id, aggregate_version, actor, summary, "
+                "details FROM rm_audit_log WHERE position > %s "
+                "AND (%s::bigint IS NULL OR position <= %s) "
+                "AND (%s::uuid IS NULL OR aggregate_id = %s) ORDER BY position LIMIT %s",
+                (after, upto, upto, aggregate_id, aggregate_id, limit))
+            return [{**r, "at": r["at"].isoformat(), "aggregate_id": str(r["aggregate_id"])}
+                    for r in curs.fetchall()]
+
+    def position_at(self, at: datetime) -> int:
+        """The last position at or before a time."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT max(position) AS p FROM rm_audit_log WHERE at <= %s", (at,))
+            row = curs.fetchone()
+        return int(row["p"]) if row and row["p"] is not None else 0
+
+    def replace_all(self, application_name: str, rows: Sequence[Row], position: int) -> None:
+        """One transaction: truncate, copy in, set tracking."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("DELETE FROM rm_audit_log")
+            with curs.copy("COPY rm_audit_log FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((*(r[c] for c in self.COLUMNS[:-1]),
+                                    json.dumps(r["details"], sort_keys=True)))
+            _set_tracking(curs, self.tracking_table_name, application_name, position)
+
+
+def _set_tracking(curs: Any, table: str, application_name: str, position: int) -> None:
+    curs.execute(f"DELETE FROM {table} WHERE application_name = %s",
+                 (application_name,))
+    if position:
+        curs.execute(f"INSERT INTO {table} VALUES (%s, %s)",
+                     (application_name, position))
