@@ -1,0 +1,64 @@
+"""The FastAPI application factory: no app, engine or settings at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import TokenVerifier, verifier_from_settings
+from api.deps import Services
+from api.routes import audit, health, initiatives, periods, policy, registry
+from governance.bootstrap import Runtime, bootstrap
+from governance.readside import served_read_models
+from projections.query import ReadModels
+
+DESCRIPTION = """Rank, fund and audit customer-experience initiatives against a capped OpEx pool.
+
+Authenticate with `Authorization: Bearer <jwt>` (claims `sub`, `name`, `roles`, `pnls`).
+Errors are RFC 9457 `application/problem+json` with a stable `code`. Money is a decimal
+string. Every write returns its log `position` and a `receipt`; pass the position as
+`min_position` to read your own writes. POST commands accept `Idempotency-Key`.
+See docs/api-guide.md.
+"""
+
+
+def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
+               verifier: TokenVerifier | None = None) -> FastAPI:
+    """Build the API over a runtime.
+
+    Read models default to the in-process ones on the in-memory store (caught up before each
+    read) and to the served PostgreSQL views, kept up by `cxgov project`, otherwise.
+    """
+    if read_models is None:
+        read_models = (runtime.read_models() if runtime.database_url is None
+                       else served_read_models(runtime.app, runtime.env))
+    app = FastAPI(title="cxgov API", version="1", description=DESCRIPTION,
+                  openapi_tags=[{"name": n} for n in (
+                      "periods", "register", "scoring policy", "initiatives", "audit",
+                      "health")])
+    app.state.services = Services(runtime.app, read_models,
+                                  verifier or verifier_from_settings(runtime.settings))
+    app.state.runtime = runtime
+    errors.install(app)
+    for module in (periods, registry, policy, initiatives, audit, health):
+        app.include_router(module.router)
+    return app
+
+
+def serve() -> FastAPI:
+    """Uvicorn factory (`cxgov serve`): bootstrap from the environment in each worker."""
+    runtime = bootstrap()
+    app = create_app(runtime)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app.router.lifespan_context = lifespan
+    return app

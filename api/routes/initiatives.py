@@ -1,0 +1,175 @@
+"""Initiatives: submit, revise (If-Match), withdraw, decide, deliver, record outcomes, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    AsOf,
+    IdempotencyKeyHeader,
+    Limit,
+    MinPosition,
+    Offset,
+    PrincipalDep,
+    ServicesDep,
+    at,
+    keyed,
+    written,
+)
+from api.routes.docs import READ, WRITE, problems
+from api.routes.pages import page
+from api.schemas import (
+    Code,
+    DecisionCreate,
+    DeliveryCreate,
+    DocumentPublic,
+    ImpactIn,
+    InitiativeCreate,
+    InitiativeUpdate,
+    OutcomeCreate,
+    PagePublic,
+    ReasonCreate,
+    WrittenPublic,
+)
+from domain.errors import InitiativeNotFound
+from domain.initiative import Proposal
+from domain.values import ImpactClaim
+from governance.read_access import sees_initiative, visible_initiatives
+from projections.codec import plain
+
+router = APIRouter(prefix="/v1/initiatives", tags=["initiatives"])
+IfMatch = Annotated[str, Header(
+    alias="If-Match", pattern=r'^(W/)?"?[0-9]{1,18}"?$',
+    description="The initiative's version (its ETag) that this revision is based on.")]
+NULLABLE = frozenset({"scenario", "mandate_reason"})
+Status = Annotated[str | None, Query(
+    pattern=r"^(submitted|pending_second_approval|deferred|approved|rejected|withdrawn|"
+            r"delivered|cancelled)$", description="Only initiatives in this status.")]
+
+
+def claims(impacts: list[ImpactIn]) -> tuple[ImpactClaim, ...]:
+    """Impact claims from request items."""
+    return tuple(ImpactClaim(i.metric, i.expected_value, i.reach) for i in impacts)
+
+
+def location(initiative_id: UUID) -> str:
+    """The URL of an initiative."""
+    return f"/v1/initiatives/{initiative_id}"
+
+
+@router.post("", status_code=201, response_model=WrittenPublic, responses=WRITE)
+def submit(body: InitiativeCreate, request: Request, s: ServicesDep, who: PrincipalDep,
+           key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Submit an initiative: P&L owners for their own P&L, CX executives for cross-P&L work."""
+    proposal = Proposal(
+        title=body.title, problem=body.problem, scenario=body.scenario,
+        touchpoints=tuple(body.touchpoints), functional_areas=tuple(body.functional_areas),
+        cost=body.cost, confidence=body.confidence, expected_impacts=claims(body.expected_impacts),
+        dependencies=tuple(body.dependencies), mandatory=body.mandatory,
+        mandate_reason=body.mandate_reason)
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.submit_initiative(who, period=body.period, kind=body.kind, pnl=body.pnl,
+                                         proposal=proposal, code=body.code)
+    return written(s.gov, result, status=201, location=location(result.id), etag=True)
+
+
+@router.get("", response_model=PagePublic, responses=READ)
+def list_initiatives(s: ServicesDep, who: PrincipalDep,
+                     period: Annotated[Code | None, Query(description="Fiscal period.")] = None,
+                     pnl: Annotated[Code | None, Query(description="P&L code.")] = None,
+                     status: Status = None, limit: Limit = 100, offset: Offset = 0,
+                     as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+    """Initiatives, filtered; P&L owners see other P&Ls' initiatives once decided."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    rows = [r for r in snapshot.documents("initiative", period=period)
+            if (pnl is None or r["pnl"] == pnl) and (status is None or r["status"] == status)]
+    return page(visible_initiatives(who, rows), limit=limit, offset=offset,
+                position=snapshot.position)
+
+
+@router.get("/{initiative_id}", response_model=DocumentPublic, responses=READ)
+def get_initiative(initiative_id: UUID, response: Response, s: ServicesDep, who: PrincipalDep,
+                   as_of: AsOf = None, min_position: MinPosition = None) -> DocumentPublic:
+    """One initiative; its ETag is the aggregate version to send as If-Match."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    found = snapshot.documents("initiative", key=str(initiative_id))
+    if not found or not sees_initiative(who, found[0]):
+        raise InitiativeNotFound(f"no initiative {initiative_id}")
+    item: dict[str, Any] = plain(found[0])
+    response.headers["ETag"] = f'"{item["version"]}"'
+    return DocumentPublic(item=item, position=snapshot.position)
+
+
+@router.patch("/{initiative_id}", response_model=WrittenPublic, responses={
+    **WRITE, **problems(412)})
+def revise(initiative_id: UUID, body: InitiativeUpdate, if_match: IfMatch, s: ServicesDep,
+           who: PrincipalDep) -> JSONResponse:
+    """Revise an undecided initiative (its P&L's owners); If-Match must name the version."""
+    sent = body.model_dump(exclude_unset=True, exclude={"reason"})
+    changes: dict[str, Any] = {k: v for k, v in sent.items() if v is not None or k in NULLABLE}
+    for name in ("touchpoints", "functional_areas", "dependencies"):
+        if changes.get(name) is not None:
+            changes[name] = tuple(changes[name])
+    if body.expected_impacts is not None:
+        changes["expected_impacts"] = claims(body.expected_impacts)
+    version = int(if_match.removeprefix("W/").strip('"'))
+    result = s.gov.revise_initiative(who, initiative_id=initiative_id, changes=changes,
+                                     reason=body.reason, expected_version=version)
+    return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/withdraw", response_model=WrittenPublic, responses=WRITE)
+def withdraw(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
+             who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Withdraw an undecided initiative (its P&L's owners)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.withdraw_initiative(who, initiative_id=initiative_id, reason=body.reason)
+    return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/decisions", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def decide(initiative_id: UUID, body: DecisionCreate, request: Request, s: ServicesDep,
+           who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Approve, reject or defer (CX executive); departures need a rationale."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.decide(who, initiative_id=initiative_id, outcome=body.outcome,
+                              rationale=body.rationale)
+    where = (f"/v1/audit/decisions/{result.decision.decision_id}" if result.decision
+             else location(initiative_id))
+    return written(s.gov, result, status=201, location=where, etag=True)
+
+
+@router.post("/{initiative_id}/delivery", response_model=WrittenPublic, responses=WRITE)
+def report_delivery(initiative_id: UUID, body: DeliveryCreate, request: Request,
+                    s: ServicesDep, who: PrincipalDep,
+                    key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Report that approved work was delivered (its P&L's owners)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.report_delivery(who, initiative_id=initiative_id,
+                                       delivered_on=body.delivered_on, note=body.note)
+    return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/outcomes", response_model=WrittenPublic, responses=WRITE)
+def record_outcome(initiative_id: UUID, body: OutcomeCreate, request: Request, s: ServicesDep,
+                   who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Record an observed outcome of delivered work (its P&L's owners)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.record_outcome(who, initiative_id=initiative_id, metric=body.metric,
+                                      observed_value=body.observed_value,
+                                      observed_at=body.observed_at, note=body.note)
+    return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/cancel", response_model=WrittenPublic, responses=WRITE)
+def cancel(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
+           who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Cancel approved work and release its funds (CX executive)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason)
+    return written(s.gov, result, etag=True)

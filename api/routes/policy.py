@@ -1,0 +1,80 @@
+"""The scoring policy: adopt a version, read it, preview draft terms (what-if)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    AsOf,
+    IdempotencyKeyHeader,
+    MinPosition,
+    PrincipalDep,
+    ServicesDep,
+    at,
+    keyed,
+    written,
+)
+from api.routes.docs import READ, WRITE
+from api.schemas import (
+    DocumentPublic,
+    ItemsPublic,
+    PolicyPreview,
+    PolicyTermsIn,
+    PolicyUpdate,
+    WrittenPublic,
+)
+from domain.errors import PeriodNotFound, PolicyNotAdopted
+from domain.policy import PolicyTerms
+from governance.read_access import require_policy_previewer
+from projections import render
+from projections.codec import plain
+
+router = APIRouter(prefix="/v1", tags=["scoring policy"])
+
+
+def terms_of(body: PolicyTermsIn) -> PolicyTerms:
+    """Scoring terms from a request body; omitted values keep the defaults."""
+    defaults = PolicyTerms(weights={})
+    return PolicyTerms(
+        weights=dict(body.weights),
+        confidence_tiers=dict(body.confidence_tiers or defaults.confidence_tiers),
+        cost_unit=body.cost_unit if body.cost_unit is not None else defaults.cost_unit,
+        four_eyes_threshold=(body.four_eyes_threshold if body.four_eyes_threshold is not None
+                             else defaults.four_eyes_threshold),
+        min_sample_size=(body.min_sample_size if body.min_sample_size is not None
+                         else defaults.min_sample_size),
+    )
+
+
+@router.put("/scoring-policy", response_model=WrittenPublic, responses=WRITE)
+def adopt_policy(body: PolicyUpdate, request: Request, s: ServicesDep, who: PrincipalDep,
+                 key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Adopt scoring terms as the next policy version (CX executive)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.adopt_policy(who, terms=terms_of(body), rationale=body.rationale)
+    return written(s.gov, result)
+
+
+@router.get("/scoring-policy", response_model=DocumentPublic, responses=READ)
+def get_policy(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
+               min_position: MinPosition = None) -> DocumentPublic:
+    """The policy in force, with its version number (every authenticated caller)."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    versions = snapshot.documents("policy")
+    if not versions:
+        raise PolicyNotAdopted("no scoring policy has been adopted yet")
+    return DocumentPublic(item=plain(versions[-1]), position=snapshot.position)
+
+
+@router.post("/scoring-policy/preview", response_model=ItemsPublic, responses=READ)
+def preview_policy(body: PolicyPreview, s: ServicesDep, who: PrincipalDep) -> ItemsPublic:
+    """What-if: the ranking of a period under draft terms, nothing adopted (CX executive)."""
+    require_policy_previewer(who)
+    terms = terms_of(body).check()
+    position = s.models.position()
+    state = s.models.state_at(position)
+    if body.period not in state.periods:
+        raise PeriodNotFound(f"no period {body.period}", period=body.period)
+    return ItemsPublic(items=plain(render.ranking(state, body.period, terms)),
+                       position=position)

@@ -1,0 +1,126 @@
+"""The register: P&Ls, scenarios, customer success metrics and their observations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    AsOf,
+    IdempotencyKeyHeader,
+    Limit,
+    MinPosition,
+    Offset,
+    PrincipalDep,
+    ServicesDep,
+    at,
+    keyed,
+    written,
+)
+from api.routes.docs import READ, WRITE
+from api.routes.pages import page
+from api.schemas import (
+    CODE_PATTERN,
+    DocumentPublic,
+    MetricCreate,
+    ObservationBatchCreate,
+    PagePublic,
+    PnlCreate,
+    ScenarioCreate,
+    WrittenPublic,
+)
+from domain.errors import MetricNotFound
+from domain.values import Reading
+from projections.codec import plain
+
+router = APIRouter(prefix="/v1", tags=["register"])
+MetricCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["M1"])]
+
+
+@router.post("/pnls", status_code=201, response_model=WrittenPublic, responses=WRITE)
+def register_pnl(body: PnlCreate, request: Request, s: ServicesDep, who: PrincipalDep,
+                 key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Register a P&L and its owners (finance)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.register_pnl(who, code=body.code, name=body.name, owners=body.owners,
+                                    opex=body.opex)
+    return written(s.gov, result, status=201, location="/v1/pnls")
+
+
+@router.get("/pnls", response_model=PagePublic, responses=READ)
+def list_pnls(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0,
+              as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+    """P&Ls (every authenticated caller)."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    return page(snapshot.documents("pnl"), limit=limit, offset=offset,
+                position=snapshot.position)
+
+
+@router.post("/scenarios", status_code=201, response_model=WrittenPublic, responses=WRITE)
+def define_scenario(body: ScenarioCreate, request: Request, s: ServicesDep, who: PrincipalDep,
+                    key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Define a customer's critical scenario (CX executive)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.define_scenario(who, code=body.code, name=body.name, pnl=body.pnl,
+                                       description=body.description)
+    return written(s.gov, result, status=201, location="/v1/scenarios")
+
+
+@router.get("/scenarios", response_model=PagePublic, responses=READ)
+def list_scenarios(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0,
+                   as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+    """Scenarios (every authenticated caller)."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    return page(snapshot.documents("scenario"), limit=limit, offset=offset,
+                position=snapshot.position)
+
+
+@router.post("/metrics", status_code=201, response_model=WrittenPublic, responses=WRITE)
+def define_metric(body: MetricCreate, request: Request, s: ServicesDep, who: PrincipalDep,
+                  key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Define a customer success metric (CX executive)."""
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.define_metric(
+            who, code=body.code, customer_phrasing=body.customer_phrasing,
+            operational_metric=body.operational_metric, unit=body.unit,
+            direction=body.direction, baseline=body.baseline, target=body.target,
+            scenario=body.scenario, pnl=body.pnl, target_date=body.target_date,
+            customer_threshold=body.customer_threshold, importance=body.importance,
+            satisfaction=body.satisfaction)
+    return written(s.gov, result, status=201, location=f"/v1/metrics/{body.code}")
+
+
+@router.get("/metrics", response_model=PagePublic, responses=READ)
+def list_metrics(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0,
+                 as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+    """Customer success metrics (every authenticated caller)."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    return page(snapshot.documents("metric"), limit=limit, offset=offset,
+                position=snapshot.position)
+
+
+@router.get("/metrics/{code}", response_model=DocumentPublic, responses=READ)
+def get_metric(code: MetricCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
+               min_position: MinPosition = None) -> DocumentPublic:
+    """One metric (every authenticated caller)."""
+    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    found = snapshot.documents("metric", key=code)
+    if not found:
+        raise MetricNotFound(f"no metric {code}", code=code)
+    return DocumentPublic(item=plain(found[0]), position=snapshot.position)
+
+
+@router.post("/metrics/{code}/observations", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def record_observations(code: MetricCode, body: ObservationBatchCreate, request: Request,
+                        s: ServicesDep, who: PrincipalDep,
+                        key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Record a batch of readings (ingest services, CX executives)."""
+    readings = [Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
+                for r in body.readings]
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.record_observations(who, metric=code, batch_key=body.batch_key,
+                                           readings=readings, source=body.source)
+    return written(s.gov, result, status=201, location=f"/v1/metrics/{code}")

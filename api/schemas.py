@@ -1,0 +1,381 @@
+"""Request and response schemas of the HTTP API (naming grid: XCreate, XUpdate, XPublic).
+
+Request bodies forbid unknown fields, so nobody sets server-owned values (status, approved
+amount, scores). Money and other exact numbers travel as decimal strings, never floats.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
+NUMBER_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+FRACTION_PATTERN = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"
+#: At least one visible character (explicit ranges: regex engines disagree on what \s means).
+VISIBLE = r"[^\x00-\x20\x7f-\xa0]"
+PERCENT_PATTERN = r"^(10(\.0{1,6})?|[0-9](\.[0-9]{1,6})?)$"
+
+
+def _decimal_string(pattern: str) -> Callable[[object], Decimal]:
+    compiled = re.compile(pattern)
+
+    def parse(value: object) -> Decimal:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ValueError("must be a decimal string such as \"1250000.00\"")
+        return Decimal(value)
+
+    return parse
+
+
+def _schema(pattern: str, example: str, description: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example],
+                           "description": description})
+
+
+_AS_STRING = PlainSerializer(str, return_type=str, when_used="json")
+Amount = Annotated[Decimal, BeforeValidator(_decimal_string(AMOUNT_PATTERN)), _AS_STRING,
+                   _schema(AMOUNT_PATTERN, "6000000.00", "A non-negative money amount.")]
+Number = Annotated[Decimal, BeforeValidator(_decimal_string(NUMBER_PATTERN)), _AS_STRING,
+                   _schema(NUMBER_PATTERN, "48", "An exact decimal number.")]
+Fraction = Annotated[Decimal, BeforeValidator(_decimal_string(FRACTION_PATTERN)), _AS_STRING,
+                     _schema(FRACTION_PATTERN, "0.8", "A decimal in [0, 1].")]
+Percent = Annotated[Decimal, BeforeValidator(_decimal_string(PERCENT_PATTERN)), _AS_STRING,
+                    _schema(PERCENT_PATTERN, "10", "A percent in [0, 10].")]
+
+
+Code = Annotated[str, Field(pattern=CODE_PATTERN, examples=["RB"])]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=VISIBLE)]
+LongText = Annotated[str, Field(max_length=4000)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=VISIBLE)]
+Label = Annotated[str, Field(min_length=1, max_length=80, pattern=VISIBLE)]
+Kind = Literal["pnl", "cx_infrastructure", "cx_process"]
+Subject = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
+
+
+class RequestBody(BaseModel):
+    """Base of every request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+class PeriodCreate(RequestBody):
+    """Open a fiscal period's pool."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "FY2028", "currency": "USD", "opex_total": "1200000000", "cap_percent": "10"}]})
+
+    code: Code
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
+    opex_total: Amount
+    cap_percent: Percent = Decimal(10)
+
+
+class RestatementCreate(RequestBody):
+    """Restate company OpEx for a period."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"opex_total": "1150000000", "reason": "Q2 forecast"}]})
+
+    opex_total: Amount
+    reason: Reason
+
+
+class ReasonCreate(RequestBody):
+    """A command that needs only a reason (close, withdraw, cancel)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "scope moved to FY2028"}]})
+
+    reason: Reason
+
+
+# --- register ----------------------------------------------------------------------------------
+
+
+class PnlCreate(RequestBody):
+    """Register a P&L and its owners (JWT subjects)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "CC", "name": "Credit Cards", "owners": ["cc.owner"], "opex": "90000000"}]})
+
+    code: Code
+    name: Text
+    owners: Annotated[list[Subject], Field(max_length=20)] = []
+    opex: Amount | None = None
+
+
+class ScenarioCreate(RequestBody):
+    """Define a customer's critical scenario."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "S9", "name": "Replace a lost card", "pnl": "RB", "description": ""}]})
+
+    code: Code
+    name: Text
+    pnl: Code | None = None
+    description: LongText = ""
+
+
+class MetricCreate(RequestBody):
+    """Define a customer success metric."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "M9", "customer_phrasing": "My new card arrives within two days",
+         "operational_metric": "Median days to card delivery", "unit": "days",
+         "direction": "decrease", "baseline": "6", "target": "2", "scenario": "S1"}]})
+
+    code: Code
+    customer_phrasing: Text
+    operational_metric: Text
+    unit: Annotated[str, Field(min_length=1, max_length=40, pattern=VISIBLE)]
+    direction: Literal["decrease", "increase"]
+    baseline: Number
+    target: Number
+    scenario: Code | None = None
+    pnl: Code | None = None
+    target_date: date | None = None
+    customer_threshold: Number | None = None
+    importance: Number | None = None
+    satisfaction: Number | None = None
+
+
+class ReadingCreate(RequestBody):
+    """One observation of a metric."""
+
+    value: Number
+    observed_at: AwareDatetime
+    sample_size: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    pnl: Code | None = None
+    cohort: Annotated[str, Field(max_length=80)] | None = None
+
+
+class ObservationBatchCreate(RequestBody):
+    """A batch of readings; the batch key makes a retried batch harmless."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"batch_key": "2027-03-crm", "source": "crm",
+         "readings": [{"value": "71.5", "observed_at": "2027-03-31T00:00:00Z",
+                       "sample_size": 1200}]}]})
+
+    batch_key: Code
+    source: Annotated[str, Field(min_length=1, max_length=80, pattern=VISIBLE)]
+    readings: Annotated[list[ReadingCreate], Field(min_length=1, max_length=1000)]
+
+
+# --- scoring policy ----------------------------------------------------------------------------
+
+
+class PolicyTermsIn(RequestBody):
+    """Scoring terms; omitted values take the defaults."""
+
+    weights: Annotated[dict[Code, Annotated[int, Field(ge=0, le=100)]],
+                       Field(min_length=1, max_length=50),
+                       WithJsonSchema({"type": "object", "minProperties": 1, "maxProperties": 50,
+                                       "propertyNames": {"pattern": CODE_PATTERN},
+                                       "additionalProperties": {"type": "integer", "minimum": 0,
+                                                                "maximum": 100},
+                                       "examples": [{"M1": 60, "M2": 40}],
+                                       "description": "Integer points per metric, sum 100."})]
+    confidence_tiers: Annotated[
+        dict[Code, Fraction] | None, Field(max_length=10),
+        WithJsonSchema({"anyOf": [{"type": "object", "maxProperties": 10,
+                                   "propertyNames": {"pattern": CODE_PATTERN},
+                                   "additionalProperties": {"type": "string",
+                                                            "pattern": FRACTION_PATTERN}},
+                                  {"type": "null"}]})] = None
+    cost_unit: Amount | None = None
+    four_eyes_threshold: Amount | None = None
+    min_sample_size: Annotated[int, Field(ge=0, le=10**9)] | None = None
+
+
+class PolicyUpdate(PolicyTermsIn):
+    """Adopt scoring terms as the next policy version."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"weights": {"M1": 60, "M2": 40}, "four_eyes_threshold": "10000000",
+         "rationale": "Claims weigh more this year"}]})
+
+    rationale: Reason
+
+
+class PolicyPreview(PolicyTermsIn):
+    """What-if: rank a period under draft terms without adopting them."""
+
+    period: Code
+
+
+# --- initiatives -------------------------------------------------------------------------------
+
+
+class ImpactIn(RequestBody):
+    """An expected impact on one metric."""
+
+    metric: Code
+    expected_value: Number
+    reach: Fraction
+
+
+class InitiativeCreate(RequestBody):
+    """Submit an initiative (P&L owners for their P&L; CX executives sponsor cross-P&L work)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"period": "FY2027", "kind": "pnl", "pnl": "RB", "title": "Instant card issuing",
+         "problem": "Customers wait a week for a card", "scenario": "S1",
+         "touchpoints": ["Branch"], "functional_areas": ["Cards ops"], "cost": "2500000",
+         "confidence": "0.8",
+         "expected_impacts": [{"metric": "M1", "expected_value": "12", "reach": "0.4"}]}]})
+
+    period: Code
+    kind: Kind
+    pnl: Code | None = None
+    code: Code | None = None
+    title: Text
+    problem: LongText = ""
+    scenario: Code | None = None
+    touchpoints: Annotated[list[Label], Field(max_length=30)] = []
+    functional_areas: Annotated[list[Label], Field(max_length=30)] = []
+    cost: Amount
+    confidence: Fraction
+    expected_impacts: Annotated[list[ImpactIn], Field(max_length=30)] = []
+    dependencies: Annotated[list[Code], Field(max_length=30)] = []
+    mandatory: bool = False
+    mandate_reason: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class InitiativeUpdate(RequestBody):
+    """Revise an undecided initiative: only the fields sent change (If-Match required)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"cost": "2200000", "reason": "vendor quote"}]})
+
+    title: Text | None = None
+    problem: LongText | None = None
+    scenario: Code | None = None
+    touchpoints: Annotated[list[Label], Field(max_length=30)] | None = None
+    functional_areas: Annotated[list[Label], Field(max_length=30)] | None = None
+    cost: Amount | None = None
+    confidence: Fraction | None = None
+    expected_impacts: Annotated[list[ImpactIn], Field(max_length=30)] | None = None
+    dependencies: Annotated[list[Code], Field(max_length=30)] | None = None
+    mandatory: bool | None = None
+    mandate_reason: Annotated[str, Field(max_length=2000)] | None = None
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+class DecisionCreate(RequestBody):
+    """Approve, reject or defer; departures from the recommendation need a rationale."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"outcome": "approve", "rationale": "Regulator deadline moves this up"}]})
+
+    outcome: Literal["approve", "reject", "defer"]
+    rationale: Annotated[str, Field(max_length=4000)] = ""
+
+
+class DeliveryCreate(RequestBody):
+    """Report delivery of approved work."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"delivered_on": "2027-06-30", "note": "live in all branches"}]})
+
+    delivered_on: date
+    note: LongText = ""
+
+
+class OutcomeCreate(RequestBody):
+    """Record an observed outcome of delivered work on a claimed metric."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"metric": "M1", "observed_value": "60", "observed_at": "2027-09-30T00:00:00Z"}]})
+
+    metric: Code
+    observed_value: Number
+    observed_at: AwareDatetime
+    note: LongText = ""
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class ReceiptPublic(BaseModel):
+    """Where a write landed in the log, and its entry in the integrity chain."""
+
+    position: int
+    entry_hash: str | None = None
+
+
+class WrittenPublic(BaseModel):
+    """What a command wrote: the aggregate, its version, its log position and a receipt."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "6f1c0c2e-8a43-5b8e-9d1f-2a7b4c1d9e00", "version": 1, "position": 42,
+         "status": "submitted", "decision": None,
+         "receipt": {"position": 42, "entry_hash": None}}]})
+
+    id: str
+    version: int
+    position: int
+    status: str | None = None
+    decision: dict[str, Any] | None = None
+    receipt: ReceiptPublic
+
+
+Document = dict[str, Any]
+
+
+class PagePublic(BaseModel):
+    """One page of a list (limit/offset); `next_offset` is null on the last page."""
+
+    items: list[Document]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+    position: int
+
+
+class ItemsPublic(BaseModel):
+    """A read model's rows as of a log position."""
+
+    items: list[Document]
+    position: int
+
+
+class DocumentPublic(BaseModel):
+    """One read-model document as of a log position."""
+
+    item: Document
+    position: int
+
+
+class AuditPagePublic(BaseModel):
+    """Audit events after a position (cursor); pass `next_after` as `after` for more."""
+
+    items: list[Document]
+    limit: int
+    next_after: int | None
+
+
+class HealthPublic(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "unavailable"]
+    position: int | None = None
+
