@@ -15,6 +15,7 @@ import typer
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime
 from governance.cli_api import APP_FACTORY, personas_json, serve_command, token_command
+from governance.cli_audit import audit_app
 from governance.cli_common import fail, runtime
 from governance.cli_db import db_app, migrate_command
 from governance.cli_views import render_ranking, views
@@ -31,6 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db", help="Start, stop and inspect the embedded PostgreSQL server.")
+app.add_typer(audit_app, name="audit",
+              help="Tamper evidence: signed checkpoints, export, offline verification.")
 app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(
     migrate_command
 )

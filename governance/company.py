@@ -94,7 +94,8 @@ class InitiativeIn(_Model):
         if (self.cost is None) == (self.cost_musd is None):
             raise InvalidInput(f"initiative {self.code}: give exactly one of cost, cost_musd",
                                field="cost")
-        return self.cost if self.cost is not None else (self.cost_musd or Decimal(0)) * MILLION
+        amount = self.cost if self.cost is not None else (self.cost_musd or Decimal(0)) * MILLION
+        return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
 
 
 class PolicyIn(_Model):

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from governance.app import Governance
+from governance.integrity import entry_hash
 
 
 def receipt(app: Governance, position: int) -> dict[str, object]:
-    """The receipt of a write (placeholder until the hash chain fills in `entry_hash`)."""
-    return {"position": position, "entry_hash": None}
+    """The receipt of a write: position and chain entry hash (hex; null on the memory store).
+
+    An auditor who keeps receipts can prove a later cut of the log's tail
+    (`cxgov audit verify --receipts`).
+    """
+    digest = entry_hash(app, position)
+    return {"position": position, "entry_hash": digest.hex() if digest is not None else None}

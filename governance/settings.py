@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     jwt_algorithms: tuple[str, ...] | None = None  # default: HS256, or RS256+ES256 with JWKS
     jwt_leeway_seconds: int = Field(default=0, ge=0, le=300)
 
+    # --- Operations (api/observability.py, api/routes/health.py; docs/operator-guide.md) ------
+    # /readyz answers 503 when the projectors are more than this many events, or this many
+    # seconds (age of the oldest unprojected event), behind the log; 0 turns a check off.
+    ready_max_lag_events: int = Field(default=1000, ge=0)
+    ready_max_lag_seconds: float = Field(default=60.0, ge=0)
+    log_json: bool = True  # structured JSON request logs on the "cxgov.access" logger
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

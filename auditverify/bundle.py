@@ -1,0 +1,209 @@
+"""The audit bundle: one JSON document per line (header, checkpoints, rows, end)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from auditverify.encoding import from_micros, micros
+from auditverify.keys import key_id
+from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
+from auditverify.verifier import Verifier
+
+FORMAT = "cxgov-audit-bundle"
+VERSION = 1
+
+
+class BundleError(ValueError):
+    """The file is not a readable audit bundle."""
+
+
+def row_to_json(row: Row) -> dict[str, Any]:
+    """One position as a JSON object (state in base64, hashes in hex)."""
+    event = row.event
+    chain = row.chain
+    return {
+        "position": row.position,
+        "event": None if event is None else {
+            "originator_id": event.originator_id,
+            "originator_version": event.originator_version,
+            "topic": event.topic,
+            "state": base64.b64encode(event.state).decode("ascii"),
+        },
+        "chain": None if chain is None else {
+            "prev_position": chain.prev_position,
+            "prev_hash": chain.prev_hash.hex(),
+            "entry_hash": chain.entry_hash.hex(),
+            "recorded_at": from_micros(chain.recorded_at_us).isoformat(),
+        },
+    }
+
+
+def row_from_json(data: Mapping[str, Any]) -> Row:
+    """One position from its JSON object."""
+    event = data.get("event")
+    chain = data.get("chain")
+    return Row(
+        position=int(data["position"]),
+        event=None if event is None else EventRow(
+            originator_id=str(event["originator_id"]),
+            originator_version=int(event["originator_version"]),
+            topic=str(event["topic"]),
+            state=base64.b64decode(event["state"], validate=True),
+        ),
+        chain=None if chain is None else ChainRow(
+            prev_position=int(chain["prev_position"]),
+            prev_hash=bytes.fromhex(chain["prev_hash"]),
+            entry_hash=bytes.fromhex(chain["entry_hash"]),
+            recorded_at_us=micros(datetime.fromisoformat(chain["recorded_at"])),
+        ),
+    )
+
+
+def write_bundle(
+    path: Path,
+    *,
+    rows: Iterable[Row],
+    checkpoints: Sequence[Checkpoint],
+    source: str,
+    application: str = "cxgov",
+) -> int:
+    """Write a bundle atomically (temporary file, then rename); return the rows written."""
+    keys = {c.key_id: c.public_key for c in checkpoints if c.public_key}
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "application": application,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "source": source,
+        "encoding": {"chain": "cxgov-chain-v1", "checkpoint": "cxgov-checkpoint-v1"},
+        "public_keys": [
+            {"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii")}
+            for kid, raw in sorted(keys.items())
+        ],
+    }
+    tmp = path.with_name(path.name + ".part")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as out:
+        _line(out, header)
+        for c in checkpoints:
+            _line(out, {"checkpoint": c.to_json()})
+        for row in rows:
+            _line(out, row_to_json(row))
+            count += 1
+        _line(out, {"end": {"rows": count, "checkpoints": len(checkpoints)}})
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+    return count
+
+
+def _line(out: TextIO, data: Mapping[str, Any]) -> None:
+    out.write(json.dumps(data, separators=(",", ":"), sort_keys=True))
+    out.write("\n")
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"line {number} is not JSON: {exc}") from None
+        if not isinstance(record, dict):
+            raise BundleError(f"line {number} is not a JSON object")
+        yield number, record
+
+
+def read_header(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the header line and return it."""
+    if record.get("format") != FORMAT or record.get("version") != VERSION:
+        raise BundleError(f"not a {FORMAT} version {VERSION} file")
+    return dict(record)
+
+
+def verify_bundle(
+    path: Path,
+    *,
+    public_keys: Iterable[Ed25519PublicKey],
+    trusted_checkpoints: Sequence[Checkpoint] = (),
+    receipts: Sequence[Receipt] = (),
+) -> Report:
+    """Verify a bundle file against the auditor's public keys (never the bundle's own)."""
+    keys = {key_id(k): k for k in public_keys}
+    with path.open(encoding="utf-8") as lines:
+        records = _records(lines)
+        first = next(records, None)
+        if first is None:
+            raise BundleError("the file is empty")
+        header = read_header(first[1])
+        checkpoints: list[Checkpoint] = []
+        verifier: Verifier | None = None
+        end: dict[str, Any] | None = None
+        rows = 0
+        for number, record in records:
+            if end is not None:
+                raise BundleError(f"line {number} follows the end record")
+            try:
+                if "checkpoint" in record:
+                    if verifier is not None:
+                        raise BundleError(f"line {number}: a checkpoint after the rows")
+                    checkpoints.append(Checkpoint.from_json(record["checkpoint"]))
+                    continue
+                if verifier is None:
+                    verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
+                                        trusted_checkpoints=trusted_checkpoints,
+                                        receipts=receipts)
+                if "end" in record:
+                    end = dict(record["end"])
+                    continue
+                verifier.feed(row_from_json(record))
+                rows += 1
+            except (KeyError, TypeError, ValueError) as exc:
+                if isinstance(exc, BundleError):
+                    raise
+                raise BundleError(f"line {number} is malformed: {exc!r}") from None
+        if verifier is None:
+            verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
+                                trusted_checkpoints=trusted_checkpoints, receipts=receipts)
+        if end is None:
+            verifier.add("bundle_incomplete", None, "the bundle has no end record (cut short?)")
+        elif end.get("rows") != rows or end.get("checkpoints") != len(checkpoints):
+            verifier.add("bundle_incomplete", None,
+                         f"the end record counts {end} but the file holds {rows} rows and "
+                         f"{len(checkpoints)} checkpoints")
+        offered = {k["key_id"] for k in header.get("public_keys", [])}
+        strangers = sorted(offered - set(keys))
+        if strangers:
+            verifier.add("foreign_key_offered", None,
+                         f"the bundle offers key(s) {strangers} that the auditor did not give; "
+                         "they were not used", "warning")
+        return verifier.finish()
+
+
+def load_receipts(path: Path) -> list[Receipt]:
+    """Receipts from JSON lines or a JSON array of {position, entry_hash}."""
+    return [Receipt.from_json(item) for item in _objects(path)]
+
+
+def load_checkpoints(path: Path) -> list[Checkpoint]:
+    """Checkpoints from JSON lines or a JSON array (bare, or wrapped as {"checkpoint": ...})."""
+    return [Checkpoint.from_json(item.get("checkpoint", item)) for item in _objects(path)]
+
+
+def _objects(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        data = json.loads(text)
+        if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
+            raise BundleError(f"{path} is not a JSON array of objects")
+        return data
+    return [record for _, record in _records(text.splitlines())]

@@ -1,0 +1,93 @@
+"""`python -m auditverify`: verify a bundle file or a live database against the auditor's key."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditverify.bundle import BundleError, load_checkpoints, load_receipts, verify_bundle
+from auditverify.keys import load_public_key
+from auditverify.live import DEFAULT_PREFIX, DEFAULT_SCHEMA, verify_database
+from auditverify.model import Report
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+
+DESCRIPTION = """\
+Verify a cxgov history: every entry hash, the linkage of the chain, position order (gaps
+are allowed and reported), per-aggregate version continuity, every checkpoint's signature
+against the PUBLIC KEY YOU SUPPLY (keys inside a bundle are never trusted), that each
+checkpoint's head equals the chain at its position, and the receipts and checkpoints you
+kept. Exit status: 0 verified, 1 tampering or damage found, 2 unusable input.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m auditverify", description=DESCRIPTION)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--bundle", type=Path, metavar="FILE",
+                        help="an audit bundle exported with `cxgov audit export`")
+    source.add_argument("--database", metavar="URL",
+                        help="a libpq URL of the live database (read-only access suffices)")
+    parser.add_argument("--public-key", action="append", required=True, metavar="KEY",
+                        help="the signing public key you hold: a PEM file, or base64/hex of "
+                             "the 32 raw bytes; repeat for rotated keys")
+    parser.add_argument("--checkpoints", type=Path, metavar="FILE",
+                        help="checkpoints you kept (JSON lines or array); each must still be "
+                             "in the history and match it")
+    parser.add_argument("--receipts", type=Path, metavar="FILE",
+                        help="receipts you kept: {\"position\", \"entry_hash\"} per line")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--schema", default=DEFAULT_SCHEMA, help="schema of a live database")
+    parser.add_argument("--table-prefix", default=DEFAULT_PREFIX,
+                        help="table prefix (application name) of a live database")
+    return parser
+
+
+def render(report: Report) -> str:
+    """A human summary of the report."""
+    lines = [
+        ("VERIFIED" if report.ok else "FAILED")
+        + f": {report.rows} rows up to position {report.last_position}, "
+        + f"{report.valid_checkpoints} valid checkpoint(s), anchored through position "
+        + f"{report.anchored_through}"
+    ]
+    if report.first_bad_position is not None:
+        lines.append(f"first bad position: {report.first_bad_position}")
+    gaps = [f for f in report.findings if f.kind == "gap"]
+    for f in report.findings:
+        if f.kind != "gap":
+            where = "-" if f.position is None else str(f.position)
+            lines.append(f"  {f.severity:7} {f.kind:22} at {where}: {f.detail}")
+    if gaps:
+        lines.append(f"  info    {len(gaps)} gap(s) in the positions, each attested by the chain")
+    if report.omitted_findings:
+        lines.append(f"  ... and {report.omitted_findings} more finding(s)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the verifier; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        keys = [load_public_key(k) for k in args.public_key]
+        kept = load_checkpoints(args.checkpoints) if args.checkpoints else []
+        receipts = load_receipts(args.receipts) if args.receipts else []
+        if args.bundle is not None:
+            report = verify_bundle(args.bundle, public_keys=keys, trusted_checkpoints=kept,
+                                   receipts=receipts)
+        else:
+            report = verify_database(args.database, public_keys=keys, trusted_checkpoints=kept,
+                                     receipts=receipts, prefix=args.table_prefix,
+                                     schema=args.schema)
+    except (BundleError, OSError, ValueError, KeyError) as exc:
+        print(f"auditverify: unusable input: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except Exception as exc:  # e.g. psycopg errors on a live database
+        print(f"auditverify: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(json.dumps(report.to_json(), indent=2) if args.json else render(report))
+    return EXIT_OK if report.ok else EXIT_FAILED

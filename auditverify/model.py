@@ -1,0 +1,174 @@
+"""Plain records the verifier reads (events, chain entries, checkpoints, receipts) and reports."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from auditverify.encoding import checkpoint_payload, from_micros, micros, sha256
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One stored event exactly as the events table holds it."""
+
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """One hash-chain entry."""
+
+    prev_position: int
+    prev_hash: bytes
+    entry_hash: bytes
+    recorded_at_us: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the history holds at one position: an event, a chain entry, or both."""
+
+    position: int
+    event: EventRow | None
+    chain: ChainRow | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A (position, entry hash) pair the auditor kept from a write response."""
+
+    position: int
+    entry_hash: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """As a JSON object."""
+        return {"position": self.position, "entry_hash": self.entry_hash.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Receipt:
+        """From a JSON object."""
+        return cls(position=int(data["position"]), entry_hash=bytes.fromhex(data["entry_hash"]))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement: at `position` the chain had `count` entries and head `head`."""
+
+    seq: int
+    position: int
+    count: int
+    head: bytes
+    issued_at_us: int
+    prev_hash: bytes
+    key_id: str
+    signature: bytes
+    public_key: bytes = b""  # informational only: the verifier uses the auditor's key
+
+    @property
+    def issued_at(self) -> datetime:
+        """The issue time (UTC)."""
+        return from_micros(self.issued_at_us)
+
+    def payload(self) -> bytes:
+        """The signed bytes."""
+        return checkpoint_payload(
+            seq=self.seq,
+            position=self.position,
+            count=self.count,
+            head=self.head,
+            issued_at_us=self.issued_at_us,
+            prev_hash=self.prev_hash,
+            key_id=self.key_id,
+        )
+
+    def digest(self) -> bytes:
+        """The checkpoint's hash, which the next checkpoint names as its predecessor."""
+        return sha256(self.payload())
+
+    def to_json(self) -> dict[str, Any]:
+        """As a JSON object (hashes in hex, signature and key in base64)."""
+        return {
+            "seq": self.seq,
+            "position": self.position,
+            "count": self.count,
+            "head": self.head.hex(),
+            "issued_at": self.issued_at.isoformat(),
+            "prev_hash": self.prev_hash.hex(),
+            "key_id": self.key_id,
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+            "public_key": base64.b64encode(self.public_key).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        """From a JSON object written by to_json."""
+        return cls(
+            seq=int(data["seq"]),
+            position=int(data["position"]),
+            count=int(data["count"]),
+            head=bytes.fromhex(data["head"]),
+            issued_at_us=micros(datetime.fromisoformat(data["issued_at"])),
+            prev_hash=bytes.fromhex(data["prev_hash"]),
+            key_id=str(data["key_id"]),
+            signature=base64.b64decode(data["signature"], validate=True),
+            public_key=base64.b64decode(data.get("public_key", ""), validate=True),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the verifier found; only errors make a history fail."""
+
+    kind: str
+    position: int | None
+    detail: str
+    severity: Severity = "error"
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict: ok, the first bad position, and every finding."""
+
+    ok: bool
+    first_bad_position: int | None
+    findings: tuple[Finding, ...]
+    rows: int = 0
+    last_position: int = 0
+    valid_checkpoints: int = 0
+    anchored_through: int = 0
+    omitted_findings: int = 0
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """The findings that make the history fail."""
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    def kinds(self) -> set[str]:
+        """The kinds of error found."""
+        return {f.kind for f in self.errors}
+
+    def to_json(self) -> dict[str, Any]:
+        """As a JSON object."""
+        return {
+            "ok": self.ok,
+            "first_bad_position": self.first_bad_position,
+            "rows": self.rows,
+            "last_position": self.last_position,
+            "valid_checkpoints": self.valid_checkpoints,
+            "anchored_through": self.anchored_through,
+            "omitted_findings": self.omitted_findings,
+            "findings": [
+                {"kind": f.kind, "position": f.position, "severity": f.severity,
+                 "detail": f.detail}
+                for f in self.findings
+            ],
+        }

@@ -1,0 +1,326 @@
+"""The verification rules, applied in one pass over the history in position order."""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from auditverify.encoding import GENESIS, entry_hash
+from auditverify.keys import key_id, verify_signature
+from auditverify.model import Checkpoint, Finding, Receipt, Report, Row, Severity
+
+DEFAULT_MAX_FINDINGS = 1000
+#: Errors found in the rows themselves; they explain a disagreeing anchor precisely.
+ROW_ERRORS = frozenset({
+    "order", "unchained_event", "missing_event", "hash_mismatch", "altered_entry",
+    "broken_link", "missing_row", "unexpected_row", "version_discontinuity",
+})
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A position whose entry hash (and maybe chain count) is known from outside the history."""
+
+    position: int
+    entry_hash: bytes
+    count: int | None
+    source: str
+    is_checkpoint: bool
+
+
+def keyring(keys: Iterable[Ed25519PublicKey]) -> dict[str, Ed25519PublicKey]:
+    """Index the auditor's public keys by key id."""
+    return {key_id(key): key for key in keys}
+
+
+class Verifier:
+    """Feed rows in position order, then call finish() for the report.
+
+    `start` resumes after a trusted point (position, entry hash, chain count), for checking
+    only the rows added since a checkpoint; version continuity is then not checked.
+    """
+
+    def __init__(
+        self,
+        *,
+        public_keys: Mapping[str, Ed25519PublicKey] | Iterable[Ed25519PublicKey] = (),
+        checkpoints: Sequence[Checkpoint] = (),
+        trusted_checkpoints: Sequence[Checkpoint] = (),
+        receipts: Sequence[Receipt] = (),
+        start: tuple[int, bytes, int] | None = None,
+        max_findings: int = DEFAULT_MAX_FINDINGS,
+    ) -> None:
+        self._keys = dict(public_keys) if isinstance(public_keys, Mapping) else keyring(
+            public_keys)
+        self._checkpoints = tuple(sorted(checkpoints, key=lambda c: c.seq))
+        self._trusted = tuple(sorted(trusted_checkpoints, key=lambda c: c.seq))
+        self._receipts = tuple(receipts)
+        self._needed = {c.position for c in (*self._checkpoints, *self._trusted)}
+        self._needed |= {r.position for r in self._receipts}
+        self._seen: dict[int, tuple[bytes, int]] = {}
+        self._positions = array("q")
+        self._check_versions = start is None
+        position, head, count = start or (0, GENESIS, 0)
+        self._last_chain_position = position
+        self._last_entry = head
+        self._chain_count = count
+        self._versions: dict[str, int] = {}
+        self._findings: list[Finding] = []
+        self._omitted = 0
+        self._errors = 0
+        self._first_bad: int | None = None
+        self._error_positions: list[int] = []
+        self._max_findings = max_findings
+
+    # --- findings ----------------------------------------------------------------------
+
+    def add(self, kind: str, position: int | None, detail: str,
+            severity: Severity = "error") -> None:
+        """Record a finding (errors also move the first bad position)."""
+        self._errors += severity == "error"
+        if severity == "error" and position is not None and (
+                self._first_bad is None or position < self._first_bad):
+            self._first_bad = position
+        if len(self._findings) >= self._max_findings:
+            self._omitted += 1
+            return
+        self._findings.append(Finding(kind, position, detail, severity))
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether any error was found so far."""
+        return self._errors > 0
+
+    @property
+    def head(self) -> tuple[int, bytes, int]:
+        """The last chain entry seen: (position, entry hash, chain entries so far)."""
+        return self._last_chain_position, self._last_entry, self._chain_count
+
+    # --- rows --------------------------------------------------------------------------
+
+    def feed(self, row: Row) -> None:
+        """Check one position: presence, hash, linkage and the aggregate's version."""
+        p = row.position
+        if self._positions and p <= self._positions[-1]:
+            self.add("order", p, f"position {p} follows position {self._positions[-1]}")
+            return
+        self._positions.append(p)
+        event, chain = row.event, row.chain
+        if chain is None:
+            if event is not None:
+                self.add("unchained_event", p, "an event without a hash-chain entry")
+        else:
+            hash_ok = False
+            if event is None:
+                self.add("missing_event", p, "a hash-chain entry whose event is missing")
+            else:
+                expected = entry_hash(
+                    prev_hash=chain.prev_hash,
+                    prev_position=chain.prev_position,
+                    position=p,
+                    originator_id=event.originator_id,
+                    originator_version=event.originator_version,
+                    topic=event.topic,
+                    state=event.state,
+                    recorded_at_us=chain.recorded_at_us,
+                )
+                hash_ok = expected == chain.entry_hash
+                if not hash_ok:
+                    self.add("hash_mismatch", p,
+                             "the stored entry hash does not match the event's stored bytes")
+            self._check_link(p, chain.prev_position, chain.prev_hash, hash_ok=hash_ok)
+            self._chain_count += 1
+            self._last_chain_position = p
+            self._last_entry = chain.entry_hash
+            if p in self._needed:
+                self._seen[p] = (chain.entry_hash, self._chain_count)
+        if event is not None and self._check_versions:
+            self._check_version(p, event.originator_id, event.originator_version)
+
+    def _check_link(self, p: int, prev_position: int, prev_hash: bytes, *,
+                    hash_ok: bool) -> None:
+        last = self._last_chain_position
+        if prev_position == last:
+            if prev_hash == self._last_entry:
+                if p > last + 1:
+                    self.add("gap", last + 1,
+                             f"positions {last + 1}..{p - 1} unused (attested by the chain)",
+                             "info")
+            elif hash_ok and last > 0:
+                self.add("altered_entry", last,
+                         f"position {p} attests a different entry hash for position {last}")
+            else:
+                self.add("broken_link", p,
+                         f"the previous-hash does not match the entry hash of position {last}")
+        elif prev_position > last:
+            if prev_position < p:
+                self.add("missing_row", prev_position,
+                         f"position {p} names position {prev_position} as its predecessor, "
+                         "which is not in the history")
+            else:
+                self.add("broken_link", p, f"names a predecessor {prev_position} not before it")
+        else:
+            index = bisect.bisect_right(self._positions, prev_position)
+            intruder = self._positions[index] if index < len(self._positions) - 1 else p
+            self.add("unexpected_row", intruder,
+                     f"position {p} names position {prev_position} as its predecessor, so "
+                     f"the rows {prev_position + 1}..{p - 1} are not part of the chain")
+
+    def _check_version(self, p: int, originator_id: str, version: int) -> None:
+        expected = self._versions.get(originator_id, 0) + 1
+        if version != expected:
+            self.add("version_discontinuity", p,
+                     f"aggregate {originator_id} has version {version} where {expected} "
+                     "was due")
+        self._versions[originator_id] = version
+
+    # --- anchors -----------------------------------------------------------------------
+
+    def _valid_checkpoints(self) -> list[Checkpoint]:
+        valid: list[Checkpoint] = []
+        prev_digest, prev_seq, prev_position = GENESIS, 0, 0
+        for c in self._checkpoints:
+            if c.seq != prev_seq + 1:
+                self.add("checkpoint_sequence", c.position,
+                         f"checkpoint {c.seq} follows checkpoint {prev_seq}")
+            if c.prev_hash != prev_digest:
+                self.add("checkpoint_link", c.position,
+                         f"checkpoint {c.seq} does not name checkpoint {prev_seq} as predecessor")
+            if c.position < prev_position:
+                self.add("checkpoint_order", c.position,
+                         f"checkpoint {c.seq} is at a position before its predecessor's")
+            if self._signed(c, "checkpoint"):
+                valid.append(c)
+            prev_digest, prev_seq, prev_position = c.digest(), c.seq, c.position
+        return valid
+
+    def _signed(self, c: Checkpoint, what: str) -> bool:
+        key = self._keys.get(c.key_id)
+        if key is None:
+            self.add("unknown_key", c.position,
+                     f"{what} {c.seq} is signed by key {c.key_id}, not a key the auditor gave")
+            return False
+        if not verify_signature(key, c.signature, c.payload()):
+            self.add("bad_signature", c.position, f"{what} {c.seq} has an invalid signature")
+            return False
+        return True
+
+    def _trusted_checkpoints(self) -> list[Checkpoint]:
+        served = {c.seq: c for c in self._checkpoints}
+        valid: list[Checkpoint] = []
+        for c in self._trusted:
+            if not self._signed(c, "kept checkpoint"):
+                continue
+            valid.append(c)
+            other = served.get(c.seq)
+            if other is None:
+                self.add("checkpoint_missing", c.position,
+                         f"checkpoint {c.seq} that the auditor kept is not in the history")
+            elif other.digest() != c.digest():
+                self.add("checkpoint_replaced", c.position,
+                         f"checkpoint {c.seq} differs from the one the auditor kept")
+        return valid
+
+    def _after(self, position: int) -> int:
+        """The first position in the history after `position` (or the next integer)."""
+        index = bisect.bisect_right(self._positions, position)
+        return self._positions[index] if index < len(self._positions) else position + 1
+
+    def _explained(self, low: int, high: int) -> bool:
+        """Whether an error was already found at a position in (low, high]."""
+        index = bisect.bisect_right(self._error_positions, low)
+        return index < len(self._error_positions) and self._error_positions[index] <= high
+
+    def _check_anchors(self, anchors: list[Anchor]) -> None:
+        last = self._positions[-1] if self._positions else 0
+        good = 0
+        beyond = [a for a in anchors if a.position > last]
+        if beyond:
+            first = min(beyond, key=lambda x: x.position)
+            self.add("truncated", self._after(last),
+                     f"the history ends at position {last}, but {first.source} (and "
+                     f"{len(beyond) - 1} other anchor(s)) prove later positions existed")
+        self._error_positions = sorted(
+            f.position for f in self._findings
+            if f.kind in ROW_ERRORS and f.severity == "error" and f.position)
+        for a in sorted(anchors, key=lambda x: x.position):
+            if a.position > last:
+                break
+            if a.position == 0:
+                if a.entry_hash != GENESIS or a.count not in (None, 0):
+                    self.add("anchor_mismatch", 0, f"{a.source} claims an impossible genesis")
+                continue
+            seen = self._seen.get(a.position)
+            if seen is None:
+                self.add("anchor_missing", a.position,
+                         f"{a.source} names position {a.position}, which has no chain entry")
+            elif seen[0] != a.entry_hash or (a.count is not None and a.count != seen[1]):
+                self.add("anchor_mismatch", a.position,
+                         f"the chain at {a.position} disagrees with {a.source}")
+            else:
+                good = max(good, a.position)
+                continue
+            if not self._explained(good, a.position):
+                self.add("rewritten", self._after(good),
+                         f"the history after position {good} (the last matching anchor) was "
+                         f"rewritten and re-chained: {a.source} disagrees")
+
+    # --- verdict -----------------------------------------------------------------------
+
+    def finish(self) -> Report:
+        """Check checkpoints and receipts against what was fed, and report."""
+        checkpoints = self._valid_checkpoints()
+        trusted = self._trusted_checkpoints()
+        anchors = [
+            Anchor(c.position, c.head, c.count, f"checkpoint {c.seq}", True)
+            for c in (*checkpoints, *trusted)
+        ] + [
+            Anchor(r.position, r.entry_hash, None, f"the receipt for position {r.position}",
+                   False)
+            for r in self._receipts
+        ]
+        self._check_anchors(anchors)
+        anchored = max(
+            (a.position for a in anchors if a.is_checkpoint and self._matches(a)), default=0)
+        last = self._positions[-1] if self._positions else 0
+        if last > anchored and self._chain_count:
+            tail = len(self._positions) - bisect.bisect_right(self._positions, anchored)
+            self.add("unanchored", self._after(anchored),
+                     f"{tail} row(s) after position {anchored} are not covered by a signed "
+                     "checkpoint", "warning")
+        return Report(
+            ok=not self.has_errors,
+            first_bad_position=self._first_bad,
+            findings=tuple(self._findings),
+            rows=len(self._positions),
+            last_position=last,
+            valid_checkpoints=len(checkpoints),
+            anchored_through=anchored,
+            omitted_findings=self._omitted,
+        )
+
+    def _matches(self, a: Anchor) -> bool:
+        if a.position == 0:
+            return a.entry_hash == GENESIS
+        seen = self._seen.get(a.position)
+        return seen is not None and seen[0] == a.entry_hash and a.count in (None, seen[1])
+
+
+def verify_rows(
+    rows: Iterable[Row],
+    *,
+    public_keys: Mapping[str, Ed25519PublicKey] | Iterable[Ed25519PublicKey],
+    checkpoints: Sequence[Checkpoint] = (),
+    trusted_checkpoints: Sequence[Checkpoint] = (),
+    receipts: Sequence[Receipt] = (),
+) -> Report:
+    """Verify a whole history given as rows in position order."""
+    verifier = Verifier(public_keys=public_keys, checkpoints=checkpoints,
+                        trusted_checkpoints=trusted_checkpoints, receipts=receipts)
+    for row in rows:
+        verifier.feed(row)
+    return verifier.finish()

@@ -1,0 +1,126 @@
+"""`cxgov audit`: issue signed checkpoints, verify the history, export an audit bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditverify.bundle import BundleError, load_checkpoints, load_receipts, verify_bundle
+from auditverify.cli import render
+from auditverify.keys import key_id, load_public_key, public_key_pem
+from auditverify.live import verify_database
+from auditverify.model import Report
+from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
+from governance.database import DatabaseError
+from governance.integrity import (
+    HistoryTampered,
+    export_bundle,
+    issue_checkpoint,
+    load_signing_key,
+    signing_key_path,
+)
+from governance.settings import get_settings
+
+audit_app = typer.Typer(
+    help="Tamper evidence: signed checkpoints, verification and export for auditors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _runtime() -> Runtime:
+    try:
+        runtime = bootstrap()
+    except (SchemaNotMigrated, DatabaseError) as exc:
+        raise _fail(str(exc)) from None
+    if runtime.database_url is None:
+        runtime.close()
+        raise _fail("the in-memory store has no hash chain; use CXGOV_STORE=postgres")
+    return runtime
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    keep: Annotated[Path | None, typer.Option(
+        "--keep", help="Also append the checkpoint (one JSON line) to this file, kept "
+                       "outside the database.")] = None,
+) -> None:
+    """Check the rows added since the last checkpoint, then sign and store a new one."""
+    key = load_signing_key(get_settings())
+    with _runtime() as runtime:
+        try:
+            checkpoint = issue_checkpoint(runtime.app, key)
+        except HistoryTampered as exc:
+            for finding in exc.findings:
+                typer.echo(f"  {finding.kind} at {finding.position}: {finding.detail}", err=True)
+            raise _fail(f"refused to sign: {exc}", 1) from None
+    line = json.dumps(checkpoint.to_json(), sort_keys=True)
+    if keep is not None:
+        with keep.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+    typer.echo(line)
+
+
+@audit_app.command("public-key")
+def public_key_command() -> None:
+    """Print the checkpoint signing public key (PEM) for auditors to keep."""
+    settings = get_settings()
+    key = load_signing_key(settings).public_key()
+    if settings.audit_signing_key is None:
+        typer.echo(f"# key file: {signing_key_path(settings)}", err=True)
+    typer.echo(f"# key id: {key_id(key)}", err=True)
+    typer.echo(public_key_pem(key), nl=False)
+
+
+@audit_app.command("verify")
+def verify_command(
+    public_key: Annotated[list[str], typer.Option(
+        "--public-key", help="The auditor's copy of the signing public key (PEM file, or "
+                             "base64/hex of the raw 32 bytes); repeat for rotated keys.")],
+    bundle: Annotated[Path | None, typer.Option(
+        "--bundle", help="Verify this exported bundle instead of the live database.")] = None,
+    checkpoints: Annotated[Path | None, typer.Option(
+        "--checkpoints", help="Checkpoints you kept (JSON lines).")] = None,
+    receipts: Annotated[Path | None, typer.Option(
+        "--receipts", help="Receipts you kept: {position, entry_hash} per line.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify hashes, linkage, versions, checkpoints and receipts (exit 1 if tampered)."""
+    try:
+        keys = [load_public_key(k) for k in public_key]
+        kept = load_checkpoints(checkpoints) if checkpoints else []
+        kept_receipts = load_receipts(receipts) if receipts else []
+        report: Report
+        if bundle is not None:
+            report = verify_bundle(bundle, public_keys=keys, trusted_checkpoints=kept,
+                                   receipts=kept_receipts)
+        else:
+            with _runtime() as runtime:
+                assert runtime.database_url is not None
+                report = verify_database(runtime.database_url, public_keys=keys,
+                                         trusted_checkpoints=kept, receipts=kept_receipts)
+    except (BundleError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(json.dumps(report.to_json(), indent=2) if as_json else render(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def export_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the bundle (JSON lines).")],
+) -> None:
+    """Export events (exact stored bytes), the chain and the checkpoints as one bundle."""
+    with _runtime() as runtime:
+        assert runtime.database_url is not None
+        rows = export_bundle(runtime.database_url, path)
+    typer.echo(f"exported {rows} positions to {path}")

@@ -1,0 +1,351 @@
+"""Tamper evidence: the chained event recorder, signed checkpoints, receipts and the exporter.
+
+Selected as the eventsourcing persistence module (PERSISTENCE_MODULE="governance.integrity"),
+this module's one `Factory` gives the application an `IntegrityRecorder`: the library's
+PostgreSQL recorder that, inside the same transaction and after the events table lock is
+held, appends one cxgov_chain entry per event, hashed over the bytes as stored
+(auditverify.encoding.entry_hash). The verifier lives in the separate package auditverify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+from eventsourcing import postgres as es_postgres
+from eventsourcing.application import Application
+from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.utils import Environment
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from auditverify.bundle import write_bundle
+from auditverify.encoding import GENESIS, micros
+from auditverify.encoding import entry_hash as chain_hash
+from auditverify.keys import key_id, raw_public_key
+from auditverify.live import iter_rows, read_checkpoints, snapshot
+from auditverify.model import Checkpoint, Finding, Receipt
+from auditverify.verifier import Verifier
+from governance.settings import ConnParams, Settings, parse_database_url
+
+SIGNING_KEY_FILE = Path("audit") / "signing.key"
+_SEED_SIZE = 32
+
+Target = Application[Any] | Mapping[str, str] | str
+
+
+class HistoryTampered(Exception):
+    """The stored history does not extend the last checkpoint: refuse to sign it."""
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+class IntegrityUnavailable(RuntimeError):
+    """The application does not run on the chained PostgreSQL store."""
+
+
+class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
+    """The library's application recorder plus a hash chain written in the same transaction."""
+
+    def __init__(
+        self,
+        datastore: es_postgres.PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS would bypass the hash chain")
+        prefix = events_table_name.removesuffix("_events")
+        schema = Identifier(datastore.schema)
+        self.chain_table_name = f"{prefix}_chain"
+        chain = SQL("{}.{}").format(schema, Identifier(self.chain_table_name))
+        # Same lock as the library's, taken through a SECURITY DEFINER function so that a role
+        # with only INSERT and SELECT can write (LOCK ... EXCLUSIVE needs UPDATE privilege).
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT {}.{}()").format(schema, Identifier(f"{prefix}_lock_events")),
+        ]
+        self._select_head = SQL(
+            "SELECT clock_timestamp() AS now, h.position, h.entry_hash FROM (SELECT 1) AS one "
+            "LEFT JOIN LATERAL (SELECT position, entry_hash FROM {} "
+            "ORDER BY position DESC LIMIT 1) AS h ON true"
+        ).format(chain)
+        self._insert_chain = SQL(
+            "INSERT INTO {} (position, prev_position, prev_hash, entry_hash, recorded_at) "
+            "SELECT p, pp, ph, eh, %s::timestamptz "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[]) AS u(p, pp, ph, eh) "
+            "RETURNING position"
+        ).format(chain)
+        self._select_entry = SQL("SELECT entry_hash FROM {} WHERE position = %s").format(chain)
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            self._append_chain(curs, stored_events, ids)
+        return ids
+
+    def _append_chain(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                      ids: Sequence[int]) -> None:
+        """Chain the just-inserted rows; the table lock is held, so the head cannot move.
+
+        The ids pair with the events in insertion order, as the library's own recordings
+        assume; bytea stores the bytes verbatim, so these are the exact stored bytes (the
+        verifier re-reads them from the table, and the tests check that they agree).
+        """
+        if len(ids) != len(stored_events) or list(ids) != sorted(ids):
+            msg = f"cannot pair {len(ids)} notification ids with {len(stored_events)} events"
+            raise ProgrammingError(msg)
+        head = curs.execute(self._select_head).fetchone()
+        assert head is not None
+        recorded_at: datetime = head["now"]
+        recorded_us = micros(recorded_at)
+        prev_position = head["position"] or 0
+        prev_hash = bytes(head["entry_hash"]) if head["entry_hash"] is not None else GENESIS
+        uuids = self.datastore.originator_id_type == "uuid"
+        prevs: list[int] = []
+        prev_hashes: list[bytes] = []
+        hashes: list[bytes] = []
+        for position, stored in zip(ids, stored_events, strict=True):
+            originator = stored.originator_id
+            digest = chain_hash(
+                prev_hash=prev_hash,
+                prev_position=prev_position,
+                position=position,
+                originator_id=str(UUID(str(originator)) if uuids else originator),
+                originator_version=stored.originator_version,
+                topic=stored.topic,
+                state=bytes(stored.state),
+                recorded_at_us=recorded_us,
+            )
+            prevs.append(prev_position)
+            prev_hashes.append(prev_hash)
+            hashes.append(digest)
+            prev_position, prev_hash = position, digest
+        # Fetching the RETURNING rows syncs the pipeline, so a violated constraint raises here.
+        written = curs.execute(
+            self._insert_chain, (recorded_at, list(ids), prevs, prev_hashes, hashes)
+        ).fetchall()
+        if len(written) != len(ids):
+            msg = f"chained {len(written)} of {len(ids)} events"
+            raise ProgrammingError(msg)
+
+    def entry_hash(self, position: int) -> bytes | None:
+        """The chain's entry hash at a position (None if there is no entry there)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            row = curs.execute(self._select_entry, (position,)).fetchone()
+        return None if row is None else bytes(row["entry_hash"])
+
+
+class Factory(es_postgres.PostgresFactory):
+    """The library's PostgreSQL factory, with the chained application recorder."""
+
+    application_recorder_class = IntegrityRecorder
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+
+def entry_hash(app: Application[Any], position: int) -> bytes | None:
+    """The entry hash at a position, or None (no entry there, or an unchained store)."""
+    recorder = app.recorder
+    if not isinstance(recorder, IntegrityRecorder):
+        return None
+    return recorder.entry_hash(position)
+
+
+def receipt(app: Application[Any], position: int) -> Receipt | None:
+    """The receipt (position, entry hash) a write response can carry, or None."""
+    digest = entry_hash(app, position)
+    return None if digest is None else Receipt(position=position, entry_hash=digest)
+
+
+# --- where the store is -------------------------------------------------------------------
+
+
+def database_url(target: Target) -> str:
+    """The libpq URL of an application's store, of an eventsourcing env, or the URL itself."""
+    if isinstance(target, str):
+        parse_database_url(target)
+        return target
+    env = target.env if isinstance(target, Application) else Environment(env=dict(target))
+    module = env.get("PERSISTENCE_MODULE") or ""
+    if module not in (__name__, "eventsourcing.postgres"):
+        raise IntegrityUnavailable(f"the store {module or 'eventsourcing.popo'} has no hash chain")
+    return ConnParams(
+        host=env.get("POSTGRES_HOST") or "",
+        port=int(env.get("POSTGRES_PORT") or 5432),
+        user=env.get("POSTGRES_USER") or "",
+        password=env.get("POSTGRES_PASSWORD") or "",
+        dbname=env.get("POSTGRES_DBNAME") or "",
+    ).to_url()
+
+
+def _schema(target: Target) -> str:
+    if isinstance(target, str):
+        return "public"
+    env = target.env if isinstance(target, Application) else Environment(env=dict(target))
+    return env.get("POSTGRES_SCHEMA") or "public"
+
+
+# --- signing keys -------------------------------------------------------------------------
+
+
+def parse_signing_key(text: str) -> Ed25519PrivateKey:
+    """A private key from PEM (PKCS#8), or from base64 or hex of the 32-byte seed."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = load_pem_private_key(text.encode("ascii"), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the signing key is not an Ed25519 private key")
+        return key
+    for decode in (bytes.fromhex, lambda t: base64.b64decode(t, validate=True)):
+        try:
+            seed = decode(text)
+        except (ValueError, binascii.Error):
+            continue
+        if len(seed) == _SEED_SIZE:
+            return Ed25519PrivateKey.from_private_bytes(seed)
+    raise ValueError("not an Ed25519 signing key (expected PEM, or base64/hex of 32 bytes)")
+
+
+def signing_key_path(settings: Settings) -> Path:
+    """Where the signing key file is (CXGOV_AUDIT_SIGNING_KEY_FILE, else in the data folder)."""
+    return settings.audit_signing_key_file or settings.data_dir / SIGNING_KEY_FILE
+
+
+def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The checkpoint signing key: CXGOV_AUDIT_SIGNING_KEY, else the key file (made if absent)."""
+    if settings.audit_signing_key is not None:
+        return parse_signing_key(settings.audit_signing_key.get_secret_value())
+    path = signing_key_path(settings)
+    if not path.exists():
+        _create_key_file(path)
+    return parse_signing_key(path.read_text(encoding="ascii"))
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key, mode 0600, atomically; a concurrent creator's key wins if first."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".signing-", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, pem)
+        os.fsync(fd)
+        os.close(fd)
+        with contextlib.suppress(FileExistsError):  # another process made one first
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def issue_checkpoint(target: Target, key: Ed25519PrivateKey, *, attempts: int = 5) -> Checkpoint:
+    """Check the rows added since the last checkpoint, then sign and store a new one.
+
+    Refuses (HistoryTampered) if the history no longer extends the last checkpoint, so a
+    rewritten history is never laundered by a fresh signature.
+    """
+    url, schema = database_url(target), _schema(target)
+    for attempt in range(attempts):
+        try:
+            return _issue_once(url, schema, key)
+        except psycopg.errors.UniqueViolation:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _issue_once(url: str, schema: str, key: Ed25519PrivateKey) -> Checkpoint:
+    with snapshot(url) as conn:
+        with conn.transaction():
+            previous = read_checkpoints(conn, schema=schema, latest_only=True)
+            last = previous[-1] if previous else None
+            start = (last.position, last.head, last.count) if last else (0, GENESIS, 0)
+            if last is not None and last.position > 0:
+                _check_anchor(conn, schema, last)
+            verifier = Verifier(start=start)
+            for row in iter_rows(conn, schema=schema, after=start[0]):
+                verifier.feed(row)
+            now = conn.execute("SELECT clock_timestamp()").fetchone()
+            assert now is not None
+        if verifier.has_errors:
+            report = verifier.finish()
+            raise HistoryTampered(
+                f"the history does not extend checkpoint {last.seq if last else 0}: "
+                f"first bad position {report.first_bad_position}", report.errors)
+        position, head, count = verifier.head
+        public = raw_public_key(key.public_key())
+        unsigned = Checkpoint(
+            seq=(last.seq + 1) if last else 1, position=position, count=count, head=head,
+            issued_at_us=micros(now[0]), prev_hash=last.digest() if last else GENESIS,
+            key_id=key_id(public), signature=b"", public_key=public,
+        )
+        signed = replace(unsigned, signature=key.sign(unsigned.payload()))
+        conn.read_only = False
+        with conn.transaction():
+            conn.execute(
+                SQL("INSERT INTO {} (seq, position, count, head, issued_at, prev_hash, "
+                    "checkpoint_hash, key_id, public_key, signature) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
+                    Identifier(schema, "cxgov_checkpoints")),
+                (signed.seq, signed.position, signed.count, signed.head, now[0],
+                 signed.prev_hash, signed.digest(), signed.key_id, signed.public_key,
+                 signed.signature),
+            )
+    return signed
+
+
+def _check_anchor(conn: psycopg.Connection[Any], schema: str, last: Checkpoint) -> None:
+    row = conn.execute(
+        SQL("SELECT entry_hash FROM {} WHERE position = %s").format(
+            Identifier(schema, "cxgov_chain")), (last.position,)).fetchone()
+    if row is None or bytes(row[0]) != last.head:
+        raise HistoryTampered(
+            f"the chain at position {last.position} no longer matches checkpoint {last.seq}",
+            [Finding("anchor_mismatch", last.position, f"checkpoint {last.seq} disagrees")])
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def export_bundle(target: Target, path: Path) -> int:
+    """Write the audit bundle (events' stored bytes, chain, checkpoints) of one snapshot."""
+    url, schema = database_url(target), _schema(target)
+    with snapshot(url) as conn, conn.transaction():
+        checkpoints = read_checkpoints(conn, schema=schema)
+        return write_bundle(
+            path,
+            rows=iter_rows(conn, schema=schema),
+            checkpoints=checkpoints,
+            source=parse_database_url(url).redacted_url(),
+        )
