@@ -12,9 +12,10 @@ exponents), so every comparison that decides optimality is integer arithmetic; n
 then walk the rest in rank order and fund an item when its value is positive, its prerequisites
 are already funded, and it fits the remaining budget. The "extra budget" of an unfunded item is
 the smallest increase after which the same walk funds it. The walk's decisions are piecewise
-constant in the budget and change only where the budget reaches `spent_before + cost` of an item
-skipped for lack of room, so a sweep from one such breakpoint to the next (a cost-sum, finitely
-many) finds it exactly; a prefix-minimum test answers the common case in O(1).
+constant in the budget and change only where the budget reaches `spent_before + cost` of an
+item, so a depth-first search over those budget intervals (lowest first) finds it exactly; a
+prefix-minimum test answers the common case in O(1). Cost: O(n) per unfunded item in practice,
+so O(n^2) for the whole explanation (fine for hundreds of initiatives, slow for 10,000).
 
 `optimal`: the exact 0/1 knapsack with mandatory items and dependency closure, ties broken by lower
 total cost and then the lexicographically smallest sorted (rank, key) tuple. Algorithm:
@@ -25,14 +26,19 @@ total cost and then the lexicographically smallest sorted (rank, key) tuple. Alg
      The LP relaxation of a forest-constrained knapsack is solved by merging any block whose
      ratio w/c exceeds its parent block's ratio into the parent, then filling blocks in ratio
      order (the fractional block gives the bound, floored since objectives are integers).
-  4. Root reduction: with the LP's break ratio as Lagrange multiplier, a tree DP over the forest
+  4. Incumbent: whole blocks in LP order, then single units, then an exact exchange between
+     the 24 lowest-ratio chosen and 24 highest-ratio spare units (a small knapsack table).
+  5. Root reduction: with the LP's break ratio as Lagrange multiplier, a tree DP over the forest
      bounds every "unit forced out" and "unit forced in" alternative in O(depth); units whose
-     alternative cannot reach the incumbent are fixed (the incumbent comes from block greedy).
-  5. Depth-first branch and bound on the remaining core: re-solve the forest LP at every node,
-     prune when the bound is below the incumbent, branch on the root unit of the fractional block
-     (in: with all its prerequisites; out: with all its dependants) or on a unit violating one of
-     the dropped prerequisite edges. Nodes whose bound equals the incumbent are still explored so
-     that the rank tie-break is exact.
+     alternative cannot reach the incumbent are fixed (kept when it only ties, for the tie-break).
+  6. The remaining core splits into units linked by a dependency to another core unit and
+     independent ones. The independent ones get one exact knapsack table (dense over multiples
+     of the cost gcd, else a sparse Pareto list), whose entries also carry rank tie-break bits.
+     Depth-first branch and bound runs over the linked units only: re-solve the forest LP at each
+     node, prune when the bound is below the incumbent, repeat the reduction, branch on a linked
+     unit (in: with all its prerequisites; out: with all its dependants); at a leaf the table
+     gives the best completion. Nodes whose bound equals the incumbent are still explored so that
+     the rank tie-break is exact.
 `frontier` reuses the prepared problem and solves the optimum at evenly spaced budget levels.
 """
 
@@ -44,6 +50,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_FLOOR, Context, Decimal
 from enum import StrEnum
+from functools import partial
 from math import gcd
 
 __all__ = [
@@ -64,6 +71,13 @@ _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _WINDOW = 24  # units on each side of the exchange heuristic
 _DENSE_LIMIT = 4_000_000  # slots x units of the dense knapsack table
 _PARETO_LIMIT = 200_000  # knapsack table states before falling back to pure branch and bound
+
+
+def _selection(
+    fixed: frozenset[int], core: list[int], state: list[int], extra: Iterable[int]
+) -> frozenset[int]:
+    """Units fixed in before the search, fixed in during it, and the node's extra choice."""
+    return fixed.union(u for u in core if state[u] == 1).union(extra)
 
 
 def _first(a: int, b: int) -> bool:
@@ -385,8 +399,13 @@ def greedy(
     budget: Decimal,
     *,
     already_funded: frozenset[str] = frozenset(),
+    extra_budgets: bool = True,
 ) -> GreedyResult:
-    """Fund mandatory items, then walk the ranking funding what fits; explain the rest."""
+    """Fund mandatory items, then walk the ranking funding what fits; explain the rest.
+
+    The extra budget that would fund each unfunded item costs about n^2 walks; callers that
+    only need the cut line (decisions, the ranking) pass `extra_budgets=False` and get None.
+    """
     _check_budget(budget)
     plan = _GreedyPlan(items, already_funded)
     scale = max(plan.scale, -_exponent(budget))
@@ -400,7 +419,8 @@ def greedy(
     extra: dict[int, int | None] = {}
     for i in plan.order:
         if not base.funded[i]:
-            extra[i] = plan.extra_budget(i, budget_int, base, prefix_min)
+            extra[i] = (plan.extra_budget(i, budget_int, base, prefix_min) if extra_budgets
+                        else None)
         t = base.thresholds[i]
         if t is not None:
             prefix_min = t if prefix_min is None else min(prefix_min, t)
@@ -541,9 +561,7 @@ class _Problem:
         free_deps = [[d for d in deps[i] if d in free_set] for i in range(n)]
         acyclic = _acyclic_order(free, free_deps)
         components = (
-            [[i] for i in acyclic]
-            if acyclic is not None
-            else _strongly_connected(free, free_deps)
+            [[i] for i in acyclic] if acyclic is not None else _strongly_connected(free, free_deps)
         )
         unit_of = {i: u for u, comp in enumerate(components) for i in comp}
         self.members = [
@@ -570,7 +588,9 @@ class _Problem:
             for p in self.prereqs[u]:
                 self.dependants[p].append(u)
         # forest relaxation: keep the most expensive prerequisite edge of every unit
-        self.parent = [max(ps, key=lambda p: (self.cost[p], -p)) if ps else -1 for ps in self.prereqs]
+        self.parent = [
+            max(ps, key=lambda p: (self.cost[p], -p)) if ps else -1 for ps in self.prereqs
+        ]
         self.depth = [0] * len(components)
         for u in units:  # units come prerequisites first, so parents have their depth already
             if self.parent[u] >= 0:
@@ -662,9 +682,13 @@ class _Problem:
             return all(state[p] == 1 or p in chosen for p in self.prereqs[u])
 
         for _, members, bw_u, bc_u in blocks + blocks:  # twice: a block may unlock another
-            if members[0] not in chosen and bc_u <= rem and all(
-                all(state[p] == 1 or p in chosen or p in members for p in self.prereqs[u])
-                for u in members
+            if (
+                members[0] not in chosen
+                and bc_u <= rem
+                and all(
+                    all(state[p] == 1 or p in chosen or p in members for p in self.prereqs[u])
+                    for u in members
+                )
             ):
                 chosen.update(members)
                 rem -= bc_u
@@ -707,7 +731,8 @@ class _Problem:
             and all(state[p] == 1 or (p in chosen and p not in leaving) for p in self.prereqs[u])
         ]
         spare = sorted(spare, key=ratio, reverse=True)[:_WINDOW]
-        moves = [(-self.cost[u], -self.w[u]) for u in out] + [(self.cost[u], self.w[u]) for u in spare]
+        moves = [(-self.cost[u], -self.w[u]) for u in out]
+        moves += [(self.cost[u], self.w[u]) for u in spare]
         states: dict[int, tuple[int, int]] = {0: (0, 0)}  # net cost -> (net gain, move mask)
         for k, (dc, dg) in enumerate(moves):
             grown = dict(states)
@@ -742,9 +767,7 @@ class _Problem:
     ) -> tuple[list[int], list[int]]:
         """Lagrangian fixing: units that must be in / out of any solution reaching `target`."""
         lam_w, lam_c = lam
-        in_tree = {
-            u: p if (p := self.parent[u]) >= 0 and state[p] == 0 else -1 for u in free
-        }
+        in_tree = {u: p if (p := self.parent[u]) >= 0 and state[p] == 0 else -1 for u in free}
         s = {u: self.w[u] * lam_c - lam_w * self.cost[u] for u in free}
         top = {u: 0 for u in free}
         for u in sorted(free, key=lambda u: -self.depth[u]):
@@ -792,8 +815,11 @@ class _Problem:
             if state[u] == 0 and self.cost[u] + sum(self.cost[a] for a in self.ancestors[u]) > cap:
                 for x in (u, *self.descendants[u]):
                     state[x] = -1
-        best = _Best(0, frozenset())
         free = [u for u in units if state[u] == 0]
+        if sum(self.cost[u] for u in free) <= cap:  # everything fits: take all that adds value
+            wanted = [u for u in free if self.value[u] > 0]
+            return self._result(budget, frozenset(_closure(wanted, self.prereqs)))
+        best = _Best(0, frozenset())
         _, blocks, brk = self._lp(free, state, cap)
         gain, chosen = self._complete(blocks, state, cap)
         gain = self._improve(state, cap, chosen, gain)
@@ -828,7 +854,11 @@ class _Problem:
                     break
                 old = merged.get(cost + c)
                 cand = (g + w, m | bit)
-                if old is None or cand[0] > old[0] or (cand[0] == old[0] and _first(cand[1], old[1])):
+                if (
+                    old is None
+                    or cand[0] > old[0]
+                    or (cand[0] == old[0] and _first(cand[1], old[1]))
+                ):
                     merged[cost + c] = cand
             table = []
             for cost in sorted(merged):
@@ -839,9 +869,7 @@ class _Problem:
                 return None
         return table
 
-    def _table(
-        self, units: list[int], cap: int
-    ) -> Callable[[int], tuple[int, list[int]]] | None:
+    def _table(self, units: list[int], cap: int) -> Callable[[int], tuple[int, list[int]]] | None:
         """Exact knapsack over independent units: residual budget -> (gain, chosen units).
 
         Unit k of `units` (sorted by best (rank, key)) also earns the tie bit 2**(n-1-k), so
@@ -943,7 +971,7 @@ class _Problem:
                 self._offer(
                     best,
                     obj_in + gain,
-                    lambda: fixed_in.union(u for u in core if state[u] == 1).union(chosen),
+                    partial(_selection, fixed_in, core, state, chosen),
                 )
                 if brk is None:
                     break
@@ -977,7 +1005,7 @@ class _Problem:
                 self._offer(
                     best,
                     obj_in + gain,
-                    lambda: fixed_in.union(u for u in core if state[u] == 1).union(extra),
+                    partial(_selection, fixed_in, core, state, extra),
                 )
                 continue
             branch = open_linked[0]
@@ -1032,9 +1060,10 @@ def frontier(
     levels = [start] + [start + step * k for k in range(1, points - 1)] + [end]
     cent = Decimal("0.01")
     result: list[FrontierPoint] = []
-    for level in levels:
+    for raw in levels:
+        level = raw
         if level != end and _exponent(level) < -2:
-            level = level.quantize(cent, rounding="ROUND_FLOOR")
+            level = level.quantize(cent, rounding=ROUND_FLOOR)
         best = problem.solve(level)
         result.append(FrontierPoint(level, best.total_value, best.total_cost, best.keys))
     return result

@@ -22,7 +22,6 @@ class RankedEntry:
     recommended: bool
     reason_code: str | None
     reason: str | None
-    extra_budget: Decimal | None
 
     @property
     def code(self) -> str:
@@ -78,7 +77,7 @@ def assess(
         for position, s in enumerate(ranked, start=1)
         if s.candidate.status in UNDECIDED
     ]
-    result = greedy(items, available, already_funded=funded_codes)
+    result = greedy(items, available, already_funded=funded_codes, extra_budgets=False)
     recommended = set(result.funded)
     unfunded = {u.key: u for u in result.unfunded}
     entries = []
@@ -93,7 +92,6 @@ def assess(
                 recommended=code in recommended,
                 reason_code=str(why.reason) if why else None,
                 reason=why.text if why else None,
-                extra_budget=why.extra_budget if why else None,
             )
         )
     funded_total = sum((s.candidate.cost for s in ranked if s.candidate.code in funded_codes),

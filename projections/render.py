@@ -54,7 +54,7 @@ def ranking(state: PortfolioState, period: str, terms: PolicyTerms | None = None
             "score": e.scored.score, "cip_display": display(e.scored.cip),
             "score_display": display(e.scored.score), "funded": e.funded,
             "recommended": e.recommended, "above_cut_line": e.above_cut_line,
-            "reason_code": e.reason_code, "reason": e.reason, "extra_budget": e.extra_budget,
+            "reason_code": e.reason_code, "reason": e.reason,
             "mandatory": p.mandatory, "dependencies": p.dependencies,
             "touchpoints": p.touchpoints, "functional_areas": p.functional_areas,
             "policy_version": state.policy_version if terms is state.policy else None,
