@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditverify.encoding import from_micros, micros
 from auditverify.keys import key_id
+from auditverify.decisions import check_decision_ranks
 from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
 from auditverify.verifier import Verifier
 
@@ -186,7 +187,15 @@ def verify_bundle(
             verifier.add("foreign_key_offered", None,
                          f"the bundle offers key(s) {strangers} that the auditor did not give; "
                          "they were not used", "warning")
-        return verifier.finish()
+        report = verifier.finish()
+    return report.with_decisions(*check_decision_ranks(lambda: _bundle_rows(path)))
+
+
+def _bundle_rows(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8") as lines:
+        for _, record in _records(lines):
+            if "checkpoint" not in record and "end" not in record and "position" in record:
+                yield row_from_json(record)
 
 
 def load_receipts(path: Path) -> list[Receipt]:

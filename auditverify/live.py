@@ -11,6 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from auditverify.encoding import micros
+from auditverify.decisions import check_decision_ranks
 from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
 from auditverify.verifier import verify_rows
 
@@ -113,10 +114,12 @@ def verify_connection(
 ) -> Report:
     """Verify what an open transaction on `conn` sees."""
     checkpoints = read_checkpoints(conn, prefix=prefix, schema=schema)
-    return verify_rows(
+    report = verify_rows(
         iter_rows(conn, prefix=prefix, schema=schema),
         public_keys=public_keys,
         checkpoints=checkpoints,
         trusted_checkpoints=trusted_checkpoints,
         receipts=receipts,
     )
+    return report.with_decisions(*check_decision_ranks(
+        lambda: iter_rows(conn, prefix=prefix, schema=schema)))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -146,6 +147,15 @@ class Report:
     anchored_through: int = 0
     omitted_findings: int = 0
     sources: tuple[str, ...] = field(default_factory=tuple)
+    decisions_checked: int = 0
+
+    def with_decisions(self, checked: int, findings: Sequence[Finding]) -> Report:
+        """This report plus the replayed decision ranks."""
+        bad = [f.position for f in findings if f.position is not None]
+        first = min([*bad, *([self.first_bad_position] if self.first_bad_position else [])],
+                    default=None)
+        return replace(self, ok=self.ok and not findings, first_bad_position=first,
+                       findings=(*self.findings, *findings), decisions_checked=checked)
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -166,6 +176,7 @@ class Report:
             "valid_checkpoints": self.valid_checkpoints,
             "anchored_through": self.anchored_through,
             "omitted_findings": self.omitted_findings,
+            "decisions_checked": self.decisions_checked,
             "findings": [
                 {"kind": f.kind, "position": f.position, "severity": f.severity,
                  "detail": f.detail}

@@ -160,6 +160,44 @@ class ReadModels:
         found = self.snapshot(**at).documents("initiative", key=initiative_id)
         return found[0] if found else None
 
+    def explain_decision(self, decision_id: str, **at: Any) -> Row | None:
+        """A decision with the ranking it was taken against, replayed at its log position."""
+        snap = self.snapshot(**at)
+        for card in snap.documents("initiative"):
+            for decision in card["decisions"]:
+                if str(decision["decision_id"]) != str(decision_id):
+                    continue
+                then = self.snapshot(as_of=int(decision["ranking_position"]))
+                ranking = then.documents("ranking", period=card["period"])
+                entry = next((r for r in ranking if r["code"] == card["code"]), None)
+                return {
+                    "decision": decision,
+                    "initiative": {k: card[k] for k in ("id", "code", "period", "pnl", "kind",
+                                                        "status", "submitted_by")},
+                    "title": card["proposal"]["title"],
+                    "ranking_position": decision["ranking_position"],
+                    "ranking_then": ranking,
+                    "entry_then": entry,
+                    "cut_line_rank": decision["cut_line_rank"],
+                    "departure": decision["departure"],
+                    "justification": decision["rationale"] or None,
+                    "approvers": decision["approvals"],
+                    "pool_before": decision["available_before"],
+                    "pool_after": decision["available_after"],
+                    "policy_version": decision["policy_version"],
+                }
+        return None
+
+    def departures(self, period: str, **at: Any) -> list[Row]:
+        """The departures register: decisions that went against the recommendation."""
+        found = []
+        for card in self.snapshot(**at).documents("initiative", period=period):
+            for decision in card["decisions"]:
+                if decision["departure"]:
+                    found.append({"initiative_id": card["id"], "code": card["code"],
+                                  "title": card["proposal"]["title"], **decision})
+        return sorted(found, key=lambda d: int(d["position"]))
+
     def audit_events(self, *, after: int = 0, limit: int = 100,
                      aggregate_id: str | None = None, min_position: int | None = None,
                      upto: int | None = None) -> list[Row]:

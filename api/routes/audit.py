@@ -43,13 +43,29 @@ def list_events(s: ServicesDep, who: PrincipalDep,
 @router.get("/decisions/{decision_id}", response_model=DocumentPublic, responses=READ)
 def get_decision(decision_id: UUID, s: ServicesDep, who: PrincipalDep,
                  min_position: MinPosition = None) -> DocumentPublic:
-    """One decision: who, when, why, rank and score then, policy version, pool before/after."""
+    """One decision explained: who, when, why, the ranking it was taken against (replayed at
+    its log position), the cut line, departure and justification, approvers, pool before and
+    after, policy version."""
     require_audit_reader(who)
-    snapshot = s.models.snapshot(**at(s.models, None, min_position))
-    for row in snapshot.documents("initiative"):
-        for decision in row.get("decisions", []):
-            if str(decision.get("decision_id")) == str(decision_id):
-                item = {**plain(decision), "initiative_id": row["id"],
-                        "initiative_code": row["code"], "period": row["period"]}
-                return DocumentPublic(item=item, position=snapshot.position)
-    raise DecisionNotFound(f"no decision {decision_id}")
+    window = at(s.models, None, min_position)
+    explained = s.models.explain_decision(str(decision_id), **window)
+    if explained is None:
+        raise DecisionNotFound(f"no decision {decision_id}")
+    decision, initiative = explained["decision"], explained["initiative"]
+    item = {**plain(decision), "initiative_id": initiative["id"],
+            "initiative_code": initiative["code"], "period": initiative["period"],
+            "explanation": plain(explained)}
+    return DocumentPublic(item=item, position=s.models.position())
+
+
+@router.get("/departures/{code}", response_model=DocumentPublic, responses=READ)
+def get_departures(code: str, s: ServicesDep, who: PrincipalDep,
+                   as_of: Annotated[str | None, Query(
+                       description="Log position or ISO 8601 time.")] = None,
+                   min_position: MinPosition = None) -> DocumentPublic:
+    """The departures register of a period: decisions against the recommendation."""
+    require_audit_reader(who)
+    window = at(s.models, as_of, min_position)
+    rows = s.models.departures(code, **window)
+    return DocumentPublic(item={"period": code, "departures": plain(rows)},
+                          position=s.models.position())

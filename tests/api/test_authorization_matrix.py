@@ -87,6 +87,7 @@ TABLE = [
     Route("GET", "/v1/audit/events", {AUDITOR: ALL, CX_EXEC: ALL}),
     Route("GET", "/v1/audit/decisions/00000000-0000-4000-8000-000000000000",
           {AUDITOR: ALL, CX_EXEC: ALL}),
+    Route("GET", "/v1/audit/departures/{period}", {AUDITOR: ALL, CX_EXEC: ALL}),
 ]
 CELLS = [(route, role, scope) for route in TABLE for role in ROLES for scope in (OWN, "other")]
 

@@ -167,3 +167,21 @@ def test_every_event_appears_once_in_the_audit_log_with_its_actor(world: World) 
     assert [r["position"] for r in rows] == sorted({r["position"] for r in rows})
     assert len(rows) == world.gov.position()
     assert all(r["actor"] for r in rows)
+
+
+def test_a_decision_is_explained_with_the_ranking_it_was_taken_against(world: World) -> None:
+    world.submit("I01", cost_m="60", impacts=(("M1", "24", "1.0"),))
+    weak = world.submit("I02", cost_m="50", impacts=(("M1", "110", "0.2"),))
+    decided = world.gov.decide(CX_CHIEF, initiative_id=weak, outcome="approve",
+                               rationale="Regulator expects it")
+    world.submit("I03", cost_m="1", impacts=(("M1", "24", "1.0"),))  # changes today's ranking
+    models = in_memory(world.gov).read_models()
+    assert decided.decision is not None
+    explained = models.explain_decision(str(decided.decision.decision_id))
+    assert explained is not None
+    assert [r["code"] for r in explained["ranking_then"]] == ["I01", "I02"]
+    assert explained["entry_then"]["rank"] == 2 and not explained["entry_then"]["recommended"]
+    assert explained["departure"] and explained["justification"] == "Regulator expects it"
+    assert explained["approvers"] == ["test|chris"]
+    assert [d["code"] for d in models.departures("FY2027")] == ["I02"]
+    assert [r["code"] for r in models.ranking("FY2027")][0] == "I03"

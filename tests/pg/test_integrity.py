@@ -722,3 +722,25 @@ def test_the_audit_commands_checkpoint_export_and_verify(
     assert exported.exit_code == 0 and "exported 1 positions" in exported.output
     assert (live.exit_code, offline.exit_code, stranger.exit_code) == (0, 0, 1), live.output
     assert "unknown_key" in stranger.output
+
+
+def test_the_verifier_replays_the_log_and_confirms_every_decisions_rank(
+        pg_env: dict[str, str], pg_url: str) -> None:
+    from decimal import Decimal
+
+    from auditverify.live import verify_database
+    from governance.app import Governance as RealGovernance
+    from tests.builders import CX_CHIEF, CX_DEPUTY, RB_OWNER, World
+
+    gov = RealGovernance(env=pg_env)
+    world = World(gov)
+    ids = [world.submit(f"I{n:02d}", cost_m=str(n + 2), impacts=(("M1", str(100 - 9 * n), "0.7"),))
+           for n in range(1, 7)]
+    gov.decide(CX_CHIEF, initiative_id=ids[5], outcome="approve")
+    gov.revise_initiative(RB_OWNER, initiative_id=ids[2], changes={"cost": Decimal(3_000_000)})
+    gov.decide(CX_DEPUTY, initiative_id=ids[0], outcome="reject", rationale="duplicate")
+    gov.decide(CX_CHIEF, initiative_id=ids[2], outcome="defer", rationale="next round")
+    gov.close()
+    report = verify_database(pg_url, public_keys=[])
+    assert report.ok, report.findings
+    assert report.decisions_checked == 3
