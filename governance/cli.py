@@ -42,10 +42,17 @@ app.registered_commands.extend(views.registered_commands)
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="Company file (JSON, see docs/company-file.md).",
-                                         exists=True, dir_okay=False, readable=True)],
+    files: Annotated[list[Path], typer.Argument(
+        help="A company file (JSON), or a folder / set of CSV files (see docs/company-file.md).",
+        exists=True, readable=True)],
 ) -> None:
     """Load a company file through the governance commands, in file order."""
+    if len(files) > 1 or files[0].is_dir() or files[0].suffix.lower() == ".csv":
+        from governance.csv_import import import_csv
+
+        import_csv(files)
+        return
+    file = files[0]
     try:
         company = load_company_file(file)
     except CxgovError as exc:
@@ -107,6 +114,7 @@ def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
     projector = threading.Thread(target=run_projectors, args=(rt.env,), kwargs={"stop": stop},
                                  name="projectors", daemon=True)
     projector.start()
+    typer.echo(f"Dashboard on http://{host}:{port}/ (sign in as any demo persona)")
     typer.echo(f"API on http://{host}:{port}/v1 (OpenAPI at /docs); Ctrl-C stops")
     try:
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, server_header=False)

@@ -1,0 +1,132 @@
+"""Inline SVG charts rendered on the server: pool gauge, efficient frontier, metric trend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from markupsafe import Markup
+
+from api.web.views import millions, number
+
+Row = Mapping[str, Any]
+
+
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _f(value: Decimal) -> str:
+    return f"{float(value):.1f}"
+
+
+def pool_gauge(ledger: Row) -> Markup:
+    """A stacked bar: committed, pending second approval, available, out of the pool."""
+    pool = _d(ledger.get("amount")) or Decimal(1)
+    parts = [("committed", _d(ledger.get("net_committed") or ledger.get("committed")),
+              "Committed"),
+             ("pending", _d(ledger.get("pending_second_approval")), "Pending second approval"),
+             ("available", _d(ledger.get("available")), "Available")]
+    width, x = Decimal(600), Decimal(0)
+    bars, legend = [], []
+    for i, (css, amount, label) in enumerate(parts):
+        w = width * amount / pool if pool else Decimal(0)
+        if css == "available":
+            w = max(width - x, Decimal(0))
+        bars.append(f'<rect class="g-{css}" x="{_f(x)}" y="0" width="{_f(w)}" height="28">'
+                    f'<title>{escape(label)}: {millions(amount)}</title></rect>')
+        legend.append(f'<rect class="g-{css}" x="{i * 200}" y="40" width="12" height="12"/>'
+                      f'<text x="{i * 200 + 18}" y="51">{escape(label)} {millions(amount)}'
+                      f'</text>')
+        x += w
+    title = (f"Pool {millions(pool)}: committed {millions(parts[0][1])}, pending second "
+             f"approval {millions(parts[1][1])}, available {millions(parts[2][1])}")
+    return Markup(f'<svg class="chart gauge" viewBox="0 0 600 60" role="img" '
+                  f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+                  + "".join(bars) + "".join(legend) + "</svg>")
+
+
+def frontier_chart(rec: Row) -> Markup:
+    """Value (CIP) against cost: the efficient frontier, greedy and optimal marked."""
+    points = [(_d(p.get("cost_used")), _d(p.get("value"))) for p in rec.get("frontier", [])]
+    greedy, optimal = rec.get("greedy") or {}, rec.get("optimal") or {}
+    marks = [(_d(greedy.get("total_cost")), _d(greedy.get("total_value"))),
+             (_d(optimal.get("total_cost")), _d(optimal.get("total_value")))]
+    xs = [p[0] for p in points + marks] or [Decimal(1)]
+    ys = [p[1] for p in points + marks] or [Decimal(1)]
+    xmax, ymax = max(xs) or Decimal(1), max(ys) or Decimal(1)
+    w, h, left, bottom = Decimal(560), Decimal(260), Decimal(60), Decimal(30)
+
+    def at(cost: Decimal, value: Decimal) -> tuple[str, str]:
+        return _f(left + w * cost / xmax), _f(h - h * value / ymax + 10)
+
+    line = " ".join(",".join(at(c, v)) for c, v in sorted(points))
+    dots = "".join(f'<circle class="f-point" cx="{at(c, v)[0]}" cy="{at(c, v)[1]}" r="3">'
+                   f'<title>{millions(c)} buys {number(v)} CIP</title></circle>'
+                   for c, v in points)
+    gx, gy = at(*marks[0])
+    ox, oy = at(*marks[1])
+    axis = (f'<line class="axis" x1="{left}" y1="{h + 10}" x2="{left + w}" y2="{h + 10}"/>'
+            f'<line class="axis" x1="{left}" y1="10" x2="{left}" y2="{h + 10}"/>'
+            f'<text x="{left}" y="{h + bottom + 8}">$0</text>'
+            f'<text x="{left + w}" y="{h + bottom + 8}" text-anchor="end">{millions(xmax)}'
+            f'</text><text x="{left - 6}" y="16" text-anchor="end">{number(ymax, 0)}</text>'
+            f'<text x="{left - 6}" y="{h + 10}" text-anchor="end">0</text>'
+            f'<text x="{left + w / 2}" y="{h + bottom + 8}" text-anchor="middle">cost used'
+            f'</text><text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
+            f'text-anchor="middle">value (CIP)</text>')
+    title = (f"Efficient frontier: greedy {millions(marks[0][0])} for {number(marks[0][1])} "
+             f"CIP, optimal {millions(marks[1][0])} for {number(marks[1][1])} CIP")
+    legend = (f'<g class="legend"><rect class="f-greedy" x="{left + 10}" y="14" width="10" '
+              f'height="10"/><text x="{left + 26}" y="23">greedy</text>'
+              f'<circle class="f-optimal" cx="{left + 95}" cy="19" r="6"/>'
+              f'<text x="{left + 106}" y="23">optimal</text></g>')
+    return Markup(
+        f'<svg class="chart frontier" viewBox="0 0 640 310" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>{axis}'
+        f'<polyline class="f-line" points="{line}"/>{dots}'
+        f'<circle class="f-optimal" cx="{ox}" cy="{oy}" r="9"><title>optimal: '
+        f'{millions(marks[1][0])}, {number(marks[1][1])} CIP</title></circle>'
+        f'<rect class="f-greedy" x="{float(gx) - 5:.1f}" y="{float(gy) - 5:.1f}" width="10" '
+        f'height="10"><title>greedy: {millions(marks[0][0])}, {number(marks[0][1])} CIP'
+        f'</title></rect>{legend}</svg>')
+
+
+def trend_chart(card: Row) -> Markup:
+    """Monthly readings against baseline, target and the straight glide path between them."""
+    trend: Sequence[Row] = card.get("trend") or []
+    baseline, target = _d(card.get("baseline")), _d(card.get("target"))
+    values = [_d(p.get("value")) for p in trend]
+    low, high = min([baseline, target, *values]), max([baseline, target, *values])
+    span = (high - low) or Decimal(1)
+    w, h, left = Decimal(300), Decimal(120), Decimal(8)
+
+    def y(v: Decimal) -> str:
+        return _f(Decimal(10) + h - h * (v - low) / span)
+
+    n = max(len(values) - 1, 1)
+    xs = [left + w * i / n for i in range(len(values))]
+    path = " ".join(f"{_f(x)},{y(v)}" for x, v in zip(xs, values, strict=True))
+    unit = escape(str(card.get("unit") or ""))
+    body = (f'<line class="t-baseline" x1="{left}" x2="{left + w}" y1="{y(baseline)}" '
+            f'y2="{y(baseline)}"/><text x="{left + w + 4}" y="{y(baseline)}">baseline '
+            f'{number(baseline, 1)}</text>'
+            f'<line class="t-target" x1="{left}" x2="{left + w}" y1="{y(target)}" '
+            f'y2="{y(target)}"/><text x="{left + w + 4}" y="{y(target)}">target '
+            f'{number(target, 1)}</text>'
+            f'<line class="t-glide" x1="{left}" y1="{y(baseline)}" x2="{left + w}" '
+            f'y2="{y(target)}"/>')
+    if values:
+        body += f'<polyline class="t-line" points="{path}"/>' + "".join(
+            f'<circle class="t-point" cx="{_f(x)}" cy="{y(v)}" r="3"><title>'
+            f'{escape(str(p.get("month")))}: {number(v, 1)} {unit} (n={p.get("sample_size")})'
+            f'</title></circle>' for x, v, p in zip(xs, values, trend, strict=True))
+    else:
+        body += (f'<text x="{left + w / 2}" y="{h / 2 + 10}" text-anchor="middle">'
+                 "no readings yet</text>")
+    title = (f"{card.get('metric')} trend: {len(values)} monthly readings, baseline "
+             f"{number(baseline, 1)}, target {number(target, 1)} {unit}")
+    return Markup(f'<svg class="chart trend" viewBox="0 0 400 140" role="img" '
+                  f'aria-label="{escape(title)}"><title>{escape(title)}</title>{body}</svg>')

@@ -1,0 +1,112 @@
+"""Dashboard pages (GET): executive home, initiative, scorecard, audit; all as of any position."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.web import charts
+from api.web.session import require_user
+from api.web.views import Page, open_page
+from domain.errors import CxgovError
+from governance.principal import Principal
+from governance.read_access import require_audit_reader, sees_initiative
+from projections.recommend import recommendation
+
+router = APIRouter(include_in_schema=False)
+User = Annotated[Principal, Depends(require_user)]
+Text = Annotated[str | None, Query(max_length=40)]
+Position = Annotated[int | None, Query(ge=0, le=2**62)]
+DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Deferred",
+                   "Initiative.FirstApprovalRecorded", "Initiative.Cancelled",
+                   "Initiative.Withdrawn", "ScoringPolicy.")
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """The server's front door is the dashboard."""
+    return RedirectResponse("/dashboard", status_code=307)
+
+
+def departures(page: Page) -> list[dict[str, Any]]:
+    """Every decision that departed from the recommendation, newest first."""
+    found = []
+    for row in page.snapshot.documents("initiative", period=page.period):
+        for decision in row.get("decisions", []):
+            if decision.get("departure"):
+                found.append({**decision, "code": row["code"], "id": row["id"],
+                              "title": row["proposal"]["title"]})
+    return sorted(found, key=lambda d: str(d.get("at")), reverse=True)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def home(request: Request, who: User, period: Text = None, as_of: Text = None,
+         min_position: Position = None, done: Text = None) -> HTMLResponse:
+    """CX executive home: pool gauge, ranking with the cut line, frontier, departures."""
+    page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
+    if page.period is None:
+        return page.render("empty.html")
+    ledger = page.snapshot.documents("ledger", key=page.period)[0]
+    ranking = page.snapshot.documents("ranking", period=page.period)
+    rec = recommendation(ranking, ledger)
+    return page.render("home.html", ledger=ledger, ranking=ranking, rec=rec,
+                       gauge=charts.pool_gauge(ledger), frontier=charts.frontier_chart(rec),
+                       departures=departures(page), done=done,
+                       errors=request.query_params.get("error"),
+                       error_code=request.query_params.get("code"))
+
+
+@router.get("/dashboard/initiatives/{initiative_id}", response_class=HTMLResponse)
+def initiative(request: Request, initiative_id: UUID, who: User, period: Text = None,
+               as_of: Text = None, min_position: Position = None,
+               done: Text = None) -> HTMLResponse:
+    """One initiative: the score breakdown anyone can recompute, and its history."""
+    page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
+    found = page.snapshot.documents("initiative", key=str(initiative_id))
+    if not found or not sees_initiative(who, found[0]):
+        return page.render("missing.html", status=404, what=f"initiative {initiative_id}")
+    card = found[0]
+    page.period = card["period"]
+    ranked = next((r for r in page.snapshot.documents("ranking", period=card["period"])
+                   if r["code"] == card["code"]), None)
+    metrics = {m["code"]: m for m in page.snapshot.documents("metric")}
+    policies = page.snapshot.documents("policy")
+    terms = policies[-1]["terms"] if policies else {}
+    upto = page.snapshot.position if page.historical else None
+    history = page.services.models.audit_events(aggregate_id=str(initiative_id), limit=500,
+                                                upto=upto)
+    return page.render("initiative.html", card=card, ranked=ranked, metrics=metrics,
+                       terms=terms, history=history, done=done)
+
+
+@router.get("/dashboard/scorecard", response_class=HTMLResponse)
+def scorecard(request: Request, who: User, period: Text = None,
+              as_of: Text = None) -> HTMLResponse:
+    """One card per customer success metric."""
+    page = open_page(request, who, period=period, as_of=as_of)
+    cards = page.snapshot.documents("scorecard", period=page.period) if page.period else []
+    return page.render("scorecard.html", cards=[
+        {**card, "chart": charts.trend_chart(card)} for card in cards])
+
+
+@router.get("/dashboard/audit", response_class=HTMLResponse)
+def audit(request: Request, who: User, period: Text = None, as_of: Text = None,
+          show: Annotated[str, Query(pattern="^(decisions|all)$")] = "decisions"
+          ) -> HTMLResponse:
+    """Decision timeline with the as-of control; verification status of the store."""
+    page = open_page(request, who, period=period, as_of=as_of)
+    try:
+        require_audit_reader(who)
+    except CxgovError as exc:
+        return page.render("missing.html", status=403, what=exc.message)
+    upto = page.snapshot.position if page.historical else None
+    events = page.services.models.audit_events(limit=100_000, upto=upto)
+    if show == "decisions":
+        events = [e for e in events if any(t in e["topic"] for t in DECISION_TOPICS)]
+    runtime = getattr(request.app.state, "runtime", None)
+    on_postgres = runtime is not None and runtime.database_url is not None
+    return page.render("audit.html", events=list(reversed(events)), show=show,
+                       on_postgres=on_postgres)

@@ -1,0 +1,127 @@
+"""What every page shares: templates, formatting, the period and the as-of position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import Services, services
+from governance.principal import AUDITOR, CX_EXEC, FINANCE, PNL_OWNER, Principal
+from projections.query import AsOfOutOfRange, Snapshot
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+MILLION = Decimal(1_000_000)
+BLANK = "\u2013"  # an en dash for missing values
+UNDECIDED = ("submitted", "deferred", "pending_second_approval")
+
+
+def money(value: Any, currency: str = "USD") -> str:
+    """$118,800,000 style; blanks for missing values."""
+    amount = _decimal(value)
+    if amount is None:
+        return BLANK
+    sign = "$" if currency == "USD" else f"{currency} "
+    return f"{sign}{amount:,.0f}"
+
+
+def millions(value: Any) -> str:
+    """$118.8M style."""
+    amount = _decimal(value)
+    return BLANK if amount is None else f"${amount / MILLION:,.1f}M"
+
+
+def number(value: Any, places: int = 2) -> str:
+    """A decimal rounded for display only."""
+    amount = _decimal(value)
+    return BLANK if amount is None else f"{amount:,.{places}f}"
+
+
+def percent(value: Any, places: int = 0) -> str:
+    """A fraction (0..1) as a percentage."""
+    amount = _decimal(value)
+    return BLANK if amount is None else f"{amount * 100:,.{places}f}%"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+for _name, _fn in {"money": money, "millions": millions, "number": number,
+                   "percent": percent}.items():
+    templates.env.filters[_name] = _fn
+
+
+@dataclass
+class Page:
+    """One request's view of the read models: who, which period, as of which position."""
+
+    request: Request
+    who: Principal
+    services: Services
+    as_of: str | None
+    snapshot: Snapshot
+    period: str | None
+    periods: list[str]
+    newest: int
+    as_of_error: str | None = None
+    notice: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def historical(self) -> bool:
+        """True when the page shows the past (actions are disabled)."""
+        return self.as_of is not None
+
+    def url(self, path: str, **params: Any) -> str:
+        """A dashboard link that keeps the period and the as-of position."""
+        query = {"period": self.period, "as_of": self.as_of, **params}
+        kept = {k: v for k, v in query.items() if v not in (None, "")}
+        return f"{path}?{urlencode(kept)}" if kept else path
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """The template with the page and its helpers."""
+        return templates.TemplateResponse(self.request, template, {
+            "page": self, "who": self.who, "roles": roles_of(self.who), **context},
+            status_code=status)
+
+
+def roles_of(who: Principal) -> dict[str, bool]:
+    """Which parts of the dashboard the principal uses."""
+    return {"exec": who.has(CX_EXEC), "owner": who.has(PNL_OWNER, CX_EXEC),
+            "audit": who.has(AUDITOR, CX_EXEC), "finance": who.has(FINANCE)}
+
+
+def open_page(request: Request, who: Principal, *, period: str | None = None,
+              as_of: str | None = None, min_position: int | None = None) -> Page:
+    """Resolve the as-of value (an invalid one shows the present with an error)."""
+    s = services(request)
+    models = s.models
+    error = None
+    as_of = (as_of or "").strip() or None
+    try:
+        snapshot = models.snapshot(as_of=as_of, min_position=min_position)
+    except AsOfOutOfRange as exc:
+        error, as_of = str(exc), None
+        snapshot = models.snapshot()
+    ledgers = snapshot.documents("ledger")
+    periods = [str(row["period"]) for row in ledgers]
+    if period not in periods:
+        open_ones = [str(r["period"]) for r in ledgers if not r.get("closed")]
+        choices = open_ones or periods
+        period = choices[-1] if choices else None
+    return Page(request=request, who=who, services=s, as_of=as_of, snapshot=snapshot,
+                period=period, periods=periods, newest=models.log.max_position(),
+                as_of_error=error)
