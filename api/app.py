@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, observability, web
 from api.auth import TokenVerifier, verifier_from_settings
 from api.deps import Services
 from api.routes import audit, health, initiatives, periods, policy, registry
@@ -45,6 +45,8 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     errors.install(app)
     for module in (periods, registry, policy, initiatives, audit, health):
         app.include_router(module.router)
+    web.install(app)  # the dashboard: /, /dashboard, /static
+    observability.install(app)  # /metrics, request ids, JSON access logs
     return app
 
 

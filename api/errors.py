@@ -6,6 +6,9 @@ import logging
 import re
 from typing import Any
 
+import psycopg
+import psycopg_pool
+from eventsourcing import persistence as es_persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -161,6 +164,21 @@ async def unexpected(request: Request, exc: Exception) -> JSONResponse:
                    detail="the server could not complete the request; it has been logged")
 
 
+#: Connection failures of the store (psycopg, its pool, or eventsourcing's wrappers of them).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout,
+    es_persistence.OperationalError, es_persistence.InterfaceError)
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached right now: 503, retry shortly (details in the log)."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(request, status=503, code="database.unavailable",
+                   title="Database unavailable",
+                   detail="the database cannot be reached right now; retry shortly",
+                   headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
 def install(app: FastAPI) -> None:
     """Register every handler on the app."""
     app.add_exception_handler(CxgovError, cxgov_error)
@@ -168,4 +186,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotCaughtUp, not_caught_up)
     app.add_exception_handler(AsOfOutOfRange, as_of_invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for cls in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(cls, database_unavailable)
     app.add_exception_handler(Exception, unexpected)

@@ -12,9 +12,9 @@ from typing import Any, TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from auditverify.decisions import check_decision_ranks
 from auditverify.encoding import from_micros, micros
 from auditverify.keys import key_id
-from auditverify.decisions import check_decision_ranks
 from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
 from auditverify.verifier import Verifier
 

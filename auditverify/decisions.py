@@ -116,8 +116,10 @@ class _History:
                 g = Decimal(0)
             weight = Decimal(terms.get("weights", {}).get(claim["metric"], 0))
             total += weight * claim["reach"] * min(g, cap)
-        cip = proposal["confidence"] * total
-        return cip / (proposal["cost"] / terms.get("cost_unit", Decimal(1_000_000)))
+        cip: Decimal = proposal["confidence"] * total
+        unit: Decimal = terms.get("cost_unit", Decimal(1_000_000))
+        cost: Decimal = proposal["cost"]
+        return cip / (cost / unit)
 
     def rank_of(self, initiative_id: str) -> int | None:
         """The initiative's rank among its period's initiatives in contention."""

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from auditverify.encoding import micros
 from auditverify.decisions import check_decision_ranks
+from auditverify.encoding import micros
 from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
 from auditverify.verifier import verify_rows
 

@@ -18,6 +18,7 @@ from governance.cli_api import APP_FACTORY, personas_json, serve_command, token_
 from governance.cli_audit import audit_app
 from governance.cli_common import fail, runtime
 from governance.cli_db import db_app, migrate_command
+from governance.cli_export import export_command
 from governance.cli_views import render_ranking, views
 from governance.company import CompanyFile, import_company, load_company_file, parse_company
 from governance.database import embedded_status, embedded_stop
@@ -125,6 +126,7 @@ def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
 
 app.command("serve")(serve_command)
 app.command("token")(token_command)
+app.command("export")(export_command)
 
 
 @app.command("project")

@@ -37,6 +37,10 @@ def serve_command(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -
     """Run the HTTP API with uvicorn, several worker processes, via the app factory."""
     import uvicorn
 
+    from governance.cli_common import runtime
+
+    runtime().close()  # refuse an unreachable database or an unmigrated schema in one line
+
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, server_header=False)
 

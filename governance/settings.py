@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     ready_max_lag_events: int = Field(default=1000, ge=0)
     ready_max_lag_seconds: float = Field(default=60.0, ge=0)
     log_json: bool = True  # structured JSON request logs on the "cxgov.access" logger
+    # A request still running after this many seconds is answered 503 `request.timeout` (the
+    # work finishes in the background; retry with the same Idempotency-Key); 0 turns it off.
+    request_timeout_seconds: float = Field(default=60.0, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from projections.codec import plain
+from projections.codec import plain_row
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -36,7 +36,7 @@ def audit_row(position: int, event: Any) -> dict[str, Any]:
     """The audit-log row of one event."""
     details = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)
                if f.name not in BOOKKEEPING}
-    return plain({
+    return plain_row({
         "position": position,
         "at": event.timestamp,
         "topic": getattr(type(event), "TOPIC", type(event).__qualname__),

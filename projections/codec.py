@@ -45,6 +45,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def plain_row(value: Any) -> dict[str, Any]:
+    """`plain` of a mapping or dataclass, typed as the row it is."""
+    row = plain(value)
+    if not isinstance(row, dict):
+        raise TypeError(f"not a row: {type(value).__name__}")
+    return row
+
+
 def canonical(value: Any) -> str:
     """One text per value: sorted keys, no spaces; equal rows give equal bytes."""
     return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

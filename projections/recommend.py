@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.initiative import UNDECIDED
 from domain.optimize import InfeasibleMandatory, SelectionItem, frontier, greedy, optimal
-from projections.codec import plain
+from projections.codec import plain_row
 
 Row = dict[str, Any]
 FRONTIER_POINTS = 20
@@ -40,7 +40,7 @@ def recommendation(rows: Sequence[Row], ledger: Row | None, *,
                      already_funded=funded) if items and problem is None else []
     reasons = {u.key: u for u in g.unfunded}
     by_code = {r["code"]: r for r in rows}
-    return plain({
+    return plain_row({
         "period": ledger["period"],
         "currency": ledger["currency"],
         "available": available,

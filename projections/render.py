@@ -13,7 +13,7 @@ from domain.initiative import FUNDED, IN_CONTENTION
 from domain.policy import PolicyTerms
 from domain.portfolio import assess
 from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_closed
-from projections.codec import plain
+from projections.codec import plain, plain_row
 from projections.state import InitiativeState, MetricState, PeriodState, PortfolioState
 
 Row = dict[str, Any]
@@ -82,7 +82,7 @@ def ledger(state: PortfolioState, period: str) -> Row | None:
     initiatives = state.period_initiatives(period)
     funded = [i for i in initiatives if i.status in FUNDED]
     pending = [i for i in initiatives if i.status == "pending_second_approval"]
-    return plain({
+    return plain_row({
         "period": period, "currency": found.currency, "opex_total": found.opex_total,
         "cap_percent": found.cap_percent, "amount": found.amount, "committed": found.committed,
         "released": found.released, "net_committed": found.committed - found.released,
@@ -163,7 +163,7 @@ def scorecard(state: PortfolioState, period: str, metric: MetricState) -> Row:
                   ZERO)
     row["claimed_gap_share"] = claimed
     row["overclaimed"] = claimed > 1
-    return plain(row)
+    return plain_row(row)
 
 
 def _expected(metric: MetricState, at: datetime) -> Decimal | None:
@@ -207,7 +207,7 @@ def _aimed(state: PortfolioState, period: str, metric: MetricState,
 
 def initiative(state: PortfolioState, i: InitiativeState) -> Row:
     """An initiative's whole card."""
-    return plain({
+    return plain_row({
         "id": i.id, "period": i.period, "code": i.code, "kind": i.kind, "pnl": i.pnl,
         "status": i.status, "version": i.version, "proposal": i.proposal,
         "submitted_by": i.submitted_by, "submitted_at": i.submitted_at,

@@ -86,10 +86,10 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         """Apply the change set and tracking under one lock."""
         with self._database_lock:
             self._assert_tracking_uniqueness(tracking)
-            keep = set(keep) if keep is not None else {(d[0], d[1]) for d in docs}
+            kept = set(keep) if keep is not None else {(d[0], d[1]) for d in docs}
             drop = set(periods)
             for k, doc in list(self._docs.items()):
-                if doc[0] == "ranking" and doc[2] in drop and k not in keep:
+                if doc[0] == "ranking" and doc[2] in drop and k not in kept:
                     del self._docs[k]
             for doc in docs:
                 self._docs[(doc[0], doc[1])] = doc

@@ -1,14 +1,26 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes: database, schema at head, projection lag."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
+from api.errors import problem
 from api.schemas import HealthPublic
+from governance.database import is_at_head
+from governance.metrics import projection_lags
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("cxgov.api")
+
+#: A schema found at head is trusted this long before it is checked again (a migration
+#: happens with every process stopped or rolling; a newer head appears only on upgrade).
+SCHEMA_RECHECK_S = 30.0
 
 
 @router.get("/healthz", response_model=HealthPublic)
@@ -17,12 +29,56 @@ def healthz() -> HealthPublic:
     return HealthPublic(status="ok")
 
 
+def _schema_at_head(request: Request) -> bool:
+    runtime = getattr(request.app.state, "runtime", None)
+    url = getattr(runtime, "database_url", None)
+    if url is None:  # the in-memory store has no schema
+        return True
+    checked: float | None = getattr(request.app.state, "schema_checked_at", None)
+    if checked is not None and time.monotonic() - checked < SCHEMA_RECHECK_S:
+        return True
+    if not is_at_head(url):
+        return False
+    request.app.state.schema_checked_at = time.monotonic()
+    return True
+
+
+def _limits(request: Request) -> tuple[int, float]:
+    settings = getattr(getattr(request.app.state, "runtime", None), "settings", None)
+    return (int(getattr(settings, "ready_max_lag_events", 1000)),
+            float(getattr(settings, "ready_max_lag_seconds", 60.0)))
+
+
 @router.get("/readyz", response_model=HealthPublic, responses={
-    503: {"description": "The database is not reachable.", "model": HealthPublic}})
-def readyz(s: ServicesDep) -> JSONResponse:
-    """The event store answers (reads the log's newest position)."""
+    503: {"description": "Not ready: the database is unreachable, the schema is not at the "
+                         "newest migration, or the projectors lag beyond the limits "
+                         "(problem+json, code `service.not_ready`)."}})
+def readyz(request: Request, s: ServicesDep) -> JSONResponse:
+    """Ready when the store answers, the schema is at head and the projections keep up."""
+    max_events, max_seconds = _limits(request)
     try:
         position = s.gov.position()
-    except Exception:  # any store failure means not ready; details stay in the logs
-        return JSONResponse({"status": "unavailable", "position": None}, status_code=503)
-    return JSONResponse({"status": "ok", "position": position})
+        if not _schema_at_head(request):
+            return _not_ready(request, "the database schema is not at the newest migration: "
+                              "run `cxgov migrate`", {"check": "schema"})
+        lags = projection_lags(s.gov, s.models)
+    except Exception as exc:  # any store failure means not ready
+        log.warning("readiness: database unavailable: %s", exc)
+        request.app.state.schema_checked_at = None
+        return _not_ready(request, "the database is not reachable", {"check": "database"})
+    behind = [lag for lag in lags
+              if (max_events and lag.lag_events > max_events)
+              or (max_seconds and lag.lag_seconds > max_seconds)]
+    details = {lag.projection: {"position": lag.position, "lag_events": lag.lag_events,
+                                "lag_seconds": round(lag.lag_seconds, 3)} for lag in lags}
+    if behind:
+        names = ", ".join(lag.projection for lag in behind)
+        return _not_ready(request, f"the projections lag behind the log: {names} (limits "
+                          f"{max_events} events, {max_seconds:g} s)",
+                          {"check": "projection_lag", "projections": details})
+    return JSONResponse({"status": "ok", "position": position, "projections": details})
+
+
+def _not_ready(request: Request, detail: str, details: dict[str, Any]) -> JSONResponse:
+    return problem(request, status=503, code="service.not_ready", title="Not ready",
+                   detail=detail, extra={"details": details}, headers={"Retry-After": "1"})

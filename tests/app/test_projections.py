@@ -184,4 +184,4 @@ def test_a_decision_is_explained_with_the_ranking_it_was_taken_against(world: Wo
     assert explained["departure"] and explained["justification"] == "Regulator expects it"
     assert explained["approvers"] == ["test|chris"]
     assert [d["code"] for d in models.departures("FY2027")] == ["I02"]
-    assert [r["code"] for r in models.ranking("FY2027")][0] == "I03"
+    assert models.ranking("FY2027")[0]["code"] == "I03"

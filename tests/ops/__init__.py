@@ -1,0 +1,1 @@
+"""Operations: metrics, readiness, CSV import/export, the local cluster."""
