@@ -110,3 +110,42 @@ def test_a_projector_killed_twenty_times_ends_equal_to_a_rebuild(
     assert audit.rows(limit=100_000) == live_audit
     assert [r["position"] for r in live_audit] == sorted({r["position"] for r in live_audit})
     gov.close()
+
+
+def test_views_captured_live_at_twenty_positions_equal_the_as_of_replay(
+        pg_env: dict[str, str], pg_url: str) -> None:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from projections.codec import canonical
+
+    gov = Governance(env=pg_env)
+    stop = threading.Event()
+    runner = threading.Thread(target=run_projectors, args=(pg_env,), kwargs={"stop": stop})
+    writer = threading.Thread(target=write_history, args=(gov,), kwargs={"events": 700})
+    runner.start()
+    writer.start()
+    captured: dict[int, list[tuple[str, str, str]]] = {}
+    try:
+        with psycopg.connect(pg_url, autocommit=True, row_factory=dict_row) as conn:
+            while len(captured) < 20:
+                time.sleep(0.2)
+                with conn.transaction():  # one snapshot: tracking position and rows together
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    row = conn.execute("SELECT notification_id FROM portfolio_tracking "
+                                       "WHERE application_name = 'cxgov'").fetchone()
+                    docs = conn.execute("SELECT model, key, payload FROM rm_documents").fetchall()
+                if row is not None:
+                    captured[row["notification_id"]] = sorted(
+                        (d["model"], d["key"], canonical(d["payload"])) for d in docs)
+                if not writer.is_alive() and len(captured) < 20:
+                    break
+    finally:
+        writer.join()
+        stop.set()
+        runner.join(timeout=30)
+    assert len(captured) >= 20, f"only {len(captured)} distinct positions captured"
+    models = served_read_models(gov, pg_env)
+    for position, docs in captured.items():
+        assert models.snapshot(as_of=position).dump() == docs, position
+    gov.close()
