@@ -1,0 +1,1 @@
+"""Reliability drills: races, faults, tailing readers, projector crashes."""
