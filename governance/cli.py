@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ import typer
 
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime
+from governance.checkpointer import Checkpointer
 from governance.cli_api import APP_FACTORY, personas_json, serve_command, token_command
 from governance.cli_audit import audit_app
 from governance.cli_common import fail, runtime
@@ -22,6 +24,7 @@ from governance.cli_export import export_command
 from governance.cli_views import render_ranking, views
 from governance.company import CompanyFile, import_company, load_company_file, parse_company
 from governance.database import embedded_status, embedded_stop
+from governance.integrity import load_signing_key
 from governance.readside import PROJECTIONS, rebuild, run_projectors
 from governance.settings import get_settings
 
@@ -112,7 +115,8 @@ def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
     import uvicorn
 
     stop = threading.Event()
-    projector = threading.Thread(target=run_projectors, args=(rt.env,), kwargs={"stop": stop},
+    projector = threading.Thread(target=run_projectors, args=(rt.env,),
+                                 kwargs={"stop": stop, "on_idle": _checkpointer(rt)},
                                  name="projectors", daemon=True)
     projector.start()
     typer.echo(f"Dashboard on http://{host}:{port}/ (sign in as any demo persona)")
@@ -129,6 +133,14 @@ app.command("token")(token_command)
 app.command("export")(export_command)
 
 
+def _checkpointer(rt: Runtime) -> Callable[[], object] | None:
+    """Periodic and period-close audit checkpoints, when configured."""
+    interval = rt.settings.audit_checkpoint_interval_seconds
+    if not interval or rt.database_url is None:
+        return None
+    return Checkpointer(rt.app, load_signing_key(rt.settings), interval).tick
+
+
 @app.command("project")
 def project_command() -> None:
     """Run the projectors (portfolio, audit log) until interrupted; errors restart them."""
@@ -140,7 +152,7 @@ def project_command() -> None:
             raise fail("projectors need PostgreSQL (CXGOV_STORE=postgres)")
         typer.echo(f"projecting {', '.join(PROJECTIONS)}; Ctrl-C to stop")
         try:
-            run_projectors(rt.env, stop=stop)
+            run_projectors(rt.env, stop=stop, on_idle=_checkpointer(rt))
         except KeyboardInterrupt:
             stop.set()
 

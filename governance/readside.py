@@ -118,7 +118,9 @@ def served_read_models(app: Governance, env: dict[str, str]) -> ReadModels:
 
 def run_projectors(env: dict[str, str], *, stop: threading.Event,
                    restart_delay: float = 1.0,
-                   on_error: Callable[[str, BaseException], None] | None = None) -> None:
+                   on_error: Callable[[str, BaseException], None] | None = None,
+                   on_idle: Callable[[], object] | None = None,
+                   idle_every: float = 5.0) -> None:
     """Run both projections until `stop`; an error stops a runner, is logged, and it restarts.
 
     A failed event is never skipped: the runner's tracking position only moves with its rows.
@@ -136,8 +138,15 @@ def run_projectors(env: dict[str, str], *, stop: threading.Event,
                                 projection_class=AuditLogProjection,
                                 view_class=PostgresAuditLogView, env=env)
 
+    idle_at = time.monotonic()
     try:
         while not stop.is_set():
+            if on_idle is not None and time.monotonic() - idle_at >= idle_every:
+                idle_at = time.monotonic()
+                try:
+                    on_idle()
+                except Exception as exc:  # e.g. the database is restarting: try again later
+                    log.exception("periodic task failed: %s", exc)
             for name in PROJECTIONS:
                 runner = runners.get(name)
                 if runner is not None:

@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     # seconds (age of the oldest unprojected event), behind the log; 0 turns a check off.
     ready_max_lag_events: int = Field(default=1000, ge=0)
     ready_max_lag_seconds: float = Field(default=60.0, ge=0)
+    # The projector process (`cxgov project`, and `cxgov demo`) signs an audit checkpoint when
+    # this many seconds have passed with new events, and whenever a period is closed; 0: never.
+    audit_checkpoint_interval_seconds: float = Field(default=3600.0, ge=0)
     log_json: bool = True  # structured JSON request logs on the "cxgov.access" logger
     # A request still running after this many seconds is answered 503 `request.timeout` (the
     # work finishes in the background; retry with the same Idempotency-Key); 0 turns it off.
