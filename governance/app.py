@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent
 
 from domain.errors import (
     AlreadyExists,
@@ -206,7 +206,31 @@ class Governance(Application[UUID]):
 
     def initiatives(self, period: str) -> list[Initiative]:
         """Every initiative of a period, in submission order."""
-        return [self.initiative(i) for i in self.pool(period).initiatives]
+        ids = self.pool(period).initiatives
+        loaded = self._load_initiatives(ids)
+        return [loaded[i] for i in ids]
+
+    def _load_initiatives(self, ids: Sequence[UUID]) -> dict[UUID, Initiative]:
+        """Many initiatives at once: one query on PostgreSQL instead of one per aggregate."""
+        recorder: Any = self.recorder
+        if not ids or not hasattr(recorder, "datastore"):
+            return {i: self.initiative(i) for i in ids}
+        with recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT originator_id, originator_version, topic, state "
+                f"FROM {recorder.events_table_name} WHERE originator_id = ANY(%s) "
+                "ORDER BY originator_id, originator_version", (list(ids),))
+            rows = curs.fetchall()
+        found: dict[UUID, Any] = {}
+        for row in rows:
+            event: Any = self.mapper.to_domain_event(StoredEvent(
+                originator_id=row["originator_id"], originator_version=row["originator_version"],
+                topic=row["topic"], state=bytes(row["state"])))
+            found[row["originator_id"]] = event.mutate(found.get(row["originator_id"]))
+        missing = [i for i in ids if not isinstance(found.get(i), Initiative)]
+        if missing:
+            raise InitiativeNotFound(f"no initiative {missing[0]}")
+        return found
 
     def metric(self, code: str) -> CustomerSuccessMetric:
         """A customer success metric by code."""
@@ -500,8 +524,14 @@ class Governance(Application[UUID]):
                 raise SelfApproval("nobody decides on an initiative they submitted or revised")
             pool = self.pool(initiative.period)
             version, terms = self.policy_terms()
-            others = [initiative if i == initiative.id else self.initiative(i)
-                      for i in pool.initiatives]
+            if outcome == "approve" and initiative.cost > pool.available:
+                # Cheap and final whatever the ranking says: a lost race ends here.
+                raise InsufficientFunds(
+                    f"{initiative.cost} requested but only {pool.available} of {pool.amount} "
+                    "is available", requested=str(initiative.cost),
+                    available=str(pool.available), pool=str(pool.amount))
+            loaded = self._load_initiatives([i for i in pool.initiatives if i != initiative.id])
+            others = [initiative if i == initiative.id else loaded[i] for i in pool.initiatives]
             ranking_position = self.position()
             assessment = self._assess(pool, others, terms)
             entry = assessment.entry(initiative.code)
