@@ -14,8 +14,6 @@ from uuid import uuid4
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 
 from auditverify.bundle import verify_bundle, write_bundle
 from auditverify.encoding import GENESIS, entry_hash, micros
@@ -33,6 +31,7 @@ from governance.integrity import (
 )
 from governance.settings import Settings, eventstore_env
 from tests.builders import World
+from tests.pg.standins import Cxgov, Probe
 
 pytestmark = pytest.mark.pg
 
@@ -40,24 +39,6 @@ EVENTS = 10_000
 PER_SAVE = 100
 CHECKPOINT_EVERY = 5  # saves, i.e. 500 events
 TABLES = ("cxgov_events", "cxgov_chain", "cxgov_checkpoints")
-
-
-class Cxgov(Application):
-    """An application with the real one's name, so it writes cxgov_events and cxgov_chain."""
-
-    name = "cxgov"
-
-
-class Probe(Aggregate):
-    """A throwaway aggregate."""
-
-    @event("Noted")
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    @event("Renamed")
-    def rename(self, text: str) -> None:
-        self.text = text
 
 
 @dataclass

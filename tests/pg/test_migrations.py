@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 
 from governance.database import (
     connect,
@@ -23,6 +21,7 @@ from governance.database import (
     migrations_dir,
 )
 from governance.settings import Settings, eventstore_env
+from tests.pg.standins import Cxgov, Probe
 
 pytestmark = pytest.mark.pg
 
@@ -34,24 +33,6 @@ EVENT_STORE_OBJECTS = """
       EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE n.nspname = 'public' AND p.proname = 'es_insert_events_uuid')
 """
-
-
-class Cxgov(Application):
-    """Stand-in with the real application's name, hence the table cxgov_events."""
-
-    name = "cxgov"
-
-
-class Probe(Aggregate):
-    """A throwaway aggregate to write through the event store."""
-
-    @event("Noted")
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    @event("Renamed")
-    def rename(self, text: str) -> None:
-        self.text = text
 
 
 @pytest.fixture
