@@ -75,8 +75,6 @@ class Written:
     replayed: bool = False
 
 
-DecisionOutcome = Written
-
 
 @dataclass(frozen=True)
 class Idempotency:
@@ -651,4 +649,4 @@ def candidate(initiative: Initiative, seq: int) -> Candidate:
                         kind=initiative.kind)
 
 
-__all__ = ["DecisionOutcome", "Governance", "ImpactClaim", "Proposal", "Written"]
+__all__ = ["Governance", "ImpactClaim", "Proposal", "Written"]

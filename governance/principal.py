@@ -31,8 +31,3 @@ class Principal:
     def has(self, *roles: str) -> bool:
         """True when the principal holds any of the roles."""
         return bool(self.roles.intersection(roles))
-
-
-def system_principal(subject: str = "system", *roles: str) -> Principal:
-    """A principal for operator tooling (imports, demos); it holds the roles it is given."""
-    return Principal(subject=subject, roles=frozenset(roles or ROLES), issuer="cxgov-cli")

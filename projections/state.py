@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from domain.initiative import Initiative, Proposal
 from domain.metric import CustomerSuccessMetric, ObservationBatch
 from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool, pool_amount
 from domain.registry import PnL, Scenario
-from domain.values import ImpactClaim
 
 SERIES_LIMIT = 36  # monthly points kept per metric and cohort: bounded memory at any history
 
@@ -325,13 +323,3 @@ _HANDLERS: dict[type, Any] = {
     Initiative.OutcomeRecorded: _outcome,
     Initiative.Cancelled: _status("cancelled"),
 }
-
-
-def claims(proposal: Proposal) -> tuple[ImpactClaim, ...]:
-    """The proposal's impact claims (helper for renderers)."""
-    return tuple(proposal.expected_impacts)
-
-
-def initiative_uuid(state: InitiativeState) -> UUID:
-    """The initiative's id as a UUID."""
-    return UUID(state.id)
