@@ -1,6 +1,6 @@
 """Where an API command's time goes: py-spy on one API process while it serves commands.
 
-`python -m ops.bench.profile [--commands N]` (needs `pip install py-spy` in .venv); prints the
+`python -m ops.bench.profile [--commands N]` (py-spy comes with the dev extra); prints the
 functions with the largest inclusive share of the server's samples, per command kind.
 """
 
