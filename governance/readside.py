@@ -20,8 +20,7 @@ from projections.projection import (
     AuditLogProjection,
     PortfolioProjection,
     catch_up,
-    rebuild_audit_log,
-    rebuild_portfolio,
+    rebuild_all,
 )
 from projections.query import ReadModels
 from projections.views import (
@@ -92,7 +91,7 @@ class InProcess:
                 except IntegrityError:
                     # Another projector advanced the view meanwhile: reload our fold from it.
                     if projection is self._portfolio:
-                        self._portfolio.state = self._portfolio.restore(self.portfolio)
+                        self._portfolio.reload(self.app.name)
 
     def read_models(self) -> ReadModels:
         """Queries that see every write made before them."""
@@ -183,21 +182,21 @@ def _close(runner: Any) -> None:
 
 def rebuild(app: Governance, env: dict[str, str], names: tuple[str, ...] = PROJECTIONS,
             progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
-    """Rebuild read models from scratch (stop `cxgov project` first)."""
+    """Rebuild read models from scratch (stop `cxgov project` first), in one pass over the log."""
+    unknown = [name for name in names if name not in PROJECTIONS]
+    if unknown:
+        raise ValueError(f"unknown projection {unknown[0]}; choose from {', '.join(PROJECTIONS)}")
     portfolio, audit = postgres_views(env)
     source = ApplicationLog(app)
     total = source.max_position()
-    done: dict[str, int] = {}
-    for name in names:
-        def tick(position: int, name: str = name) -> None:
-            if progress:
-                progress(name, position, total)
-        if name == "portfolio":
-            done[name] = rebuild_portfolio(source, portfolio, application_name=app.name,
-                                           progress=tick)
-        elif name == "auditlog":
-            done[name] = rebuild_audit_log(source, audit, application_name=app.name,
-                                           progress=tick)
-        else:
-            raise ValueError(f"unknown projection {name}; choose from {', '.join(PROJECTIONS)}")
-    return done
+    chosen = [name for name in PROJECTIONS if name in names]
+    label = "+".join(chosen)  # one pass rebuilds them together: one progress line
+
+    def tick(position: int) -> None:
+        if progress is not None:
+            progress(label, position, total)
+
+    position = rebuild_all(source, portfolio if "portfolio" in names else None,
+                           audit if "auditlog" in names else None,
+                           application_name=app.name, progress=tick if progress else None)
+    return dict.fromkeys(chosen, position)

@@ -10,10 +10,21 @@ from projections.codec import plain_row
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """An event class's field names, in declaration order (cached: one lookup per event)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def summary(event: Any) -> str:
     """One readable line: what happened, with the amounts and reasons that matter."""
     name = type(event).__qualname__
-    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    fields = {f: getattr(event, f) for f in _names(type(event))}
     parts = []
     for key in ("period", "code", "title", "amount", "opex_total", "metric", "batch_key",
                 "policy_version", "reason", "rationale"):
@@ -34,8 +45,7 @@ def summary(event: Any) -> str:
 
 def audit_row(position: int, event: Any) -> dict[str, Any]:
     """The audit-log row of one event."""
-    details = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)
-               if f.name not in BOOKKEEPING}
+    details = {f: getattr(event, f) for f in _names(type(event)) if f not in BOOKKEEPING}
     return plain_row({
         "position": position,
         "at": event.timestamp,

@@ -29,6 +29,13 @@ _TYPES: dict[str, type[Any]] = {
 
 def plain(value: Any) -> Any:
     """Rows as JSON-ready values: decimals and times as strings, tuples as lists."""
+    convert = _PLAIN.get(type(value))
+    if convert is not None:
+        return convert(value)
+    return _plain_slow(value)
+
+
+def _plain_slow(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -41,8 +48,36 @@ def plain(value: Any) -> Any:
         items = [plain(v) for v in value]
         return sorted(items) if isinstance(value, set | frozenset) else items
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: plain(getattr(value, name)) for name in names}
     return value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _dict(value: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): plain(v) for k, v in value.items()}
+
+
+def _sequence(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+    return [plain(v) for v in value]
+
+
+def _isoformat(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+# Exact types only (a subclass takes the isinstance path above): the same answers, faster.
+_PLAIN: dict[type, Any] = {
+    str: _same, int: _same, bool: _same, float: _same, type(None): _same,
+    Decimal: str, UUID: str, datetime: _isoformat, date: _isoformat,
+    dict: _dict, list: _sequence, tuple: _sequence,
+}
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def plain_row(value: Any) -> dict[str, Any]:
@@ -85,25 +120,33 @@ def _tag(value: Any) -> Any:
 
 
 def _untag(value: Any) -> Any:
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is list:
         return [_untag(v) for v in value]
-    if not isinstance(value, dict):
+    if kind is not dict:
         return value
-    if "$d" in value:
-        return Decimal(value["$d"])
-    if "$t" in value:
-        return datetime.fromisoformat(value["$t"])
-    if "$day" in value:
-        return date.fromisoformat(value["$day"])
-    if "$u" in value:
-        return UUID(value["$u"])
-    if "$tuple" in value:
-        return tuple(_untag(v) for v in value["$tuple"])
-    if "$map" in value:
-        return {_untag(k): _untag(v) for k, v in value["$map"]}
-    if "$dc" in value:
-        return _TYPES[value["$dc"]](**{k: _untag(v) for k, v in value["f"].items()})
+    for tag in value:  # a tagged value has one tag key ("$dc" comes with its "f")
+        decode = _UNTAG.get(tag)
+        if decode is None:
+            break
+        return decode(value)
     raise ValueError(f"unknown checkpoint value {sorted(value)}")
+
+
+def _untag_dataclass(value: dict[str, Any]) -> Any:
+    return _TYPES[value["$dc"]](**{k: _untag(v) for k, v in value["f"].items()})
+
+
+_UNTAG: dict[str, Any] = {
+    "$d": lambda v: Decimal(v["$d"]),
+    "$t": lambda v: datetime.fromisoformat(v["$t"]),
+    "$day": lambda v: date.fromisoformat(v["$day"]),
+    "$u": lambda v: UUID(v["$u"]),
+    "$tuple": lambda v: tuple(_untag(x) for x in v["$tuple"]),
+    "$map": lambda v: {_untag(k): _untag(x) for k, x in v["$map"]},
+    "$dc": _untag_dataclass,
+    "f": _untag_dataclass,
+}
 
 
 def dump_state(state: PortfolioState) -> str:
@@ -117,3 +160,52 @@ def load_state(text: str) -> PortfolioState:
     if not isinstance(state, PortfolioState):
         raise ValueError("not a portfolio checkpoint")
     return state
+
+
+# --- partitioned checkpoints ------------------------------------------------------------------
+#
+# A checkpoint is a core part (everything but the initiatives, with the position of each
+# period's part) plus one part per period holding that period's initiatives. A checkpoint
+# writes the core and only the periods changed since the previous checkpoint; the other parts
+# are shared with earlier checkpoints. An as-of query loads the core and the periods it needs.
+
+CORE = ""  # the core part's name; a period part is named by its period code
+FORMAT = 2
+
+
+def encode_initiative(initiative: InitiativeState) -> str:
+    """One initiative's checkpoint text (a part is a JSON array of these)."""
+    return json.dumps(_tag(initiative), separators=(",", ":"), ensure_ascii=False)
+
+
+def dump_core(state: PortfolioState, parts: dict[str, int]) -> str:
+    """The core part: the state without its initiatives, and where each period's part is."""
+    core = dataclasses.replace(state, initiatives={})
+    return json.dumps({"format": FORMAT, "parts": parts, "state": _tag(core)},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def dump_part(texts: list[str]) -> str:
+    """A period part from its initiatives' texts."""
+    return f"[{','.join(texts)}]"
+
+
+def load_core(text: str) -> tuple[PortfolioState, dict[str, int]]:
+    """The state without initiatives, and the position of each period's part."""
+    found = json.loads(text)
+    if not isinstance(found, dict) or found.get("format") != FORMAT:
+        raise ValueError("not a checkpoint core")
+    state = _untag(found["state"])
+    if not isinstance(state, PortfolioState):
+        raise ValueError("not a portfolio checkpoint")
+    return state, {str(k): int(v) for k, v in found["parts"].items()}
+
+
+def load_part(state: PortfolioState, text: str) -> None:
+    """Add a period part's initiatives to a state loaded from a core."""
+    for item in json.loads(text):
+        initiative = _untag(item)
+        if not isinstance(initiative, InitiativeState):
+            raise ValueError("not an initiative")
+        state.initiatives[initiative.id] = initiative
+    state.forget_derived()  # derived counts are rebuilt from what is loaded

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from projections import render
-from projections.codec import canonical, load_state
+from projections.codec import canonical
 from projections.log import LogReader
-from projections.projection import replay
+from projections.projection import state_at
 from projections.recommend import recommendation
 from projections.state import PortfolioState
 from projections.views import AuditLogView, PortfolioView
@@ -30,30 +30,75 @@ class AsOfOutOfRange(ValueError):
     code = "read.as_of_invalid"
 
 
+#: Documents of one period (asked by period, or by a key that starts with the period).
+PERIOD_MODELS = frozenset({"ranking", "ledger", "scorecard"})
+DIRECTORY_MODELS = frozenset({"pnl", "scenario", "metric", "policy"})
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """Documents as they were at a position (replayed), or as the views hold them now."""
+    """Documents as they were at a position (replayed), or as the views hold them now.
+
+    A replayed snapshot loads only what a query needs: the core of the fold and the asked
+    period's initiatives for a period's documents, the core alone for the directory, and the
+    whole state otherwise. The documents are rendered by the same functions in every case.
+    """
 
     position: int
     state: PortfolioState | None
     view: PortfolioView
+    loader: Callable[[set[str] | None], PortfolioState] | None = None
+    _states: dict[frozenset[str] | None, PortfolioState] = field(default_factory=dict,
+                                                                  compare=False, repr=False)
+
+    @property
+    def replayed(self) -> bool:
+        """Whether this snapshot is replayed (as of a position) rather than the live views."""
+        return self.state is not None or self.loader is not None
+
+    def _state(self, periods: set[str] | None) -> PortfolioState:
+        if self.state is not None:
+            return self.state
+        assert self.loader is not None
+        key = None if periods is None else frozenset(periods)
+        found = self._states.get(key) or self._states.get(None)
+        if found is None:
+            found = self._states[key] = self.loader(periods)
+        return found
 
     def documents(self, model: str, *, period: str | None = None,
                   key: str | None = None) -> list[Row]:
         """Documents of a model."""
-        if self.state is None:
+        if not self.replayed:
             return self.view.documents(model, period=period, key=key)
-        docs = render.documents(self.state)
+        scopes: set[str] | None = None
+        state: PortfolioState | None = None
+        named = period or (key.split("/", 1)[0] if key is not None else None)
+        if model in PERIOD_MODELS and named is not None:
+            state = self._state({named})
+            if named not in state.periods:
+                return []
+            scopes = {f"period:{named}"}
+        elif model in DIRECTORY_MODELS:
+            state = self._state(set())
+            scopes = {"directory"}
+        elif model == "initiative" and period is not None and key is None:
+            state = self._state({period})
+            scopes = {f"initiative:{i.id}" for i in state.initiatives.values()
+                      if i.period == period}
+        if state is None:
+            state = self._state(None)
+        docs = render.documents(state, scopes) if scopes != set() else {}
         found = [d for d in docs.values() if d[0] == model
                  and (period is None or d[2] == period) and (key is None or d[1] == key)]
         return [d[4] for d in sorted(found, key=lambda d: (d[3], d[1]))]
 
     def dump(self) -> list[tuple[str, str, str]]:
         """Canonical (model, key, payload) triples of every document."""
-        if self.state is None:
+        if not self.replayed:
             return self.view.dump()
         return sorted((d[0], d[1], canonical(d[4]))
-                      for d in render.documents(self.state).values())
+                      for d in render.documents(self._state(None)).values())
 
 
 class ReadModels:
@@ -107,11 +152,10 @@ class ReadModels:
         self.wait(newest)
         return self.audit.position_at(as_of)
 
-    def state_at(self, position: int) -> PortfolioState:
-        """Replay from the newest checkpoint at or before the position."""
-        found = self.portfolio.checkpoint(at_most=position)
-        start = load_state(found[1]) if found else None
-        return replay(self.log, upto=position, start=start)
+    def state_at(self, position: int, periods: set[str] | None = None) -> PortfolioState:
+        """Replay from the newest checkpoint at or before the position (with `periods`: only
+        the initiatives of those periods and of the periods the replayed events touch)."""
+        return state_at(self.log, self.portfolio, position, periods)
 
     def snapshot(self, as_of: str | int | datetime | None = None,
                  min_position: int | None = None) -> Snapshot:
@@ -120,7 +164,8 @@ class ReadModels:
         if position is None:
             self.wait(min_position)
             return Snapshot(self.position(), None, self.portfolio)
-        return Snapshot(position, self.state_at(position), self.portfolio)
+        return Snapshot(position, None, self.portfolio,
+                        loader=lambda periods: self.state_at(position, periods))
 
     # --- the read models -------------------------------------------------------------------
 

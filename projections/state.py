@@ -6,6 +6,7 @@ state, so the live projector, a full rebuild and an as-of replay all share one c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -114,6 +115,23 @@ class PortfolioState:
     initiatives: dict[str, InitiativeState] = field(default_factory=dict)
     pool_index: dict[str, str] = field(default_factory=dict)
     metric_index: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.forget_derived()
+
+    def forget_derived(self) -> None:
+        """Drop derived indexes (never checkpointed; rebuilt on first use)."""
+        self._submitted_per_period: dict[str, int] | None = None  # initiatives per period
+
+    def submitted_in(self, period: str) -> int:
+        """How many initiatives of a period the state holds (O(1) after the first call)."""
+        counts = self._submitted_per_period
+        if counts is None:
+            counts = {}
+            for i in self.initiatives.values():
+                counts[i.period] = counts.get(i.period, 0) + 1
+            self._submitted_per_period = counts
+        return counts.get(period, 0)
 
     @property
     def policy(self) -> PolicyTerms | None:
@@ -231,7 +249,9 @@ def _observed(s: PortfolioState, e: ObservationBatch.Recorded) -> set[str]:
         cohort = reading.cohort or ""
         month = reading.observed_at.strftime("%Y-%m")
         series = metric.series.setdefault(cohort, [])
-        point = next((p for p in series if p.month == month), None)
+        # Months are unique in a series, kept in order: the newest is the usual match.
+        point = series[-1] if series and series[-1].month == month else next(
+            (p for p in series if p.month == month), None)
         if point is None:
             series.append(MonthPoint(month, reading.value, reading.observed_at, 1,
                                      reading.sample_size))
@@ -252,8 +272,13 @@ def _policy(s: PortfolioState, e: ScoringPolicy.Adopted) -> set[str]:
 
 
 def _submitted(s: PortfolioState, e: Initiative.Submitted) -> set[str]:
-    seq = sum(1 for i in s.initiatives.values() if i.period == e.period) + 1
-    s.initiatives[str(e.originator_id)] = InitiativeState(
+    seq = s.submitted_in(e.period) + 1
+    key = str(e.originator_id)
+    if key not in s.initiatives and s._submitted_per_period is not None:
+        s._submitted_per_period[e.period] = seq
+    else:
+        s._submitted_per_period = None  # a re-submitted id replaces one: count afresh
+    s.initiatives[key] = InitiativeState(
         id=str(e.originator_id), period=e.period, code=e.code, kind=e.kind, pnl=e.pnl,
         proposal=e.proposal, submitted_by=e.actor, submitted_at=e.timestamp, seq=seq,
         updated_at=e.timestamp)
@@ -323,3 +348,39 @@ _HANDLERS: dict[type, Any] = {
     Initiative.OutcomeRecorded: _outcome,
     Initiative.Cancelled: _status("cancelled"),
 }
+
+
+#: Events the fold applies to an existing initiative (Submitted creates one).
+_ON_INITIATIVE = frozenset({
+    Initiative.Revised, Initiative.Withdrawn, Initiative.FirstApprovalRecorded,
+    Initiative.Approved, Initiative.Rejected, Initiative.Deferred, Initiative.Delivered,
+    Initiative.OutcomeRecorded, Initiative.Cancelled})
+
+
+def periods_touched(state: PortfolioState, events: Iterable[Any]) -> set[str] | None:
+    """Periods whose initiatives the fold of `events` after `state` reads or changes.
+
+    `state` needs no initiatives (a checkpoint's core): an initiative is found through the
+    pool that enlisted it. Every other event folds into the core only. None when an event's
+    initiative cannot be placed (then load every period).
+    """
+    touched: set[str] = set()
+    submitted: dict[str, str] = {}
+    index: dict[str, str] | None = None
+    for event in events:
+        kind = type(event)
+        if kind is Initiative.Submitted:
+            touched.add(event.period)
+            submitted[str(event.originator_id)] = event.period
+        elif kind in _ON_INITIATIVE:
+            key = str(event.originator_id)
+            found = submitted.get(key)
+            if found is None:
+                if index is None:
+                    index = {i: code for code, period in state.periods.items()
+                             for i in period.initiatives}
+                found = index.get(key)
+            if found is None:
+                return None
+            touched.add(found)
+    return touched

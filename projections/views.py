@@ -4,19 +4,42 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.types.json import Jsonb
 
-from projections.codec import canonical
+from projections.codec import CORE, canonical
 
 Row = dict[str, Any]
 Doc = tuple[str, str, str | None, int, Row]  # model, key, period, sort, payload
+Checkpoint = tuple[int, dict[str, str]]  # position, texts of the parts written (core: "")
+AUDIT_BATCH = 5000  # rows per COPY while an audit-log rebuild streams
+
+
+class PortfolioRebuild(Protocol):
+    """A portfolio rebuild in progress: checkpoints stream in, documents come at the end."""
+
+    def checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store a checkpoint's parts."""
+
+    def finish(self, docs: Sequence[Doc], position: int) -> None:
+        """Store every document and the tracking position (all visible at once, on exit)."""
+
+
+class AuditRebuild(Protocol):
+    """An audit-log rebuild in progress: rows stream in."""
+
+    def rows(self, rows: Sequence[Row]) -> None:
+        """Store rows."""
+
+    def finish(self, position: int) -> None:
+        """Set the tracking position (all visible at once, on exit)."""
 
 
 class PortfolioView(TrackingRecorder, ABC):
@@ -24,10 +47,10 @@ class PortfolioView(TrackingRecorder, ABC):
 
     @abstractmethod
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
-              checkpoint: tuple[int, str] | None,
+              checkpoint: Checkpoint | None,
               keep: Sequence[tuple[str, str]] | None = None) -> None:
         """Upsert docs; drop ranking rows of `periods` other than `keep` (default: the docs);
-        record tracking; all atomically."""
+        store checkpoint parts; record tracking; all atomically."""
 
     @abstractmethod
     def documents(self, model: str, *, period: str | None = None,
@@ -36,12 +59,19 @@ class PortfolioView(TrackingRecorder, ABC):
 
     @abstractmethod
     def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
-        """The newest checkpoint at or before a position."""
+        """The newest whole-state checkpoint (revision 0002's format) at or before a position."""
 
     @abstractmethod
-    def replace_all(self, application_name: str, docs: Sequence[Doc],
-                    checkpoints: Sequence[tuple[int, str]], position: int) -> None:
-        """Rebuild: replace every document, checkpoint and the tracking position at once."""
+    def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest partitioned checkpoint's core at or before a position."""
+
+    @abstractmethod
+    def checkpoint_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
+        """Texts of period parts, by part name and the position each was written at."""
+
+    @abstractmethod
+    def rebuilding(self, application_name: str) -> AbstractContextManager[PortfolioRebuild]:
+        """Rebuild: drop every document and checkpoint, stream new ones in, swap on exit."""
 
     @abstractmethod
     def dump(self) -> list[tuple[str, str, str]]:
@@ -65,8 +95,14 @@ class AuditLogView(TrackingRecorder, ABC):
         """The last position whose event time is at or before `at` (0 if none)."""
 
     @abstractmethod
+    def rebuilding(self, application_name: str) -> AbstractContextManager[AuditRebuild]:
+        """Rebuild: drop every row, stream new ones in, swap on exit."""
+
     def replace_all(self, application_name: str, rows: Sequence[Row], position: int) -> None:
         """Rebuild: replace every row and the tracking position at once."""
+        with self.rebuilding(application_name) as rebuild:
+            rebuild.rows(rows)
+            rebuild.finish(position)
 
 
 # --- in memory -------------------------------------------------------------------------------
@@ -79,9 +115,10 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         super().__init__()
         self._docs: dict[tuple[str, str], Doc] = {}
         self._checkpoints: dict[int, str] = {}
+        self._parts: dict[tuple[str, int], str] = {}
 
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
-              checkpoint: tuple[int, str] | None,
+              checkpoint: Checkpoint | None,
               keep: Sequence[tuple[str, str]] | None = None) -> None:
         """Apply the change set and tracking under one lock."""
         with self._database_lock:
@@ -94,8 +131,13 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
             for doc in docs:
                 self._docs[(doc[0], doc[1])] = doc
             if checkpoint is not None:
-                self._checkpoints[checkpoint[0]] = checkpoint[1]
+                self._store(checkpoint)
             self._insert_tracking(tracking)
+
+    def _store(self, checkpoint: Checkpoint) -> None:
+        position, parts = checkpoint
+        for part, text in parts.items():
+            self._parts.setdefault((part, position), text)
 
     def documents(self, model: str, *, period: str | None = None,
                   key: str | None = None) -> list[Row]:
@@ -111,13 +153,42 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
             eligible = [p for p in self._checkpoints if at_most is None or p <= at_most]
             return (max(eligible), self._checkpoints[max(eligible)]) if eligible else None
 
-    def replace_all(self, application_name: str, docs: Sequence[Doc],
-                    checkpoints: Sequence[tuple[int, str]], position: int) -> None:
-        """Swap in a rebuilt set."""
+    def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest core at or before a position."""
         with self._database_lock:
-            self._docs = {(d[0], d[1]): d for d in docs}
-            self._checkpoints = dict(checkpoints)
-            self._max_tracking_ids[application_name] = position or None
+            eligible = [p for part, p in self._parts
+                        if part == CORE and (at_most is None or p <= at_most)]
+            return (max(eligible), self._parts[(CORE, max(eligible))]) if eligible else None
+
+    def checkpoint_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
+        """Texts of period parts."""
+        with self._database_lock:
+            return {part: self._parts[(part, p)] for part, p in wanted.items()}
+
+    @contextmanager
+    def rebuilding(self, application_name: str) -> Iterator[PortfolioRebuild]:
+        """Collect, then swap in under the lock."""
+        view = self
+        parts: dict[tuple[str, int], str] = {}
+        done: list[tuple[Sequence[Doc], int]] = []
+
+        class Rebuild:
+            def checkpoint(self, checkpoint: Checkpoint) -> None:
+                for part, text in checkpoint[1].items():
+                    parts.setdefault((part, checkpoint[0]), text)
+
+            def finish(self, docs: Sequence[Doc], position: int) -> None:
+                done.append((docs, position))
+
+        yield Rebuild()
+        if not done:
+            raise RuntimeError("a rebuild ended without finish()")
+        docs, position = done[-1]
+        with view._database_lock:
+            view._docs = {(d[0], d[1]): d for d in docs}
+            view._checkpoints = {}
+            view._parts = parts
+            view._max_tracking_ids[application_name] = position or None
 
     def dump(self) -> list[tuple[str, str, str]]:
         """Canonical triples."""
@@ -154,11 +225,26 @@ class MemoryAuditLogView(AuditLogView, POPOTrackingRecorder):
             found = [r["position"] for r in self._rows if datetime.fromisoformat(r["at"]) <= at]
         return max(found, default=0)
 
-    def replace_all(self, application_name: str, rows: Sequence[Row], position: int) -> None:
-        """Swap in rebuilt rows."""
-        with self._database_lock:
-            self._rows = list(rows)
-            self._max_tracking_ids[application_name] = position or None
+    @contextmanager
+    def rebuilding(self, application_name: str) -> Iterator[AuditRebuild]:
+        """Collect, then swap in under the lock."""
+        view = self
+        collected: list[Row] = []
+        done: list[int] = []
+
+        class Rebuild:
+            def rows(self, rows: Sequence[Row]) -> None:
+                collected.extend(rows)
+
+            def finish(self, position: int) -> None:
+                done.append(position)
+
+        yield Rebuild()
+        if not done:
+            raise RuntimeError("a rebuild ended without finish()")
+        with view._database_lock:
+            view._rows = collected
+            view._max_tracking_ids[application_name] = done[-1] or None
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -171,7 +257,7 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
 
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
-              checkpoint: tuple[int, str] | None,
+              checkpoint: Checkpoint | None,
               keep: Sequence[tuple[str, str]] | None = None) -> None:
         """One transaction: drop stale ranking rows, upsert changed docs, checkpoint, track."""
         periods = sorted(set(periods))
@@ -191,8 +277,7 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                     "OR rm_documents.sort IS DISTINCT FROM EXCLUDED.sort",
                     [(m, k, p, s, Jsonb(row)) for m, k, p, s, row in docs])
             if checkpoint is not None:
-                curs.execute("INSERT INTO rm_checkpoints VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                             checkpoint)
+                _insert_parts(curs, checkpoint)
 
     def documents(self, model: str, *, period: str | None = None,
                   key: str | None = None) -> list[Row]:
@@ -213,20 +298,56 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
             row = curs.fetchone()
         return (row["position"], row["state"]) if row else None
 
-    def replace_all(self, application_name: str, docs: Sequence[Doc],
-                    checkpoints: Sequence[tuple[int, str]], position: int) -> None:
-        """One transaction: truncate, copy everything in, set tracking."""
+    def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest core at or before a position."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT position, state FROM rm_checkpoint_parts WHERE part = '' AND "
+                         "(%s::bigint IS NULL OR position <= %s) ORDER BY position DESC LIMIT 1",
+                         (at_most, at_most))
+            row = curs.fetchone()
+        return (row["position"], row["state"]) if row else None
+
+    def checkpoint_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
+        """Texts of period parts, one query."""
+        if not wanted:
+            return {}
+        names = sorted(wanted)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT c.part, c.state FROM rm_checkpoint_parts c JOIN "
+                         "unnest(%s::text[], %s::bigint[]) AS w(part, position) "
+                         "USING (part, position)", (names, [wanted[n] for n in names]))
+            found = {r["part"]: r["state"] for r in curs.fetchall()}
+        if len(found) != len(wanted):
+            raise LookupError(f"checkpoint parts missing: {sorted(set(wanted) - set(found))}")
+        return found
+
+    @contextmanager
+    def rebuilding(self, application_name: str) -> Iterator[PortfolioRebuild]:
+        """One transaction: drop, stream checkpoints in, copy documents, set tracking."""
+        table = self.tracking_table_name
         with self.datastore.transaction(commit=True) as curs:
+            # The fold runs between writes: the library's 5 s idle timeout must not apply.
+            curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             curs.execute("DELETE FROM rm_documents")
             curs.execute("DELETE FROM rm_checkpoints")
-            with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
-                           "FROM STDIN") as copy:
-                for m, k, p, s, row in docs:
-                    copy.write_row((m, k, p, s, canonical(row)))
-            with curs.copy("COPY rm_checkpoints (position, state) FROM STDIN") as copy:
-                for item in checkpoints:
-                    copy.write_row(item)
-            _set_tracking(curs, self.tracking_table_name, application_name, position)
+            curs.execute("DELETE FROM rm_checkpoint_parts")
+            done: list[int] = []
+
+            class Rebuild:
+                def checkpoint(self, checkpoint: Checkpoint) -> None:
+                    _insert_parts(curs, checkpoint)
+
+                def finish(self, docs: Sequence[Doc], position: int) -> None:
+                    with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
+                                   "FROM STDIN") as copy:
+                        for m, k, p, s, row in docs:
+                            copy.write_row((m, k, p, s, canonical(row)))
+                    _set_tracking(curs, table, application_name, position)
+                    done.append(position)
+
+            yield Rebuild()
+            if not done:
+                raise RuntimeError("a rebuild ended without finish()")
 
     def dump(self) -> list[tuple[str, str, str]]:
         """Canonical triples."""
@@ -276,15 +397,36 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
             row = curs.fetchone()
         return int(row["p"]) if row and row["p"] is not None else 0
 
-    def replace_all(self, application_name: str, rows: Sequence[Row], position: int) -> None:
-        """One transaction: truncate, copy in, set tracking."""
+    @contextmanager
+    def rebuilding(self, application_name: str) -> Iterator[AuditRebuild]:
+        """One transaction: drop, COPY rows in as they come, set tracking."""
+        table, columns = self.tracking_table_name, self.COLUMNS[:-1]
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             curs.execute("DELETE FROM rm_audit_log")
-            with curs.copy("COPY rm_audit_log FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row((*(r[c] for c in self.COLUMNS[:-1]),
-                                    json.dumps(r["details"], sort_keys=True)))
-            _set_tracking(curs, self.tracking_table_name, application_name, position)
+            done: list[int] = []
+
+            class Rebuild:
+                def rows(self, rows: Sequence[Row]) -> None:
+                    with curs.copy("COPY rm_audit_log FROM STDIN") as copy:
+                        for r in rows:
+                            copy.write_row((*(r[c] for c in columns),
+                                            json.dumps(r["details"], sort_keys=True)))
+
+                def finish(self, position: int) -> None:
+                    _set_tracking(curs, table, application_name, position)
+                    done.append(position)
+
+            yield Rebuild()
+            if not done:
+                raise RuntimeError("a rebuild ended without finish()")
+
+
+def _insert_parts(curs: Any, checkpoint: Checkpoint) -> None:
+    position, parts = checkpoint
+    curs.executemany("INSERT INTO rm_checkpoint_parts (part, position, state) "
+                     "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                     [(part, position, text) for part, text in sorted(parts.items())])
 
 
 def _set_tracking(curs: Any, table: str, application_name: str, position: int) -> None:

@@ -1,0 +1,156 @@
+"""Partitioned checkpoints: live, rebuild, restart and as-of agree at every position."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from domain.values import Reading
+from governance.readside import in_memory
+from projections import projection, render
+from projections.codec import canonical, dump_state
+from projections.log import ApplicationLog
+from projections.projection import (
+    Checkpoints,
+    PortfolioProjection,
+    catch_up,
+    rebuild_all,
+    replay,
+)
+from projections.query import ReadModels
+from projections.views import MemoryAuditLogView, MemoryPortfolioView
+from tests.app.test_projections import a_busy_history
+from tests.builders import CX_CHIEF, FINANCE_LEAD, INGESTER, M, World
+
+
+@pytest.fixture(autouse=True)
+def small_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(projection, "CHECKPOINT_EVERY", 3)
+
+
+def two_periods(world: World) -> None:
+    """The busy history in FY2027, then a second period with its own initiatives."""
+    a_busy_history(world)
+    world.gov.open_period(FINANCE_LEAD, code="FY2028", currency="USD",
+                          opex_total=Decimal(500) * M, cap_percent=Decimal(10))
+    world.period = "FY2028"
+    first = world.submit("J01", cost_m="3")
+    world.submit("J02", cost_m="4")
+    world.gov.decide(CX_CHIEF, initiative_id=first, outcome="approve")
+    world.gov.record_observations(INGESTER, metric="M2", batch_key="b2", readings=[
+        Reading(Decimal(70), datetime(2027, 3, 1, tzinfo=UTC), 300)], source="s")
+    world.period = "FY2027"
+    world.submit("I09", cost_m="2")
+
+
+def full_documents(world: World, position: int) -> dict[tuple[str, str], str]:
+    state = replay(ApplicationLog(world.gov), upto=position)
+    return {k: canonical(d[4]) for k, d in render.documents(state).items()}
+
+
+def test_as_of_every_query_equals_a_replay_from_the_start(world: World) -> None:
+    two_periods(world)
+    read_side = in_memory(world.gov)
+    models = read_side.read_models()
+    models.wait(world.gov.position())
+    assert read_side.portfolio.checkpoint_core() is not None
+    for position in range(0, world.gov.position() + 1):
+        expected = full_documents(world, position)
+        snap = models.snapshot(as_of=position)
+        for period in ("FY2027", "FY2028", "FY2099"):
+            for model in ("ranking", "scorecard", "initiative"):
+                got = [canonical(r) for r in snap.documents(model, period=period)]
+                assert got == _filtered(world, position, model, period), (position, model)
+            ledger = snap.documents("ledger", key=period)
+            assert [canonical(r) for r in ledger] == (
+                [expected[("ledger", period)]] if ("ledger", period) in expected else [])
+        for model in ("pnl", "scenario", "metric", "policy"):
+            got = sorted(canonical(r) for r in snap.documents(model))
+            assert got == sorted(v for k, v in expected.items() if k[0] == model), position
+        assert snap.dump() == sorted((k[0], k[1], v) for k, v in expected.items()), position
+    # The last events touch FY2027 only: its as-of loads no initiative of FY2028.
+    partial = models.snapshot(as_of=world.gov.position())._state({"FY2027"})
+    assert {i.period for i in partial.initiatives.values()} == {"FY2027"}
+
+
+def _filtered(world: World, position: int, model: str, period: str) -> list[str]:
+    state = replay(ApplicationLog(world.gov), upto=position)
+    docs = render.documents(state)
+    found = [d for d in docs.values() if d[0] == model and d[2] == period]
+    return [canonical(d[4]) for d in sorted(found, key=lambda d: (d[3], d[1]))]
+
+
+def test_a_restarted_projector_writes_checkpoints_equal_to_an_uninterrupted_one(
+        world: World) -> None:
+    two_periods(world)
+    log = ApplicationLog(world.gov)
+    end = world.gov.position()
+    steady, restarted = MemoryPortfolioView(), MemoryPortfolioView()
+    catch_up(log, bound(world)(steady))
+    for stop in (5, 11, 12, 17, end):  # restart between checkpoints and right after them
+        partial = ReadModels(_Upto(log, stop), restarted, MemoryAuditLogView())
+        catch_up(partial.log, bound(world)(restarted))
+    assert restarted.dump() == steady.dump()
+    for position in range(end + 1):
+        a = ReadModels(log, steady, MemoryAuditLogView()).state_at(position)
+        b = ReadModels(log, restarted, MemoryAuditLogView()).state_at(position)
+        assert dump_state(a) == dump_state(b) == dump_state(replay(log, upto=position))
+
+
+def test_a_rebuild_writes_the_same_checkpoints_as_the_live_projector(world: World) -> None:
+    two_periods(world)
+    log = ApplicationLog(world.gov)
+    live, rebuilt = MemoryPortfolioView(), MemoryPortfolioView()
+    catch_up(log, bound(world)(live))
+    rebuild_all(log, rebuilt, MemoryAuditLogView())
+    assert rebuilt.dump() == live.dump()
+    assert rebuilt._parts == live._parts
+
+
+def test_cached_initiative_texts_equal_a_fresh_encoding(world: World) -> None:
+    two_periods(world)
+    state = replay(ApplicationLog(world.gov), upto=None)
+    cached = Checkpoints(dirty=state.periods)
+    cached.take(state)  # fills the cache
+    cached.dirty.update(state.periods)
+    fresh = Checkpoints(dirty=state.periods)
+    assert cached.take(state) == fresh.take(state)
+
+
+def test_an_old_whole_state_checkpoint_still_loads(world: World) -> None:
+    two_periods(world)
+    log = ApplicationLog(world.gov)
+    view = MemoryPortfolioView()
+    old = replay(log, upto=10)
+    view._checkpoints[10] = dump_state(old)  # revision 0002's format, no parts
+    models = ReadModels(log, view, MemoryAuditLogView())
+    for position in (10, 12, world.gov.position()):
+        assert dump_state(models.state_at(position)) == dump_state(replay(log, upto=position))
+        assert (models.snapshot(as_of=position).documents("ranking", period="FY2028")
+                == _rows(replay(log, upto=position), "FY2028"))
+
+
+def _rows(state: object, period: str) -> list[dict[str, object]]:
+    from projections.state import PortfolioState
+    assert isinstance(state, PortfolioState)
+    return render.ranking(state, period)
+
+
+class _Upto:
+    """A log that ends at a position (a projector stopped there)."""
+
+    def __init__(self, log: ApplicationLog, upto: int) -> None:
+        self.inner, self.upto = log, upto
+
+    def max_position(self) -> int:
+        return min(self.inner.max_position(), self.upto)
+
+    def read(self, *, after: int, upto: int | None = None):  # type: ignore[no-untyped-def]
+        return self.inner.read(after=after, upto=min(upto or self.upto, self.upto))
+
+
+def bound(world: World) -> type[PortfolioProjection]:
+    from governance.readside import bound_portfolio_projection
+    return bound_portfolio_projection(None, world.gov)
