@@ -179,6 +179,29 @@ class ObservationBatchCreate(RequestBody):
     readings: Annotated[list[ReadingCreate], Field(min_length=1, max_length=1000)]
 
 
+class ObservationBatchItem(RequestBody):
+    """One batch of a bulk request: a metric, its batch key, a source and its readings."""
+
+    metric: Code
+    batch_key: Code
+    source: Annotated[str, Field(min_length=1, max_length=80, pattern=VISIBLE)]
+    readings: Annotated[list[ReadingCreate], Field(min_length=1, max_length=1000)]
+
+
+class ObservationBatchesCreate(RequestBody):
+    """Up to 1,000 batches (10,000 readings in all), recorded all or nothing."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"batches": [
+            {"metric": "M1", "batch_key": "2027-03-crm-1", "source": "crm",
+             "readings": [{"value": "71.5", "observed_at": "2027-03-31T00:00:00Z",
+                           "sample_size": 1200}]},
+            {"metric": "M2", "batch_key": "2027-03-crm-1", "source": "crm",
+             "readings": [{"value": "4.2", "observed_at": "2027-03-31T00:00:00Z"}]}]}]})
+
+    batches: Annotated[list[ObservationBatchItem], Field(min_length=1, max_length=1000)]
+
+
 # --- scoring policy ----------------------------------------------------------------------------
 
 
@@ -334,6 +357,28 @@ class WrittenPublic(BaseModel):
     position: int
     status: str | None = None
     decision: dict[str, Any] | None = None
+    receipt: ReceiptPublic
+
+
+class BatchWrittenPublic(BaseModel):
+    """One recorded batch of a bulk write and the id of its aggregate."""
+
+    metric: str
+    batch_key: str
+    id: str
+
+
+class ObservationBatchesPublic(BaseModel):
+    """What a bulk observation write recorded: every batch, one position and one receipt."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"count": 1, "batches": [{"metric": "M1", "batch_key": "2027-03-crm-1",
+                                  "id": "0b8f7e1c-5d7a-5f0e-8c3b-6a1d2e3f4a5b"}],
+         "position": 42, "receipt": {"position": 42, "entry_hash": None}}]})
+
+    count: int
+    batches: list[BatchWrittenPublic]
+    position: int
     receipt: ReceiptPublic
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,8 @@ from governance.principal import CX_EXEC, FINANCE, INGEST, PNL_OWNER, Principal
 
 MILLION = Decimal(1_000_000)
 DEFAULT_ISSUER = "cxgov"  # the embedded token issuer: imported people are the demo personas
+#: Observation batches per save (one `record_observation_batches` transaction) in an import.
+OBSERVATION_BATCHES_PER_SAVE = 100
 
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
 
@@ -191,6 +194,24 @@ class ImportReport:
     commands: int
     first_position: int
     last_position: int
+    seconds: float = 0.0
+
+    @property
+    def events(self) -> int:
+        """Log positions the import wrote (its events, when nobody else writes meanwhile)."""
+        return max(self.last_position - self.first_position + 1, 0)
+
+
+def repeated_batches(observations: Sequence[ObservationsIn]) -> list[str]:
+    """`metric/batch_key` of every batch that appears more than once, in file order."""
+    seen: set[tuple[str, str]] = set()
+    repeated: list[str] = []
+    for b in observations:
+        key = (b.metric, b.batch_key.strip())
+        if key in seen:
+            repeated.append(f"{b.metric}/{b.batch_key}")
+        seen.add(key)
+    return repeated
 
 
 def import_company(app: Governance, company: CompanyFile,
@@ -207,6 +228,12 @@ def import_company(app: Governance, company: CompanyFile,
     owners = {p.code: _actor(owner_of(p), PNL_OWNER, pnls=(p.code,), issuer=issuer)
               for p in company.pnls}
     terms = policy_terms(company)
+    repeated = repeated_batches(company.observations)
+    if repeated:
+        raise InvalidInput(f"observations: batch key(s) given more than once: "
+                           f"{', '.join(repeated[:20])}{' ...' if len(repeated) > 20 else ''}",
+                           field="observations")
+    started = time.perf_counter()
     first = app.position() + 1
     count = 0
 
@@ -250,11 +277,28 @@ def import_company(app: Governance, company: CompanyFile,
         step(f"initiative {i.code}", app.submit_initiative(
             submitter, period=company.period.code, kind=i.kind, pnl=i.pnl, proposal=proposal,
             code=i.code))
-    for batch in company.observations:
-        readings = tuple(Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
-                         for r in batch.readings)
-        step(f"observations {batch.metric}/{batch.batch_key}", app.record_observations(
-            ingest, metric=batch.metric, batch_key=batch.batch_key, readings=readings,
-            source=batch.source))
+    for chunk in observation_chunks(company.observations):
+        batches = [(b.metric, b.batch_key,
+                    tuple(Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
+                          for r in b.readings), b.source) for b in chunk]
+        step(f"observations {chunk[0].metric}/{chunk[0].batch_key} .. "
+             f"{chunk[-1].metric}/{chunk[-1].batch_key} ({len(chunk)} batches)",
+             app.record_observation_batches(ingest, batches=batches))
     return ImportReport(period=company.period.code, commands=count, first_position=first,
-                        last_position=app.position())
+                        last_position=app.position(), seconds=time.perf_counter() - started)
+
+
+def observation_chunks(observations: Sequence[ObservationsIn]) -> list[list[ObservationsIn]]:
+    """Consecutive groups of batches saved together: at most OBSERVATION_BATCHES_PER_SAVE
+    batches and Governance.max_bulk_readings readings each (a bigger batch is alone)."""
+    chunks: list[list[ObservationsIn]] = []
+    readings = 0
+    for batch in observations:
+        size = len(batch.readings)
+        if (not chunks or len(chunks[-1]) >= OBSERVATION_BATCHES_PER_SAVE
+                or readings + size > Governance.max_bulk_readings):
+            chunks.append([])
+            readings = 0
+        chunks[-1].append(batch)
+        readings += size
+    return chunks

@@ -27,6 +27,7 @@ from governance.company import (
     PolicyIn,
     ReadingIn,
     ScenarioIn,
+    observation_chunks,
     policy_terms,
 )
 
@@ -35,7 +36,7 @@ FILES = ("company.csv", "pnls.csv", "scenarios.csv", "metrics.csv", "policy.csv"
          "initiatives.csv", "impacts.csv", "observations.csv")
 REQUIRED = frozenset({"company.csv", "initiatives.csv"})
 LIST_SEPARATOR = ";"
-#: Readings per record_observations command: larger groups are split as batch_key.2, .3 ...
+#: Readings per batch (one event): larger groups are split as batch_key.2, .3 ...
 OBSERVATION_CHUNK = 1000
 MAX_REPORTED = 200
 
@@ -325,7 +326,7 @@ def _observations(rows: list[Row], metrics: dict[str, Any],
 def command_count(company: CompanyFile) -> int:
     """How many governance commands importing the company takes (for a progress bar)."""
     return (2 + len(company.pnls) + len(company.scenarios) + len(company.metrics)
-            + len(company.initiatives) + len(company.observations))
+            + len(company.initiatives) + len(observation_chunks(company.observations)))
 
 
 def import_csv(paths: list[Path]) -> None:
@@ -348,7 +349,8 @@ def import_csv(paths: list[Path]) -> None:
         except CxgovError as exc:
             raise fail(f"[{exc.code}] {exc.message}") from None
     typer.echo(f"imported {company.company}: {report.commands} commands, log positions "
-               f"{report.first_position}..{report.last_position}")
+               f"{report.first_position}..{report.last_position}, {report.events} events in "
+               f"{report.seconds:.3f} s")
 
 
 def _cell(value: Any) -> str:

@@ -26,13 +26,18 @@ from api.schemas import (
     DocumentPublic,
     MetricCreate,
     ObservationBatchCreate,
+    ObservationBatchesCreate,
+    ObservationBatchesPublic,
     PagePublic,
     PnlCreate,
+    ReceiptPublic,
     ScenarioCreate,
     WrittenPublic,
 )
 from domain.errors import MetricNotFound
+from domain.metric import ObservationBatch
 from domain.values import Reading
+from governance.receipts import receipt
 from projections.codec import plain
 
 router = APIRouter(prefix="/v1", tags=["register"])
@@ -124,3 +129,26 @@ def record_observations(code: MetricCode, body: ObservationBatchCreate, request:
         result = s.gov.record_observations(who, metric=code, batch_key=body.batch_key,
                                            readings=readings, source=body.source)
     return written(s.gov, result, status=201, location=f"/v1/metrics/{code}")
+
+
+@router.post("/observations", status_code=201, response_model=ObservationBatchesPublic,
+             responses=WRITE)
+def record_observation_batches(body: ObservationBatchesCreate, request: Request,
+                               s: ServicesDep, who: PrincipalDep,
+                               key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Record up to 1,000 batches of any metrics in one transaction, all or nothing
+    (ingest services, CX executives). A batch key recorded already refuses the whole request
+    (409 `resource.already_exists`, naming every such batch in `details.duplicates`)."""
+    batches = [(b.metric, b.batch_key,
+                [Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
+                 for r in b.readings], b.source) for b in body.batches]
+    with keyed(s.gov, who, request, key, body):
+        result = s.gov.record_observation_batches(who, batches=batches)
+    # The ids follow from metric and batch key, so a replay answers the same bytes.
+    recorded = [{"metric": b.metric, "batch_key": b.batch_key,
+                 "id": str(ObservationBatch.create_id(b.metric, b.batch_key))}
+                for b in body.batches]
+    out = {"count": len(recorded), "batches": recorded, "position": result.position,
+           "receipt": ReceiptPublic.model_validate(receipt(s.gov, result.position)).model_dump()}
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return JSONResponse(out, status_code=201, headers=headers)

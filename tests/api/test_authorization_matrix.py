@@ -63,6 +63,9 @@ TABLE = [
     Route("POST", "/v1/metrics/M1/observations", {INGEST: ALL, CX_EXEC: ALL}, {
         "batch_key": "b1", "source": "crm",
         "readings": [{"value": "70", "observed_at": "2027-03-31T00:00:00Z"}]}),
+    Route("POST", "/v1/observations", {INGEST: ALL, CX_EXEC: ALL}, {"batches": [
+        {"metric": "M1", "batch_key": "bulk1", "source": "crm",
+         "readings": [{"value": "70", "observed_at": "2027-03-31T00:00:00Z"}]}]}),
     Route("PUT", "/v1/scoring-policy", {CX_EXEC: ALL}, {"weights": "{weights}",
                                                          "rationale": "unchanged"}),
     Route("GET", "/v1/scoring-policy", EVERYONE),
