@@ -104,7 +104,7 @@ def written(gov: Governance, result: Written, *, status: int = 200,
         id=str(result.id), version=result.version, position=result.position,
         status=result.status,
         decision=plain(result.decision) if result.decision is not None else None,
-        receipt=ReceiptPublic.model_validate(receipt(gov, result.position)),
+        receipt=ReceiptPublic.model_validate(receipt(gov, result.position, result.entry_hash)),
     )
     headers: dict[str, str] = {}
     if location:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from domain.errors import (
     AlreadyExists,
@@ -52,11 +52,15 @@ from domain.values import ImpactClaim, Reading, require_text
 from governance.access import require_initiative_owner, require_role
 from governance.errors import ConcurrencyConflict, StaleVersion
 from governance.principal import CX_EXEC, FINANCE, INGEST, Principal
+from governance.reads import Reads
 from governance.transcoding import transcodings
+from governance.turns import Turns
 
 A = TypeVar("A", bound=Aggregate)
 
 OUTCOMES = ("approve", "reject", "defer")
+#: Streams written once and never read back by a command: not worth a place in the cache.
+WRITE_ONLY = (ObservationBatch, IdempotencyKey)
 DECISION_EVENTS = (Initiative.FirstApprovalRecorded, Initiative.Approved, Initiative.Rejected,
                    Initiative.Deferred)
 
@@ -73,6 +77,7 @@ class Written:
     status: str | None = None
     decision: DecisionRecord | None = None
     replayed: bool = False
+    entry_hash: bytes | None = None  # the chain entry at `position`, when the save just wrote it
 
 
 
@@ -86,6 +91,10 @@ class Idempotency:
 
 
 _IDEMPOTENCY: ContextVar[Idempotency | None] = ContextVar("cxgov_idempotency", default=None)
+#: What the current attempt of a command has read: id -> shared state, or None when absent.
+_SEEN: ContextVar[dict[UUID, Aggregate | None] | None] = ContextVar("cxgov_seen", default=None)
+#: The turns the current attempt holds (governance/turns.py), released when it ends.
+_TURNS: ContextVar[tuple[ExitStack, set[UUID]] | None] = ContextVar("cxgov_turns", default=None)
 
 
 class Governance(Application[UUID]):
@@ -93,6 +102,11 @@ class Governance(Application[UUID]):
 
     name = "cxgov"
     max_attempts: ClassVar[int] = 60
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env=env)
+        self.reads = Reads(self)
+        self.turns = Turns(self)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Register the value objects stored inside events."""
@@ -114,9 +128,9 @@ class Governance(Application[UUID]):
 
     def _replay(self, request: Idempotency) -> Written | None:
         key_id = IdempotencyKey.create_id(request.actor, request.key)
-        if key_id not in self.repository:
+        record = self._seen(key_id)
+        if not isinstance(record, IdempotencyKey):
             return None
-        record: IdempotencyKey = self.repository.get(key_id)
         if record.fingerprint != request.fingerprint:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request", field="Idempotency-Key")
@@ -124,37 +138,80 @@ class Governance(Application[UUID]):
                        position=self.position_of(key_id, 1), status=record.status,
                        decision=record.decision, replayed=True)
 
-    def _transact(self, build: Callable[[], Sequence[Aggregate]]) -> Written:
+    def _transact(self, build: Callable[[], Sequence[Aggregate]],
+                  reads: Callable[[], Sequence[UUID]] = tuple, *,
+                  turn: UUID | None = None) -> Written:
         """Build fresh aggregates and save them atomically; on a version race, rebuild.
 
         `build` reloads whatever it needs, so every retry re-checks every rule on fresh state.
         Each conflict means another writer committed, so bounded retries always make progress.
         Under `idempotent()`, the key is saved in the same transaction, and a retry (or a
         concurrent duplicate that lost the race) returns the first call's result.
+        `reads` names the aggregates `build` will read: each attempt fetches them, with the
+        idempotency key, in one round trip (governance/reads.py). `turn` names a hot stream
+        the command writes, whose turn each attempt takes first (governance/turns.py).
         """
         request = _IDEMPOTENCY.get()
         for attempt in range(self.max_attempts):
-            if request is not None and (replayed := self._replay(request)) is not None:
-                return replayed
-            aggregates = list(build())
-            last = aggregates[-1]
-            status = getattr(last, "status", None) if isinstance(last, Initiative) else None
-            decision = next((e.decision for e in reversed(last.pending_events)
-                             if isinstance(e, DECISION_EVENTS)), None)
-            if request is not None:
-                aggregates.append(IdempotencyKey.record(
-                    actor=request.actor, key=request.key, fingerprint=request.fingerprint,
-                    result_id=last.id, result_version=last.version, status=status,
-                    decision=decision))
-            try:
-                recordings = self.save(*aggregates)
-            except IntegrityError:
-                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
-                continue
-            return Written(id=last.id, version=last.version,
-                           position=recordings[-1].notification.id, status=status,
-                           decision=decision)
+            with ExitStack() as held:
+                seen, turns = _SEEN.set({}), _TURNS.set((held, set()))
+                held.callback(_SEEN.reset, seen)
+                held.callback(_TURNS.reset, turns)
+                if turn is not None:
+                    self._take_turn(turn)
+                written = self._attempt(build, reads, request)
+            if written is not None:
+                return written
+            time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
         raise ConcurrencyConflict("too many concurrent updates; retry the command")
+
+    def _attempt(self, build: Callable[[], Sequence[Aggregate]],
+                 reads: Callable[[], Sequence[UUID]],
+                 request: Idempotency | None) -> Written | None:
+        """One try of a command: read, build, save; None when it lost a version race."""
+        key = [IdempotencyKey.create_id(request.actor, request.key)] if request else []
+        self._prefetch([*key, *reads()])
+        if request is not None and (replayed := self._replay(request)) is not None:
+            return replayed
+        aggregates = list(build())
+        last = aggregates[-1]
+        status = getattr(last, "status", None) if isinstance(last, Initiative) else None
+        decision = next((e.decision for e in reversed(last.pending_events)
+                         if isinstance(e, DECISION_EVENTS)), None)
+        if request is not None:
+            aggregates.append(IdempotencyKey.record(
+                actor=request.actor, key=request.key, fingerprint=request.fingerprint,
+                result_id=last.id, result_version=last.version, status=status,
+                decision=decision))
+        take_chained = getattr(self.recorder, "take_chained", None)
+        if take_chained is not None:
+            take_chained()  # forget what an earlier save of this thread chained
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            return None
+        self.reads.keep(a for a in aggregates if not isinstance(a, WRITE_ONLY))
+        position = recordings[-1].notification.id
+        chained = take_chained() if take_chained is not None else None
+        return Written(id=last.id, version=last.version, position=position, status=status,
+                       decision=decision,
+                       entry_hash=chained[1] if chained and chained[0] == position else None)
+
+    def _take_turn(self, stream_id: UUID) -> None:
+        """Queue for the write turn on a hot stream (a pool) for the rest of this attempt, and
+        forget what the attempt read of it before (governance/turns.py). One stream per
+        attempt, so turns cannot deadlock."""
+        current = _TURNS.get()
+        if current is None:
+            return
+        held, streams = current
+        if streams:
+            return
+        held.enter_context(self.turns.turn(stream_id))
+        streams.add(stream_id)
+        seen = _SEEN.get()
+        if seen is not None:
+            seen.pop(stream_id, None)
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
         """The log position of one stored event."""
@@ -176,17 +233,42 @@ class Governance(Application[UUID]):
             start = batch[-1].id
         return 0
 
-    def _load(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise missing() from None
+    def _prefetch(self, ids: Sequence[UUID]) -> None:
+        """Read these aggregates in one round trip for the current attempt."""
+        seen = _SEEN.get()
+        wanted = [i for i in ids if seen is None or i not in seen]
+        if not wanted:
+            return
+        found = self.reads.fetch(wanted)
+        if seen is not None:
+            seen.update({i: found.get(i) for i in wanted})
+
+    def _seen(self, aggregate_id: UUID) -> Aggregate | None:
+        """The shared, read-only state of an aggregate (None when it does not exist); inside a
+        command's attempt, what that attempt already read."""
+        seen = _SEEN.get()
+        if seen is not None and aggregate_id in seen:
+            return seen[aggregate_id]
+        aggregate = self.reads.fetch([aggregate_id]).get(aggregate_id)
+        if seen is not None:
+            seen[aggregate_id] = aggregate
+        return aggregate
+
+    def _read(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
+        """An aggregate to look at, never to change (shared with other threads)."""
+        aggregate = self._seen(aggregate_id)
         if not isinstance(aggregate, cls):
             raise missing()
         return aggregate
 
-    def pool(self, period: str) -> FundingPool:
-        """The funding pool of a period."""
+    def _load(self, cls: type[A], aggregate_id: UUID, missing: Callable[[], Exception]) -> A:
+        """A private copy of an aggregate, for a command to change."""
+        return self.reads.private(self._read(cls, aggregate_id, missing))
+
+    def pool(self, period: str, *, writing: bool = False) -> FundingPool:
+        """The funding pool of a period; `writing=True` takes the pool's turn first."""
+        if writing:
+            self._take_turn(FundingPool.create_id(period))
         return self._load(FundingPool, FundingPool.create_id(period),
                           lambda: PeriodNotFound(f"no period {period}", period=period))
 
@@ -198,56 +280,43 @@ class Governance(Application[UUID]):
     def initiative_id(self, period: str, code: str) -> UUID:
         """The id of an initiative by period and code (checked to exist)."""
         initiative_id = Initiative.create_id(period, code)
-        if initiative_id not in self.repository:
+        if not isinstance(self._seen(initiative_id), Initiative):
             raise InitiativeNotFound(f"no initiative {code} in {period}", code=code)
         return initiative_id
 
     def initiatives(self, period: str) -> list[Initiative]:
-        """Every initiative of a period, in submission order."""
+        """Every initiative of a period, in submission order (shared: look, do not change)."""
         ids = self.pool(period).initiatives
         loaded = self._load_initiatives(ids)
         return [loaded[i] for i in ids]
 
     def _load_initiatives(self, ids: Sequence[UUID]) -> dict[UUID, Initiative]:
-        """Many initiatives at once: one query on PostgreSQL instead of one per aggregate."""
-        recorder: Any = self.recorder
-        if not ids or not hasattr(recorder, "datastore"):
-            return {i: self.initiative(i) for i in ids}
-        with recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                f"SELECT originator_id, originator_version, topic, state "
-                f"FROM {recorder.events_table_name} WHERE originator_id = ANY(%s) "
-                "ORDER BY originator_id, originator_version", (list(ids),))
-            rows = curs.fetchall()
-        found: dict[UUID, Any] = {}
-        for row in rows:
-            event: Any = self.mapper.to_domain_event(StoredEvent(
-                originator_id=row["originator_id"], originator_version=row["originator_version"],
-                topic=row["topic"], state=bytes(row["state"])))
-            found[row["originator_id"]] = event.mutate(found.get(row["originator_id"]))
+        """Many initiatives in one round trip (shared: look, do not change)."""
+        found = self.reads.fetch(ids)
         missing = [i for i in ids if not isinstance(found.get(i), Initiative)]
         if missing:
             raise InitiativeNotFound(f"no initiative {missing[0]}")
-        return found
+        return {i: found[i] for i in ids}  # type: ignore[misc]
 
     def metric(self, code: str) -> CustomerSuccessMetric:
-        """A customer success metric by code."""
-        return self._load(CustomerSuccessMetric, CustomerSuccessMetric.create_id(code),
+        """A customer success metric by code (shared: look, do not change)."""
+        return self._read(CustomerSuccessMetric, CustomerSuccessMetric.create_id(code),
                           lambda: MetricNotFound(f"no metric {code}", field="metric", code=code))
 
     def pnl(self, code: str) -> PnL:
-        """A P&L by code."""
-        return self._load(PnL, PnL.create_id(code),
+        """A P&L by code (shared: look, do not change)."""
+        return self._read(PnL, PnL.create_id(code),
                           lambda: PnlNotFound(f"no P&L {code}", field="pnl", code=code))
 
     def scenario(self, code: str) -> Scenario:
-        """A scenario by code."""
-        return self._load(Scenario, Scenario.create_id(code),
+        """A scenario by code (shared: look, do not change)."""
+        return self._read(Scenario, Scenario.create_id(code),
                           lambda: ScenarioNotFound(f"no scenario {code}", field="scenario"))
 
     def policy(self) -> ScoringPolicy:
-        """The scoring policy stream (raises PolicyNotAdopted when none was adopted)."""
-        return self._load(ScoringPolicy, ScoringPolicy.create_id(),
+        """The scoring policy stream (raises PolicyNotAdopted when none was adopted; shared:
+        look, do not change)."""
+        return self._read(ScoringPolicy, ScoringPolicy.create_id(),
                           lambda: PolicyNotAdopted("adopt a scoring policy first"))
 
     def policy_terms(self) -> tuple[int, PolicyTerms]:
@@ -262,7 +331,7 @@ class Governance(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
     def _require_absent(self, aggregate_id: UUID, message: str, **details: Any) -> None:
-        if aggregate_id in self.repository:
+        if self._seen(aggregate_id) is not None:
             raise AlreadyExists(message, **details)
 
     # --- finance ---------------------------------------------------------------------------
@@ -286,7 +355,7 @@ class Governance(Application[UUID]):
         require_role(principal, FINANCE, action="restating OpEx")
 
         def build() -> list[Aggregate]:
-            pool = self.pool(period)
+            pool = self.pool(period, writing=True)
             pool.restate_opex(opex_total=opex_total, reason=reason, actor=principal.actor)
             return [pool]
 
@@ -297,7 +366,7 @@ class Governance(Application[UUID]):
         require_role(principal, FINANCE, action="closing a period")
 
         def build() -> list[Aggregate]:
-            pool = self.pool(period)
+            pool = self.pool(period, writing=True)
             pool.close(reason=reason, actor=principal.actor)
             return [pool]
 
@@ -365,7 +434,7 @@ class Governance(Application[UUID]):
         require_role(principal, CX_EXEC, action="retargeting a metric")
 
         def build() -> list[Aggregate]:
-            metric = self.metric(code)
+            metric = self.reads.private(self.metric(code))
             metric.retarget(baseline=baseline, target=target, target_date=target_date,
                             reason=reason, actor=principal.actor)
             return [metric]
@@ -388,6 +457,79 @@ class Governance(Application[UUID]):
 
         return self._transact(build)
 
+    #: Limits of one `record_observation_batches` call (one transaction).
+    max_bulk_batches: ClassVar[int] = 1_000
+    max_bulk_readings: ClassVar[int] = 10_000
+
+    def record_observation_batches(
+            self, principal: Principal, *,
+            batches: Sequence[tuple[str, str, Sequence[Reading], str]]) -> Written:
+        """Record many `(metric, batch_key, readings, source)` batches in one transaction.
+
+        All or nothing: a batch key given twice, or recorded already, refuses the whole call
+        and names every such batch. One query asks which of the distinct metrics (their ids
+        are namespaced: an existing metric id is a metric) and which batches exist. At most
+        `max_bulk_batches` batches and `max_bulk_readings` readings in total. The result
+        names the last batch; its position is the position of the call's last event.
+        """
+        require_role(principal, INGEST, CX_EXEC, action="recording observations")
+        if not batches:
+            raise InvalidInput("send at least one batch", field="batches")
+        if len(batches) > self.max_bulk_batches:
+            raise InvalidInput(f"at most {self.max_bulk_batches:,} batches per call, got "
+                               f"{len(batches):,}", field="batches")
+        readings_count = sum(len(readings) for _, _, readings, _ in batches)
+        if readings_count > self.max_bulk_readings:
+            raise InvalidInput(f"at most {self.max_bulk_readings:,} readings per call, got "
+                               f"{readings_count:,}", field="batches")
+
+        def existing(ids: list[UUID]) -> set[UUID]:
+            """Which of these streams exist: one query on PostgreSQL (ids as one text array)."""
+            recorder: Any = self.recorder
+            if not hasattr(recorder, "datastore"):
+                return {i for i in ids if i in self.repository}
+            with recorder.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
+                             "WHERE originator_id = ANY(%s::uuid[])",
+                             ("{" + ",".join(map(str, ids)) + "}",))
+                return {row["originator_id"] for row in curs.fetchall()}
+
+        def build() -> list[Aggregate]:
+            created = [ObservationBatch.record(metric=metric, batch_key=key,
+                                               readings=tuple(readings), source=source,
+                                               actor=principal.actor)
+                       for metric, key, readings, source in batches]
+            seen: set[UUID] = set()
+            repeated = []
+            for b in created:
+                if b.id in seen:
+                    repeated.append(b)
+                seen.add(b.id)
+            if repeated:
+                names = [f"{b.metric}/{b.batch_key}" for b in repeated]
+                raise InvalidInput(
+                    f"{len(names)} batch key(s) appear more than once in the call: "
+                    f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}; none of the "
+                    f"{len(created)} batches was written", field="batches",
+                    repeated=[{"metric": b.metric, "batch_key": b.batch_key} for b in repeated])
+            metrics = {CustomerSuccessMetric.create_id(code): code
+                       for code in dict.fromkeys(b.metric for b in created)}
+            found = existing([*metrics, *seen])
+            for metric_id, code in metrics.items():
+                if metric_id not in found:
+                    raise MetricNotFound(f"no metric {code}", field="metric", code=code)
+            dupes = [b for b in created if b.id in found]
+            if dupes:
+                names = [f"{b.metric}/{b.batch_key}" for b in dupes]
+                raise AlreadyExists(
+                    f"{len(dupes)} of {len(created)} batches were recorded already: "
+                    f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}; none of the "
+                    f"{len(created)} batches was written", field="batches",
+                    duplicates=[{"metric": b.metric, "batch_key": b.batch_key} for b in dupes])
+            return list(created)
+
+        return self._transact(build)
+
     def adopt_policy(self, principal: Principal, *, terms: PolicyTerms,
                      rationale: str) -> Written:
         """Adopt scoring terms as the next policy version."""
@@ -398,7 +540,7 @@ class Governance(Application[UUID]):
             for code in terms.weights:
                 self.metric(code)
             try:
-                policy = self.policy()
+                policy = self.reads.private(self.policy())
             except PolicyNotAdopted:
                 policy = ScoringPolicy(actor=principal.actor)
             policy.adopt(terms=terms, rationale=rationale, actor=principal.actor)
@@ -407,6 +549,13 @@ class Governance(Application[UUID]):
         return self._transact(build)
 
     # --- submissions -----------------------------------------------------------------------
+
+    @staticmethod
+    def _references(proposal: Proposal, pnl: str | None) -> list[UUID]:
+        """The ids of what a proposal refers to (read together by the command)."""
+        return [ScoringPolicy.create_id(), *([PnL.create_id(pnl)] if pnl else []),
+                *([Scenario.create_id(proposal.scenario)] if proposal.scenario else []),
+                *(CustomerSuccessMetric.create_id(c.metric) for c in proposal.expected_impacts)]
 
     def _check_proposal(self, proposal: Proposal, pool: FundingPool, *, code: str) -> None:
         if proposal.scenario is not None:
@@ -443,7 +592,9 @@ class Governance(Application[UUID]):
             pool.enlist(initiative_id=initiative.id, code=initiative.code, actor=principal.actor)
             return [pool, initiative]
 
-        return self._transact(build)
+        pool_id = FundingPool.create_id(period)
+        return self._transact(build, lambda: [pool_id, *self._references(proposal, pnl)],
+                              turn=pool_id)
 
     def revise_initiative(self, principal: Principal, *, initiative_id: UUID,
                           changes: dict[str, Any], reason: str = "",
@@ -490,6 +641,7 @@ class Governance(Application[UUID]):
     def _assess(self, pool: FundingPool, initiatives: Sequence[Initiative],
                 terms: PolicyTerms) -> Assessment:
         codes = {claim.metric for i in initiatives for claim in i.proposal.expected_impacts}
+        self._prefetch([CustomerSuccessMetric.create_id(code) for code in codes])
         metrics = {}
         for code in codes:
             metric = self.metric(code)
@@ -520,8 +672,10 @@ class Governance(Application[UUID]):
                     "decided", status=initiative.status)
             if principal.actor in initiative.authors:
                 raise SelfApproval("nobody decides on an initiative they submitted or revised")
-            pool = self.pool(initiative.period)
             version, terms = self.policy_terms()
+            approving = outcome == "approve"
+            pool = self.pool(initiative.period, writing=approving)  # the turn re-reads it
+            self._prefetch([CustomerSuccessMetric.create_id(code) for code in terms.weights])
             if outcome == "approve" and initiative.cost > pool.available:
                 # Cheap and final whatever the ranking says: a lost race ends here.
                 raise InsufficientFunds(
@@ -571,7 +725,7 @@ class Governance(Application[UUID]):
             initiative.approve(decision=decision, actor=principal.actor)
             return [pool, initiative]
 
-        return self._transact(build)
+        return self._transact(build, lambda: [initiative_id, ScoringPolicy.create_id()])
 
     def _check_approval(self, principal: Principal, initiative: Initiative,
                         others: Sequence[Initiative], pool: FundingPool,
@@ -633,7 +787,7 @@ class Governance(Application[UUID]):
             if initiative.status != "approved":
                 raise InvalidTransition(f"cannot cancel {initiative.code} while it is "
                                         f"{initiative.status}", status=initiative.status)
-            pool = self.pool(initiative.period)
+            pool = self.pool(initiative.period, writing=True)
             amount = pool.release(initiative_id=initiative.id, reason=reason,
                                   actor=principal.actor)
             initiative.cancel(reason=reason, amount_released=amount, actor=principal.actor)

@@ -71,7 +71,8 @@ def _import(rt: Runtime, company: CompanyFile, *, issuer: str | None = None) -> 
     except CxgovError as exc:
         raise fail(f"[{exc.code}] {exc.message}") from None
     typer.echo(f"imported {company.company}: {report.commands} commands, log positions "
-               f"{report.first_position}..{report.last_position}")
+               f"{report.first_position}..{report.last_position}, {report.events} events in "
+               f"{report.seconds:.3f} s")
 
 
 def bundled_company() -> CompanyFile:

@@ -14,6 +14,7 @@ import binascii
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -98,6 +99,7 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             "RETURNING position"
         ).format(chain)
         self._select_entry = SQL("SELECT entry_hash FROM {} WHERE position = %s").format(chain)
+        self._chained = threading.local()  # this thread's last chained (position, hash)
 
     def _fetch_ids_after_insert_events(
         self,
@@ -154,6 +156,14 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         if len(written) != len(ids):
             msg = f"chained {len(written)} of {len(ids)} events"
             raise ProgrammingError(msg)
+        self._chained.last = (ids[-1], hashes[-1])
+
+    def take_chained(self) -> tuple[int, bytes] | None:
+        """The (position, entry hash) this thread chained last, once; call it right after a
+        save that succeeded, so that the entry is committed (a write's receipt, no query)."""
+        last: tuple[int, bytes] | None = getattr(self._chained, "last", None)
+        self._chained.last = None
+        return last
 
     def entry_hash(self, position: int) -> bytes | None:
         """The chain's entry hash at a position (None if there is no entry there)."""

@@ -149,6 +149,7 @@ def record_observation_batches(body: ObservationBatchesCreate, request: Request,
                  "id": str(ObservationBatch.create_id(b.metric, b.batch_key))}
                 for b in body.batches]
     out = {"count": len(recorded), "batches": recorded, "position": result.position,
-           "receipt": ReceiptPublic.model_validate(receipt(s.gov, result.position)).model_dump()}
+           "receipt": ReceiptPublic.model_validate(
+               receipt(s.gov, result.position, result.entry_hash)).model_dump()}
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return JSONResponse(out, status_code=201, headers=headers)
