@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
-from projections.codec import plain_row
+from projections.codec import plain, plain_row
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -21,15 +25,26 @@ def _names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def summary(event: Any) -> str:
+SUMMARY_KEYS = ("period", "code", "title", "amount", "opex_total", "metric", "batch_key",
+                "policy_version", "reason", "rationale")
+_SUMMARY_KEYS: dict[type, tuple[str, ...]] = {}
+_DETAILS: dict[type, tuple[str, ...]] = {}
+
+
+def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
     """One readable line: what happened, with the amounts and reasons that matter."""
-    name = type(event).__qualname__
-    fields = {f: getattr(event, f) for f in _names(type(event))}
+    cls = type(event)
+    name = cls.__qualname__
+    if fields is None:
+        fields = {f: getattr(event, f) for f in _names(cls)}
+    keys = _SUMMARY_KEYS.get(cls)
+    if keys is None:  # the summary keys this class has, in summary order
+        keys = _SUMMARY_KEYS[cls] = tuple(k for k in SUMMARY_KEYS if k in _names(cls))
     parts = []
-    for key in ("period", "code", "title", "amount", "opex_total", "metric", "batch_key",
-                "policy_version", "reason", "rationale"):
-        if key in fields and fields[key] not in (None, ""):
-            parts.append(f"{key}={fields[key]}")
+    for key in keys:
+        value = fields.get(key)
+        if value is not None and value != "":
+            parts.append(f"{key}={value}")
     proposal = fields.get("proposal")
     if proposal is not None:
         parts.append(f"cost={proposal.cost}")
@@ -43,9 +58,17 @@ def summary(event: Any) -> str:
     return f"{name}: {' '.join(parts)}".strip()
 
 
+def _details(event: Any) -> dict[str, Any]:
+    cls = type(event)
+    names = _DETAILS.get(cls)
+    if names is None:
+        names = _DETAILS[cls] = tuple(f for f in _names(cls) if f not in BOOKKEEPING)
+    return {f: getattr(event, f) for f in names}
+
+
 def audit_row(position: int, event: Any) -> dict[str, Any]:
     """The audit-log row of one event."""
-    details = {f: getattr(event, f) for f in _names(type(event)) if f not in BOOKKEEPING}
+    details = _details(event)
     return plain_row({
         "position": position,
         "at": event.timestamp,
@@ -53,6 +76,48 @@ def audit_row(position: int, event: Any) -> dict[str, Any]:
         "aggregate_id": event.originator_id,
         "aggregate_version": event.originator_version,
         "actor": details.get("actor"),
-        "summary": summary(event),
+        "summary": summary(event, details),
         "details": details,
     })
+
+
+def _json_default(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal or kind is UUID:
+        return str(value)
+    if kind is datetime or kind is date:
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f: getattr(value, f) for f in _names(kind)}
+        for name, field in fields.items():  # scalars here: no call back per value
+            cls = type(field)
+            if cls is Decimal or cls is UUID:
+                fields[name] = str(field)
+            elif cls is datetime or cls is date:
+                fields[name] = field.isoformat()
+        return fields
+    converted = plain(value)
+    if converted is value:
+        raise TypeError(f"not JSON: {kind.__name__}")
+    return converted
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                           default=_json_default).encode
+
+
+def details_json(details: dict[str, Any]) -> str:
+    """JSON text of `plain(details)` without building it (event fields: string keys)."""
+    try:
+        return _encode(details)
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(plain(details), ensure_ascii=False, separators=(",", ":"))
+
+
+def audit_record(position: int, event: Any) -> tuple[Any, ...]:
+    """The audit-log row of one event as column values, details as JSON text (bulk writes)."""
+    details = _details(event)
+    return (position, event.timestamp.isoformat(),
+            getattr(type(event), "TOPIC", type(event).__qualname__), str(event.originator_id),
+            event.originator_version, plain(details.get("actor")), summary(event, details),
+            details_json(details))

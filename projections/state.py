@@ -247,7 +247,8 @@ def _observed(s: PortfolioState, e: ObservationBatch.Recorded) -> set[str]:
     for reading in e.readings:
         metric.readings += 1
         cohort = reading.cohort or ""
-        month = reading.observed_at.strftime("%Y-%m")
+        at = reading.observed_at
+        month = f"{at.year}-{at.month:02d}" if at.year >= 1000 else at.strftime("%Y-%m")
         series = metric.series.setdefault(cohort, [])
         # Months are unique in a series, kept in order: the newest is the usual match.
         point = series[-1] if series and series[-1].month == month else next(

@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
+from projections.audit import audit_record, audit_row
 from projections.codec import CORE, canonical
 
 Row = dict[str, Any]
 Doc = tuple[str, str, str | None, int, Row]  # model, key, period, sort, payload
 Checkpoint = tuple[int, dict[str, str]]  # position, texts of the parts written (core: "")
 AUDIT_BATCH = 5000  # rows per COPY while an audit-log rebuild streams
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # jsonb reorders keys
 
 
 class PortfolioRebuild(Protocol):
@@ -37,6 +40,9 @@ class AuditRebuild(Protocol):
 
     def rows(self, rows: Sequence[Row]) -> None:
         """Store rows."""
+
+    def add(self, position: int, event: Any) -> None:
+        """Store the row of one event (buffered)."""
 
     def finish(self, position: int) -> None:
         """Set the tracking position (all visible at once, on exit)."""
@@ -236,6 +242,9 @@ class MemoryAuditLogView(AuditLogView, POPOTrackingRecorder):
             def rows(self, rows: Sequence[Row]) -> None:
                 collected.extend(rows)
 
+            def add(self, position: int, event: Any) -> None:
+                collected.append(audit_row(position, event))
+
             def finish(self, position: int) -> None:
                 done.append(position)
 
@@ -401,19 +410,26 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
     def rebuilding(self, application_name: str) -> Iterator[AuditRebuild]:
         """One transaction: drop, COPY rows in as they come, set tracking."""
         table, columns = self.tracking_table_name, self.COLUMNS[:-1]
-        with self.datastore.transaction(commit=True) as curs:
+        with self.datastore.transaction(commit=True) as curs, ExitStack() as stack:
             curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             curs.execute("DELETE FROM rm_audit_log")
             done: list[int] = []
 
+            # One COPY for the whole stream: the server stores rows while the fold goes on.
+            # A writer thread sends the data while this one goes on folding.
+            copy = stack.enter_context(curs.copy("COPY rm_audit_log FROM STDIN",
+                                                 writer=QueuedLibpqWriter(curs)))
+
             class Rebuild:
                 def rows(self, rows: Sequence[Row]) -> None:
-                    with curs.copy("COPY rm_audit_log FROM STDIN") as copy:
-                        for r in rows:
-                            copy.write_row((*(r[c] for c in columns),
-                                            json.dumps(r["details"], sort_keys=True)))
+                    for r in rows:
+                        copy.write_row((*(r[c] for c in columns), dumps(r["details"])))
+
+                def add(self, position: int, event: Any) -> None:
+                    copy.write_row(audit_record(position, event))
 
                 def finish(self, position: int) -> None:
+                    stack.close()  # ends the COPY
                     _set_tracking(curs, table, application_name, position)
                     done.append(position)
 

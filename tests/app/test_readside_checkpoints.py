@@ -154,3 +154,25 @@ class _Upto:
 def bound(world: World) -> type[PortfolioProjection]:
     from governance.readside import bound_portfolio_projection
     return bound_portfolio_projection(None, world.gov)
+
+
+def test_bulk_audit_records_equal_the_audit_rows(world: World) -> None:
+    import json
+
+    from governance.company import import_company, load_company_file
+    from projections.audit import audit_record, audit_row
+    from projections.views import PostgresAuditLogView
+    from tests.builders import harborview_path
+
+    from governance.app import Governance
+
+    two_periods(world)
+    harborview = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    import_company(harborview, load_company_file(harborview_path()))
+    columns = PostgresAuditLogView.COLUMNS
+    for gov in (world.gov, harborview):
+        for position, event in ApplicationLog(gov).read(after=0):
+            row, record = audit_row(position, event), audit_record(position, event)
+            assert record[:-1] == tuple(row[c] for c in columns[:-1]), position
+            assert json.loads(record[-1]) == row["details"], position
+    harborview.close()
