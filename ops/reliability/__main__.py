@@ -61,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         drills: dict[str, Callable[[], Report]] = {
             "race": lambda: race_drill(admin, data_dir, racers=racers,
                                        rounds=int(sizes["rounds"]), room=room),
-            "control": lambda: negative_control(admin, racers=min(racers, 40), room=room),
+            "control": lambda: negative_control(admin, data_dir, racers=min(racers, 40),
+                                                room=room),
             "faults": lambda: faults_drill(data_dir, seconds=sizes["fault_s"]),
             "tailing": lambda: tailing_drill(admin, writers=10, readers=3,
                                              seconds=sizes["tail_s"]),

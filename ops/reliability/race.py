@@ -16,7 +16,7 @@ import httpx
 from domain.errors import InsufficientFunds
 from domain.initiative import DecisionRecord
 from governance.app import Governance, Written
-from governance.principal import CX_EXEC, Principal
+from governance.principal import Principal
 from ops.bench.history import FINANCE_LEAD, M, proposal, setup_world
 from ops.bench.infra import ApiServer, env_for, scratch_database
 from ops.reliability.common import OWNER, Report, bearer, ledger_violations
@@ -137,31 +137,32 @@ def race_drill(admin: str, data_dir: Path, *, racers: int, rounds: int, room: in
     return report
 
 
-def negative_control(admin: str, *, racers: int, room: int) -> Report:
-    """The broken variant must be caught overspending by the same checker."""
-    report = Report("negative control (check-then-act, must be caught)")
+def negative_control(admin: str, data_dir: Path, *, racers: int, room: int,
+                     servers: int = 2) -> Report:
+    """The broken variant, behind the same HTTP API and raced the same way, must be caught
+    overspending by the same checker."""
+    report = Report("negative control (check-then-act over HTTP, must be caught)")
     with scratch_database(admin, "cxgov_rel_broken") as url:
-        broken = CheckThenAct(env=env_for(url, pool_size=2, overflow=racers))
+        broken = CheckThenAct(env=env_for(url, pool_size=1, overflow=4))
         setup_world(broken)
         ids = open_round(broken, "BROKEN", racers=racers, room=room)
-        cx = Principal(subject="race.cx", roles=frozenset({CX_EXEC}), issuer="bench")
-        barrier = threading.Barrier(racers)
-
-        def approve(n: int) -> bool:
-            barrier.wait()
-            try:
-                broken.decide(cx, initiative_id=ids[n], outcome="approve", rationale=RATIONALE)
-                return True
-            except InsufficientFunds:
-                return False
-
-        with ThreadPoolExecutor(racers) as pool:
-            wins = list(pool.map(approve, range(racers))).count(True)
+        started = [ApiServer(url, data_dir, pool_size=2, overflow=20,
+                             extra_env={"CXGOV_REQUEST_TIMEOUT_SECONDS": "0"})
+                   for _ in range(servers)]
+        try:
+            for server in started:
+                server.start("ops.reliability.broken_api:serve")
+            answers = http_round(started, ids)
+        finally:
+            for server in started:
+                server.stop()
+        wins = [status for status, _ in answers].count(201)
         caught = ledger_violations(broken, "BROKEN")
         broken.close()
     report.operations = racers
-    report.notes.append(f"{wins} approvals acknowledged for K={room}; checker findings: "
-                        f"{len(caught)} ({'; '.join(caught)[:200]})")
+    report.notes.append(f"{wins} approvals acknowledged for K={room} by {servers} API processes "
+                        f"running the broken variant; checker findings: {len(caught)} "
+                        f"({'; '.join(caught)[:200]})")
     if not caught:
         report.violations.append("the broken variant was NOT caught overspending")
     return report

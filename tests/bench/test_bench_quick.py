@@ -13,7 +13,8 @@ import pytest
 pytestmark = pytest.mark.pg
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = ("recommendation", "HTTP submit", "HTTP approve", "latency", "via API",
+ROWS = ("recommendation", "HTTP submit", "HTTP approve", "in-process submit",
+        "in-process approve", "latency", "via API",
         "`cxgov import`", "full rebuild", "as-of ranking", "projector peak RSS")
 NUMBER = r"\d+(\.\d+)?"
 

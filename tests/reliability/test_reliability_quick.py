@@ -13,7 +13,8 @@ import pytest
 pytestmark = pytest.mark.pg
 
 ROOT = Path(__file__).resolve().parents[2]
-DRILLS = ("last-funds race over HTTP", "negative control (check-then-act, must be caught)",
+DRILLS = ("last-funds race over HTTP",
+          "negative control (check-then-act over HTTP, must be caught)",
           "randomised history with faults", "tailing readers", "projector crashes")
 
 
