@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from domain.values import Reading
-from governance.readside import in_memory
+from governance.app import Governance
+from governance.company import import_company, load_company_file
+from governance.readside import bound_portfolio_projection, in_memory
 from projections import projection, render
+from projections.audit import audit_record, audit_row
 from projections.codec import canonical, dump_state
 from projections.log import ApplicationLog
 from projections.projection import (
@@ -20,9 +24,10 @@ from projections.projection import (
     replay,
 )
 from projections.query import ReadModels
-from projections.views import MemoryAuditLogView, MemoryPortfolioView
+from projections.state import PortfolioState
+from projections.views import MemoryAuditLogView, MemoryPortfolioView, PostgresAuditLogView
 from tests.app.test_projections import a_busy_history
-from tests.builders import CX_CHIEF, FINANCE_LEAD, INGESTER, M, World
+from tests.builders import CX_CHIEF, FINANCE_LEAD, INGESTER, M, World, harborview_path
 
 
 @pytest.fixture(autouse=True)
@@ -132,9 +137,7 @@ def test_an_old_whole_state_checkpoint_still_loads(world: World) -> None:
                 == _rows(replay(log, upto=position), "FY2028"))
 
 
-def _rows(state: object, period: str) -> list[dict[str, object]]:
-    from projections.state import PortfolioState
-    assert isinstance(state, PortfolioState)
+def _rows(state: PortfolioState, period: str) -> list[dict[str, object]]:
     return render.ranking(state, period)
 
 
@@ -152,20 +155,10 @@ class _Upto:
 
 
 def bound(world: World) -> type[PortfolioProjection]:
-    from governance.readside import bound_portfolio_projection
     return bound_portfolio_projection(None, world.gov)
 
 
 def test_bulk_audit_records_equal_the_audit_rows(world: World) -> None:
-    import json
-
-    from governance.company import import_company, load_company_file
-    from projections.audit import audit_record, audit_row
-    from projections.views import PostgresAuditLogView
-    from tests.builders import harborview_path
-
-    from governance.app import Governance
-
     two_periods(world)
     harborview = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     import_company(harborview, load_company_file(harborview_path()))
