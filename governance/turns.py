@@ -4,8 +4,9 @@ Every submission and approval of a period writes its pool, so concurrent ones co
 pool's version; the loser re-reads and re-runs everything (optimistic concurrency), and with
 four clients most of the work was thrown away (measured: 164 conflicts for 200 submissions).
 A command that is about to write a pool therefore first takes that pool's turn: threads of
-one process queue on a lock, processes on a PostgreSQL advisory lock held by a transaction of
-its own, released when the command's attempt ends (commit or refusal) or its session dies.
+one process queue on a lock, processes on a PostgreSQL session advisory lock on a connection
+of its own, released when the command's attempt ends (commit or refusal) or when that session
+dies.
 
 Turns only order the work; they are not what keeps the pool safe. The save's optimistic
 concurrency check still refuses any write on a stale version (a writer that takes no turn,
@@ -15,7 +16,6 @@ the lock.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,24 +64,24 @@ class Turns:
 
     @contextmanager
     def _advisory(self, stream_id: UUID) -> Iterator[None]:
-        """The cross-process turn: a transaction-scoped advisory lock, rolled back at the end.
+        """The cross-process turn: a session advisory lock on an autocommit connection (one
+        round trip to take, one to give back; a transaction-scoped lock would add BEGIN).
 
-        Releasing never fails the command: the block's own save has committed (or failed) by
-        then, and a lock whose connection broke (a database restart) died with its session.
+        Giving it back never fails the command: the block's own save has committed (or
+        failed) by then. If the unlock cannot be sent, the connection is closed, so the pool
+        never hands out a session that still holds the lock (a dead session holds nothing).
         """
-        transaction = self._datastore.transaction(commit=False)
-        curs = transaction.__enter__()
-        try:
-            curs.execute("SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",
-                         (f"{int(self._wait * 1000)}ms", lock_key(stream_id)))
-        except BaseException as error:
-            with contextlib.suppress(Exception):
-                transaction.__exit__(type(error), error, error.__traceback__)
-            if isinstance(error, LockNotAvailable):
+        key = lock_key(stream_id)
+        with self._datastore.get_connection() as conn:
+            try:
+                conn.execute("SELECT set_config('lock_timeout', %s, false), pg_advisory_lock(%s)",
+                             (f"{int(self._wait * 1000)}ms", key))
+            except LockNotAvailable:
                 raise ConcurrencyConflict("the pool is busy; retry the command") from None
-            raise
-        try:
-            yield
-        finally:
-            with contextlib.suppress(Exception):
-                transaction.__exit__(None, None, None)
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except Exception:
+                    conn.close()
