@@ -102,8 +102,18 @@ def _json_default(value: Any) -> Any:
     return converted
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
-                           default=_json_default).encode
+def _make_encode() -> Any:
+    """A JSON encoder built once (json.JSONEncoder.encode rebuilds its C encoder per call)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                default=_json_default).encode
+    iterencode = make(None, _json_default, json.encoder.encode_basestring, None, ":", ",",
+                      False, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_encode = _make_encode()
 
 
 def details_json(details: dict[str, Any]) -> str:
@@ -115,9 +125,9 @@ def details_json(details: dict[str, Any]) -> str:
 
 
 def audit_record(position: int, event: Any) -> tuple[Any, ...]:
-    """The audit-log row of one event as column values, details as JSON text (bulk writes)."""
+    """The audit-log row of one event as column values for COPY, details as JSON text."""
     details = _details(event)
-    return (position, event.timestamp.isoformat(),
-            getattr(type(event), "TOPIC", type(event).__qualname__), str(event.originator_id),
+    return (position, event.timestamp,  # the database stores times and ids, not their texts
+            getattr(type(event), "TOPIC", type(event).__qualname__), event.originator_id,
             event.originator_version, plain(details.get("actor")), summary(event, details),
             details_json(details))

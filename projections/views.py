@@ -349,8 +349,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                 def finish(self, docs: Sequence[Doc], position: int) -> None:
                     with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
                                    "FROM STDIN") as copy:
-                        for m, k, p, s, row in docs:
-                            copy.write_row((m, k, p, s, canonical(row)))
+                        for m, k, p, s, row in docs:  # rendered rows are plain already
+                            copy.write_row((m, k, p, s, dumps(row)))
                     _set_tracking(curs, table, application_name, position)
                     done.append(position)
 
