@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -102,15 +103,19 @@ def _json_default(value: Any) -> Any:
     return converted
 
 
-def _make_encode() -> Any:
+def _make_encode() -> Callable[[Any], str]:
     """A JSON encoder built once (json.JSONEncoder.encode rebuilds its C encoder per call)."""
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                                default=_json_default).encode
+        encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                   default=_json_default)
+        return encoder.encode
     iterencode = make(None, _json_default, json.encoder.encode_basestring, None, ":", ",",
                       False, False, True)
-    return lambda value: "".join(iterencode(value, 0))
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
 
 
 _encode = _make_encode()
