@@ -291,12 +291,43 @@ class Governance(Application[UUID]):
         return [loaded[i] for i in ids]
 
     def _load_initiatives(self, ids: Sequence[UUID]) -> dict[UUID, Initiative]:
-        """Many initiatives in one round trip (shared: look, do not change)."""
-        found = self.reads.fetch(ids)
-        missing = [i for i in ids if not isinstance(found.get(i), Initiative)]
+        """Many initiatives in one round trip (shared: look, do not change); inside a
+        command's attempt, what it read already is not read again."""
+        self._prefetch(ids)
+        found = {i: self._seen(i) for i in ids}
+        missing = [i for i in ids if not isinstance(found[i], Initiative)]
         if missing:
             raise InitiativeNotFound(f"no initiative {missing[0]}")
-        return {i: found[i] for i in ids}  # type: ignore[misc]
+        return found  # type: ignore[return-value]
+
+    def _snapshot(self, initiative_id: UUID, period: str) -> int:
+        """Read, in one statement, the pool, the policy, every initiative of the period and
+        every metric they claim or the policy weighs, into the current attempt; return the
+        log position that snapshot is at. The ids come from the cached pool; when the fresh
+        one lists more (or the initiatives claim other metrics), read again, all of it."""
+        seen = _SEEN.get()
+        pool_id, policy_id = FundingPool.create_id(period), ScoringPolicy.create_id()
+        ids = {pool_id, policy_id, initiative_id}
+        hint = self.reads.peek(pool_id)
+        if isinstance(hint, FundingPool):
+            ids.update(hint.initiatives)
+        while True:
+            found, position = self.reads.fetch_at(ids)
+            pool, policy = found.get(pool_id), found.get(policy_id)
+            wanted = set(ids)
+            if isinstance(pool, FundingPool):
+                wanted.update(pool.initiatives)
+            codes = {claim.metric for a in found.values() if isinstance(a, Initiative)
+                     for claim in a.proposal.expected_impacts}
+            if isinstance(policy, ScoringPolicy) and policy.current is not None:
+                codes.update(policy.current.weights)
+            wanted.update(CustomerSuccessMetric.create_id(code) for code in codes)
+            if wanted <= ids:
+                break
+            ids = wanted
+        if seen is not None:
+            seen.update({i: found.get(i) for i in ids})
+        return position
 
     def metric(self, code: str) -> CustomerSuccessMetric:
         """A customer success metric by code (shared: look, do not change)."""
@@ -664,7 +695,7 @@ class Governance(Application[UUID]):
         rationale = rationale.strip()
         if len(rationale) > 4000:
             raise InvalidInput("rationale is longer than 4000 characters", field="rationale")
-        def build() -> list[Aggregate]:
+        def decidable() -> Initiative:
             initiative = self.initiative(initiative_id)
             if initiative.status not in UNDECIDED:
                 raise InvalidTransition(
@@ -672,10 +703,17 @@ class Governance(Application[UUID]):
                     "decided", status=initiative.status)
             if principal.actor in initiative.authors:
                 raise SelfApproval("nobody decides on an initiative they submitted or revised")
+            return initiative
+
+        def build() -> list[Aggregate]:
+            period = decidable().period  # refused before queueing for the pool's turn
+            if outcome == "approve":
+                self._take_turn(FundingPool.create_id(period))
+            # Everything the decision rests on, read in one snapshot at `ranking_position`.
+            ranking_position = self._snapshot(initiative_id, period)
+            initiative = decidable()
             version, terms = self.policy_terms()
-            approving = outcome == "approve"
-            pool = self.pool(initiative.period, writing=approving)  # the turn re-reads it
-            self._prefetch([CustomerSuccessMetric.create_id(code) for code in terms.weights])
+            pool = self.pool(period)
             if outcome == "approve" and initiative.cost > pool.available:
                 # Cheap and final whatever the ranking says: a lost race ends here.
                 raise InsufficientFunds(
@@ -684,7 +722,6 @@ class Governance(Application[UUID]):
                     available=str(pool.available), pool=str(pool.amount))
             loaded = self._load_initiatives([i for i in pool.initiatives if i != initiative.id])
             others = [initiative if i == initiative.id else loaded[i] for i in pool.initiatives]
-            ranking_position = self.position()
             assessment = self._assess(pool, others, terms)
             entry = assessment.entry(initiative.code)
             if entry is None:  # undecided initiatives are always in contention

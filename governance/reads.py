@@ -48,11 +48,15 @@ class Reads:
 
     def fetch(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
         """The newest state of every existing aggregate among `ids` (shared, read-only)."""
+        return self.fetch_at(ids)[0]
+
+    def fetch_at(self, ids: Iterable[UUID]) -> tuple[dict[UUID, Aggregate], int]:
+        """`fetch`, and the log position of the snapshot it read: every returned state is as
+        of that position (one statement; commit order is position order, since inserts hold
+        the events table lock until they commit)."""
         wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
         if self._table is None:  # the in-memory store: every read is local anyway
-            return self._fetch_each(wanted)
+            return self._fetch_each(wanted), self._app.recorder.max_notification_id() or 0
         with self._lock:
             known = {i: self._cache[i] for i in wanted if i in self._cache}
         versions = [known[i].version if i in known else 0 for i in wanted]
@@ -61,23 +65,32 @@ class Reads:
         # transaction block would add BEGIN and ROLLBACK round trips).
         with recorder.datastore.get_connection() as conn:
             rows = conn.execute(
-                f"SELECT e.originator_id, e.originator_version, e.topic, e.state "
-                f"FROM {self._table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, v) "
-                "ON e.originator_id = k.id AND e.originator_version > k.v "
+                f"WITH head AS (SELECT max(notification_id) AS position FROM {self._table}) "
+                "SELECT head.position, e.originator_id, e.originator_version, e.topic, e.state "
+                "FROM head LEFT JOIN ("
+                f"{self._table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, v) "
+                "ON e.originator_id = k.id AND e.originator_version > k.v) ON true "
                 "ORDER BY e.originator_id, e.originator_version", (wanted, versions)).fetchall()
         fresh: dict[UUID, Any] = {}
         mapper = self._app.mapper
         for row in rows:
             key = row["originator_id"]
+            if key is None:
+                continue  # the head row when nothing is new
             if key not in fresh:
-                fresh[key] = deepcopy(known[key]) if key in known else None
+                fresh[key] = self.private(known[key]) if key in known else None
             event: Any = mapper.to_domain_event(StoredEvent(
                 originator_id=key, originator_version=row["originator_version"],
                 topic=row["topic"], state=bytes(row["state"])))
             fresh[key] = event.mutate(fresh[key])
         self.keep(a for a in fresh.values() if a is not None)
         found = {**known, **{k: a for k, a in fresh.items() if a is not None}}
-        return {i: found[i] for i in wanted if i in found}
+        return {i: found[i] for i in wanted if i in found}, int(rows[0]["position"] or 0)
+
+    def peek(self, aggregate_id: UUID) -> Aggregate | None:
+        """What the cache holds for an aggregate, however old (a hint, never for a rule)."""
+        with self._lock:
+            return self._cache.get(aggregate_id)
 
     def _fetch_each(self, ids: list[UUID]) -> dict[UUID, Aggregate]:
         found: dict[UUID, Aggregate] = {}
