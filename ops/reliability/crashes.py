@@ -48,6 +48,17 @@ def supervise(process: subprocess.Popen[bytes], url: str, data_dir: Path, models
     raise NotCaughtUp(f"the views did not reach {position} within {CATCH_UP_S} s")
 
 
+def paced(generator: Generator, events: int, seconds: float, slice_size: int = 200) -> None:
+    """Write `events` events in slices, evenly over about `seconds`."""
+    slices = max(1, events // slice_size)
+    start = time.monotonic()
+    for k in range(slices):
+        generator.write(events // slices + (1 if k < events % slices else 0))
+        delay = start + seconds * (k + 1) / slices - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
 def crash_drill(admin: str, data_dir: Path, *, kills: int, events: int,
                 pause: tuple[float, float] = (0.3, 1.5), seed: int = 11) -> Report:
     """Write `events` events while killing the projector `kills` times, then compare."""
@@ -58,7 +69,10 @@ def crash_drill(admin: str, data_dir: Path, *, kills: int, events: int,
         gov = Governance(env=env)
         setup_world(gov)
         generator = Generator(gov, seed=seed)
-        writer = threading.Thread(target=generator.write, args=(events,))
+        # Spread the writes over the whole kill schedule, so that kills land while the
+        # projector is following new events as well as while it is catching up.
+        spread = kills * (pause[0] + pause[1]) / 2
+        writer = threading.Thread(target=paced, args=(generator, events, spread))
         writer.start()
         process = projector(url, data_dir)
         done = 0
