@@ -23,8 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from domain.optimize import frontier, optimal
 from governance.app import Governance
 from governance.cli_api import mint_token
@@ -43,7 +41,15 @@ from ops.bench.infra import (
     scratch_database,
     scratch_server,
 )
-from ops.bench.load import Throughput, closed_loop, combined, open_loop, percentile
+from ops.bench.load import (
+    Answer,
+    Client,
+    Throughput,
+    closed_loop,
+    combined,
+    open_loop,
+    percentile,
+)
 
 QUICK = {"events": 5_000, "commands": 16, "latency_s": 0.3, "observations": 100,
          "initiatives": optimizer.QUICK_N, "tail": 200}
@@ -87,7 +93,7 @@ def submit_body(code: str) -> dict[str, Any]:
             "expected_impacts": [{"metric": "M1", "expected_value": "40", "reach": "0.5"}]}
 
 
-def submit_call(code: str) -> Callable[[httpx.Client], httpx.Response]:
+def submit_call(code: str) -> Callable[[Client], Answer]:
     """POST /v1/initiatives with an Idempotency-Key."""
     return lambda c: c.post("/v1/initiatives", json=submit_body(code),
                             headers={**OWNER, "Idempotency-Key": f"k-{code}"})
@@ -98,7 +104,7 @@ def http_rows(sizes: dict[str, Any], bases: list[str], gov: Governance, lib: Bar
     n = int(sizes["commands"])
     before = save_rate(lib, saves=max(n, 200), threads=THREADS)
 
-    def approve(i: str) -> Callable[[httpx.Client], httpx.Response]:
+    def approve(i: str) -> Callable[[Client], Answer]:
         return lambda c: c.post(f"/v1/initiatives/{i}/decisions", headers={
             **CX, "Idempotency-Key": f"a-{i}"}, json={"outcome": "approve", "rationale": "bench"})
 
@@ -121,14 +127,14 @@ def http_rows(sizes: dict[str, Any], bases: list[str], gov: Governance, lib: Bar
             ceiling=f"{ceiling:.1f} single-event saves/s{around(before, after)}",
             ratio=result.rate / ceiling,
             target=">= 0.8")
-    inproc_submit, inproc_approve = commands.rates(gov, commands=n, threads=THREADS,
-                                                   round_size=ROUND)
+    inproc_submit, inproc_approve = commands.rates(gov, period="INPROC", commands=n,
+                                                   threads=THREADS, round_size=ROUND)
     for name, rate in (("submit", inproc_submit), ("approve", inproc_approve)):
         row(f"diagnostic: in-process {name} commands/s ({THREADS} threads, {n} commands, "
             "no HTTP)", f"{rate:.1f}/s", ceiling=f"{ceiling:.1f} single-event saves/s",
             ratio=rate / ceiling, target="--")
     count = int(100 * float(sizes["latency_s"]))
-    clients = [httpx.Client(base_url=bases[k % len(bases)], timeout=60) for k in range(32)]
+    clients = [Client(bases[k % len(bases)], timeout=60) for k in range(32)]
     try:
         def post(k: int) -> object:
             return submit_call(f"L{k:05d}")(clients[k % len(clients)])
@@ -175,7 +181,7 @@ def bulk_rows(sizes: dict[str, Any], bases: list[str], lib: Bare, admin: str) ->
     before = measure()
     day = datetime(2027, 1, 1, tzinfo=UTC).isoformat()
 
-    def post(first: int) -> Callable[[httpx.Client], httpx.Response]:
+    def post(first: int) -> Callable[[Client], Answer]:
         body = {"batches": [
             {"metric": "M2", "batch_key": f"api{k}", "source": "bench",
              "readings": [{"value": "70", "observed_at": day, "sample_size": 250}]}

@@ -11,6 +11,7 @@ from domain.initiative import Proposal
 from domain.values import ImpactClaim
 from governance.app import Governance
 from governance.principal import CX_EXEC, PNL_OWNER, Principal
+from ops.bench.history import FINANCE_LEAD
 
 OWNER = Principal(subject="inproc.owner", roles=frozenset({PNL_OWNER}), pnls=frozenset({"RB"}),
                   issuer="bench")
@@ -22,12 +23,17 @@ PROPOSAL = Proposal(
     mandatory=False, mandate_reason=None)
 
 
-def rates(gov: Governance, *, commands: int, threads: int, round_size: int,
-          prefix: str = "Q") -> tuple[float, float]:
-    """(submissions/s, approvals/s) from `threads` threads, in rounds like the HTTP rows."""
+def rates(gov: Governance, *, period: str, commands: int, threads: int,
+          round_size: int) -> tuple[float, float]:
+    """(submissions/s, approvals/s) from `threads` threads, in rounds like the HTTP rows, in a
+    period of their own (opened here like the HTTP rows' one), so both start from an empty
+    pool."""
+    gov.open_period(FINANCE_LEAD, code=period, currency="USD", opex_total=Decimal(10) ** 12,
+                    cap_percent=Decimal(10))
+
     def submit(code: str) -> UUID:
         with gov.idempotent(OWNER, f"s-{code}", "bench"):
-            return gov.submit_initiative(OWNER, period="FY2027", kind="pnl", pnl="RB",
+            return gov.submit_initiative(OWNER, period=period, kind="pnl", pnl="RB",
                                          proposal=PROPOSAL, code=code).id
 
     def approve(initiative_id: UUID) -> None:
@@ -38,7 +44,7 @@ def rates(gov: Governance, *, commands: int, threads: int, round_size: int,
     submitting = approving = 0.0
     with ThreadPoolExecutor(threads) as pool:
         for first in range(0, commands, round_size):
-            codes = [f"{prefix}{k:05d}" for k in range(first, min(commands, first + round_size))]
+            codes = [f"Q{k:05d}" for k in range(first, min(commands, first + round_size))]
             start = perf_counter()
             ids = list(pool.map(submit, codes))
             submitting += perf_counter() - start

@@ -15,13 +15,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import httpx
-
 from governance.app import Governance
 from ops.bench.__main__ import CX, submit_call
 from ops.bench.history import setup_world
 from ops.bench.infra import ApiServer, env_for, scratch_database, scratch_server
-from ops.bench.load import closed_loop
+from ops.bench.load import Answer, Client, closed_loop
 
 TOP = 25
 
@@ -74,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {share:6.1%}  {frame}")
             ids = [str(gov.initiative_id("FY2027", c)) for c in codes]
 
-            def approve(i: str) -> Callable[[httpx.Client], httpx.Response]:
+            def approve(i: str) -> Callable[[Client], Answer]:
                 return lambda c: c.post(f"/v1/initiatives/{i}/decisions", headers=CX,
                                         json={"outcome": "approve", "rationale": "profile"})
 
