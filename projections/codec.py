@@ -48,11 +48,18 @@ def _plain_slow(value: Any) -> Any:
         items = [plain(v) for v in value]
         return sorted(items) if isinstance(value, set | frozenset) else items
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS.get(type(value))
-        if names is None:
-            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
-        return {name: plain(getattr(value, name)) for name in names}
+        convert = _PLAIN[type(value)] = _dataclass_converter(type(value))
+        return convert(value)
     return value
+
+
+def _dataclass_converter(cls: type) -> Any:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    def convert(value: Any) -> dict[str, Any]:
+        return {name: plain(getattr(value, name)) for name in names}
+
+    return convert
 
 
 def _same(value: Any) -> Any:
@@ -77,7 +84,6 @@ _PLAIN: dict[type, Any] = {
     Decimal: str, UUID: str, datetime: _isoformat, date: _isoformat,
     dict: _dict, list: _sequence, tuple: _sequence,
 }
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def plain_row(value: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from projections.codec import (
 )
 from projections.log import LogReader
 from projections.state import PortfolioState, periods_touched
-from projections.views import AUDIT_BATCH, AuditLogView, Checkpoint, Doc, PortfolioView, Row
+from projections.views import AuditLogView, Checkpoint, Doc, PortfolioView
 
 #: Positions between checkpoints. A checkpoint writes the core and the periods changed since the
 #: previous one; an as-of query replays at most this many events after loading the core and the
@@ -228,7 +228,6 @@ def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLog
     the end; each view swaps its rows in at once when done."""
     state = PortfolioState()
     checkpoints = Checkpoints()
-    batch: list[Row] = []
     position = 0
     with ExitStack() as stack:
         folding = (stack.enter_context(portfolio.rebuilding(application_name))
@@ -242,14 +241,10 @@ def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLog
                 if due(before, position):
                     folding.checkpoint(checkpoints.take(state))
             if rows is not None:
-                batch.append(audit_row(position, event))
-                if len(batch) >= AUDIT_BATCH:
-                    rows.rows(batch)
-                    batch = []
+                rows.add(position, event)
             if progress is not None:
                 progress(position)
         if rows is not None:
-            rows.rows(batch)
             rows.finish(position)
         if folding is not None:
             docs: list[Doc] = list(render.documents(state).values())
