@@ -9,7 +9,7 @@ from decimal import Decimal
 from domain.initiative import FUNDED, UNDECIDED
 from domain.optimize import GreedyResult, SelectionItem, greedy
 from domain.policy import PolicyTerms
-from domain.scoring import Candidate, MetricTarget, Scored, rank
+from domain.scoring import Candidate, MetricTarget, Scored, Scorer, rank, score_candidate
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,11 @@ def assess(
     terms: PolicyTerms,
     *,
     available: Decimal,
+    score: Scorer = score_candidate,
 ) -> Assessment:
     """Rank everything in contention; recommend greedily from what is still available."""
-    ranked = rank([c for c in candidates if c.status in UNDECIDED | FUNDED], metrics, terms)
+    ranked = rank([c for c in candidates if c.status in UNDECIDED | FUNDED], metrics, terms,
+                  score=score)
     funded_codes = frozenset(s.candidate.code for s in ranked if s.candidate.status in FUNDED)
     items = [
         SelectionItem(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
@@ -125,11 +125,17 @@ def score_candidate(
     return Scored(candidate, cip, score, tuple(lines))
 
 
+Scorer = Callable[[Candidate, Mapping[str, MetricTarget], PolicyTerms], Scored]
+
+
 def rank(
-    candidates: Iterable[Candidate], metrics: Mapping[str, MetricTarget], terms: PolicyTerms
+    candidates: Iterable[Candidate], metrics: Mapping[str, MetricTarget], terms: PolicyTerms,
+    *, score: Scorer = score_candidate,
 ) -> list[Scored]:
-    """Score descending; ties by the policy's tie-break order (lower cost, earlier submission)."""
-    scored = [score_candidate(c, metrics, terms) for c in candidates]
+    """Score descending; ties by the policy's tie-break order (lower cost, earlier submission).
+
+    `score` is `score_candidate` or a memo of it (the write side keeps one per process)."""
+    scored = [score(c, metrics, terms) for c in candidates]
 
     def key(s: Scored) -> tuple[Decimal | int, ...]:
         parts: list[Decimal | int] = [-s.score]

@@ -47,7 +47,7 @@ from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool
 from domain.portfolio import Assessment, assess
 from domain.registry import PnL, Scenario
-from domain.scoring import Candidate, MetricTarget, candidate_of
+from domain.scoring import Candidate, MetricTarget, Scored, Scorer, candidate_of, score_candidate
 from domain.values import ImpactClaim, Reading, require_text
 from governance.access import require_initiative_owner, require_role
 from governance.errors import ConcurrencyConflict, StaleVersion
@@ -106,6 +106,7 @@ class Governance(Application[UUID]):
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
         self.reads = Reads(self)
+        self._scores = Scores()
         self.turns = Turns(self)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -677,8 +678,10 @@ class Governance(Application[UUID]):
         for code in codes:
             metric = self.metric(code)
             metrics[code] = MetricTarget(code, metric.baseline, metric.target)
+        version, current = self.policy_terms()
+        score = self._scores.scorer(version) if terms == current else score_candidate
         return assess([candidate(i, seq) for seq, i in enumerate(initiatives, start=1)],
-                      metrics, terms, available=pool.available)
+                      metrics, terms, available=pool.available, score=score)
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -831,6 +834,32 @@ class Governance(Application[UUID]):
             return [pool, initiative]
 
         return self._transact(build)
+
+
+class Scores:
+    """A per-process memo of `score_candidate`: a decision ranks every initiative of the
+    period, and between two decisions almost none of them changed. The key is the candidate
+    itself (a frozen value), the targets of the metrics it claims, and the policy version the
+    terms belong to (terms other than the policy in force are never memoised)."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._memo: dict[tuple[Any, ...], Scored] = {}
+
+    def scorer(self, policy_version: int) -> Scorer:
+        """`score_candidate`, memoised, for the terms of this policy version."""
+        memo = self._memo
+
+        def score(c: Candidate, metrics: Any, terms: PolicyTerms) -> Scored:
+            key = (c, tuple(metrics.get(claim.metric) for claim in c.impacts), policy_version)
+            found = memo.get(key)
+            if found is None:
+                if len(memo) >= self._size:
+                    memo.clear()
+                found = memo[key] = score_candidate(c, metrics, terms)
+            return found
+
+        return score
 
 
 def candidate(initiative: Initiative, seq: int) -> Candidate:

