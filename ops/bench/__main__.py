@@ -13,6 +13,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ QUICK = {"events": 5_000, "commands": 16, "latency_s": 0.3, "observations": 100,
 FULL = {"events": 1_000_000, "commands": 200, "latency_s": 5.0, "observations": 20_000,
         "initiatives": 10_000, "tail": 1_000}
 THREADS = 4
+ASOF_POSITIONS = 20
 GROUPS = ("recommendation", "http", "bulk", "history")
 ROUND = 20  # undecided initiatives at a time in the commands/s row
 SERVERS = 2
@@ -247,17 +249,18 @@ def history_rows(sizes: dict[str, Any], gov: Governance, env: dict[str, str], ur
     rng = random.Random(3)
     asof: list[float] = []
     replays: list[float] = []
-    for _ in range(5):
+    for _ in range(ASOF_POSITIONS):
         position = rng.randint(1, count)
         start = time.perf_counter()
         models.ranking("FY2027", as_of=position)
         asof.append(time.perf_counter() - start)
         start = time.perf_counter()
-        models.state_at(position)
+        models.state_at(position, {"FY2027"})  # what the as-of itself must replay
         replays.append(time.perf_counter() - start)
     worst, replay = max(asof), max(replays)
-    row("as-of ranking at 5 random positions (worst)", f"{worst * 1000:.0f} ms",
-        ceiling=f"{replay * 1000:.0f} ms replay from the nearest checkpoint",
+    row(f"as-of ranking at {ASOF_POSITIONS} random positions (worst; median "
+        f"{statistics.median(asof) * 1000:.0f} ms)", f"{worst * 1000:.0f} ms",
+        ceiling=f"{replay * 1000:.0f} ms replay of that period from the nearest checkpoint",
         ratio=worst / replay, target="< 500 ms")
     projector_row(gov, url, data_dir, models, generator, tail=int(sizes["tail"]))
 
@@ -269,16 +272,18 @@ def projector_row(gov: Governance, url: str, data_dir: Path, models: Any,
     process = subprocess.Popen([sys.executable, "-m", "governance.cli", "project"], cwd=ROOT,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        start = time.perf_counter()
         generator.write(tail)
         models.wait(gov.position(), timeout=600)
+        caught_up = time.perf_counter() - start
         status = Path(f"/proc/{process.pid}/status").read_text()
         peak = next(int(line.split()[1]) for line in status.splitlines()
                     if line.startswith("VmHWM:"))
     finally:
         process.kill()
         process.wait()
-    row(f"projector peak RSS at {gov.position()} events", f"{peak / 1024:.0f} MB",
-        target="< 300 MB")
+    row(f"projector peak RSS at {gov.position()} events (started, restored and caught up "
+        f"{tail} new events in {caught_up:.1f} s)", f"{peak / 1024:.0f} MB", target="< 300 MB")
 
 
 def recommendation_row(sizes: dict[str, Any]) -> None:
