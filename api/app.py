@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,12 +14,6 @@ from api.routes import audit, health, initiatives, periods, policy, registry
 from governance.bootstrap import Runtime, bootstrap
 from governance.readside import served_read_models
 from projections.query import ReadModels
-
-#: How often a thread holding the GIL must offer it (CPython's default is 5 ms). A command
-#: holding a pool's turn waits on the database several times; with the default, each time
-#: it could wait up to 5 ms for the GIL while other requests parse JSON, stretching the turn
-#: for every process (docs/performance.md).
-SWITCH_INTERVAL_S = 0.0005
 
 DESCRIPTION = """Rank, fund and audit customer-experience initiatives against a capped OpEx pool.
 
@@ -59,7 +52,6 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
 
 def serve() -> FastAPI:
     """Uvicorn factory (`cxgov serve`): bootstrap from the environment in each worker."""
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     runtime = bootstrap()
     app = create_app(runtime)
 
