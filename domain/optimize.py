@@ -28,18 +28,25 @@ total cost and then the lexicographically smallest sorted (rank, key) tuple. Alg
      order (the fractional block gives the bound, floored since objectives are integers).
   4. Incumbent: whole blocks in LP order, then single units, then an exact exchange between
      the 24 lowest-ratio chosen and 24 highest-ratio spare units (a small knapsack table).
+     Which units cannot fit with their prerequisites, the forest LP's blocks and the ratio
+     order do not depend on the budget: they are computed once per prepared problem and
+     shared by every budget that drops the same units (the frontier's levels), so a level
+     finds its LP break by bisection instead of re-solving the LP over every unit.
   5. Root reduction: with the LP's break ratio as Lagrange multiplier, a tree DP over the forest
      bounds every "unit forced out" and "unit forced in" alternative in O(depth); units whose
      alternative cannot reach the incumbent are fixed (kept when it only ties, for the tie-break).
   6. The remaining core splits into units linked by a dependency to another core unit and
      independent ones. The independent ones get one exact knapsack table (dense over multiples
-     of the cost gcd, else a sparse Pareto list), whose entries also carry rank tie-break bits.
+     of the cost gcd, else a sparse Pareto list), whose entries also carry rank tie-break bits;
+     the dense table keeps only the cells a leaf's residual can still read.
      Depth-first branch and bound runs over the linked units only: re-solve the forest LP at each
      node, prune when the bound is below the incumbent, repeat the reduction, branch on a linked
      unit (in: with all its prerequisites; out: with all its dependants); at a leaf the table
      gives the best completion. Nodes whose bound equals the incumbent are still explored so that
      the rank tie-break is exact.
 `frontier` reuses the prepared problem and solves the optimum at evenly spaced budget levels.
+Ties between selections of equal objective (hence equal cost) are decided by the best-ranked
+unit in which they differ, which is the sorted (rank, key) tuple comparison.
 """
 
 from __future__ import annotations
@@ -510,10 +517,34 @@ def _strongly_connected(nodes: Sequence[int], succ: Sequence[Sequence[int]]) -> 
     return components
 
 
+_Block = tuple[int, list[int], int, int]  # (root unit, members deepest last, objective, cost)
+
+
 @dataclass
 class _Best:
     objective: int
     units: frozenset[int]
+
+
+@dataclass(frozen=True)
+class _Root:
+    """What every budget that leaves out the same too-dear units shares: free units, forest LP."""
+
+    state: list[int]  # -1: cannot fit with its prerequisites, 0: free
+    free: list[int]
+    free_cost: int
+    blocks: list[_Block]
+    filled_cost: list[int]  # filled_cost[k]: total cost of blocks[:k]
+    filled_gain: list[int]
+    deepest_first: list[int]  # free units, deeper in the forest first
+
+    def fill(self, cap: int) -> tuple[int, int | None]:
+        """The forest LP at `cap`: (floored bound, break block), by bisection of the fill."""
+        pos = bisect_right(self.filled_cost, cap) - 1
+        if pos == len(self.blocks):
+            return self.filled_gain[pos], None
+        _, _, bw, bc = self.blocks[pos]
+        return self.filled_gain[pos] + (cap - self.filled_cost[pos]) * bw // bc, pos
 
 
 class _Problem:
@@ -552,11 +583,8 @@ class _Problem:
         self.mandatory = sorted(mandatory)
         self.mandatory_cost = sum(cost[i] for i in mandatory)
         self.mandatory_value = sum(value[i] for i in mandatory)
-        free = [
-            i
-            for i in sorted(range(n), key=lambda i: (items[i].rank, items[i].key))
-            if i not in mandatory and i not in impossible
-        ]
+        self.rank_order = sorted(range(n), key=lambda i: (items[i].rank, items[i].key))
+        free = [i for i in self.rank_order if i not in mandatory and i not in impossible]
         free_set = set(free)
         free_deps = [[d for d in deps[i] if d in free_set] for i in range(n)]
         acyclic = _acyclic_order(free, free_deps)
@@ -569,6 +597,7 @@ class _Problem:
             for comp in components
         ]
         self.ranks = [tuple((items[i].rank, items[i].key) for i in m) for m in self.members]
+        self.best_rank = [r[0] for r in self.ranks]
         self.cost = [cost[m[0]] if len(m) == 1 else sum(cost[i] for i in m) for m in self.members]
         self.value = [
             value[m[0]] if len(m) == 1 else sum(value[i] for i in m) for m in self.members
@@ -603,13 +632,54 @@ class _Problem:
             sorted(_closure(self.dependants[u], self.dependants)) if self.dependants[u] else []
             for u in units
         ]
+        # budget-independent orders shared by every solve (the frontier solves many budgets)
+        self.closure_cost = [
+            self.cost[u] + sum(self.cost[a] for a in self.ancestors[u]) for u in units
+        ]
+        self.dearest = sorted(units, key=self.closure_cost.__getitem__, reverse=True)
+        self.closure_sorted = [self.closure_cost[u] for u in reversed(self.dearest)]
+        # exact ratio order: ratios of distinct units differ by more than 1 / ratio_scale
+        self.by_ratio = sorted(units, key=lambda u: -(self.w[u] * self.ratio_scale // self.cost[u]))
+        self.ratio_pos = [0] * len(components)
+        for pos, u in enumerate(self.by_ratio):
+            self.ratio_pos[u] = pos
+        self._roots: dict[int, _Root] = {}
+
+    def _root(self, cap: int) -> _Root:
+        """Free units and the forest LP's blocks for every budget that drops the same units.
+
+        A unit is dropped when it cannot fit together with its prerequisites; its dependants
+        cost more with their prerequisites, so the dropped units are the dearest `k`.
+        """
+        dear = len(self.closure_sorted) - bisect_right(self.closure_sorted, cap)
+        root = self._roots.get(dear)
+        if root is None:
+            state = [0] * len(self.members)
+            for u in self.dearest[:dear]:
+                state[u] = -1
+            free = [u for u, s in enumerate(state) if s == 0]
+            blocks = self._blocks(free, state)
+            filled_cost, filled_gain = [0], [0]
+            for _, _, bw, bc in blocks:
+                filled_cost.append(filled_cost[-1] + bc)
+                filled_gain.append(filled_gain[-1] + bw)
+            depth = self.depth
+            root = _Root(
+                state=state,
+                free=free,
+                free_cost=sum(self.cost[u] for u in free),
+                blocks=blocks,
+                filled_cost=filled_cost,
+                filled_gain=filled_gain,
+                deepest_first=sorted(free, key=lambda u: -depth[u]),
+            )
+            self._roots[dear] = root
+        return root
 
     # -- LP relaxation over the forest --------------------------------------------------
 
-    def _lp(
-        self, free: list[int], state: list[int], cap: int
-    ) -> tuple[int, list[tuple[int, list[int], int, int]], int | None]:
-        """Forest LP: (floored bound, blocks in fill order as (root, members, w, c), break)."""
+    def _blocks(self, free: list[int], state: list[int]) -> list[_Block]:
+        """Forest LP blocks in fill order: (root, members, w, c), positive objective only."""
         w, c, parent = self.w, self.cost, self.parent
         bw = {u: w[u] for u in free}
         bc = {u: c[u] for u in free}
@@ -662,7 +732,13 @@ class _Problem:
         depth = self.depth
         roots = [u for u in free if owner[u] == u and bw[u] > 0]
         roots.sort(key=lambda u: (-(bw[u] * scale // bc[u]), depth[u]))
-        blocks = [(u, sorted(members[u], key=depth.__getitem__), bw[u], bc[u]) for u in roots]
+        return [(u, sorted(members[u], key=depth.__getitem__), bw[u], bc[u]) for u in roots]
+
+    def _lp(
+        self, free: list[int], state: list[int], cap: int
+    ) -> tuple[int, list[_Block], int | None]:
+        """Forest LP: (floored bound, blocks in fill order, break block)."""
+        blocks = self._blocks(free, state)
         bound, rem = 0, cap
         for pos, (_, _, bw_u, bc_u) in enumerate(blocks):
             if bc_u > rem:
@@ -671,35 +747,46 @@ class _Problem:
             bound += bw_u
         return bound, blocks, None
 
-    def _complete(
-        self, blocks: list[tuple[int, list[int], int, int]], state: list[int], cap: int
-    ) -> tuple[int, set[int]]:
+    def _complete(self, blocks: list[_Block], state: list[int], cap: int) -> tuple[int, set[int]]:
         """Heuristic completion: whole blocks in LP order, then single units, when they fit."""
-        chosen: set[int] = set()
+        prereqs, w, cost = self.prereqs, self.w, self.cost
+        taken = bytearray(len(state))
+        chosen: list[int] = []
         rem, gain = cap, 0
-
-        def ready(u: int) -> bool:
-            return all(state[p] == 1 or p in chosen for p in self.prereqs[u])
-
-        for _, members, bw_u, bc_u in blocks + blocks:  # twice: a block may unlock another
-            if (
-                members[0] not in chosen
-                and bc_u <= rem
-                and all(
-                    all(state[p] == 1 or p in chosen or p in members for p in self.prereqs[u])
-                    for u in members
-                )
-            ):
-                chosen.update(members)
+        for _ in range(2):  # twice: a block may unlock another
+            for _, members, bw_u, bc_u in blocks:
+                head = members[0]
+                if taken[head] or bc_u > rem:
+                    continue
+                if len(members) == 1:
+                    ps = prereqs[head]
+                    if ps and not all(state[p] == 1 or taken[p] for p in ps):
+                        continue
+                else:
+                    inside = set(members)
+                    if not all(
+                        state[p] == 1 or taken[p] or p in inside
+                        for u in members
+                        for p in prereqs[u]
+                    ):
+                        continue
+                for u in members:
+                    taken[u] = 1
+                chosen.extend(members)
                 rem -= bc_u
                 gain += bw_u
         for _, members, _, _ in blocks:
             for u in members:
-                if u not in chosen and self.w[u] > 0 and self.cost[u] <= rem and ready(u):
-                    chosen.add(u)
-                    rem -= self.cost[u]
-                    gain += self.w[u]
-        return gain, chosen
+                if taken[u] or w[u] <= 0 or cost[u] > rem:
+                    continue
+                ps = prereqs[u]
+                if ps and not all(state[p] == 1 or taken[p] for p in ps):
+                    continue
+                taken[u] = 1
+                chosen.append(u)
+                rem -= cost[u]
+                gain += w[u]
+        return gain, set(chosen)
 
     # -- search ---------------------------------------------------------------------------
 
@@ -707,74 +794,85 @@ class _Problem:
         if objective < best.objective:
             return
         units = build()
-        if objective > best.objective or self._tie_key(units) < self._tie_key(best.units):
+        if objective > best.objective or self._ranks_first(units, best.units):
             best.objective, best.units = objective, units
 
+    def _ranks_first(self, a: frozenset[int], b: frozenset[int]) -> bool:
+        """Whether selection `a` has the smaller sorted (rank, key) tuple than `b`.
+
+        Only asked for selections of equal objective, hence of equal cost: neither can then be
+        a proper subset of the other, so the best rank where they differ decides.
+        """
+        differ = a ^ b
+        return bool(differ) and min(differ, key=self.best_rank.__getitem__) in a
+
     def _improve(self, state: list[int], cap: int, chosen: set[int], gain: int) -> int:
-        """Exchange heuristic: exact swap of low-ratio chosen and high-ratio spare units."""
-        scale = self.ratio_scale
-
-        def ratio(u: int) -> int:
-            return self.w[u] * scale // self.cost[u]
-
-        rem = cap - sum(self.cost[u] for u in chosen)
-        out = sorted(
-            (u for u in chosen if not any(d in chosen for d in self.dependants[u])), key=ratio
-        )[:_WINDOW]
+        """Exchange heuristic: best swap of low-ratio chosen units for high-ratio spare ones."""
+        w, cost, prereqs, dependants = self.w, self.cost, self.prereqs, self.dependants
+        rem = cap - sum(cost[u] for u in chosen)
+        out: list[int] = []
+        for u in reversed(self.by_ratio):  # lowest ratio first
+            if u in chosen and not any(d in chosen for d in dependants[u]):
+                out.append(u)
+                if len(out) == _WINDOW:
+                    break
         leaving = set(out)
-        spare = [
-            u
-            for u in range(len(state))
-            if state[u] == 0
-            and u not in chosen
-            and self.w[u] > 0
-            and all(state[p] == 1 or (p in chosen and p not in leaving) for p in self.prereqs[u])
-        ]
-        spare = sorted(spare, key=ratio, reverse=True)[:_WINDOW]
-        moves = [(-self.cost[u], -self.w[u]) for u in out]
-        moves += [(self.cost[u], self.w[u]) for u in spare]
-        states: dict[int, tuple[int, int]] = {0: (0, 0)}  # net cost -> (net gain, move mask)
-        for k, (dc, dg) in enumerate(moves):
-            grown = dict(states)
-            for c, (g, mask) in states.items():
-                old = grown.get(c + dc)
-                if old is None or old[0] < g + dg:
-                    grown[c + dc] = (g + dg, mask | 1 << k)
-            frontier_: dict[int, tuple[int, int]] = {}
-            top: int | None = None
-            for c in sorted(grown):
-                if top is None or grown[c][0] > top:
-                    frontier_[c] = grown[c]
-                    top = grown[c][0]
-            states = frontier_
-        best_gain, best_mask = max((g, m) for c, (g, m) in states.items() if c <= rem)
-        if best_gain <= 0:
+        spare: list[int] = []
+        for u in self.by_ratio:  # highest ratio first; objective <= 0 from the first such on
+            if w[u] <= 0:
+                break
+            if (
+                state[u] == 0
+                and u not in chosen
+                and all(state[p] == 1 or (p in chosen and p not in leaving) for p in prereqs[u])
+            ):
+                spare.append(u)
+                if len(spare) == _WINDOW:
+                    break
+        # the exchange is a knapsack over the leaving and the spare units, all independent: a
+        # leaving unit has no chosen dependant, a spare one no leaving prerequisite
+        room = rem + sum(cost[u] for u in out)
+        lookup = self._table(sorted(out + spare, key=self.best_rank.__getitem__), room, room)
+        if lookup is None:
             return gain
-        units = out + spare
-        for k, u in enumerate(units):
-            if best_mask >> k & 1:
-                if u in leaving:
-                    chosen.discard(u)
-                else:
-                    chosen.add(u)
-        return gain + best_gain
-
-    def _tie_key(self, units: frozenset[int]) -> tuple[tuple[int, str], ...]:
-        return tuple(sorted(r for u in units for r in self.ranks[u]))
+        kept, stay = lookup(room)
+        better = kept - sum(w[u] for u in out)
+        if better <= 0:
+            return gain
+        chosen.difference_update(out)
+        chosen.update(stay)
+        return gain + better
 
     def _reduce(
-        self, free: list[int], state: list[int], cap: int, lam: tuple[int, int], target: int
+        self,
+        free: list[int],
+        state: list[int],
+        cap: int,
+        lam: tuple[int, int],
+        target: int,
+        deepest_first: list[int] | None = None,
     ) -> tuple[list[int], list[int]]:
         """Lagrangian fixing: units that must be in / out of any solution reaching `target`."""
         lam_w, lam_c = lam
-        in_tree = {u: p if (p := self.parent[u]) >= 0 and state[p] == 0 else -1 for u in free}
-        s = {u: self.w[u] * lam_c - lam_w * self.cost[u] for u in free}
-        top = {u: 0 for u in free}
-        for u in sorted(free, key=lambda u: -self.depth[u]):
-            top[u] = max(0, s[u])
+        w, cost, parent = self.w, self.cost, self.parent
+        n = len(state)
+        in_tree = [-1] * n
+        s = [0] * n
+        top = [0] * n
+        for u in free:
+            p = parent[u]
+            if p >= 0 and state[p] == 0:
+                in_tree[u] = p
+            s[u] = w[u] * lam_c - lam_w * cost[u]
+        if deepest_first is None:
+            depth = self.depth
+            deepest_first = sorted(free, key=lambda u: -depth[u])
+        for u in deepest_first:
+            t = s[u] if s[u] > 0 else 0
+            top[u] = t
             p = in_tree[u]
             if p >= 0:
-                s[p] += top[u]
+                s[p] += t
         total = lam_w * cap + sum(top[u] for u in free if in_tree[u] < 0)
         target *= lam_c
         force_in: list[int] = []
@@ -809,24 +907,22 @@ class _Problem:
                 f"{_money(_from_int(self.mandatory_cost, self.cost_scale))}, "
                 f"more than the budget {_money(budget)}"
             )
-        units = range(len(self.members))
-        state = [0] * len(self.members)
-        for u in units:
-            if state[u] == 0 and self.cost[u] + sum(self.cost[a] for a in self.ancestors[u]) > cap:
-                for x in (u, *self.descendants[u]):
-                    state[x] = -1
-        free = [u for u in units if state[u] == 0]
-        if sum(self.cost[u] for u in free) <= cap:  # everything fits: take all that adds value
-            wanted = [u for u in free if self.value[u] > 0]
+        root = self._root(cap)
+        if root.free_cost <= cap:  # everything fits: take all that adds value
+            wanted = [u for u in root.free if self.value[u] > 0]
             return self._result(budget, frozenset(_closure(wanted, self.prereqs)))
+        state = root.state.copy()
+        blocks = root.blocks
         best = _Best(0, frozenset())
-        _, blocks, brk = self._lp(free, state, cap)
         gain, chosen = self._complete(blocks, state, cap)
         gain = self._improve(state, cap, chosen, gain)
         self._offer(best, gain, lambda: frozenset(chosen))
+        _, brk = root.fill(cap)
         if brk is not None:
             lam = (blocks[brk][2], blocks[brk][3])
-            force_in, force_out = self._reduce(free, state, cap, lam, best.objective)
+            force_in, force_out = self._reduce(
+                root.free, state, cap, lam, best.objective, root.deepest_first
+            )
             for u in force_in:
                 for x in (u, *self.ancestors[u]):
                     if state[x] == 0:
@@ -835,7 +931,7 @@ class _Problem:
                 for x in (u, *self.descendants[u]):
                     if state[x] == 0:
                         state[x] = -1
-        self._search([u for u in units if state[u] == 0], state, cap, best)
+        self._search([u for u in root.free if state[u] == 0], state, cap, best)
         return self._result(budget, best.units)
 
     def _pareto(self, units: list[int], cap: int) -> list[tuple[int, int, int]] | None:
@@ -869,23 +965,29 @@ class _Problem:
                 return None
         return table
 
-    def _table(self, units: list[int], cap: int) -> Callable[[int], tuple[int, list[int]]] | None:
-        """Exact knapsack over independent units: residual budget -> (gain, chosen units).
+    def _table(
+        self, units: list[int], top: int, low: int
+    ) -> Callable[[int], tuple[int, list[int]]] | None:
+        """Exact knapsack over independent units: residual in [low, top] -> (gain, chosen).
 
         Unit k of `units` (sorted by best (rank, key)) also earns the tie bit 2**(n-1-k), so
         maximising `w << n | bits` maximises the objective and then applies the rank
-        tie-break. Dense over cost multiples of the gcd when small, else a sparse table.
+        tie-break. Dense over cost multiples of the gcd when small, else a sparse table. The
+        dense table only keeps the cells a residual in [low, top] can still read: after a unit,
+        cells above the cost of all units so far are equal (the array grows as needed), and
+        cells more than the cost of the units still to come below `low` are never read again;
+        taking small units first and last keeps both parts short.
         """
-        units = [u for u in units if self.w[u] > 0]
+        units = [u for u in units if self.w[u] > 0 and self.cost[u] <= top]
         n = len(units)
         if not units:
             return lambda residual: (0, [])
         step = 0
         for u in units:
             step = gcd(step, self.cost[u])
-        slots = cap // step
+        slots = top // step
         if slots * n > _DENSE_LIMIT:
-            table = self._pareto(units, cap)
+            table = self._pareto(units, top)
             if table is None:
                 return None
             costs = [t[0] for t in table]
@@ -895,27 +997,39 @@ class _Problem:
                 return gain, [u for k, u in enumerate(units) if mask >> k & 1]
 
             return sparse
-        best = [0] * (slots + 1)
-        for k, u in enumerate(units):
+        floor = low // step
+        # small units first and last, large ones in the middle, where the fewest cells live
+        by_size = sorted(range(n), key=lambda k: self.cost[units[k]])
+        walk = by_size[0::2] + by_size[1::2][::-1]
+        after = sum(self.cost[u] for u in units) // step
+        best = [0]
+        for k in walk:
+            u = units[k]
             size = self.cost[u] // step
-            if size > slots:
+            after -= size
+            reach = min(slots, len(best) - 1 + size)
+            if reach >= len(best):
+                best.extend([best[-1]] * (reach + 1 - len(best)))
+            start = max(size, min(floor - after, reach))  # the last cell stands for all above
+            if start > reach:
                 continue
             weight = (self.w[u] << n) | 1 << (n - 1 - k)
-            best[size:] = [
+            best[start:] = [
                 a if a >= b + weight else b + weight
-                for a, b in zip(best[size:], best[: slots + 1 - size], strict=True)
+                for a, b in zip(best[start:], best[start - size : reach + 1 - size], strict=True)
             ]
-        low = (1 << n) - 1
+        low_bits = (1 << n) - 1
 
         def dense(residual: int) -> tuple[int, list[int]]:
-            value = best[min(residual // step, slots)]
-            bits = value & low
+            assert low <= residual <= top
+            value = best[min(residual // step, len(best) - 1)]
+            bits = value & low_bits
             return value >> n, [u for k, u in enumerate(units) if bits >> (n - 1 - k) & 1]
 
         return dense
 
     def _search(self, core: list[int], state: list[int], cap: int, best: _Best) -> None:
-        """Branch and bound over dependency-linked core units, a knapsack table for the rest."""
+        """Branch and bound over dependency-linked core units, a knapsack for the rest."""
         units = range(len(state))
         cost_in = sum(self.cost[u] for u in units if state[u] == 1)
         obj_in = sum(self.w[u] for u in units if state[u] == 1)
@@ -927,12 +1041,16 @@ class _Problem:
             if any(p in in_core for p in self.prereqs[u])
             or any(d in in_core for d in self.dependants[u])
         ]
-        alone = sorted(set(core) - set(linked), key=lambda u: self.ranks[u][0])
-        lookup = self._table(alone, cap - cost_in)
-        if lookup is None:
-            linked, lookup = list(core), self._table([], 0)
-            assert lookup is not None
         is_linked = set(linked)
+        alone = sorted(set(core) - is_linked, key=self.best_rank.__getitem__)
+        # a leaf's residual: at most what is left now, at least that minus every linked unit
+        top = cap - cost_in
+        low = max(0, top - sum(self.cost[u] for u in linked))
+        lookup = self._table(alone, top, low)
+        if lookup is None:
+            linked, lookup = list(core), self._table([], 0, 0)
+            is_linked = set(linked)
+            assert lookup is not None
         trail: list[int] = []
         # stack entries: (unit, +1/-1) to enter a child node, (-1, trail length) to undo
         stack: list[tuple[int, int]] = [(-1, 0), (-2, 0)]
@@ -982,7 +1100,7 @@ class _Problem:
                 changed = False
                 for arg_, forced in ((1, force_in), (-1, force_out)):
                     for u in forced:
-                        if u not in is_linked:
+                        if u not in is_linked:  # the table decides the independent units
                             continue
                         for x in (u, *(self.ancestors[u] if arg_ == 1 else self.descendants[u])):
                             if state[x] == 0:
@@ -1015,14 +1133,18 @@ class _Problem:
             stack.append((branch, 1))
 
     def _result(self, budget: Decimal, units: frozenset[int]) -> OptimalResult:
-        chosen = list(self.mandatory) + [i for u in units for i in self.members[u]]
-        chosen.sort(key=lambda i: (self.items[i].rank, self.items[i].key))
+        selected = bytearray(len(self.items))
+        for i in self.mandatory:
+            selected[i] = 1
+        for u in units:
+            for i in self.members[u]:
+                selected[i] = 1
         cost = self.mandatory_cost + sum(self.cost[u] for u in units)
         value = self.mandatory_value + sum(self.value[u] for u in units)
         total_cost = _from_int(cost, self.cost_scale)
         return OptimalResult(
             budget=budget,
-            keys=tuple(self.items[i].key for i in chosen),
+            keys=tuple(self.items[i].key for i in self.rank_order if selected[i]),
             total_cost=total_cost,
             total_value=_from_int(value, self.value_scale),
             remaining=budget - total_cost,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from itertools import pairwise
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from domain.optimize import (
     InfeasibleMandatory,
     SelectionItem,
     UnfundedReason,
+    _Problem,
     frontier,
     greedy,
     optimal,
@@ -305,3 +307,76 @@ def test_harborview_greedy_funds_the_first_22_ranked_initiatives() -> None:
 def test_quick_benchmark_runs_within_the_ceiling(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["--quick"]) == 0
     assert "ratio" in capsys.readouterr().out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(portfolios(max_items=14), st.integers(2, 9))
+def test_every_frontier_point_is_the_independent_optimum_at_its_level(
+    case: tuple[list[SelectionItem], Decimal], points: int
+) -> None:
+    """The levels share one prepared problem (cached LP blocks); each must stay exact."""
+    items, budget = case
+    funded = frozenset({"ELSEWHERE"})
+    try:
+        curve = frontier(items, points=points, budget_max=budget * 2, already_funded=funded)
+    except InfeasibleMandatory:
+        return
+    for point in curve:
+        alone = optimal(items, point.budget, already_funded=funded)
+        assert (point.keys, point.value, point.cost_used) == (
+            alone.keys,
+            alone.total_value,
+            alone.total_cost,
+        )
+        assert point.keys == brute_force(items, point.budget, funded)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_one_prepared_problem_answers_budgets_in_any_order(rnd: random.Random) -> None:
+    """Cached roots (which units are too dear at a budget) must not leak between budgets."""
+    items, _ = bench.instance(60, rnd.randrange(1000))
+    total = sum((it.cost for it in items), Decimal(0))
+    problem = _Problem(items, frozenset())
+    mandatory = Decimal(problem.mandatory_cost).scaleb(-problem.cost_scale)  # with prerequisites
+    spread = [Decimal(rnd.randint(0, 100)) / 100 for _ in range(6)]
+    budgets = [mandatory + (total - mandatory) * share for share in spread]
+    budgets += [it.cost * 2 + mandatory for it in rnd.sample(items, 3)]
+    for raw in budgets:
+        level = raw.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+        assert problem.solve(level) == optimal(items, level)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 12), st.integers(0, 9)), min_size=1, max_size=8),
+    st.integers(0, 80),
+    st.integers(0, 80),
+    st.sampled_from([1, 1, 100_000]),
+)
+def test_the_trimmed_knapsack_table_is_exact_on_its_residual_range(
+    pairs: list[tuple[int, int]], a: int, b: int, unit: int
+) -> None:
+    """Every residual in [low, top] gets the best gain and the rank tie-break, by enumeration."""
+    items = [
+        an_item(f"K{k}", cost * unit, value, rank)
+        for rank, (k, (cost, value)) in enumerate(enumerate(pairs), start=1)
+    ]
+    problem = _Problem(items, frozenset())
+    units = sorted(range(len(problem.members)), key=problem.best_rank.__getitem__)
+    low, top = sorted((a * unit, b * unit))
+    lookup = problem._table(units, top, low)
+    assert lookup is not None
+    for residual in sorted({low, top, (low + top) // 2, low + unit, top - unit}):
+        if not low <= residual <= top:
+            continue
+        gain, chosen = lookup(residual)
+        subsets = [
+            [u for k, u in enumerate(units) if mask >> k & 1] for mask in range(1 << len(units))
+        ]
+        fits = [s for s in subsets if sum(problem.cost[u] for u in s) <= residual]
+        top_gain = max(sum(problem.w[u] for u in s) for s in fits)
+        tied = [s for s in fits if sum(problem.w[u] for u in s) == top_gain]
+        expected = min(tied, key=lambda s: sorted(problem.best_rank[u] for u in s))
+        assert gain == top_gain
+        assert sorted(chosen) == sorted(expected)
