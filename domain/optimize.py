@@ -1151,6 +1151,31 @@ class _Problem:
         )
 
 
+_last_prepared: list[tuple[tuple[SelectionItem, ...], frozenset[str], _Problem]] = []
+
+
+def _prepared(items: Sequence[SelectionItem], already_funded: frozenset[str]) -> _Problem:
+    """The prepared problem, shared with the previous call on the very same item objects.
+
+    A recommendation asks `optimal` and then `frontier` about one list; preparing it (and its
+    LP blocks) once saves a good part of the second call. Items are frozen, so the same
+    objects in the same order mean the same problem; the problem keeps its own tuple.
+    """
+    snapshot = tuple(items)
+    last = _last_prepared[:1]
+    if last:
+        kept, funded, problem = last[0]
+        if (
+            funded == already_funded
+            and len(kept) == len(snapshot)
+            and all(a is b for a, b in zip(kept, snapshot, strict=True))
+        ):
+            return problem
+    problem = _Problem(snapshot, already_funded)
+    _last_prepared[:] = [(snapshot, already_funded, problem)]
+    return problem
+
+
 def optimal(
     items: Sequence[SelectionItem],
     budget: Decimal,
@@ -1158,7 +1183,7 @@ def optimal(
     already_funded: frozenset[str] = frozenset(),
 ) -> OptimalResult:
     """Exact value-maximising selection within the budget, honouring mandates and dependencies."""
-    return _Problem(items, already_funded).solve(budget)
+    return _prepared(items, already_funded).solve(budget)
 
 
 def frontier(
@@ -1171,7 +1196,7 @@ def frontier(
     """Optimal value at `points` budget levels evenly spaced from the mandatory cost to the max."""
     if points < 2:
         raise ValueError("a frontier needs at least 2 points")
-    problem = _Problem(items, already_funded)
+    problem = _prepared(items, already_funded)
     start = _from_int(problem.mandatory_cost, problem.cost_scale)
     end = sum((it.cost for it in items), Decimal(0)) if budget_max is None else budget_max
     if end < start:

@@ -380,3 +380,15 @@ def test_the_trimmed_knapsack_table_is_exact_on_its_residual_range(
         expected = min(tied, key=lambda s: sorted(problem.best_rank[u] for u in s))
         assert gain == top_gain
         assert sorted(chosen) == sorted(expected)
+
+
+def test_the_prepared_problem_is_shared_only_for_the_very_same_items() -> None:
+    items = [an_item("A", 6, 6, 1), an_item("B", 5, 5, 2), an_item("C", 5, 5, 3)]
+    assert optimal(items, Decimal(10)).keys == ("B", "C")
+    assert frontier(items, points=2)[-1].keys == ("A", "B", "C")  # same objects: shared
+    items[1] = an_item("B", 5, 1, 2)  # the caller edits its list in place
+    assert optimal(items, Decimal(10)).keys == ("A",)
+    items.reverse()
+    assert optimal(items, Decimal(10)).keys == ("A",)
+    assert optimal(items, Decimal(10), already_funded=frozenset({"A"})).keys == ("A",)
+    assert optimal([replace(it, value=Decimal(0)) for it in items], Decimal(10)).keys == ()
