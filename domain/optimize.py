@@ -27,7 +27,7 @@ total cost and then the lexicographically smallest sorted (rank, key) tuple. Alg
      ratio w/c exceeds its parent block's ratio into the parent, then filling blocks in ratio
      order (the fractional block gives the bound, floored since objectives are integers).
   4. Incumbent: whole blocks in LP order, then single units, then an exact exchange between
-     the 24 lowest-ratio chosen and 24 highest-ratio spare units (a small knapsack table).
+     the 16 lowest-ratio chosen and 16 highest-ratio spare units (a small knapsack table).
      Which units cannot fit with their prerequisites, the forest LP's blocks and the ratio
      order do not depend on the budget: they are computed once per prepared problem and
      shared by every budget that drops the same units (the frontier's levels), so a level
@@ -75,7 +75,7 @@ __all__ = [
 
 
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
-_WINDOW = 24  # units on each side of the exchange heuristic
+_WINDOW = 16  # units on each side of the exchange heuristic
 _DENSE_LIMIT = 4_000_000  # slots x units of the dense knapsack table
 _PARETO_LIMIT = 200_000  # knapsack table states before falling back to pure branch and bound
 
@@ -809,7 +809,7 @@ class _Problem:
     def _improve(self, state: list[int], cap: int, chosen: set[int], gain: int) -> int:
         """Exchange heuristic: best swap of low-ratio chosen units for high-ratio spare ones."""
         w, cost, prereqs, dependants = self.w, self.cost, self.prereqs, self.dependants
-        rem = cap - sum(cost[u] for u in chosen)
+        rem = cap - sum(map(cost.__getitem__, chosen))
         out: list[int] = []
         for u in reversed(self.by_ratio):  # lowest ratio first
             if u in chosen and not any(d in chosen for d in dependants[u]):
@@ -1030,10 +1030,9 @@ class _Problem:
 
     def _search(self, core: list[int], state: list[int], cap: int, best: _Best) -> None:
         """Branch and bound over dependency-linked core units, a knapsack for the rest."""
-        units = range(len(state))
-        cost_in = sum(self.cost[u] for u in units if state[u] == 1)
-        obj_in = sum(self.w[u] for u in units if state[u] == 1)
-        fixed_in = frozenset(u for u in units if state[u] == 1)
+        fixed_in = frozenset(u for u, s in enumerate(state) if s == 1)
+        cost_in = sum(map(self.cost.__getitem__, fixed_in))
+        obj_in = sum(map(self.w.__getitem__, fixed_in))
         in_core = set(core)
         linked = [
             u
@@ -1139,8 +1138,8 @@ class _Problem:
         for u in units:
             for i in self.members[u]:
                 selected[i] = 1
-        cost = self.mandatory_cost + sum(self.cost[u] for u in units)
-        value = self.mandatory_value + sum(self.value[u] for u in units)
+        cost = self.mandatory_cost + sum(map(self.cost.__getitem__, units))
+        value = self.mandatory_value + sum(map(self.value.__getitem__, units))
         total_cost = _from_int(cost, self.cost_scale)
         return OptimalResult(
             budget=budget,
