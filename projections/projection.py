@@ -30,6 +30,9 @@ from projections.views import AuditLogView, Checkpoint, Doc, PortfolioView
 #: periods it needs (about 0.1-0.2 s of decoding and folding on the 2-core benchmark machine).
 CHECKPOINT_EVERY = 4000
 
+#: Most events a coalescing projection folds before it writes (rows and tracking together).
+FLUSH_EVERY = 1000
+
 
 def due(before: int, position: int) -> bool:
     """Whether folding up to `position` from `before` crosses a checkpoint boundary."""
@@ -162,6 +165,9 @@ class PortfolioProjection(Projection[PortfolioView]):
 
     name = "portfolio"
     log_factory: ClassVar[Callable[[], AbstractContextManager[LogReader]] | None] = None
+    #: Whether process_event leaves the write to flush() (set by a caller that flushes when
+    #: it runs out of events: catch_up, the projector's runner).
+    coalescing = False
 
     def __init__(self, view: PortfolioView) -> None:
         super().__init__(view)
@@ -171,6 +177,9 @@ class PortfolioProjection(Projection[PortfolioView]):
         """Reload the fold from the view (after another process advanced it)."""
         self.state, self.checkpoints = self.restored(self.view, application_name)
         self.written: dict[tuple[str, str], str] = {}  # what this process last wrote per doc
+        self.pending: Tracking | None = None  # the last event folded but not yet written
+        self.pending_scopes: set[str] = set()
+        self.pending_count = 0
 
     @classmethod
     def restored(cls, view: PortfolioView, application_name: str = "cxgov",
@@ -192,18 +201,39 @@ class PortfolioProjection(Projection[PortfolioView]):
         return cls.restored(view, application_name)[0]
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Fold, render the changed scopes, write them with the tracking position."""
+        """Fold the event; unless coalescing, render what it changed and write it at once."""
+        self.fold_event(domain_event, tracking)
+        if not self.coalescing:
+            self.flush()
+
+    def fold_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Fold the event and note what it changed; write when a checkpoint is due or
+        FLUSH_EVERY events are pending (the caller flushes when it has no more events)."""
         before = self.state.position
         scopes = self.state.apply(tracking.notification_id, domain_event)
         self.checkpoints.changed(scopes)
+        self.pending_scopes |= scopes
+        self.pending = tracking
+        self.pending_count += 1
+        if due(before, tracking.notification_id):
+            self.flush(self.checkpoints.take(self.state))
+        elif self.pending_count >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self, checkpoint: Checkpoint | None = None) -> None:
+        """Render each document the pending events changed once, from the fold at the last
+        of them, and write the changed ones with that event's tracking in one transaction."""
+        tracking = self.pending
+        if tracking is None:
+            return
+        scopes = self.pending_scopes
         rendered = render.documents(self.state, scopes) if scopes else {}
         texts = {key: canonical(doc[4]) for key, doc in rendered.items()}
         changed = [doc for key, doc in rendered.items() if self.written.get(key) != texts[key]]
-        checkpoint = (self.checkpoints.take(self.state)
-                      if due(before, tracking.notification_id) else None)
         periods = periods_of(scopes)
         self.view.write(tracking, changed, periods=periods, checkpoint=checkpoint,
                         keep=[key for key in rendered if key[0] == "ranking"])
+        self.pending, self.pending_scopes, self.pending_count = None, set(), 0
         for key in [k for k in self.written if k[0] == "ranking" and k not in rendered
                     and k[1].split("/", 1)[0] in periods]:
             del self.written[key]
@@ -214,10 +244,33 @@ class AuditLogProjection(Projection[AuditLogView]):
     """One flattened row per event."""
 
     name = "auditlog"
+    coalescing = False  # as PortfolioProjection.coalescing
+
+    def __init__(self, view: AuditLogView) -> None:
+        super().__init__(view)
+        self.rows: list[dict[str, Any]] = []  # folded, not yet written
+        self.pending: Tracking | None = None
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Append the event's row with the tracking position."""
-        self.view.append(tracking, [audit_row(tracking.notification_id, domain_event)])
+        """Append the event's row with the tracking position (unless coalescing)."""
+        self.fold_event(domain_event, tracking)
+        if not self.coalescing:
+            self.flush()
+
+    def fold_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Note the event's row; write when FLUSH_EVERY rows are pending."""
+        self.rows.append(audit_row(tracking.notification_id, domain_event))
+        self.pending = tracking
+        if len(self.rows) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append the pending rows with the last one's tracking position, in one transaction."""
+        if self.pending is None:
+            return
+        rows, tracking = self.rows, self.pending
+        self.rows, self.pending = [], None  # written or not: a retry starts from the view
+        self.view.append(tracking, rows)
 
 
 def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLogView | None, *,
@@ -266,9 +319,16 @@ def rebuild_audit_log(log: LogReader, view: AuditLogView, *, application_name: s
 
 def catch_up(log: LogReader, projection: Projection[Any], *,
              application_name: str = "cxgov") -> int:
-    """Feed a projection every event after its view's tracking position (in-process runner)."""
+    """Feed a projection every event after its view's tracking position (in-process runner),
+    writing in batches (rows and tracking together) and once more at the end."""
     position = projection.view.max_tracking_id(application_name) or 0
+    if not isinstance(projection, PortfolioProjection | AuditLogProjection):
+        for notification_id, event in log.read(after=position):
+            projection.process_event(event, Tracking(application_name, notification_id))
+            position = notification_id
+        return position
     for notification_id, event in log.read(after=position):
-        projection.process_event(event, Tracking(application_name, notification_id))
+        projection.fold_event(event, Tracking(application_name, notification_id))
         position = notification_id
+    projection.flush()
     return position

@@ -182,7 +182,7 @@ def _aimed(state: PortfolioState, period: str, metric: MetricState,
            current: Decimal | None) -> list[Row]:
     target = MetricTarget(metric.code, metric.baseline, metric.target)
     aimed = []
-    for i in state.period_initiatives(period):
+    for i in state.claimants(period, metric.code):
         if i.status not in FUNDED:
             continue
         for claim in i.proposal.expected_impacts:

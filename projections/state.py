@@ -122,6 +122,23 @@ class PortfolioState:
     def forget_derived(self) -> None:
         """Drop derived indexes (never checkpointed; rebuilt on first use)."""
         self._submitted_per_period: dict[str, int] | None = None  # initiatives per period
+        # period -> metric -> the period's initiatives claiming it, in submission order
+        self._claims: dict[str, dict[str, list[InitiativeState]]] = {}
+
+    def claimants(self, period: str, metric: str) -> list[InitiativeState]:
+        """A period's initiatives claiming an impact on a metric, in submission order.
+
+        Indexed per period on first use and dropped whenever the fold reports the period
+        changed, so a scorecard card costs its claimants, not the period's initiatives.
+        """
+        index = self._claims.get(period)
+        if index is None:
+            index = {}
+            for i in self.period_initiatives(period):
+                for code in dict.fromkeys(c.metric for c in i.proposal.expected_impacts):
+                    index.setdefault(code, []).append(i)
+            self._claims[period] = index
+        return index.get(metric, [])
 
     def submitted_in(self, period: str) -> int:
         """How many initiatives of a period the state holds (O(1) after the first call)."""
@@ -157,7 +174,14 @@ class PortfolioState:
         """Fold one event; return the keys of what it changed ("period:FY2027", "metric:M1")."""
         self.position = position
         handler = _HANDLERS.get(type(event))
-        return handler(self, event) if handler else set()
+        if handler is None:
+            return set()
+        scopes: set[str] = handler(self, event)
+        if self._claims:
+            for scope in scopes:
+                if scope.startswith("period:"):
+                    self._claims.pop(scope[7:], None)
+        return scopes
 
     def _initiative(self, event: Any) -> InitiativeState:
         state = self.initiatives[str(event.originator_id)]
@@ -279,6 +303,7 @@ def _submitted(s: PortfolioState, e: Initiative.Submitted) -> set[str]:
         s._submitted_per_period[e.period] = seq
     else:
         s._submitted_per_period = None  # a re-submitted id replaces one: count afresh
+        s._claims.clear()  # ...and may have moved period: index afresh
     s.initiatives[key] = InitiativeState(
         id=str(e.originator_id), period=e.period, code=e.code, kind=e.kind, pnl=e.pnl,
         proposal=e.proposal, submitted_by=e.actor, submitted_at=e.timestamp, seq=seq,

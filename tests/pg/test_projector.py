@@ -129,7 +129,7 @@ def test_views_captured_live_at_twenty_positions_equal_the_as_of_replay(
     try:
         with psycopg.connect(pg_url, autocommit=True, row_factory=dict_row) as conn:
             while len(captured) < 20:
-                time.sleep(0.2)
+                time.sleep(0.05)  # a projector that keeps up moves with the writer only
                 with conn.transaction():  # one snapshot: tracking position and rows together
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     row = conn.execute("SELECT notification_id FROM portfolio_tracking "
