@@ -52,7 +52,11 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
 
 def serve() -> FastAPI:
     """Uvicorn factory (`cxgov serve`): bootstrap from the environment in each worker."""
-    runtime = bootstrap()
+    return serving(bootstrap())
+
+
+def serving(runtime: Runtime) -> FastAPI:
+    """The API over a runtime that it closes when the server stops."""
     app = create_app(runtime)
 
     @asynccontextmanager

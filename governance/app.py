@@ -538,12 +538,10 @@ class Governance(Application[UUID]):
                     repeated.append(b)
                 seen.add(b.id)
             if repeated:
-                names = [f"{b.metric}/{b.batch_key}" for b in repeated]
                 raise InvalidInput(
-                    f"{len(names)} batch key(s) appear more than once in the call: "
-                    f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}; none of the "
-                    f"{len(created)} batches was written", field="batches",
-                    repeated=[{"metric": b.metric, "batch_key": b.batch_key} for b in repeated])
+                    f"{len(repeated)} batch key(s) appear more than once in the call: "
+                    f"{listed(repeated)}; none of the {len(created)} batches was written",
+                    field="batches", repeated=keys(repeated))
             metrics = {CustomerSuccessMetric.create_id(code): code
                        for code in dict.fromkeys(b.metric for b in created)}
             found = existing([*metrics, *seen])
@@ -552,12 +550,10 @@ class Governance(Application[UUID]):
                     raise MetricNotFound(f"no metric {code}", field="metric", code=code)
             dupes = [b for b in created if b.id in found]
             if dupes:
-                names = [f"{b.metric}/{b.batch_key}" for b in dupes]
                 raise AlreadyExists(
                     f"{len(dupes)} of {len(created)} batches were recorded already: "
-                    f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}; none of the "
-                    f"{len(created)} batches was written", field="batches",
-                    duplicates=[{"metric": b.metric, "batch_key": b.batch_key} for b in dupes])
+                    f"{listed(dupes)}; none of the {len(created)} batches was written",
+                    field="batches", duplicates=keys(dupes))
             return list(created)
 
         return self._transact(build)
@@ -860,6 +856,17 @@ class Scores:
             return found
 
         return score
+
+
+def listed(batches: Sequence[ObservationBatch], most: int = 20) -> str:
+    """`metric/batch_key` of the first batches, for an error message."""
+    names = [f"{b.metric}/{b.batch_key}" for b in batches]
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
+
+
+def keys(batches: Sequence[ObservationBatch]) -> list[dict[str, str]]:
+    """The batches' metric and batch key, for an error's details."""
+    return [{"metric": b.metric, "batch_key": b.batch_key} for b in batches]
 
 
 def candidate(initiative: Initiative, seq: int) -> Candidate:

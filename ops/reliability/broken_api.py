@@ -7,12 +7,9 @@ can ever turn the broken variant on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
-from api.app import create_app
+from api.app import serving
 from governance.bootstrap import bootstrap
 from ops.reliability.race import CheckThenAct
 
@@ -22,14 +19,4 @@ def serve() -> FastAPI:
     runtime = bootstrap()
     runtime.app.close()
     runtime.app = CheckThenAct(env=runtime.env)
-    app = create_app(runtime)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.close()
-
-    app.router.lifespan_context = lifespan
-    return app
+    return serving(runtime)
