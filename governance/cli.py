@@ -89,10 +89,21 @@ def demo_command(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Start the embedded server, migrate, load Harborview (once), print its ranking and the
-    demo personas' tokens, then serve the API with the projectors until Ctrl-C."""
-    company = bundled_company()
+    demo personas' tokens, then serve the API with the projectors until Ctrl-C or SIGTERM."""
     settings = get_settings()
     was_running = settings.database_url is not None or embedded_status(settings.data_dir).running
+    # SIGTERM (systemd, a container, `timeout`) ends the demo like Ctrl-C does: uvicorn
+    # re-raises the signal after its own shutdown, and the embedded server is stopped below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        _demo(serve=serve, host=host, port=port)
+    finally:
+        if not was_running:
+            embedded_stop(settings.data_dir)
+
+
+def _demo(*, serve: bool, host: str, port: int) -> None:
+    company = bundled_company()
     with runtime(auto_migrate=True, keep_embedded=True) as rt:
         where = "configured database" if rt.settings.database_url else "embedded server"
         typer.echo(f"cxgov demo on the {where} (data in {rt.settings.data_dir})")
@@ -108,8 +119,6 @@ def demo_command(
             typer.echo("\nDemo personas (bearer tokens, valid 8 hours):")
             typer.echo(personas_json())
             _serve_with_projectors(rt, host=host, port=port)
-    if not was_running:
-        embedded_stop(settings.data_dir)
 
 
 def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
