@@ -2,7 +2,8 @@
 
 Scratch databases go on CXGOV_DATABASE_URL's server, else on an embedded server in a temporary
 folder; the fault drill always starts its own embedded server (the only one it restarts).
-Exits 1 if any drill found a violation or a lost write.
+Exits 1 if any drill found a violation or a lost write (a negative control that is not caught
+is a violation).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ops.reliability.common import Report
 from ops.reliability.crashes import crash_drill
 from ops.reliability.faults import faults_drill
 from ops.reliability.race import negative_control, race_drill
-from ops.reliability.tailing import tailing_drill
+from ops.reliability.tailing import tailing_control, tailing_drill
 
 QUICK = {"racers": 16, "rounds": 1, "room": 5, "fault_s": 8.0, "tail_s": 2.0, "kills": 2,
          "events": 400}
@@ -37,8 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fault-seconds", type=float)
     parser.add_argument("--kills", type=int)
     parser.add_argument("--events", type=int, help="history length of the crash drill")
-    parser.add_argument("--only", choices=("race", "control", "faults", "tailing", "crashes"),
-                        action="append")
+    parser.add_argument("--only", choices=("race", "control", "faults", "tailing",
+                                            "tailing-control", "crashes"), action="append")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up scratch state
     sizes = dict(QUICK if args.quick else FULL)
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "faults": lambda: faults_drill(data_dir, seconds=sizes["fault_s"]),
             "tailing": lambda: tailing_drill(admin, writers=10, readers=3,
                                              seconds=sizes["tail_s"]),
+            "tailing-control": lambda: tailing_control(admin, writers=10, readers=3,
+                                                       seconds=min(sizes["tail_s"], 10.0)),
             "crashes": lambda: crash_drill(admin, data_dir, kills=int(sizes["kills"]),
                                            events=int(sizes["events"])),
         }

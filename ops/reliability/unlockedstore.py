@@ -1,0 +1,45 @@
+"""DELIBERATELY BROKEN persistence (the tailing drill's negative control only): the library's
+PostgreSQL recorder without the events table lock, so transactions that drew notification ids
+can commit out of id order, and with the same 5-50 ms pauses before commit as slowstore.
+
+`PERSISTENCE_MODULE=ops.reliability.unlockedstore` is set by the negative control and nowhere
+else. Readers that tail "after the last position seen" must be caught skipping events here.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing import postgres as es_postgres
+from eventsourcing.persistence import StoredEvent
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from ops.reliability.slowstore import HOLD_S, HOLD_SHARE
+
+
+class UnlockedRecorder(es_postgres.PostgresApplicationRecorder):
+    """Inserts without the table lock (the bug), pausing before commit now and then."""
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        return  # the bug: ids are drawn in one order and committed in another
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if random.random() < HOLD_SHARE:
+            time.sleep(random.uniform(*HOLD_S))
+        return ids
+
+
+class Factory(es_postgres.PostgresFactory):
+    """The PostgreSQL factory with the unlocked recorder."""
+
+    application_recorder_class = UnlockedRecorder
