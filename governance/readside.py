@@ -162,10 +162,13 @@ def run_projectors(env: dict[str, str], *, stop: threading.Event,
                    restart_delay: float = 1.0,
                    on_error: Callable[[str, BaseException], None] | None = None,
                    on_idle: Callable[[], object] | None = None,
-                   idle_every: float = 5.0) -> None:
+                   idle_every: float = 5.0,
+                   audit_view: type[PostgresAuditLogView] = PostgresAuditLogView) -> None:
     """Run both projections until `stop`; an error stops a runner, is logged, and it restarts.
 
     A failed event is never skipped: the runner's tracking position only moves with its rows.
+    `audit_view` is the audit log's view class (the crash drill's negative control passes a
+    deliberately broken one).
     """
     runners: dict[str, Any] = {}
     # A runner holds an application pool, a view pool and a LISTEN connection: keep them small.
@@ -178,7 +181,7 @@ def run_projectors(env: dict[str, str], *, stop: threading.Event,
                                     view_class=PostgresPortfolioView, env=env)
         return CoalescingRunner(application_class=Governance,
                                 projection_class=AuditLogProjection,
-                                view_class=PostgresAuditLogView, env=env)
+                                view_class=audit_view, env=env)
 
     idle_at = time.monotonic()
     try:

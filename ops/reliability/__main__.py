@@ -18,13 +18,14 @@ from pathlib import Path
 
 from ops.bench.infra import machine_facts, scratch_server
 from ops.reliability.common import Report
-from ops.reliability.crashes import crash_drill
+from ops.reliability.crashes import crash_control, crash_drill
 from ops.reliability.faults import faults_drill
 from ops.reliability.race import negative_control, race_drill
 from ops.reliability.tailing import tailing_control, tailing_drill
 
 QUICK = {"racers": 16, "rounds": 1, "room": 5, "fault_s": 8.0, "tail_s": 2.0, "kills": 2,
          "events": 400}
+CONTROL_KILLS, CONTROL_EVENTS = 10, 3000  # the crash control's size, quick or full
 FULL = {"racers": 200, "rounds": 50, "room": 7, "fault_s": 300.0, "tail_s": 60.0, "kills": 50,
         "events": 20_000}
 
@@ -39,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kills", type=int)
     parser.add_argument("--events", type=int, help="history length of the crash drill")
     parser.add_argument("--only", choices=("race", "control", "faults", "tailing",
-                                            "tailing-control", "crashes"), action="append")
+                                            "tailing-control", "crashes", "crash-control"),
+                        action="append")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up scratch state
     sizes = dict(QUICK if args.quick else FULL)
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                        seconds=min(sizes["tail_s"], 10.0)),
             "crashes": lambda: crash_drill(admin, data_dir, kills=int(sizes["kills"]),
                                            events=int(sizes["events"])),
+            "crash-control": lambda: crash_control(admin, data_dir, kills=CONTROL_KILLS,
+                                                   events=CONTROL_EVENTS),
         }
         for name, drill in drills.items():
             if args.only and name not in args.only:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from governance.app import Governance
@@ -21,17 +22,24 @@ from projections.query import NotCaughtUp, ReadModels
 CATCH_UP_S = 900
 
 
-def projector(url: str, data_dir: Path) -> subprocess.Popen[bytes]:
-    """`cxgov project` on the drill's database (its log appended to data_dir/projector.log)."""
+PROJECT = ("governance.cli", "project")  # `cxgov project`
+BROKEN = ("ops.reliability.broken_projector",)  # the negative control's projector
+
+
+def projector(url: str, data_dir: Path,
+              module: Sequence[str] = PROJECT) -> subprocess.Popen[bytes]:
+    """`cxgov project` (or `module`) on the drill's database (its log appended to
+    data_dir/projector.log)."""
     env = {**os.environ, "CXGOV_DATABASE_URL": url, "CXGOV_DATA_DIR": str(data_dir),
            "CXGOV_DB_POOL_SIZE": "1"}
     with (data_dir / "projector.log").open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "governance.cli", "project"], cwd=ROOT,
+        return subprocess.Popen([sys.executable, "-m", *module], cwd=ROOT,
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def supervise(process: subprocess.Popen[bytes], url: str, data_dir: Path, models: ReadModels,
-              position: int, report: Report) -> subprocess.Popen[bytes]:
+              position: int, report: Report,
+              module: Sequence[str] = PROJECT) -> subprocess.Popen[bytes]:
     """Wait until the views reach `position`, restarting a projector that exits on its own."""
     deadline = time.monotonic() + CATCH_UP_S
     while time.monotonic() < deadline:
@@ -39,7 +47,7 @@ def supervise(process: subprocess.Popen[bytes], url: str, data_dir: Path, models
             tail = (data_dir / "projector.log").read_text(errors="replace")[-300:]
             report.notes.append(f"projector exited by itself (code {process.returncode}): "
                                 f"{tail!r}; restarted")
-            process = projector(url, data_dir)
+            process = projector(url, data_dir, module)
         try:
             models.wait(position, timeout=5)
             return process
@@ -60,9 +68,10 @@ def paced(generator: Generator, events: int, seconds: float, slice_size: int = 2
 
 
 def crash_drill(admin: str, data_dir: Path, *, kills: int, events: int,
-                pause: tuple[float, float] = (0.3, 1.5), seed: int = 11) -> Report:
+                pause: tuple[float, float] = (0.3, 1.5), seed: int = 11,
+                module: Sequence[str] = PROJECT, name: str = "projector crashes") -> Report:
     """Write `events` events while killing the projector `kills` times, then compare."""
-    report = Report("projector crashes")
+    report = Report(name)
     rng = random.Random(seed)
     with scratch_database(admin, "cxgov_rel_proj") as url:
         env = env_for(url, pool_size=1, overflow=4)
@@ -74,7 +83,7 @@ def crash_drill(admin: str, data_dir: Path, *, kills: int, events: int,
         spread = kills * (pause[0] + pause[1]) / 2
         writer = threading.Thread(target=paced, args=(generator, events, spread))
         writer.start()
-        process = projector(url, data_dir)
+        process = projector(url, data_dir, module)
         done = 0
         try:
             while done < kills:
@@ -82,10 +91,10 @@ def crash_drill(admin: str, data_dir: Path, *, kills: int, events: int,
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 done += 1
-                process = projector(url, data_dir)
+                process = projector(url, data_dir, module)
             writer.join()
             process = supervise(process, url, data_dir, served_read_models(gov, env),
-                                gov.position(), report)
+                                gov.position(), report, module)
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -108,4 +117,18 @@ def crash_drill(admin: str, data_dir: Path, *, kills: int, events: int,
     report.notes.append(f"{done} SIGKILLs during {report.operations} positions; "
                         f"{len(live_docs)} documents and {len(live_audit)} audit rows equal "
                         f"a rebuild: {live_docs == fresh_docs and live_audit == fresh_audit}")
+    return report
+
+
+def crash_control(admin: str, data_dir: Path, *, kills: int, events: int) -> Report:
+    """The same drill with a projector whose audit view commits tracking before its rows: the
+    comparison with a rebuild must catch the rows a kill between the two left out."""
+    found = crash_drill(admin, data_dir, kills=kills, events=events, module=BROKEN,
+                        name="crash negative control (tracking before rows, must be caught)")
+    report = Report(found.name, operations=found.operations, faults=found.faults)
+    report.notes = [f"checker findings: {len(found.violations) + bool(found.lost_writes)} "
+                    f"({'; '.join(found.violations)[:160]}; {found.lost_writes} audit rows "
+                    "missing)", *found.notes]
+    if not found.violations and not found.lost_writes:
+        report.violations.append("the broken projector was NOT caught losing rows")
     return report
