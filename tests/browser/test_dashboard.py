@@ -19,11 +19,25 @@ def wait_for(driver: webdriver.Chrome, css: str) -> None:
     WebDriverWait(driver, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def submit_and_wait(driver: webdriver.Chrome, css: str) -> None:
+    """Click a form's button and wait until the browser has left the page (the sign-in page
+    has a `main h1` too, so waiting for the next page's elements alone can pass too early and
+    race the next navigation against the form's POST)."""
+    button = driver.find_element(By.CSS_SELECTOR, css)
+    button.click()
+    WebDriverWait(driver, 10).until(ec.staleness_of(button))
+
+
 def sign_in(driver: webdriver.Chrome, base: str, persona: str) -> None:
     """Pick a demo persona on the sign-in page."""
     driver.get(f"{base}/dashboard/sign-in")
-    driver.find_element(By.CSS_SELECTOR, f'button[data-persona="{persona}"]').click()
+    submit_and_wait(driver, f'button[data-persona="{persona}"]')
     wait_for(driver, "main h1")
+
+
+def sign_out(driver: webdriver.Chrome) -> None:
+    """Sign out and wait for the sign-out to be answered."""
+    submit_and_wait(driver, "form[action='/dashboard/sign-out'] button")
 
 
 def figure(driver: webdriver.Chrome, name: str) -> str:
@@ -89,7 +103,7 @@ def test_an_owner_submits_an_executive_approves_and_an_auditor_sees_the_earlier_
     urls += requested_urls(driver)
 
     # the CX executive: the submission is ranked below the cut line, approve it with reasons
-    driver.find_element(By.CSS_SELECTOR, "form[action='/dashboard/sign-out'] button").click()
+    sign_out(driver)
     sign_in(driver, server, "cx.chief")
     wait_for(driver, "#ranking")
     before = ranking(driver)
@@ -120,7 +134,7 @@ def test_an_owner_submits_an_executive_approves_and_an_auditor_sees_the_earlier_
     urls += requested_urls(driver)
 
     # the auditor: the as-of control shows the ranking as it was before the approval
-    driver.find_element(By.CSS_SELECTOR, "form[action='/dashboard/sign-out'] button").click()
+    sign_out(driver)
     sign_in(driver, server, "auditor")
     driver.get(f"{server}/dashboard/audit")
     wait_for(driver, "#timeline")
@@ -143,7 +157,7 @@ def test_an_owner_submits_an_executive_approves_and_an_auditor_sees_the_earlier_
     wait_for(driver, ".metric")
     assert len(driver.find_elements(By.CSS_SELECTOR, "article.metric")) == 9
     screenshot(driver, "scorecard")
-    driver.find_element(By.CSS_SELECTOR, "form[action='/dashboard/sign-out'] button").click()
+    sign_out(driver)
     wait_for(driver, "button[data-persona]")
     screenshot(driver, "sign-in")
     urls += requested_urls(driver)
