@@ -21,8 +21,8 @@ HOLD_SHARE = 0.3  # share of inserts that wait before commit
 HOLD_S = (0.005, 0.05)
 
 
-class HoldingRecorder(IntegrityRecorder):
-    """The cxgov recorder, pausing after the insert and before the commit now and then."""
+class Holding(es_postgres.PostgresApplicationRecorder):
+    """Pauses after the insert and before the commit now and then (mixed into a recorder)."""
 
     def _fetch_ids_after_insert_events(
         self,
@@ -34,6 +34,10 @@ class HoldingRecorder(IntegrityRecorder):
         if random.random() < HOLD_SHARE:
             time.sleep(random.uniform(*HOLD_S))
         return ids
+
+
+class HoldingRecorder(Holding, IntegrityRecorder):
+    """The cxgov recorder, pausing after the insert and before the commit now and then."""
 
 
 class Factory(es_postgres.PostgresFactory):

@@ -8,35 +8,18 @@ else. Readers that tail "after the last position seen" must be caught skipping e
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Sequence
-from typing import Any
-
 from eventsourcing import postgres as es_postgres
-from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from ops.reliability.slowstore import HOLD_S, HOLD_SHARE
+from ops.reliability.slowstore import Holding
 
 
-class UnlockedRecorder(es_postgres.PostgresApplicationRecorder):
+class UnlockedRecorder(Holding):
     """Inserts without the table lock (the bug), pausing before commit now and then."""
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
         return  # the bug: ids are drawn in one order and committed in another
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if random.random() < HOLD_SHARE:
-            time.sleep(random.uniform(*HOLD_S))
-        return ids
 
 
 class Factory(es_postgres.PostgresFactory):
