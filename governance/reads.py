@@ -128,11 +128,6 @@ class Reads:
         copied.__dict__.update({k: _copy(v) for k, v in vars(aggregate).items()})
         return copied
 
-    def clear(self) -> None:
-        """Forget everything (tests that rewrite the store underneath)."""
-        with self._lock:
-            self._cache.clear()
-
 
 def _array(values: Iterable[object]) -> str:
     """A PostgreSQL array literal of uuids or integers: one text parameter that the server

@@ -300,17 +300,16 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
 
     def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest checkpoint at or before a position."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT position, state FROM rm_checkpoints WHERE "
-                         "(%s::bigint IS NULL OR position <= %s) ORDER BY position DESC LIMIT 1",
-                         (at_most, at_most))
-            row = curs.fetchone()
-        return (row["position"], row["state"]) if row else None
+        return self._newest("rm_checkpoints WHERE", at_most)
 
     def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest core at or before a position."""
+        return self._newest("rm_checkpoint_parts WHERE part = '' AND", at_most)
+
+    def _newest(self, source: str, at_most: int | None) -> tuple[int, str] | None:
+        """(position, state) of the newest row of `source` at or before a position."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT position, state FROM rm_checkpoint_parts WHERE part = '' AND "
+            curs.execute(f"SELECT position, state FROM {source} "
                          "(%s::bigint IS NULL OR position <= %s) ORDER BY position DESC LIMIT 1",
                          (at_most, at_most))
             row = curs.fetchone()
