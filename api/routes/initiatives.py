@@ -38,7 +38,7 @@ from api.schemas import (
 from domain.errors import InitiativeNotFound
 from domain.initiative import Proposal
 from domain.values import ImpactClaim
-from governance.read_access import sees_initiative, visible_initiatives
+from governance.read_access import read_as, require_initiative_reader
 from projections.codec import plain
 
 router = APIRouter(prefix="/v1/initiatives", tags=["initiatives"])
@@ -84,20 +84,22 @@ def list_initiatives(s: ServicesDep, who: PrincipalDep,
                      status: Status = None, limit: Limit = 100, offset: Offset = 0,
                      as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
     """Initiatives, filtered; P&L owners see other P&Ls' initiatives once decided."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    require_initiative_reader(who)
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
     rows = [r for r in snapshot.documents("initiative", period=period)
             if (pnl is None or r["pnl"] == pnl) and (status is None or r["status"] == status)]
-    return page(visible_initiatives(who, rows), limit=limit, offset=offset,
-                position=snapshot.position)
+    return page(rows, limit=limit, offset=offset, position=snapshot.position)
 
 
 @router.get("/{initiative_id}", response_model=DocumentPublic, responses=READ)
 def get_initiative(initiative_id: UUID, response: Response, s: ServicesDep, who: PrincipalDep,
                    as_of: AsOf = None, min_position: MinPosition = None) -> DocumentPublic:
-    """One initiative; its ETag is the aggregate version to send as If-Match."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    """One initiative; its ETag is the aggregate version to send as If-Match. One the caller
+    may not read answers 404, exactly like one that does not exist."""
+    require_initiative_reader(who)
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
     found = snapshot.documents("initiative", key=str(initiative_id))
-    if not found or not sees_initiative(who, found[0]):
+    if not found:
         raise InitiativeNotFound(f"no initiative {initiative_id}")
     item: dict[str, Any] = plain(found[0])
     response.headers["ETag"] = f'"{item["version"]}"'

@@ -28,8 +28,9 @@ from api.schemas import (
     WrittenPublic,
 )
 from domain.errors import PeriodNotFound
+from governance.principal import Principal
+from governance.read_access import PortfolioReader, read_as, require_initiative_reader
 from projections.codec import plain
-from projections.recommend import recommendation
 
 router = APIRouter(prefix="/v1", tags=["periods"])
 PeriodCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
@@ -65,9 +66,18 @@ def close_period(code: PeriodCode, body: ReasonCreate, request: Request, s: Serv
     return written(s.gov, result)
 
 
-def _ledger(s: ServicesDep, code: str, as_of: str | None,
+def reader(s: ServicesDep, who: Principal, as_of: str | None, min_position: int | None, *,
+           initiatives: bool = False) -> PortfolioReader:
+    """The read models as the caller may read them (governance.read_access); with
+    `initiatives`, 403 first for callers who read no initiatives (ingest)."""
+    if initiatives:
+        require_initiative_reader(who)
+    return read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
+
+
+def _ledger(s: ServicesDep, who: Principal, code: str, as_of: str | None,
             min_position: int | None) -> DocumentPublic:
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    snapshot = reader(s, who, as_of, min_position)
     found = snapshot.documents("ledger", key=code)
     if not found:
         raise PeriodNotFound(f"no period {code}", period=code)
@@ -78,21 +88,22 @@ def _ledger(s: ServicesDep, code: str, as_of: str | None,
 def get_period(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                min_position: MinPosition = None) -> DocumentPublic:
     """The pool: amount, committed, released, available, by P&L (everyone)."""
-    return _ledger(s, code, as_of, min_position)
+    return _ledger(s, who, code, as_of, min_position)
 
 
 @router.get("/periods/{code}/ledger", response_model=DocumentPublic, responses=READ)
 def get_ledger(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                min_position: MinPosition = None) -> DocumentPublic:
     """The pool ledger (everyone)."""
-    return _ledger(s, code, as_of, min_position)
+    return _ledger(s, who, code, as_of, min_position)
 
 
 @router.get("/periods/{code}/ranking", response_model=ItemsPublic, responses=READ)
 def get_ranking(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                 min_position: MinPosition = None) -> ItemsPublic:
-    """The priority ranking under the policy in force (everyone)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    """The priority ranking under the policy in force (not ingest; a P&L owner sees only the
+    place of another P&L's undecided initiatives)."""
+    snapshot = reader(s, who, as_of, min_position, initiatives=True)
     if not snapshot.documents("ledger", key=code):
         raise PeriodNotFound(f"no period {code}", period=code)
     return ItemsPublic(items=plain(snapshot.documents("ranking", period=code)),
@@ -102,20 +113,19 @@ def get_ranking(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf
 @router.get("/periods/{code}/recommendation", response_model=DocumentPublic, responses=READ)
 def get_recommendation(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                        min_position: MinPosition = None) -> DocumentPublic:
-    """Greedy cut line, exact optimum and efficient frontier for the remaining pool."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
-    ledger = snapshot.documents("ledger", key=code)
-    if not ledger:
+    """Greedy cut line, exact optimum and efficient frontier for the remaining pool
+    (not ingest; the same for everyone, with the codes a caller may not read blanked)."""
+    snapshot = reader(s, who, as_of, min_position, initiatives=True)
+    if not snapshot.documents("ledger", key=code):
         raise PeriodNotFound(f"no period {code}", period=code)
-    found = recommendation(snapshot.documents("ranking", period=code), ledger[0])
-    return DocumentPublic(item=plain(found), position=snapshot.position)
+    return DocumentPublic(item=plain(snapshot.recommendation(code)), position=snapshot.position)
 
 
 @router.get("/scorecard", response_model=ItemsPublic, responses=READ)
 def get_scorecard(period: Annotated[Code, Query(description="Fiscal period code.")],
                   s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                   min_position: MinPosition = None) -> ItemsPublic:
-    """One card per customer success metric (everyone)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
+    """One card per customer success metric (everyone; ingest without its initiatives)."""
+    snapshot = reader(s, who, as_of, min_position)
     return ItemsPublic(items=plain(snapshot.documents("scorecard", period=period)),
                        position=snapshot.position)

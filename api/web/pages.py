@@ -13,8 +13,7 @@ from api.web.session import require_user
 from api.web.views import Page, open_page
 from domain.errors import CxgovError
 from governance.principal import Principal
-from governance.read_access import require_audit_reader, sees_initiative
-from projections.recommend import recommendation
+from governance.read_access import require_audit_reader, require_initiative_reader
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Principal, Depends(require_user)]
@@ -29,6 +28,15 @@ DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Def
 def root() -> RedirectResponse:
     """The server's front door is the dashboard."""
     return RedirectResponse("/dashboard", status_code=307)
+
+
+def refused(page: Page) -> HTMLResponse | None:
+    """The 403 page for callers who read no initiatives (ingest service accounts)."""
+    try:
+        require_initiative_reader(page.who)
+    except CxgovError as exc:
+        return page.render("missing.html", status=403, what=exc.message)
+    return None
 
 
 def departures(page: Page) -> list[dict[str, Any]]:
@@ -47,11 +55,13 @@ def home(request: Request, who: User, period: Text = None, as_of: Text = None,
          min_position: Position = None, done: Text = None) -> HTMLResponse:
     """CX executive home: pool gauge, ranking with the cut line, frontier, departures."""
     page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
+    if (forbidden := refused(page)) is not None:
+        return forbidden
     if page.period is None:
         return page.render("empty.html")
     ledger = page.snapshot.documents("ledger", key=page.period)[0]
     ranking = page.snapshot.documents("ranking", period=page.period)
-    rec = recommendation(ranking, ledger)
+    rec = page.snapshot.recommendation(page.period)
     return page.render("home.html", ledger=ledger, ranking=ranking, rec=rec,
                        gauge=charts.pool_gauge(ledger), frontier=charts.frontier_chart(rec),
                        departures=departures(page), done=done,
@@ -65,8 +75,10 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
                done: Text = None) -> HTMLResponse:
     """One initiative: the score breakdown anyone can recompute, and its history."""
     page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
+    if (forbidden := refused(page)) is not None:
+        return forbidden
     found = page.snapshot.documents("initiative", key=str(initiative_id))
-    if not found or not sees_initiative(who, found[0]):
+    if not found:
         return page.render("missing.html", status=404, what=f"initiative {initiative_id}")
     card = found[0]
     page.period = card["period"]

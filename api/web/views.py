@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import Services, services
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, PNL_OWNER, Principal
-from projections.query import AsOfOutOfRange, Snapshot
+from governance.read_access import PortfolioReader, read_as
+from projections.query import AsOfOutOfRange
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -66,13 +67,16 @@ for _name, _fn in {"money": money, "millions": millions, "number": number,
 
 @dataclass
 class Page:
-    """One request's view of the read models: who, which period, as of which position."""
+    """One request's view of the read models: who, which period, as of which position.
+
+    `snapshot` is the read models as `who` may read them (`governance.read_access`): every
+    page and form reads through it, so none can show what the read rule hides."""
 
     request: Request
     who: Principal
     services: Services
     as_of: str | None
-    snapshot: Snapshot
+    snapshot: PortfolioReader
     period: str | None
     periods: list[str]
     newest: int
@@ -112,10 +116,10 @@ def open_page(request: Request, who: Principal, *, period: str | None = None,
     error = None
     as_of = (as_of or "").strip() or None
     try:
-        snapshot = models.snapshot(as_of=as_of, min_position=min_position)
+        snapshot = read_as(who, models.snapshot(as_of=as_of, min_position=min_position))
     except AsOfOutOfRange as exc:
         error, as_of = str(exc), None
-        snapshot = models.snapshot()
+        snapshot = read_as(who, models.snapshot())
     ledgers = snapshot.documents("ledger")
     periods = [str(row["period"]) for row in ledgers]
     if period not in periods:
