@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     WithJsonSchema,
 )
+
+from domain.errors import InvalidInput
+from domain.text import clean_text
+from domain.values import check_observed_at
 
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
 NUMBER_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 FRACTION_PATTERN = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"
-#: At least one visible character (explicit ranges: regex engines disagree on what \s means).
-VISIBLE = r"[^\x00-\x20\x7f-\xa0]"
 PERCENT_PATTERN = r"^(10(\.0{1,6})?|[0-9](\.[0-9]{1,6})?)$"
 
 
@@ -58,11 +62,53 @@ Percent = Annotated[Decimal, BeforeValidator(_decimal_string(PERCENT_PATTERN)), 
                     _schema(PERCENT_PATTERN, "10", "A percent in [0, 10].")]
 
 
+_TEXT_RULE = ("Free text: no control characters{lines}, no bidirectional overrides, at least "
+              "one visible character; stored NFC-normalised and trimmed.")
+
+
+def _clean(max_length: int, *, required: bool = True,
+           multiline: bool = False) -> AfterValidator:
+    """The domain's one text rule (domain.text) as a pydantic check: a 422 naming the field."""
+
+    def clean(value: str) -> str:
+        try:
+            return clean_text(value, field="text", max_length=max_length, required=required,
+                              multiline=multiline)
+        except InvalidInput as exc:
+            raise ValueError(exc.message.removeprefix("text ")) from None
+
+    return AfterValidator(clean)
+
+
+def _rule(*, multiline: bool) -> str:
+    return _TEXT_RULE.format(lines=" (tab and line breaks allowed)" if multiline else "")
+
+
 Code = Annotated[str, Field(pattern=CODE_PATTERN, examples=["RB"])]
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=VISIBLE)]
-LongText = Annotated[str, Field(max_length=4000)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=VISIBLE)]
-Label = Annotated[str, Field(min_length=1, max_length=80, pattern=VISIBLE)]
+Text = Annotated[str, Field(min_length=1, max_length=200, description=_rule(multiline=False)),
+                 _clean(200)]
+LongText = Annotated[str, Field(max_length=4000, description=_rule(multiline=True)),
+                     _clean(4000, required=False, multiline=True)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, description=_rule(multiline=True)),
+                   _clean(2000, multiline=True)]
+OptionalReason = Annotated[str, Field(max_length=2000, description=_rule(multiline=True)),
+                           _clean(2000, required=False, multiline=True)]
+Label = Annotated[str, Field(min_length=1, max_length=80, description=_rule(multiline=False)),
+                  _clean(80)]
+Unit = Annotated[str, Field(min_length=1, max_length=40, description=_rule(multiline=False)),
+                 _clean(40)]
+Source = Label
+Cohort = Label
+def _observed(value: datetime) -> datetime:
+    try:
+        check_observed_at(value, now=datetime.now(UTC))
+    except InvalidInput as exc:
+        raise ValueError(exc.message.removeprefix("observed_at ")) from None
+    return value
+
+
+#: When something was observed: with a zone, after 1970, not later than a day from now.
+Observed = Annotated[AwareDatetime, AfterValidator(_observed)]
 Kind = Literal["pnl", "cx_infrastructure", "cx_process"]
 Subject = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
 
@@ -144,7 +190,7 @@ class MetricCreate(RequestBody):
     code: Code
     customer_phrasing: Text
     operational_metric: Text
-    unit: Annotated[str, Field(min_length=1, max_length=40, pattern=VISIBLE)]
+    unit: Unit
     direction: Literal["decrease", "increase"]
     baseline: Number
     target: Number
@@ -160,10 +206,10 @@ class ReadingCreate(RequestBody):
     """One observation of a metric."""
 
     value: Number
-    observed_at: AwareDatetime
-    sample_size: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    observed_at: Observed
+    sample_size: Annotated[int, Field(ge=0, le=10**12, strict=True)] | None = None
     pnl: Code | None = None
-    cohort: Annotated[str, Field(max_length=80)] | None = None
+    cohort: Cohort | None = None
 
 
 class ObservationBatchCreate(RequestBody):
@@ -171,11 +217,11 @@ class ObservationBatchCreate(RequestBody):
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"batch_key": "2027-03-crm", "source": "crm",
-         "readings": [{"value": "71.5", "observed_at": "2027-03-31T00:00:00Z",
+         "readings": [{"value": "71.5", "observed_at": "2026-03-31T00:00:00Z",
                        "sample_size": 1200}]}]})
 
     batch_key: Code
-    source: Annotated[str, Field(min_length=1, max_length=80, pattern=VISIBLE)]
+    source: Source
     readings: Annotated[list[ReadingCreate], Field(min_length=1, max_length=1000)]
 
 
@@ -184,7 +230,7 @@ class ObservationBatchItem(RequestBody):
 
     metric: Code
     batch_key: Code
-    source: Annotated[str, Field(min_length=1, max_length=80, pattern=VISIBLE)]
+    source: Source
     readings: Annotated[list[ReadingCreate], Field(min_length=1, max_length=1000)]
 
 
@@ -194,10 +240,10 @@ class ObservationBatchesCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"batches": [
             {"metric": "M1", "batch_key": "2027-03-crm-1", "source": "crm",
-             "readings": [{"value": "71.5", "observed_at": "2027-03-31T00:00:00Z",
+             "readings": [{"value": "71.5", "observed_at": "2026-03-31T00:00:00Z",
                            "sample_size": 1200}]},
             {"metric": "M2", "batch_key": "2027-03-crm-1", "source": "crm",
-             "readings": [{"value": "4.2", "observed_at": "2027-03-31T00:00:00Z"}]}]}]})
+             "readings": [{"value": "4.2", "observed_at": "2026-03-31T00:00:00Z"}]}]}]})
 
     batches: Annotated[list[ObservationBatchItem], Field(min_length=1, max_length=1000)]
 
@@ -208,7 +254,7 @@ class ObservationBatchesCreate(RequestBody):
 class PolicyTermsIn(RequestBody):
     """Scoring terms; omitted values take the defaults."""
 
-    weights: Annotated[dict[Code, Annotated[int, Field(ge=0, le=100)]],
+    weights: Annotated[dict[Code, Annotated[int, Field(ge=0, le=100, strict=True)]],
                        Field(min_length=1, max_length=50),
                        WithJsonSchema({"type": "object", "minProperties": 1, "maxProperties": 50,
                                        "propertyNames": {"pattern": CODE_PATTERN},
@@ -225,7 +271,7 @@ class PolicyTermsIn(RequestBody):
                                   {"type": "null"}]})] = None
     cost_unit: Amount | None = None
     four_eyes_threshold: Amount | None = None
-    min_sample_size: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    min_sample_size: Annotated[int, Field(ge=0, le=10**9, strict=True)] | None = None
 
 
 class PolicyUpdate(PolicyTermsIn):
@@ -278,8 +324,8 @@ class InitiativeCreate(RequestBody):
     confidence: Fraction
     expected_impacts: Annotated[list[ImpactIn], Field(max_length=30)] = []
     dependencies: Annotated[list[Code], Field(max_length=30)] = []
-    mandatory: bool = False
-    mandate_reason: Annotated[str, Field(max_length=2000)] | None = None
+    mandatory: StrictBool = False
+    mandate_reason: OptionalReason | None = None
 
 
 class InitiativeUpdate(RequestBody):
@@ -297,9 +343,9 @@ class InitiativeUpdate(RequestBody):
     confidence: Fraction | None = None
     expected_impacts: Annotated[list[ImpactIn], Field(max_length=30)] | None = None
     dependencies: Annotated[list[Code], Field(max_length=30)] | None = None
-    mandatory: bool | None = None
-    mandate_reason: Annotated[str, Field(max_length=2000)] | None = None
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    mandatory: StrictBool | None = None
+    mandate_reason: OptionalReason | None = None
+    reason: OptionalReason = ""
 
 
 class DecisionCreate(RequestBody):
@@ -309,7 +355,7 @@ class DecisionCreate(RequestBody):
         {"outcome": "approve", "rationale": "Regulator deadline moves this up"}]})
 
     outcome: Literal["approve", "reject", "defer"]
-    rationale: Annotated[str, Field(max_length=4000)] = ""
+    rationale: LongText = ""
 
 
 class DeliveryCreate(RequestBody):
@@ -326,11 +372,11 @@ class OutcomeCreate(RequestBody):
     """Record an observed outcome of delivered work on a claimed metric."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"metric": "M1", "observed_value": "60", "observed_at": "2027-09-30T00:00:00Z"}]})
+        {"metric": "M1", "observed_value": "60", "observed_at": "2026-09-30T00:00:00Z"}]})
 
     metric: Code
     observed_value: Number
-    observed_at: AwareDatetime
+    observed_at: Observed
     note: LongText = ""
 
 

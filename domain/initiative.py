@@ -12,7 +12,15 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import natural_id
-from domain.values import KINDS, ImpactClaim, require_amount, require_code, require_text
+from domain.text import optional_text
+from domain.values import (
+    KINDS,
+    ImpactClaim,
+    check_observed_at,
+    require_amount,
+    require_code,
+    require_text,
+)
 
 SUBMITTED: Final = "submitted"
 PENDING_SECOND: Final = "pending_second_approval"
@@ -81,7 +89,7 @@ class Proposal:
             raise InvalidInput("confidence must be in (0, 1]", field="confidence")
         return Proposal(
             title=require_text(self.title, field="title", max_length=200),
-            problem=self.problem.strip(),
+            problem=optional_text(self.problem, field="problem", max_length=4000),
             scenario=self.scenario,
             touchpoints=_labels(self.touchpoints, field="touchpoints"),
             functional_areas=_labels(self.functional_areas, field="functional_areas"),
@@ -90,7 +98,8 @@ class Proposal:
             expected_impacts=tuple(self.expected_impacts),
             dependencies=tuple(require_code(d, field="dependencies") for d in self.dependencies),
             mandatory=self.mandatory,
-            mandate_reason=(self.mandate_reason or "").strip() or None,
+            mandate_reason=optional_text(self.mandate_reason, field="mandate_reason",
+                                         max_length=2000) or None,
         )
 
 
@@ -252,14 +261,15 @@ class Initiative(Aggregate):
         self._revised(
             changes=normalised,
             previous={k: current[k] for k in effective},
-            reason=reason.strip(),
+            reason=optional_text(reason, field="reason", max_length=2000),
             actor=actor,
         )
 
     def withdraw(self, *, reason: str, actor: str) -> None:
         """Withdraw before any final decision."""
         self._require(set(UNDECIDED), "withdraw")
-        self._withdrawn(reason=reason.strip(), previous_status=self.status, actor=actor)
+        self._withdrawn(reason=optional_text(reason, field="reason", max_length=2000),
+                        previous_status=self.status, actor=actor)
 
     def record_first_approval(self, *, decision: DecisionRecord, actor: str) -> None:
         """First of two approvals above the four-eyes threshold."""
@@ -284,19 +294,22 @@ class Initiative(Aggregate):
     def deliver(self, *, delivered_on: date, note: str, actor: str) -> None:
         """Report delivery of approved work."""
         self._require({APPROVED}, "report delivery of")
-        self._delivered(delivered_on=delivered_on, note=note.strip(), actor=actor)
+        self._delivered(delivered_on=delivered_on,
+                        note=optional_text(note, field="note", max_length=4000), actor=actor)
 
     def record_outcome(
-        self, *, metric: str, observed_value: Decimal, observed_at: datetime, note: str, actor: str
+        self, *, metric: str, observed_value: Decimal, observed_at: datetime, note: str,
+        actor: str, now: datetime,
     ) -> None:
-        """Record the observed value of a claimed metric after delivery."""
+        """Record the observed value of a claimed metric after delivery (observed by `now`)."""
         self._require({DELIVERED}, "record an outcome for")
         if metric not in {c.metric for c in self.proposal.expected_impacts}:
             raise InvalidInput(f"{self.code} claims no impact on {metric}", field="metric")
         if not observed_value.is_finite():
             raise InvalidInput("observed value must be finite", field="observed_value")
+        check_observed_at(observed_at, now=now)
         self._outcome(metric=metric, observed_value=observed_value, observed_at=observed_at,
-                      note=note.strip(), actor=actor)
+                      note=optional_text(note, field="note", max_length=4000), actor=actor)
 
     def cancel(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
         """Cancel approved work; the pool releases its funds in the same transaction."""

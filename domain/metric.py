@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.ids import natural_id
-from domain.values import DIRECTIONS, Reading, require_code, require_text
+from domain.values import DIRECTIONS, Reading, check_reading, require_code, require_text
 
 
 class CustomerSuccessMetric(Aggregate):
@@ -226,8 +226,9 @@ class ObservationBatch(Aggregate):
         readings: tuple[Reading, ...],
         source: str,
         actor: str,
+        now: datetime,
     ) -> ObservationBatch:
-        """Record a non-empty batch of readings."""
+        """Record a non-empty batch of readings observed by `now` (the recording clock)."""
         if not readings:
             raise InvalidInput("a batch needs at least one reading", field="readings")
         if len(readings) > 10_000:
@@ -235,7 +236,7 @@ class ObservationBatch(Aggregate):
         created: ObservationBatch = cls(
             metric=metric,
             batch_key=require_code(batch_key, field="batch_key"),
-            readings=tuple(readings),
+            readings=tuple(check_reading(r, now=now) for r in readings),
             source=require_text(source, field="source", max_length=200),
             actor=actor,
         )

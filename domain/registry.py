@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import natural_id
+from domain.text import optional_text
 from domain.values import require_amount, require_code, require_text
 
 
@@ -88,7 +89,7 @@ class Scenario(Aggregate):
             code=require_code(code, field="code"),
             name=require_text(name, field="name", max_length=300),
             pnl=pnl,
-            description=description.strip(),
+            description=optional_text(description, field="description", max_length=4000),
             actor=actor,
         )
         return created

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
 from domain.errors import InvalidInput
+from domain.text import clean_text
 
 MAX_CAP_PERCENT: Final = Decimal(10)
 
@@ -65,14 +66,40 @@ class Reading:
             raise InvalidInput("sample size cannot be negative", field="sample_size")
 
 
+#: The earliest time a reading or an outcome may carry.
+EARLIEST_OBSERVATION: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far ahead of the recording clock an observation may be (clock skew between systems).
+OBSERVATION_CLOCK_SKEW: Final = timedelta(days=1)
+
+
+def check_observed_at(observed_at: datetime, *, now: datetime, field: str = "observed_at") -> None:
+    """An observation happened: after 1970 and not later than a day past `now`.
+
+    A reading dated in the future would be the metric's "current" value until that date
+    (year 9999: forever), so it is refused when recorded. Events already in the log are not
+    re-checked: this runs on commands, never when events are decoded.
+    """
+    if observed_at.tzinfo is None:
+        raise InvalidInput(f"{field} must carry a time zone", field=field)
+    if observed_at < EARLIEST_OBSERVATION:
+        raise InvalidInput(f"{field} {observed_at.isoformat()} is before 1970", field=field)
+    if observed_at > now + OBSERVATION_CLOCK_SKEW:
+        raise InvalidInput(f"{field} {observed_at.isoformat()} is in the future (the server's "
+                           f"clock reads {now.isoformat(timespec='seconds')})", field=field)
+
+
+def check_reading(reading: Reading, *, now: datetime) -> Reading:
+    """A new reading, checked as a command: its time and its cohort's text (cleaned)."""
+    check_observed_at(reading.observed_at, now=now)
+    if reading.cohort is None:
+        return reading
+    cohort = clean_text(reading.cohort, field="cohort", max_length=80, required=False)
+    return replace(reading, cohort=cohort or None)
+
+
 def require_text(value: str, *, field: str, max_length: int = 500) -> str:
-    """Return the stripped text or raise when it is empty or too long."""
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{field} must not be empty", field=field)
-    if len(text) > max_length:
-        raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
-    return text
+    """Return the cleaned one-line text (domain.text) or raise when it is empty or unsafe."""
+    return clean_text(value, field=field, max_length=max_length)
 
 
 def require_code(value: str, *, field: str) -> str:

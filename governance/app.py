@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
@@ -48,6 +48,7 @@ from domain.pool import FundingPool
 from domain.portfolio import Assessment, assess
 from domain.registry import PnL, Scenario
 from domain.scoring import Candidate, MetricTarget, Scored, Scorer, candidate_of, score_candidate
+from domain.text import optional_text
 from domain.values import ImpactClaim, Reading, require_text
 from governance.access import require_initiative_owner, require_role
 from governance.errors import ConcurrencyConflict, StaleVersion
@@ -105,6 +106,8 @@ class Governance(Application[UUID]):
 
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
+        #: The recording clock observations are checked against (a test may set its own).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.reads = Reads(self)
         self._scores = Scores()
         self.turns = Turns(self)
@@ -482,7 +485,7 @@ class Governance(Application[UUID]):
             self.metric(metric)
             batch = ObservationBatch.record(metric=metric, batch_key=batch_key,
                                             readings=tuple(readings), source=source,
-                                            actor=principal.actor)
+                                            actor=principal.actor, now=self.clock())
             self._require_absent(batch.id, f"batch {batch_key} of {metric} was recorded already",
                                  field="batch_key")
             return [batch]
@@ -526,10 +529,12 @@ class Governance(Application[UUID]):
                              ("{" + ",".join(map(str, ids)) + "}",))
                 return {row["originator_id"] for row in curs.fetchall()}
 
+        now = self.clock()
+
         def build() -> list[Aggregate]:
             created = [ObservationBatch.record(metric=metric, batch_key=key,
                                                readings=tuple(readings), source=source,
-                                               actor=principal.actor)
+                                               actor=principal.actor, now=now)
                        for metric, key, readings, source in batches]
             seen: set[UUID] = set()
             repeated = []
@@ -691,9 +696,8 @@ class Governance(Application[UUID]):
         require_role(principal, CX_EXEC, action="deciding on an initiative")
         if outcome not in OUTCOMES:
             raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
-        rationale = rationale.strip()
-        if len(rationale) > 4000:
-            raise InvalidInput("rationale is longer than 4000 characters", field="rationale")
+        rationale = optional_text(rationale, field="rationale", max_length=4000)
+
         def decidable() -> Initiative:
             initiative = self.initiative(initiative_id)
             if initiative.status not in UNDECIDED:
@@ -807,7 +811,7 @@ class Governance(Application[UUID]):
                                      action="recording an outcome")
             initiative.record_outcome(metric=metric, observed_value=observed_value,
                                       observed_at=observed_at, note=note,
-                                      actor=principal.actor)
+                                      actor=principal.actor, now=self.clock())
             return [initiative]
 
         return self._transact(build)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,25 @@ class AsOfOutOfRange(ValueError):
     """An as-of position beyond the end of the log, or a malformed as-of value."""
 
     code = "read.as_of_invalid"
+
+
+#: An as-of value is a log position (ASCII digits) or an ISO 8601 time: 40 characters at most.
+AS_OF_MAX_LENGTH = 40
+_POSITION = re.compile(r"[0-9]{1,19}", re.ASCII)
+#: ASCII only: `datetime.fromisoformat` would take other scripts' digits.
+_ISO_TIME = re.compile(r"[0-9T:.+Z -]+", re.ASCII)
+
+
+def _as_of_time(text: str) -> datetime:
+    """An ISO 8601 time in ASCII (read as UTC when it names no zone)."""
+    try:
+        if not _ISO_TIME.fullmatch(text):
+            raise ValueError(text)
+        found = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise AsOfOutOfRange("as_of must be a log position (ASCII digits) or an ISO 8601 "
+                             "time such as 2027-03-31T00:00:00Z") from None
+    return found
 
 
 #: Documents of one period (asked by period, or by a key that starts with the period).
@@ -137,16 +157,16 @@ class ReadModels:
         if as_of is None or as_of == "":
             return None
         newest = self.log.max_position()
-        if isinstance(as_of, int) or (isinstance(as_of, str) and as_of.isdigit()):
-            position = int(as_of)
-            if position < 0 or position > newest:
-                raise AsOfOutOfRange(f"as_of position {position} is outside 0..{newest}")
-            return position
+        if isinstance(as_of, str) and len(as_of) > AS_OF_MAX_LENGTH:
+            raise AsOfOutOfRange(f"as_of is longer than {AS_OF_MAX_LENGTH} characters")
+        if isinstance(as_of, str) and _POSITION.fullmatch(as_of):
+            as_of = int(as_of)
+        if isinstance(as_of, int):
+            if as_of < 0 or as_of > newest:
+                raise AsOfOutOfRange(f"as_of position {as_of} is outside 0..{newest}")
+            return as_of
         if isinstance(as_of, str):
-            try:
-                as_of = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-            except ValueError:
-                raise AsOfOutOfRange("as_of must be a log position or an ISO 8601 time") from None
+            as_of = _as_of_time(as_of)
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         self.wait(newest)

@@ -158,7 +158,7 @@ def http_rows(sizes: dict[str, Any], bases: list[str], gov: Governance, lib: Bar
 def company_file(path: Path, batches: int) -> None:
     """A company file with the benchmark world and `batches` one-reading observation batches
     (the metric carries its policy weight too, so the file converts to CSV)."""
-    day = datetime(2027, 1, 1, tzinfo=UTC)
+    day = datetime(2024, 1, 1, tzinfo=UTC)
     metric = {"customer_phrasing": "One contact fixes it", "operational_metric": "FCR",
               "unit": "%", "direction": "increase", "baseline": "68", "target": "85",
               "weight": 100}
@@ -181,7 +181,7 @@ def bulk_rows(sizes: dict[str, Any], bases: list[str], lib: Bare, admin: str) ->
         return save_rate(lib, saves=max(n // 100, 10), per_save=100)
 
     before = measure()
-    day = datetime(2027, 1, 1, tzinfo=UTC).isoformat()
+    day = datetime(2024, 1, 1, tzinfo=UTC).isoformat()
 
     def post(first: int) -> Callable[[Client], Answer]:
         body = {"batches": [

@@ -110,7 +110,7 @@ class Generator:
             batch = ObservationBatch.record(
                 metric=metric, batch_key=f"g{self.seed}-{self.steps}", source="bench",
                 readings=(Reading(Decimal(self.rng.randint(60, 120)), when, 250),),
-                actor=INGESTER.actor)
+                actor=INGESTER.actor, now=when)
             pending[batch.id] = batch
             self._count("observations")
 

@@ -19,7 +19,7 @@ def batch(key: str, *, metric: str = "M1", value: str = "50", day: int = 1,
           readings: int = 1) -> dict[str, Any]:
     """One batch of `readings` readings."""
     return {"metric": metric, "batch_key": key, "source": "crm", "readings": [
-        {"value": value, "observed_at": f"2027-01-{day:02d}T{n % 24:02d}:00:00Z",
+        {"value": value, "observed_at": f"2026-01-{day:02d}T{n % 24:02d}:00:00Z",
          "sample_size": 100} for n in range(readings)]}
 
 
@@ -64,7 +64,7 @@ def test_a_batch_recorded_already_refuses_the_request_naming_it_and_writes_nothi
 def test_the_single_batch_route_and_the_bulk_route_share_batch_keys(
         client: TestClient, runtime: Runtime) -> None:
     single = {"batch_key": "crm-1", "source": "crm",
-              "readings": [{"value": "50", "observed_at": "2027-01-01T00:00:00Z"}]}
+              "readings": [{"value": "50", "observed_at": "2026-01-01T00:00:00Z"}]}
     assert client.post("/v1/metrics/M1/observations", json=single,
                        headers=INGEST).status_code == 201
     assert client.post(URL, json=body("crm-1"), headers=INGEST).status_code == 409
@@ -73,7 +73,7 @@ def test_the_single_batch_route_and_the_bulk_route_share_batch_keys(
 def test_bad_input_anywhere_writes_nothing(client: TestClient, runtime: Runtime) -> None:
     before = runtime.app.position()
     no_zone = body("a", "b")
-    no_zone["batches"][1]["readings"][0]["observed_at"] = "2027-01-01T00:00:00"
+    no_zone["batches"][1]["readings"][0]["observed_at"] = "2026-01-01T00:00:00"
     cases = [
         (no_zone, 422, "validation.request"),
         ({"batches": []}, 422, "validation.request"),

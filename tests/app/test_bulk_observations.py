@@ -36,7 +36,7 @@ from tests.builders import (
 )
 
 Batch = tuple[str, str, Sequence[Reading], str]
-START = datetime(2027, 1, 1, tzinfo=UTC)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def readings(count: int = 1) -> tuple[Reading, ...]:

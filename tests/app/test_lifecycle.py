@@ -19,7 +19,7 @@ def test_an_initiative_goes_from_submission_to_outcome_and_the_pool_follows(
     any_gov.decide(CX_DEPUTY, initiative_id=i, outcome="approve")
     any_gov.report_delivery(RB_OWNER, initiative_id=i, delivered_on=date(2027, 6, 30))
     any_gov.record_outcome(RB_OWNER, initiative_id=i, metric="M1", observed_value=Decimal(60),
-                           observed_at=datetime(2027, 9, 30, tzinfo=UTC))
+                           observed_at=datetime(2026, 9, 30, tzinfo=UTC))
 
     initiative = any_gov.initiative(i)
     pool = any_gov.pool("FY2027")

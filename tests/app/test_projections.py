@@ -69,7 +69,7 @@ def test_the_scorecard_shows_progress_status_and_who_is_working_on_it(world: Wor
     i = world.submit("I01", cost_m="5", impacts=(("M1", "48", "0.7"),))
     world.gov.decide(CX_CHIEF, initiative_id=i, outcome="approve")
     world.gov.record_observations(INGESTER, metric="M1", batch_key="2027-01", readings=[
-        Reading(Decimal(96), datetime(2027, 1, 31, tzinfo=UTC), 400)], source="core")
+        Reading(Decimal(96), datetime(2026, 1, 31, tzinfo=UTC), 400)], source="core")
     cards = {c["metric"]: c for c in in_memory(world.gov).read_models().scorecard("FY2027")}
     m1 = cards["M1"]
     assert Decimal(m1["current"]) == 96
@@ -93,7 +93,7 @@ def a_busy_history(world: World, after_each: Callable[[int], None] = lambda _: N
     world.gov.decide(CX_CHIEF, initiative_id=ids[4], outcome="reject", rationale="no")
     positions.append(world.gov.position())
     world.gov.record_observations(INGESTER, metric="M1", batch_key="b1", readings=[
-        Reading(Decimal(100), datetime(2027, 2, 1, tzinfo=UTC), 200)], source="s")
+        Reading(Decimal(100), datetime(2026, 2, 1, tzinfo=UTC), 200)], source="s")
     positions.append(world.gov.position())
     world.gov.cancel_initiative(CX_CHIEF, initiative_id=ids[0], reason="vendor")
     positions.append(world.gov.position())

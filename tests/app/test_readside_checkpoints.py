@@ -45,7 +45,7 @@ def two_periods(world: World) -> None:
     world.submit("J02", cost_m="4")
     world.gov.decide(CX_CHIEF, initiative_id=first, outcome="approve")
     world.gov.record_observations(INGESTER, metric="M2", batch_key="b2", readings=[
-        Reading(Decimal(70), datetime(2027, 3, 1, tzinfo=UTC), 300)], source="s")
+        Reading(Decimal(70), datetime(2026, 3, 1, tzinfo=UTC), 300)], source="s")
     world.period = "FY2027"
     world.submit("I09", cost_m="2")
 

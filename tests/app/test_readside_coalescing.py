@@ -37,7 +37,7 @@ def a_long_history(world: World) -> None:
     for n in range(6):
         world.gov.record_observations(INGESTER, metric=("M1", "M2")[n % 2], batch_key=f"c{n}",
                                       readings=[Reading(Decimal(70 + n),
-                                                        datetime(2027, 4 + n, 1, tzinfo=UTC),
+                                                        datetime(2026, 4 + n, 1, tzinfo=UTC),
                                                         100)], source="s")
 
 

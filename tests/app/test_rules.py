@@ -364,7 +364,7 @@ def test_a_metric_target_on_the_wrong_side_of_the_baseline_is_refused(world: Wor
 def test_a_retried_observation_batch_is_never_applied_twice(world: World) -> None:
     from datetime import UTC, datetime
 
-    readings = [Reading(Decimal(100), datetime(2027, 1, 31, tzinfo=UTC), 400)]
+    readings = [Reading(Decimal(100), datetime(2026, 1, 31, tzinfo=UTC), 400)]
     world.gov.record_observations(INGESTER, metric="M1", batch_key="2027-01", readings=readings,
                                   source="core banking")
     rejected_without_writing(world.gov, AlreadyExists, lambda: world.gov.record_observations(
@@ -374,6 +374,6 @@ def test_a_retried_observation_batch_is_never_applied_twice(world: World) -> Non
 def test_a_pnl_owner_cannot_record_observations(world: World) -> None:
     from datetime import UTC, datetime
 
-    readings = [Reading(Decimal(100), datetime(2027, 1, 31, tzinfo=UTC), 400)]
+    readings = [Reading(Decimal(100), datetime(2026, 1, 31, tzinfo=UTC), 400)]
     rejected_without_writing(world.gov, Forbidden, lambda: world.gov.record_observations(
         RB_OWNER, metric="M1", batch_key="2027-01", readings=readings, source="x"))

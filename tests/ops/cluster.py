@@ -71,7 +71,7 @@ def alive(pid: int) -> bool:
 def batch(key: str) -> dict[str, object]:
     """One observation batch with a unique key."""
     return {"batch_key": key, "source": "load", "readings": [
-        {"value": "50", "observed_at": "2027-02-01T00:00:00Z", "sample_size": 40}]}
+        {"value": "50", "observed_at": "2026-02-01T00:00:00Z", "sample_size": 40}]}
 
 
 @dataclass

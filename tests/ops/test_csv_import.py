@@ -26,7 +26,7 @@ BAD_LINES = (2, 5_000, 10_001)  # data lines of observations.csv (line 1 is the 
 
 def with_observations(company: CompanyFile, count: int) -> CompanyFile:
     """Harborview plus `count` readings of M1 in one batch."""
-    start = datetime(2027, 1, 1, tzinfo=UTC)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     readings = [ReadingIn(value=Decimal(100) - Decimal(n % 50), sample_size=40,
                           observed_at=start + timedelta(minutes=n)) for n in range(count)]
     batch = ObservationsIn(metric="M1", batch_key="bulk-2027", source="crm", readings=readings)

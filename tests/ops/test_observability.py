@@ -22,8 +22,8 @@ from tests.api.conftest import SECRET, auth, harborview_runtime, memory_settings
 
 INGEST = auth("ingest.bot", "ingest")
 BATCH = {"batch_key": "2027-03-crm", "source": "crm", "readings": [
-    {"value": "71.5", "observed_at": "2027-03-31T00:00:00Z", "sample_size": 1200},
-    {"value": "70.0", "observed_at": "2027-04-30T00:00:00Z", "sample_size": 900}]}
+    {"value": "71.5", "observed_at": "2026-03-31T00:00:00Z", "sample_size": 1200},
+    {"value": "70.0", "observed_at": "2026-04-30T00:00:00Z", "sample_size": 900}]}
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def write_history(gov: Governance, *, events: int, stop_at: threading.Event | No
     """A reproducible mix: mostly observations, some submissions and decisions."""
     rng = random.Random(7)
     world = World(gov)
-    day = datetime(2027, 1, 1, tzinfo=UTC)
+    day = datetime(2025, 1, 1, tzinfo=UTC)
     n = 0
     while gov.position() < events and not (stop_at and stop_at.is_set()):
         n += 1
