@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, observability, web
+from api import errors, observability, security, web
 from api.auth import TokenVerifier, verifier_from_settings
 from api.deps import Services
 from api.routes import audit, health, initiatives, periods, policy, registry
+from api.web.csrf import CsrfRefused, refused
+from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
 from governance.readside import served_read_models
 from projections.query import ReadModels
@@ -36,17 +38,21 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
         read_models = (runtime.read_models() if runtime.database_url is None
                        else served_read_models(runtime.app, runtime.env))
     app = FastAPI(title="cxgov API", version="1", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": n} for n in (
                       "periods", "register", "scoring policy", "initiatives", "audit",
                       "health")])
-    app.state.services = Services(runtime.app, read_models,
-                                  verifier or verifier_from_settings(runtime.settings))
+    verifier = verifier or verifier_from_settings(runtime.settings)
+    app.state.services = Services(runtime.app, read_models, verifier)
     app.state.runtime = runtime
+    app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP
     errors.install(app)
+    app.add_exception_handler(CsrfRefused, refused)
     for module in (periods, registry, policy, initiatives, audit, health):
         app.include_router(module.router)
     web.install(app)  # the dashboard: /, /dashboard, /static
     observability.install(app)  # /metrics, request ids, JSON access logs
+    security.install(app)  # /docs from packaged assets; CSP etc. on every response, wrapping all
     return app
 
 

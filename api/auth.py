@@ -75,6 +75,10 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; raise Unauthenticated otherwise."""
+        return principal_of(self.claims(token))
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of a token (signature, exp, iss, aud, sub); or Unauthenticated."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -93,12 +97,12 @@ class TokenVerifier:
                 raise Unauthenticated("the token has no key id (kid)")
             key = self.jwks.key(kid)
         try:
-            claims = jwt.decode(token, key, algorithms=[algorithm], audience=self.audience,
-                                issuer=self.issuer, leeway=self.leeway,
-                                options={"require": ["exp", "iss", "aud", "sub"]})
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway, options={"require": ["exp", "iss", "aud", "sub"]})
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"the bearer token is not valid: {exc}") from None
-        return principal_of(claims)
+        return claims
 
 
 def principal_of(claims: dict[str, Any]) -> Principal:

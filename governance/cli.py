@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -12,11 +13,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime
 from governance.checkpointer import Checkpointer
-from governance.cli_api import APP_FACTORY, personas_json, serve_command, token_command
+from governance.cli_api import (
+    APP_FACTORY,
+    personas_json,
+    serve_command,
+    sign_in_link_command,
+    token_command,
+)
 from governance.cli_audit import audit_app
 from governance.cli_common import fail, runtime
 from governance.cli_db import db_app, migrate_command
@@ -95,6 +103,14 @@ def demo_command(
     # SIGTERM (systemd, a container, `timeout`) ends the demo like Ctrl-C does: uvicorn
     # re-raises the signal after its own shutdown, and the embedded server is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # The demo alone offers the one-click persona picker (no credential): the served app reads
+    # its settings from the environment, so the opt-in goes there (refused with CXGOV_ENV=prod).
+    os.environ["CXGOV_DEMO_SIGN_IN"] = "1"
+    get_settings.cache_clear()
+    try:
+        get_settings()
+    except ValidationError as exc:
+        raise fail(f"the demo cannot run with these settings: {exc.errors()[0]['msg']}") from None
     try:
         _demo(serve=serve, host=host, port=port)
     finally:
@@ -129,7 +145,7 @@ def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
                                  kwargs={"stop": stop, "on_idle": _checkpointer(rt)},
                                  name="projectors", daemon=True)
     projector.start()
-    typer.echo(f"Dashboard on http://{host}:{port}/ (sign in as any demo persona)")
+    typer.echo(f"Dashboard on http://{host}:{port}/ (demo sign-in: one click as any persona)")
     typer.echo(f"API on http://{host}:{port}/v1 (OpenAPI at /docs); Ctrl-C stops")
     try:
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, server_header=False)
@@ -140,6 +156,7 @@ def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
 
 app.command("serve")(serve_command)
 app.command("token")(token_command)
+app.command("sign-in-link")(sign_in_link_command)
 app.command("export")(export_command)
 
 

@@ -1,4 +1,4 @@
-"""`cxgov serve`, `cxgov token` and the demo personas (mounted in governance/cli.py)."""
+"""`cxgov serve`, `cxgov token`, `cxgov sign-in-link`, the demo personas (see governance/cli.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
 import jwt
 import typer
@@ -21,6 +23,9 @@ from governance.settings import Settings, get_settings
 #: sits above governance, so governance never imports it).
 APP_FACTORY = "api.app:serve"
 SECRET_BYTES = 32
+#: One-time sign-in links (`cxgov sign-in-link`): their ticket purpose and default lifetime.
+LINK_PURPOSE = "link"
+LINK_MINUTES = 10
 
 
 @dataclass(frozen=True)
@@ -45,14 +50,57 @@ def serve_command(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -
                 proxy_headers=False, server_header=False)
 
 
-def token_command(sub: str, role: list[str], pnl: list[str] | None = None, name: str = "",
-                  ttl: int = 3600) -> None:
+def token_command(
+    sub: Annotated[str, typer.Option("--sub", help="The subject (user or service id).")],
+    role: Annotated[list[str], typer.Option(
+        "--role", help=f"A role ({', '.join(ROLES)}); repeat for several.")],
+    pnl: Annotated[list[str] | None, typer.Option(
+        "--pnl", help="A P&L code the subject owns; repeat for several.")] = None,
+    name: Annotated[str, typer.Option(help="Display name (default: the subject).")] = "",
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.", min=60, max=86_400)] = 3600,
+) -> None:
     """Print an embedded-mode (HS256) bearer token for a subject with roles and P&Ls."""
+    _check_roles(role)
+    typer.echo(mint(Persona(sub, name or sub, tuple(role), tuple(pnl or ())), ttl=ttl))
+
+
+def _check_roles(role: Sequence[str]) -> None:
     unknown = sorted(set(role) - set(ROLES))
-    if unknown:
+    if unknown or not role:
         raise typer.BadParameter(f"unknown role {', '.join(unknown)}; choose from "
                                  f"{', '.join(ROLES)}", param_hint="--role")
-    typer.echo(mint(Persona(sub, name or sub, tuple(role), tuple(pnl or ())), ttl=ttl))
+
+
+def sign_in_link_command(
+    sub: Annotated[str, typer.Argument(help="The person's subject (user id).")],
+    role: Annotated[list[str], typer.Option(
+        "--role", help=f"A role ({', '.join(ROLES)}); repeat for several.")],
+    pnl: Annotated[list[str] | None, typer.Option(
+        "--pnl", help="A P&L code the person owns; repeat for several.")] = None,
+    name: Annotated[str, typer.Option(help="Display name (default: the subject).")] = "",
+    base_url: Annotated[str, typer.Option(
+        help="The dashboard's address as the person's browser reaches it.")] = (
+        "http://127.0.0.1:8000"),
+    minutes: Annotated[int, typer.Option(
+        help="Minutes until the link expires.", min=1, max=60)] = LINK_MINUTES,
+) -> None:
+    """Print a one-time dashboard sign-in link for a named person (embedded mode): it works
+    once, within --minutes, and starts a dashboard session with these roles and P&Ls."""
+    from governance.cli_common import fail, runtime
+    from governance.sessions import Claims, sessions_of
+
+    _check_roles(role)
+    settings = get_settings()
+    if settings.jwt_jwks_url:
+        raise fail("with an identity provider (CXGOV_JWT_JWKS_URL) people sign in through it")
+    with runtime() as rt:
+        if rt.database_url is None:
+            raise fail("sign-in links are kept in PostgreSQL: the in-memory store cannot "
+                       "share them with a server")
+        claims = Claims(sub, name or sub, tuple(role), tuple(pnl or ()), settings.jwt_issuer)
+        code = sessions_of(rt).issue(LINK_PURPOSE, claims.to_dict(),
+                                     ttl=timedelta(minutes=minutes))
+    typer.echo(f"{base_url.rstrip('/')}/dashboard/sign-in/{code}")
 
 
 def mint(persona: Persona, *, ttl: int = 3600) -> str:

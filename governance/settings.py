@@ -145,6 +145,9 @@ class Settings(BaseSettings):
             raise ValueError("CXGOV_STORE must be postgres when CXGOV_ENV=prod")
         if self.env == "prod" and self.database_url is None:
             raise ValueError("CXGOV_DATABASE_URL is required when CXGOV_ENV=prod")
+        if self.env == "prod" and self.demo_sign_in:
+            raise ValueError("CXGOV_DEMO_SIGN_IN (sign in as any persona without a credential) "
+                             "is refused when CXGOV_ENV=prod")
         return self
 
     # --- HTTP API authentication (api/auth.py) ------------------------------------------------
@@ -159,6 +162,20 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_algorithms: tuple[str, ...] | None = None  # default: HS256, or RS256+ES256 with JWKS
     jwt_leeway_seconds: int = Field(default=0, ge=0, le=300)
+
+    # --- Dashboard sign-in and sessions (api/web/session.py; docs/operator-guide.md) ----------
+    # DEMO ONLY: the one-click persona picker signs anyone in as any demo persona without a
+    # credential. `cxgov demo` turns it on; refused when env is prod.
+    demo_sign_in: bool = False
+    # A dashboard session ends after this long without a request, and this long after sign-in.
+    session_idle_seconds: int = Field(default=1800, ge=60, le=86_400)
+    session_max_seconds: int = Field(default=8 * 3600, ge=300, le=7 * 86_400)
+    # OIDC sign-in (authorization code + PKCE) against jwt_issuer, on when a JWKS URL and a
+    # client id are set. The redirect URL defaults to <this server>/dashboard/oidc/callback.
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = None
+    oidc_scopes: str = "openid profile"
 
     # --- Operations (api/observability.py, api/routes/health.py; docs/operator-guide.md) ------
     # /readyz answers 503 when the projectors are more than this many events, or this many

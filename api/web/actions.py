@@ -2,76 +2,191 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.auth import principal_of
 from api.deps import services
+from api.errors import Unauthenticated
+from api.web.csrf import PostUser, SignInChecked, check_origin, check_token
 from api.web.forms import SubmissionForm, impact_field, read_form, validate
-from api.web.pages import Position, Text, User
+from api.web.oidc import OidcClient
+from api.web.pages import Position, Text
 from api.web.session import (
+    COOKIE,
+    demo_sign_in,
     embedded,
     end_session,
-    persona_token,
+    persona_claims,
     personas,
+    presession,
     require_user,
     safe_next,
+    secure,
     start_session,
+    store,
 )
 from api.web.views import UNDECIDED, Page, open_page, templates
 from domain.errors import CxgovError
+from governance.cli_api import LINK_PURPOSE
 from governance.preview import Preview, preview_score
 from governance.principal import CX_EXEC, Principal
+from governance.sessions import Claims
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=200)]
+LinkCode = Annotated[str, PathParam(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+OIDC_COOKIE = "cxgov_oidc"
+
+
+def _sign_in_page(request: Request, *, next_url: str | None, error: str | None,
+                  link: str | None = None, status: int = 200) -> HTMLResponse:
+    verifier = services(request).verifier
+    return templates.TemplateResponse(request, "sign_in.html", {
+        "personas": personas(request), "demo": demo_sign_in(request),
+        "embedded": embedded(verifier), "oidc": _oidc(request) is not None, "link": link,
+        "next": safe_next(next_url), "error": error, "page": None, "who": None},
+        status_code=status)
 
 
 @router.get("/dashboard/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, next: Text = None, error: Text = None) -> HTMLResponse:
-    """A persona picker in embedded mode; a bearer-token field always."""
-    verifier = services(request).verifier
-    return templates.TemplateResponse(request, "sign_in.html", {
-        "personas": personas(verifier), "embedded": embedded(verifier),
-        "next": safe_next(next), "error": error, "page": None, "who": None})
+def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None,
+                 error: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """The sign-in page: a bearer-token field always; the provider's button with OIDC; the
+    persona picker in `cxgov demo` only."""
+    holder = Response()
+    presession(request, holder)
+    response = _sign_in_page(request, next_url=next, error=error)
+    _copy_cookies(holder, response)
+    return response
 
 
-@router.post("/dashboard/sign-in")
+def _copy_cookies(source: Response, target: Response) -> None:
+    for value in source.headers.getlist("set-cookie"):
+        target.headers.append("set-cookie", value)
+
+
+def _back_to_sign_in(next_url: str | None, error: str) -> RedirectResponse:
+    query = urlencode({"next": safe_next(next_url), "error": error})
+    return RedirectResponse(f"/dashboard/sign-in?{query}", status_code=303)
+
+
+@router.post("/dashboard/sign-in", dependencies=[SignInChecked])
 def sign_in(request: Request, next: Annotated[str, Form(max_length=500)] = "/dashboard",
             persona: Annotated[str, Form(max_length=200)] = "",
             token: Annotated[str, Form(max_length=8000)] = "") -> Response:
-    """Start a session from a persona (embedded mode) or a pasted bearer token."""
-    verifier = services(request).verifier
-    chosen = persona_token(verifier, persona) if persona else token.strip()
-    error = None
-    if not chosen:
-        error = "choose a persona or paste a bearer token"
-    else:
+    """Start a session from a pasted bearer token, or a demo persona (`cxgov demo` only)."""
+    not_after = None
+    claims: Claims | None = None
+    if persona:
+        claims = persona_claims(request, persona)
+        if claims is None:
+            return _back_to_sign_in(next, "one-click persona sign-in is offered by the demo "
+                                          "only (cxgov demo); sign in with a token or a link")
+    elif token.strip():
         try:
-            verifier.verify(chosen)
+            verified = services(request).verifier.claims(token.strip())
+            claims = Claims.of(principal_of(verified))
         except CxgovError as exc:
-            error = exc.message
-    if error or not chosen:
-        query = urlencode({"next": safe_next(next), "error": error})
-        return RedirectResponse(f"/dashboard/sign-in?{query}", status_code=303)
+            return _back_to_sign_in(next, exc.message)
+        not_after = datetime.fromtimestamp(int(verified["exp"]), UTC)
+    else:
+        return _back_to_sign_in(next, "paste a bearer token")
     response = RedirectResponse(safe_next(next), status_code=303)
-    start_session(response, chosen, secure=request.url.scheme == "https")
+    start_session(request, response, claims, not_after=not_after)
+    return response
+
+
+@router.get("/dashboard/sign-in/{code}", response_class=HTMLResponse)
+def sign_in_link_page(request: Request, code: LinkCode) -> Response:
+    """A one-time link: a page whose button uses it (so link scanners cannot spend it)."""
+    holder = Response()
+    presession(request, holder)
+    response = _sign_in_page(request, next_url=None, error=None, link=code)
+    _copy_cookies(holder, response)
+    return response
+
+
+@router.post("/dashboard/sign-in/{code}", dependencies=[SignInChecked])
+def sign_in_with_link(request: Request, code: LinkCode) -> Response:
+    """Spend a one-time link printed by `cxgov sign-in-link`: a session for its person."""
+    payload = store(request).redeem(LINK_PURPOSE, code)
+    if payload is None:
+        return _back_to_sign_in(None, "this sign-in link is unknown, already used or expired; "
+                                      "ask for a new one")
+    response = RedirectResponse("/dashboard", status_code=303)
+    start_session(request, response, Claims.from_dict(payload))
+    return response
+
+
+def _oidc(request: Request) -> OidcClient | None:
+    found: OidcClient | None = getattr(request.app.state, "oidc", None)
+    return found
+
+
+@router.get("/dashboard/oidc/start", name="oidc_start")
+def oidc_start(request: Request,
+               next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """Send the browser to the identity provider (authorization code + PKCE)."""
+    client = _oidc(request)
+    if client is None:
+        return _back_to_sign_in(next, "no identity provider is configured")
+    redirect_uri = client.redirect_url or str(request.url_for("oidc_callback"))
+    try:
+        url, state = client.start(store(request), next_url=safe_next(next),
+                                  redirect_uri=redirect_uri)
+    except CxgovError as exc:
+        return _back_to_sign_in(next, exc.message)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(OIDC_COOKIE, state, max_age=600, httponly=True, samesite="lax",
+                        secure=secure(request), path="/dashboard/oidc")
+    return response
+
+
+@router.get("/dashboard/oidc/callback", name="oidc_callback", response_class=HTMLResponse)
+def oidc_callback(request: Request, code: Annotated[str, Query(max_length=2000)] = "",
+                  state: Annotated[str, Query(max_length=200)] = "",
+                  error: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """The provider's redirect: verify, start a session, then continue on this site."""
+    client = _oidc(request)
+    if client is None:
+        return _back_to_sign_in(None, "no identity provider is configured")
+    if error or not code or not state:
+        return _back_to_sign_in(None, f"the identity provider did not sign you in: "
+                                      f"{error or 'no code'}")
+    try:
+        claims, next_url = client.finish(store(request), code=code, state=state,
+                                         bound_state=request.cookies.get(OIDC_COOKIE))
+    except Unauthenticated as exc:
+        response: Response = _back_to_sign_in(None, exc.message)
+    else:
+        # A 200 page that moves on by itself: the browser does not send a SameSite=Strict
+        # cookie on a redirect chain that started on the provider's site.
+        response = templates.TemplateResponse(request, "signed_in.html", {
+            "next": safe_next(next_url), "page": None, "who": None})
+        start_session(request, response, claims)
+    response.delete_cookie(OIDC_COOKIE, path="/dashboard/oidc")
     return response
 
 
 @router.post("/dashboard/sign-out")
-def sign_out() -> Response:
-    """End the session."""
+def sign_out(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """End the session: the server deletes it, so its cookie stops working everywhere."""
+    check_origin(request)
+    check_token(csrf, request.cookies.get(COOKIE))
     response = RedirectResponse("/dashboard/sign-in", status_code=303)
-    end_session(response)
+    end_session(request, response)
     return response
 
 
 @router.post("/dashboard/initiatives/{initiative_id}/decide")
-def decide(request: Request, initiative_id: UUID, who: User,
+def decide(request: Request, initiative_id: UUID, who: PostUser,
            outcome: Annotated[str, Form(pattern="^(approve|reject|defer)$")],
            rationale: Annotated[str, Form(max_length=4000)] = "",
            back: Annotated[str, Form(max_length=500)] = "/dashboard") -> Response:
@@ -144,7 +259,7 @@ def desk(request: Request, who: Annotated[Principal, Depends(require_user)],
 
 
 @router.post("/dashboard/desk", response_class=HTMLResponse)
-async def submit(request: Request, who: User) -> Response:
+async def submit(request: Request, who: PostUser) -> Response:
     """Preview the score, or submit/revise; errors are shown next to their fields."""
     data = await request.form()
     form = validate(read_form({k: v for k, v in data.items() if isinstance(v, str)}))

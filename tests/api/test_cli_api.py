@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from api.auth import verifier_from_settings
-from governance.cli import bundled_company
+from governance.cli import app, bundled_company
 from governance.cli_api import demo_personas, load_or_create_secret, mint, token_command
 from governance.settings import get_settings
 
@@ -48,3 +49,14 @@ def test_the_demo_has_every_role_and_one_owner_per_harborview_pnl(embedded: Path
         "finance", "cx_exec", "pnl_owner", "ingest", "auditor"}
     assert sum(p.roles == ("cx_exec",) for p in personas) == 3
     assert all(verifier.verify(mint(p)).subject == p.sub for p in personas)
+
+
+def test_the_documented_option_form_of_cxgov_token_works(embedded: Path) -> None:
+    result = CliRunner().invoke(app, ["token", "--sub", "rb.owner", "--role", "pnl_owner",
+                                      "--pnl", "RB", "--name", "Rita", "--ttl", "600"])
+    assert result.exit_code == 0, result.output
+    principal = verifier_from_settings(get_settings()).verify(result.output.strip())
+    assert (principal.subject, principal.roles, principal.pnls) == (
+        "rb.owner", frozenset({"pnl_owner"}), frozenset({"RB"}))
+    refused = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "root"])
+    assert refused.exit_code != 0 and "unknown role root" in refused.output

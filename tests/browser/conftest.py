@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from api.app import create_app
+from governance.bootstrap import Runtime
 from tests.api.conftest import harborview_runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,10 +46,19 @@ def ensure_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The dashboard and API on 127.0.0.1 (in-memory store with Harborview), in a thread."""
+def served_runtime() -> Iterator[Runtime]:
+    """The runtime of the server (in-memory store with Harborview), with the demo sign-in on
+    (the persona picker of `cxgov demo`)."""
     runtime = harborview_runtime()
-    app = create_app(runtime)
+    demo = replace(runtime, settings=runtime.settings.model_copy(update={"demo_sign_in": True}))
+    yield demo
+    runtime.close()
+
+
+@pytest.fixture(scope="module")
+def server(served_runtime: Runtime) -> Iterator[str]:
+    """The dashboard and API on 127.0.0.1, in a thread."""
+    app = create_app(served_runtime)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)  # connections queue until uvicorn accepts them: no wait needed
@@ -60,7 +71,6 @@ def server() -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
-    runtime.close()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +82,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_window_size(1280, 800)
     driver.implicitly_wait(0)
@@ -89,6 +99,13 @@ def requested_urls(driver: webdriver.Chrome) -> list[str]:
         if message.get("method") == "Network.requestWillBeSent":
             urls.append(str(message["params"]["request"]["url"]))
     return urls
+
+
+def csp_violations(driver: webdriver.Chrome) -> list[str]:
+    """Console messages since the last call that report a Content-Security-Policy refusal."""
+    return [str(e["message"]) for e in driver.get_log("browser")  # type: ignore[no-untyped-call]
+            if "Content Security Policy" in str(e["message"])
+            or "Refused to" in str(e["message"])]
 
 
 def off_localhost(urls: list[str]) -> list[str]:

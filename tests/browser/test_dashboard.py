@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import off_localhost, requested_urls, screenshot
+from governance.bootstrap import Runtime
+from governance.cli_api import LINK_PURPOSE
+from governance.sessions import Claims, sessions_of
+from tests.browser.conftest import csp_violations, off_localhost, requested_urls, screenshot
 
 TITLE = "Branch queue text alerts"
 JUSTIFICATION = "Regulator asked for branch wait-time relief this year."
@@ -163,6 +168,39 @@ def test_an_owner_submits_an_executive_approves_and_an_auditor_sees_the_earlier_
     urls += requested_urls(driver)
 
     assert urls and off_localhost(urls) == []
+    assert csp_violations(driver) == []
+
+
+def test_a_one_time_link_signs_in_once_and_sign_out_ends_the_session(
+        browser: webdriver.Chrome, server: str, served_runtime: Runtime) -> None:
+    claims = Claims("rita", "Rita from RB", ("pnl_owner",), ("RB",), "cxgov")
+    code = sessions_of(served_runtime).issue(LINK_PURPOSE, claims.to_dict(),
+                                             ttl=timedelta(minutes=10))
+    browser.get(f"{server}/dashboard/sign-in/{code}")
+    submit_and_wait(browser, "#use-link")
+    wait_for(browser, "main h1")
+    assert "Rita from RB" in browser.find_element(By.CSS_SELECTOR, ".user").text
+    sign_out(browser)
+    browser.get(f"{server}/dashboard")
+    wait_for(browser, "#token")  # back on the sign-in page
+    browser.get(f"{server}/dashboard/sign-in/{code}")
+    submit_and_wait(browser, "#use-link")
+    wait_for(browser, "p.error")
+    assert "already used" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    assert csp_violations(browser) == []
+
+
+def test_the_api_docs_render_from_this_server_under_its_csp(browser: webdriver.Chrome,
+                                                            server: str) -> None:
+    requested_urls(browser)
+    csp_violations(browser)
+    browser.get(f"{server}/docs")
+    WebDriverWait(browser, 15).until(ec.text_to_be_present_in_element(
+        (By.CSS_SELECTOR, ".swagger-ui .info .title"), "cxgov API"))
+    assert browser.find_elements(By.CSS_SELECTOR, ".opblock")  # the operations are listed
+    screenshot(browser, "docs")
+    assert off_localhost(requested_urls(browser)) == []
+    assert csp_violations(browser) == []
 
 
 def test_the_dashboard_fits_a_narrow_screen_without_sideways_scrolling(
