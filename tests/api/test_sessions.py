@@ -4,10 +4,12 @@ server-side sessions that sign-out revokes, and CSRF checks on every dashboard P
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -387,3 +389,32 @@ def test_postgres_sessions_expire_and_a_ticket_is_redeemed_once_under_a_race(
     late = store.issue(LINK_PURPOSE, claims.to_dict(), ttl=timedelta(minutes=10))
     clock.now += timedelta(minutes=11)
     assert store.redeem(LINK_PURPOSE, late) is None
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """A clean environment for `cxgov demo` (its SIGTERM handler and opt-in are undone)."""
+    monkeypatch.setenv("CXGOV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CXGOV_DEMO_SIGN_IN", "false")  # restored (removed) afterwards
+    handler = signal.getsignal(signal.SIGTERM)
+    get_settings.cache_clear()
+    yield monkeypatch
+    signal.signal(signal.SIGTERM, handler)
+    get_settings.cache_clear()
+
+
+def test_cxgov_demo_turns_the_persona_picker_on_for_its_server(
+        demo_env: pytest.MonkeyPatch) -> None:
+    demo_env.setenv("CXGOV_STORE", "memory")
+    assert not get_settings().demo_sign_in
+    result = CliRunner().invoke(cli.app, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert get_settings().demo_sign_in  # what the served app reads
+
+
+def test_cxgov_demo_refuses_to_run_in_production(demo_env: pytest.MonkeyPatch) -> None:
+    demo_env.setenv("CXGOV_ENV", "prod")
+    demo_env.setenv("CXGOV_DATABASE_URL", "postgresql://x@127.0.0.1:1/cxgov")
+    result = CliRunner().invoke(cli.app, ["demo", "--no-serve"])
+    assert result.exit_code == 1
+    assert "CXGOV_DEMO_SIGN_IN" in result.output
