@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors, observability, security, web
 from api.auth import TokenVerifier, verifier_from_settings
 from api.deps import Services
+from api.guard import BodyGuard
 from api.routes import audit, health, initiatives, periods, policy, registry
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
@@ -51,7 +52,8 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     for module in (periods, registry, policy, initiatives, audit, health):
         app.include_router(module.router)
     web.install(app)  # the dashboard: /, /dashboard, /static
-    observability.install(app)  # /metrics, request ids, JSON access logs
+    app.add_middleware(BodyGuard)  # no route sees an unchecked body
+    observability.install(app)  # /metrics, request ids, JSON access logs (outermost)
     security.install(app)  # /docs from packaged assets; CSP etc. on every response, wrapping all
     return app
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,9 +22,17 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from domain.errors import InvalidInput
-from domain.text import clean_text
-from domain.values import check_observed_at
+from governance.fields import (
+    Cohort,
+    Label,
+    LongText,
+    Observed,
+    OptionalReason,
+    Reason,
+    Source,
+    Text,
+    Unit,
+)
 
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
 NUMBER_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
@@ -62,53 +68,7 @@ Percent = Annotated[Decimal, BeforeValidator(_decimal_string(PERCENT_PATTERN)), 
                     _schema(PERCENT_PATTERN, "10", "A percent in [0, 10].")]
 
 
-_TEXT_RULE = ("Free text: no control characters{lines}, no bidirectional overrides, at least "
-              "one visible character; stored NFC-normalised and trimmed.")
-
-
-def _clean(max_length: int, *, required: bool = True,
-           multiline: bool = False) -> AfterValidator:
-    """The domain's one text rule (domain.text) as a pydantic check: a 422 naming the field."""
-
-    def clean(value: str) -> str:
-        try:
-            return clean_text(value, field="text", max_length=max_length, required=required,
-                              multiline=multiline)
-        except InvalidInput as exc:
-            raise ValueError(exc.message.removeprefix("text ")) from None
-
-    return AfterValidator(clean)
-
-
-def _rule(*, multiline: bool) -> str:
-    return _TEXT_RULE.format(lines=" (tab and line breaks allowed)" if multiline else "")
-
-
 Code = Annotated[str, Field(pattern=CODE_PATTERN, examples=["RB"])]
-Text = Annotated[str, Field(min_length=1, max_length=200, description=_rule(multiline=False)),
-                 _clean(200)]
-LongText = Annotated[str, Field(max_length=4000, description=_rule(multiline=True)),
-                     _clean(4000, required=False, multiline=True)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000, description=_rule(multiline=True)),
-                   _clean(2000, multiline=True)]
-OptionalReason = Annotated[str, Field(max_length=2000, description=_rule(multiline=True)),
-                           _clean(2000, required=False, multiline=True)]
-Label = Annotated[str, Field(min_length=1, max_length=80, description=_rule(multiline=False)),
-                  _clean(80)]
-Unit = Annotated[str, Field(min_length=1, max_length=40, description=_rule(multiline=False)),
-                 _clean(40)]
-Source = Label
-Cohort = Label
-def _observed(value: datetime) -> datetime:
-    try:
-        check_observed_at(value, now=datetime.now(UTC))
-    except InvalidInput as exc:
-        raise ValueError(exc.message.removeprefix("observed_at ")) from None
-    return value
-
-
-#: When something was observed: with a zone, after 1970, not later than a day from now.
-Observed = Annotated[AwareDatetime, AfterValidator(_observed)]
 Kind = Literal["pnl", "cx_infrastructure", "cx_process"]
 Subject = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
 

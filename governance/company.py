@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +18,18 @@ from domain.initiative import Proposal
 from domain.policy import DEFAULT_CONFIDENCE_TIERS, PolicyTerms
 from domain.values import ImpactClaim, Reading
 from governance.app import Governance
+from governance.fields import (
+    Cohort,
+    Count,
+    Label,
+    LongText,
+    Observed,
+    OptionalReason,
+    Reason,
+    Source,
+    Text,
+    Unit,
+)
 from governance.principal import CX_EXEC, FINANCE, INGEST, PNL_OWNER, Principal
 
 MILLION = Decimal(1_000_000)
@@ -40,25 +52,25 @@ class PeriodIn(_Model):
 
 class PnlIn(_Model):
     code: str
-    name: str
+    name: Text
     opex: Amount | None = None
     owners: list[str] = Field(default_factory=list)
 
 
 class ScenarioIn(_Model):
     code: str
-    name: str
+    name: Text
     pnl: str | None = None
-    description: str = ""
+    description: LongText = ""
 
 
 class MetricIn(_Model):
     code: str
-    customer_phrasing: str
-    operational_metric: str
+    customer_phrasing: Text
+    operational_metric: Text
     pnl: str | None = None
     scenario: str | None = None
-    unit: str
+    unit: Unit
     direction: Literal["decrease", "increase"]
     baseline: Amount
     target: Amount
@@ -77,20 +89,20 @@ class ImpactIn(_Model):
 
 class InitiativeIn(_Model):
     code: str | None = None
-    title: str
-    problem: str = ""
+    title: Text
+    problem: LongText = ""
     kind: Literal["pnl", "cx_infrastructure", "cx_process"]
     pnl: str | None = None
     scenario: str | None = None
-    touchpoints: list[str] = Field(default_factory=list)
-    functional_areas: list[str] = Field(default_factory=list)
+    touchpoints: list[Label] = Field(default_factory=list)
+    functional_areas: list[Label] = Field(default_factory=list)
     cost_musd: Amount | None = None
     cost: Amount | None = None
     confidence: Amount
     expected_impacts: list[ImpactIn] = Field(default_factory=list)
     dependencies: list[str] = Field(default_factory=list)
     mandatory: bool = False
-    mandate_reason: str | None = None
+    mandate_reason: OptionalReason | None = None
 
     def amount(self) -> Decimal:
         """Cost in currency units (`cost`), or millions (`cost_musd`)."""
@@ -107,21 +119,21 @@ class PolicyIn(_Model):
     four_eyes_threshold: Amount = Decimal(10_000_000)
     cost_unit: Amount = MILLION
     min_sample_size: int = 30
-    rationale: str = "Initial policy: weights proportional to ODI opportunity scores."
+    rationale: Reason = "Initial policy: weights proportional to ODI opportunity scores."
 
 
 class ReadingIn(_Model):
     value: Amount
-    observed_at: datetime
-    sample_size: int | None = None
+    observed_at: Observed
+    sample_size: Count | None = None
     pnl: str | None = None
-    cohort: str | None = None
+    cohort: Cohort | None = None
 
 
 class ObservationsIn(_Model):
     metric: str
     batch_key: str
-    source: str = "company file"
+    source: Source = "company file"
     readings: list[ReadingIn]
 
 
@@ -129,7 +141,7 @@ class CompanyFile(_Model):
     """The whole file; `expected` and `fictional` are informative and ignored."""
 
     fictional: bool | None = None
-    company: str
+    company: Text
     currency: str
     period: PeriodIn
     pnls: list[PnlIn] = Field(default_factory=list)

@@ -74,7 +74,7 @@ def test_three_bad_rows_among_ten_thousand_are_all_named_and_nothing_is_parsed(
     assert where == [("observations.csv", line) for line in BAD_LINES]
     reasons = " | ".join(e.reason for e in caught.value.errors)
     assert "M99 is not in metrics.csv" in reasons
-    assert "time zone" in reasons
+    assert "timezone" in reasons
 
 
 def test_the_cli_refuses_bad_csv_naming_every_row_and_writes_nothing(
