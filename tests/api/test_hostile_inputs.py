@@ -17,6 +17,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,11 +25,13 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.web.session import COOKIE
 from governance.bootstrap import Runtime, bootstrap
 from governance.cli import bundled_company
 from governance.company import import_company
 from governance.metrics import projection_lags
 from governance.readside import run_projectors
+from governance.sessions import Claims, sessions_of
 from governance.settings import Settings
 from tests.api.conftest import SECRET, auth
 from tests.conftest import truncate_all_tables
@@ -316,6 +319,29 @@ def test_bad_query_numbers_are_refused(world: World, path: str, param: str,
     response = world.client.get(world.path(path), params={**params, param: value},
                                 headers=AUDITOR)
     _assert_refused(world, response, before, field=param)
+
+
+DASHBOARD = ["/dashboard", "/dashboard/audit", "/dashboard/scorecard"]
+DASHBOARD_CASES = [(path, k) for path in DASHBOARD for k in BAD_QUERY]
+
+
+@pytest.mark.parametrize(("path", "kind"), DASHBOARD_CASES,
+                         ids=[f"{p}-{k}" for p, k in DASHBOARD_CASES])
+def test_the_dashboard_explains_a_bad_as_of_never_a_500(world: World, path: str,
+                                                                  kind: str) -> None:
+    session = sessions_of(world.runtime).start(
+        Claims("audit.one", "Auditor", ("auditor",), (), "cxgov"),
+        idle=timedelta(minutes=5), lifetime=timedelta(minutes=5))
+    before = world.position()
+    response = world.client.get(path, params={"as_of": BAD_QUERY[kind]},
+                                headers={"Cookie": f"{COOKIE}={session}"})
+    # the page shows the present with the reason the as-of was not used, or (past the
+    # query's length limit) a 422 problem; never a server error
+    assert response.status_code in (200, 422), response.text[:300]
+    if response.status_code == 200:
+        assert "as_of must be a log position" in response.text or \
+            "is outside 0.." in response.text
+    assert world.position() == before
 
 
 @pytest.mark.parametrize(("name", "content", "headers", "status"), [
