@@ -108,6 +108,9 @@ def start_session(request: Request, response: Response, claims: Claims, *,
     """Start a server-side session and set its cookie (HttpOnly, SameSite=Strict)."""
     settings = settings_of(request)
     sessions = store(request)
+    previous = request.cookies.get(COOKIE)
+    if previous and len(previous) <= 200:
+        sessions.end(previous)  # signing in again (as anyone) ends the session this browser had
     lifetime = timedelta(seconds=settings.session_max_seconds)
     if not_after is not None:
         lifetime = min(lifetime, not_after - sessions.clock())

@@ -418,3 +418,12 @@ def test_cxgov_demo_refuses_to_run_in_production(demo_env: pytest.MonkeyPatch) -
     result = CliRunner().invoke(cli.app, ["demo", "--no-serve"])
     assert result.exit_code == 1
     assert "CXGOV_DEMO_SIGN_IN" in result.output
+
+
+def test_signing_in_again_ends_the_browsers_previous_session(demo: TestClient) -> None:
+    sign_in_as(demo, "cx.chief")
+    first = session_cookie(demo)
+    sign_in_as(demo, "auditor")
+    assert session_cookie(demo) != first and home(demo) == 200
+    demo.cookies.set("cxgov_session", str(first))
+    assert home(demo) == 303
