@@ -15,6 +15,7 @@ import contextlib
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     load_pem_private_key,
 )
+from eventsourcing import persistence as es_persistence
 from eventsourcing import postgres as es_postgres
 from eventsourcing.application import Application
 from eventsourcing.persistence import ProgrammingError, StoredEvent
@@ -65,14 +67,36 @@ class IntegrityUnavailable(RuntimeError):
     """The application does not run on the chained PostgreSQL store."""
 
 
+class StoreBusy(es_persistence.OperationalError):
+    """A write could not finish within its deadline: the events table lock was not granted
+    within POSTGRES_LOCK_TIMEOUT, or a statement ran past POSTGRES_STATEMENT_TIMEOUT (the
+    server cancelled it and rolled the transaction back). Nothing was written; retry."""
+
+
+#: Env key (eventsourcing style, seconds; 0 = none) of the write transaction's
+#: statement_timeout; governance.settings.eventstore_env sets it from CXGOV_DB_STATEMENT_TIMEOUT.
+STATEMENT_TIMEOUT_ENV = "POSTGRES_STATEMENT_TIMEOUT"
+#: The library's retry of a write on a lost connection (its @retry on insert_events).
+WRITE_ATTEMPTS = 10
+WRITE_RETRY_WAIT_S = 0.2
+_DEADLINE_ERRORS = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
+
+
 class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
-    """The library's application recorder plus a hash chain written in the same transaction."""
+    """The library's application recorder plus a hash chain written in the same transaction.
+
+    Writes never use psycopg's pipeline mode (nor executemany, which pipelines too): with a
+    large payload over a Unix socket the pipeline can deadlock with the server, both sides
+    blocked writing while the server holds the events table lock (psycopg issue #685; cxgov
+    issue 12). A write is one plain transaction of a few round trips whatever its size.
+    """
 
     def __init__(
         self,
         datastore: es_postgres.PostgresDatastore,
         *,
         events_table_name: str = "stored_events",
+        statement_timeout_s: int = 0,
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         if datastore.enable_db_functions:
@@ -83,10 +107,24 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         chain = SQL("{}.{}").format(schema, Identifier(self.chain_table_name))
         # Same lock as the library's, taken through a SECURITY DEFINER function so that a role
         # with only INSERT and SELECT can write (LOCK ... EXCLUSIVE needs UPDATE privilege).
+        self.lock_function = SQL("{}.{}").format(schema, Identifier(f"{prefix}_lock_events"))
         self.lock_table_statements = [
             SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
-            SQL("SELECT {}.{}()").format(schema, Identifier(f"{prefix}_lock_events")),
+            SQL("SELECT {}()").format(self.lock_function),
         ]
+        self.set_statement_timeout(statement_timeout_s)
+        if datastore.originator_id_type not in ("uuid", "text"):  # checked by the library too
+            raise ValueError(f"unknown originator id type {datastore.originator_id_type!r}")
+        # Every event in one statement, parallel arrays unnested in order: the bigserial
+        # notification ids are drawn in that order (RETURNING gives them back in it too; the
+        # chain checks that they ascend).
+        self._insert_all = SQL(
+            "INSERT INTO {}.{} (originator_id, originator_version, topic, state) "
+            "SELECT i, v, t, s FROM unnest({}, %s::bigint[], %s::text[], %s::bytea[]) "
+            "WITH ORDINALITY AS u(i, v, t, s, n) ORDER BY n "
+            "RETURNING notification_id"
+        ).format(schema, Identifier(events_table_name),
+                 SQL(f"%s::{datastore.originator_id_type}[]"))
         self._select_head = SQL(
             "SELECT clock_timestamp() AS now, h.position, h.entry_hash FROM (SELECT 1) AS one "
             "LEFT JOIN LATERAL (SELECT position, entry_hash FROM {} "
@@ -101,15 +139,82 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         self._select_entry = SQL("SELECT entry_hash FROM {} WHERE position = %s").format(chain)
         self._chained = threading.local()  # this thread's last chained (position, hash)
 
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
+    def set_statement_timeout(self, seconds: int) -> None:
+        """Bound every statement of a write transaction (0: no bound)."""
+        if seconds < 0:
+            raise ValueError("the statement timeout cannot be negative")
+        self.statement_timeout_s = seconds
+        # The deadline, the lock and the NOTIFY in one round trip (simple query protocol).
+        self._write_prelude = SQL("; ").join([
+            SQL("SET LOCAL statement_timeout = '{0}s'").format(seconds),
+            *self.lock_table_statements,
+            SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+        ])
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            self._append_chain(curs, stored_events, ids)
+        """Write the events and their chain entries in one transaction, without a pipeline.
+
+        Retries like the library's @retry (10 attempts, 0.2 s apart) when the connection
+        fails, but never after a deadline (lock or statement timeout): that raises StoreBusy
+        at once. A retry cannot apply a write twice: it re-inserts the same (originator id,
+        version) rows, so if a commit whose answer was lost did happen, the retry fails on the
+        primary key (IntegrityError: the application re-reads, or replays the idempotency
+        key) instead of writing again.
+        """
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return self._insert_once(stored_events, **kwargs)
+            except (es_persistence.InterfaceError, es_persistence.OperationalError) as exc:
+                if isinstance(exc.__cause__, _DEADLINE_ERRORS):
+                    raise StoreBusy(
+                        f"the event store did not accept the write within its deadline "
+                        f"(lock timeout {self.datastore.lock_timeout}s, statement timeout "
+                        f"{self.statement_timeout_s}s): {str(exc.__cause__).strip()}"
+                    ) from exc.__cause__
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                time.sleep(WRITE_RETRY_WAIT_S)
+        raise AssertionError("unreachable")
+
+    def lock_available(self, timeout_ms: int) -> bool:
+        """Whether a writer gets the events table lock within timeout_ms: take it in a
+        transaction that is rolled back at once (readiness; it queues behind the writer that
+        holds the lock, and holds it itself for one round trip)."""
+        if timeout_ms < 1:  # 0 would mean "wait forever" to PostgreSQL
+            raise ValueError("the lock probe needs a timeout of at least 1 ms")
+        probe = SQL("SET LOCAL lock_timeout = '{0}ms'; SET LOCAL statement_timeout = '{1}ms'; "
+                    "SELECT {2}()").format(timeout_ms, 2 * timeout_ms, self.lock_function)
+        try:
+            with (self.datastore.get_connection() as conn,
+                  conn.transaction(force_rollback=True)):
+                conn.execute(probe)
+        except es_persistence.OperationalError as exc:
+            if isinstance(exc.__cause__, _DEADLINE_ERRORS):
+                return False
+            raise
+        return True
+
+    def _insert_once(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids: Sequence[int] | None = None
+        with (self.datastore.get_connection() as conn, conn.transaction(),
+              conn.cursor() as curs):
+            self._insert_events(curs, stored_events, **kwargs)  # the library's hook (a no-op)
+            if stored_events:
+                curs.execute(self._write_prelude)
+                uuids = self.datastore.originator_id_type == "uuid"
+                params = (
+                    [e.originator_id if uuids else str(e.originator_id) for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [bytes(e.state) for e in stored_events],
+                )
+                curs.execute(self._insert_all, params, binary=True)
+                ids = [row["notification_id"] for row in curs.fetchall()]
+                self._append_chain(curs, stored_events, ids)
         return ids
 
     def _append_chain(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
@@ -149,7 +254,6 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             prev_hashes.append(prev_hash)
             hashes.append(digest)
             prev_position, prev_hash = position, digest
-        # Fetching the RETURNING rows syncs the pipeline, so a violated constraint raises here.
         written = curs.execute(
             self._insert_chain, (recorded_at, list(ids), prevs, prev_hashes, hashes)
         ).fetchall()
@@ -176,6 +280,18 @@ class Factory(es_postgres.PostgresFactory):
     """The library's PostgreSQL factory, with the chained application recorder."""
 
     application_recorder_class = IntegrityRecorder
+
+    def application_recorder(self) -> es_persistence.ApplicationRecorder:
+        """The chained recorder, with the write deadline of POSTGRES_STATEMENT_TIMEOUT."""
+        recorder = super().application_recorder()
+        if isinstance(recorder, IntegrityRecorder):
+            value = self.env.get(STATEMENT_TIMEOUT_ENV) or "0"
+            try:
+                seconds = int(value)
+            except ValueError:
+                raise OSError(f"{STATEMENT_TIMEOUT_ENV} must be an integer: {value!r}") from None
+            recorder.set_statement_timeout(seconds)
+        return recorder
 
 
 # --- receipts -----------------------------------------------------------------------------
