@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
 from api.deps import Services
-from governance.metrics import pool_uses, projection_lags
+from governance.metrics import pool_uses, projection_failures, projection_lags
 from governance.principal import Principal
 
 access_log = logging.getLogger("cxgov.access")
@@ -68,7 +68,8 @@ class RecordingVerifier(TokenVerifier):
 
 
 class ReadSideCollector(Collector):
-    """Projection lag and pool utilisation, read from the database at scrape time."""
+    """Projection lag and failures and pool utilisation, read from the database at scrape
+    time."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -85,8 +86,17 @@ class ReadSideCollector(Collector):
         position = GaugeMetricFamily("cxgov_log_position", "The event log's newest position.")
         pools = GaugeMetricFamily("cxgov_pool_utilisation_ratio",
                                   "Net committed funds / pool, per period.", labels=["period"])
+        failed = GaugeMetricFamily(
+            "cxgov_projection_failed",
+            "1 while a projection is stopped before an event it cannot project.",
+            labels=["projection"])
+        failed_at = GaugeMetricFamily(
+            "cxgov_projection_failed_position",
+            "The log position of the event a projection cannot project (0 when none).",
+            labels=["projection"])
         try:
             lags = projection_lags(services.gov, services.models)
+            failures = {f.projection: f for f in projection_failures(services.models)}
             uses = pool_uses(services.models)
         except Exception as exc:  # the scrape still answers with the request metrics
             log.warning("read-side metrics unavailable: %s", exc)
@@ -95,9 +105,13 @@ class ReadSideCollector(Collector):
             events.add_metric([lag.projection], lag.lag_events)
             seconds.add_metric([lag.projection], lag.lag_seconds)
         position.add_metric([], lags[0].log_position if lags else 0)
+        for lag in lags:
+            failure = failures.get(lag.projection)
+            failed.add_metric([lag.projection], 1 if failure else 0)
+            failed_at.add_metric([lag.projection], failure.position if failure else 0)
         for use in uses:
             pools.add_metric([use.period], float(use.utilisation))
-        yield from (events, seconds, position, pools)
+        yield from (events, seconds, position, pools, failed, failed_at)
 
 
 class Instruments:

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
 from domain.errors import (
     AlreadyExists,
@@ -54,7 +54,7 @@ from governance.access import require_initiative_owner, require_role
 from governance.errors import ConcurrencyConflict, StaleVersion
 from governance.principal import CX_EXEC, FINANCE, INGEST, Principal
 from governance.reads import Reads
-from governance.transcoding import transcodings
+from governance.transcoding import StorableTextTranscoder, transcodings
 from governance.turns import Turns
 
 A = TypeVar("A", bound=Aggregate)
@@ -111,6 +111,12 @@ class Governance(Application[UUID]):
         self.reads = Reads(self)
         self._scores = Scores()
         self.turns = Turns(self)
+
+    def construct_transcoder(self) -> Transcoder:
+        """JSON whose decoded text PostgreSQL can store (governance/transcoding.py)."""
+        transcoder = StorableTextTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Register the value objects stored inside events."""

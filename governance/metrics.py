@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from governance.app import Governance
+from projections.failures import ProjectionFailure
+from projections.failures import projection_failures as failures_beside
 from projections.query import ReadModels
 from projections.views import AuditLogView, PortfolioView
 
@@ -66,6 +68,14 @@ def projection_lags(gov: Governance, models: ReadModels, *,
                 seconds = max((now - stamp).total_seconds(), 0.0)
         lags.append(ProjectionLag(name, position, log_position, behind, seconds))
     return lags
+
+
+def projection_failures(models: ReadModels) -> list[ProjectionFailure]:
+    """The projections stopped before an event they cannot project (projections/failures.py).
+
+    Read after projection_lags, which catches in-process read models up (and so records a
+    failure they meet)."""
+    return failures_beside(models.portfolio, models.audit)
 
 
 def pool_uses(models: ReadModels) -> list[PoolUse]:

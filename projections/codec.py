@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,17 @@ from projections.state import (
     PeriodState,
     PortfolioState,
 )
+
+#: Code points PostgreSQL cannot store in text or jsonb: NUL, and surrogates (a str holds one
+#: only unpaired, and an unpaired surrogate has no UTF-8 form).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable(text: str) -> str:
+    """`text` with U+FFFD in place of each code point PostgreSQL cannot store."""
+    return UNSTORABLE.sub(REPLACEMENT, text)
+
 
 _TYPES: dict[str, type[Any]] = {
     cls.__name__: cls

@@ -318,13 +318,19 @@ def rebuild_audit_log(log: LogReader, view: AuditLogView, *, application_name: s
 
 
 def catch_up(log: LogReader, projection: Projection[Any], *,
-             application_name: str = "cxgov") -> int:
+             application_name: str = "cxgov", careful: bool = False) -> int:
     """Feed a projection every event after its view's tracking position (in-process runner),
-    writing in batches (rows and tracking together) and once more at the end."""
+    writing in batches (rows and tracking together) and once more at the end.
+
+    `careful` writes each event alone (process_event), so that when one fails, every event
+    before it is written and the failing one is the first after the view's position.
+    """
     position = projection.view.max_tracking_id(application_name) or 0
-    if not isinstance(projection, PortfolioProjection | AuditLogProjection):
+    if careful or not isinstance(projection, PortfolioProjection | AuditLogProjection):
         for notification_id, event in log.read(after=position):
             projection.process_event(event, Tracking(application_name, notification_id))
+            if isinstance(projection, PortfolioProjection | AuditLogProjection):
+                projection.flush()  # written now even when the projection coalesces
             position = notification_id
         return position
     for notification_id, event in log.read(after=position):

@@ -13,7 +13,7 @@ from api.deps import ServicesDep
 from api.errors import problem
 from api.schemas import HealthPublic
 from governance.database import is_at_head
-from governance.metrics import projection_lags
+from governance.metrics import projection_failures, projection_lags
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("cxgov.api")
@@ -51,7 +51,8 @@ def _limits(request: Request) -> tuple[int, float]:
 
 @router.get("/readyz", response_model=HealthPublic, responses={
     503: {"description": "Not ready: the database is unreachable, the schema is not at the "
-                         "newest migration, or the projectors lag beyond the limits "
+                         "newest migration, a projection stopped at an event it cannot "
+                         "project, or the projectors lag beyond the limits "
                          "(problem+json, code `service.not_ready`)."}})
 def readyz(request: Request, s: ServicesDep) -> JSONResponse:
     """Ready when the store answers, the schema is at head and the projections keep up."""
@@ -62,6 +63,7 @@ def readyz(request: Request, s: ServicesDep) -> JSONResponse:
             return _not_ready(request, "the database schema is not at the newest migration: "
                               "run `cxgov migrate`", {"check": "schema"})
         lags = projection_lags(s.gov, s.models)
+        failures = projection_failures(s.models)
     except Exception as exc:  # any store failure means not ready
         log.warning("readiness: database unavailable: %s", exc)
         request.app.state.schema_checked_at = None
@@ -71,6 +73,13 @@ def readyz(request: Request, s: ServicesDep) -> JSONResponse:
               or (max_seconds and lag.lag_seconds > max_seconds)]
     details = {lag.projection: {"position": lag.position, "lag_events": lag.lag_events,
                                 "lag_seconds": round(lag.lag_seconds, 3)} for lag in lags}
+    if failures:
+        first = failures[0]
+        return _not_ready(request, f"projection {first.projection} cannot project the event at "
+                          f"position {first.position}: {first.error}; it stopped there and "
+                          "retries (see docs/operator-guide.md)",
+                          {"check": "projection_failed", **first.details(),
+                           "failures": [f.details() for f in failures]})
     if behind:
         names = ", ".join(lag.projection for lag in behind)
         return _not_ready(request, f"the projections lag behind the log: {names} (limits "
