@@ -278,13 +278,18 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                 curs.execute("DELETE FROM rm_documents WHERE model = 'ranking' AND "
                              "period = ANY(%s) AND NOT (key = ANY(%s))", (periods, keys))
             if docs:
-                curs.executemany(
+                # One statement, not executemany (which pipelines: cxgov issue 12). A key
+                # given twice keeps its last document, as the one-by-one upserts did.
+                last = list({(d[0], d[1]): d for d in docs}.values())
+                curs.execute(
                     "INSERT INTO rm_documents (model, key, period, sort, payload) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (model, key) DO UPDATE SET "
+                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::integer[], "
+                    "%s::jsonb[]) ON CONFLICT (model, key) DO UPDATE SET "
                     "period = EXCLUDED.period, sort = EXCLUDED.sort, payload = EXCLUDED.payload "
                     "WHERE rm_documents.payload IS DISTINCT FROM EXCLUDED.payload "
                     "OR rm_documents.sort IS DISTINCT FROM EXCLUDED.sort",
-                    [(m, k, p, s, Jsonb(row)) for m, k, p, s, row in docs])
+                    ([d[0] for d in last], [d[1] for d in last], [d[2] for d in last],
+                     [d[3] for d in last], [Jsonb(d[4]) for d in last]))
             if checkpoint is not None:
                 _insert_parts(curs, checkpoint)
 
@@ -378,12 +383,15 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
         """Insert rows and tracking in one transaction."""
         with self.datastore.transaction(commit=True) as curs:
             self._insert_tracking(curs, tracking)
-            curs.executemany(
-                "INSERT INTO rm_audit_log VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [self._values(r) for r in rows])
+            if rows:  # one statement, not executemany (which pipelines: cxgov issue 12)
+                curs.execute(
+                    "INSERT INTO rm_audit_log SELECT * FROM unnest(%s::bigint[], "
+                    "%s::timestamptz[], %s::text[], %s::uuid[], %s::bigint[], %s::text[], "
+                    "%s::text[], %s::jsonb[])", self._columns(rows))
 
-    def _values(self, row: Row) -> tuple[Any, ...]:
-        return (*(row[c] for c in self.COLUMNS[:-1]), Jsonb(row["details"]))
+    def _columns(self, rows: Sequence[Row]) -> tuple[list[Any], ...]:
+        return (*([r[c] for r in rows] for c in self.COLUMNS[:-1]),
+                [Jsonb(r["details"]) for r in rows])
 
     def rows(self, *, after: int = 0, limit: int = 100, aggregate_id: str | None = None,
              upto: int | None = None) -> list[Row]:
@@ -439,9 +447,12 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
 
 def _insert_parts(curs: Any, checkpoint: Checkpoint) -> None:
     position, parts = checkpoint
-    curs.executemany("INSERT INTO rm_checkpoint_parts (part, position, state) "
-                     "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                     [(part, position, text) for part, text in sorted(parts.items())])
+    if not parts:
+        return
+    names = sorted(parts)  # one statement, not executemany (which pipelines: cxgov issue 12)
+    curs.execute("INSERT INTO rm_checkpoint_parts (part, position, state) "
+                 "SELECT part, %s, state FROM unnest(%s::text[], %s::text[]) AS u(part, state) "
+                 "ON CONFLICT DO NOTHING", (position, names, [parts[n] for n in names]))
 
 
 def _set_tracking(curs: Any, table: str, application_name: str, position: int) -> None:
