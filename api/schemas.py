@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,14 +25,15 @@ from pydantic import (
 
 from governance.fields import (
     Cohort,
+    Count,
     Label,
     LongText,
-    Observed,
     OptionalReason,
     Reason,
     Source,
     Text,
     Unit,
+    whole_number,
 )
 
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
@@ -69,6 +71,10 @@ Percent = Annotated[Decimal, BeforeValidator(_decimal_string(PERCENT_PATTERN)), 
 
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN, examples=["RB"])]
+#: A policy weight: whole points, 0-100.
+Weight = Annotated[int, Field(ge=0, le=100), BeforeValidator(whole_number)]
+#: The smallest sample a reading needs to count.
+MinSample = Annotated[int, Field(ge=0, le=10**9), BeforeValidator(whole_number)]
 Kind = Literal["pnl", "cx_infrastructure", "cx_process"]
 Subject = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
 
@@ -166,8 +172,8 @@ class ReadingCreate(RequestBody):
     """One observation of a metric."""
 
     value: Number
-    observed_at: Observed
-    sample_size: Annotated[int, Field(ge=0, le=10**12, strict=True)] | None = None
+    observed_at: AwareDatetime
+    sample_size: Count | None = None
     pnl: Code | None = None
     cohort: Cohort | None = None
 
@@ -214,7 +220,7 @@ class ObservationBatchesCreate(RequestBody):
 class PolicyTermsIn(RequestBody):
     """Scoring terms; omitted values take the defaults."""
 
-    weights: Annotated[dict[Code, Annotated[int, Field(ge=0, le=100, strict=True)]],
+    weights: Annotated[dict[Code, Weight],
                        Field(min_length=1, max_length=50),
                        WithJsonSchema({"type": "object", "minProperties": 1, "maxProperties": 50,
                                        "propertyNames": {"pattern": CODE_PATTERN},
@@ -231,7 +237,7 @@ class PolicyTermsIn(RequestBody):
                                   {"type": "null"}]})] = None
     cost_unit: Amount | None = None
     four_eyes_threshold: Amount | None = None
-    min_sample_size: Annotated[int, Field(ge=0, le=10**9, strict=True)] | None = None
+    min_sample_size: MinSample | None = None
 
 
 class PolicyUpdate(PolicyTermsIn):
@@ -336,7 +342,7 @@ class OutcomeCreate(RequestBody):
 
     metric: Code
     observed_value: Number
-    observed_at: Observed
+    observed_at: AwareDatetime
     note: LongText = ""
 
 

@@ -27,6 +27,12 @@ class InvalidInput(CxgovError):
         super().__init__(message, field=field, **details)
         self.field = field
 
+    def within(self, prefix: str) -> InvalidInput:
+        """The same error for a field inside a list item: `readings.3` + `observed_at`."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        details = {k: v for k, v in self.details.items() if k != "field"}
+        return InvalidInput(f"{prefix}: {self.message}", field=field, **details)
+
 
 class NotFound(CxgovError):
     """The named thing does not exist."""

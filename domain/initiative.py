@@ -302,12 +302,12 @@ class Initiative(Aggregate):
         actor: str, now: datetime,
     ) -> None:
         """Record the observed value of a claimed metric after delivery (observed by `now`)."""
-        self._require({DELIVERED}, "record an outcome for")
-        if metric not in {c.metric for c in self.proposal.expected_impacts}:
-            raise InvalidInput(f"{self.code} claims no impact on {metric}", field="metric")
         if not observed_value.is_finite():
             raise InvalidInput("observed value must be finite", field="observed_value")
         check_observed_at(observed_at, now=now)
+        self._require({DELIVERED}, "record an outcome for")
+        if metric not in {c.metric for c in self.proposal.expected_impacts}:
+            raise InvalidInput(f"{self.code} claims no impact on {metric}", field="metric")
         self._outcome(metric=metric, observed_value=observed_value, observed_at=observed_at,
                       note=optional_text(note, field="note", max_length=4000), actor=actor)
 

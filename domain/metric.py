@@ -236,7 +236,7 @@ class ObservationBatch(Aggregate):
         created: ObservationBatch = cls(
             metric=metric,
             batch_key=require_code(batch_key, field="batch_key"),
-            readings=tuple(check_reading(r, now=now) for r in readings),
+            readings=tuple(_checked(readings, now)),
             source=require_text(source, field="source", max_length=200),
             actor=actor,
         )
@@ -256,3 +256,14 @@ class ObservationBatch(Aggregate):
         self.batch_key = batch_key
         self.readings = tuple(readings)
         self.source = source
+
+
+def _checked(readings: tuple[Reading, ...], now: datetime) -> list[Reading]:
+    """Each reading checked as a command (`check_reading`), an error naming its index."""
+    checked = []
+    for index, reading in enumerate(readings):
+        try:
+            checked.append(check_reading(reading, now=now))
+        except InvalidInput as exc:
+            raise exc.within(f"readings.{index}") from None
+    return checked

@@ -538,10 +538,14 @@ class Governance(Application[UUID]):
         now = self.clock()
 
         def build() -> list[Aggregate]:
-            created = [ObservationBatch.record(metric=metric, batch_key=key,
-                                               readings=tuple(readings), source=source,
-                                               actor=principal.actor, now=now)
-                       for metric, key, readings, source in batches]
+            created = []
+            for index, (metric, key, readings, source) in enumerate(batches):
+                try:
+                    created.append(ObservationBatch.record(
+                        metric=metric, batch_key=key, readings=tuple(readings), source=source,
+                        actor=principal.actor, now=now))
+                except InvalidInput as exc:
+                    raise exc.within(f"batches.{index}") from None
             seen: set[UUID] = set()
             repeated = []
             for b in created:

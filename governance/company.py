@@ -20,7 +20,7 @@ from domain.values import ImpactClaim, Reading
 from governance.app import Governance
 from governance.fields import (
     Cohort,
-    Count,
+    FileCount,
     Label,
     LongText,
     Observed,
@@ -125,7 +125,7 @@ class PolicyIn(_Model):
 class ReadingIn(_Model):
     value: Amount
     observed_at: Observed
-    sample_size: Count | None = None
+    sample_size: FileCount | None = None
     pnl: str | None = None
     cohort: Cohort | None = None
 

@@ -42,6 +42,7 @@ CX = auth("cx.chief", "cx_exec")
 FINANCE = auth("fin.cfo", "finance")
 INGEST = auth("ingest.bot", "ingest")
 AUDITOR = auth("audit.one", "auditor")
+RB_OWNER = auth("rb.owner", "pnl_owner", pnls=("RB",))
 
 HOSTILE_TEXT: dict[str, str] = {
     "nul": "a\u0000b",
@@ -66,7 +67,7 @@ BAD_NUMBERS: dict[str, Any] = {"true": True, "false": False, "float": 1.5, "expo
                                "string_exponent": "1e3", "string_nan": "NaN",
                                "string_infinity": "Infinity", "negative": "-5",
                                "huge": "9" * 40, "unicode_digits": "\u0663\u0664"}
-BAD_COUNTS: dict[str, Any] = {"true": True, "false": False, "float": 12.5, "exponent": 1e3,
+BAD_COUNTS: dict[str, Any] = {"true": True, "false": False, "float": 12.5, "exponent": 1.25e1,
                               "string": "12", "negative": -1, "huge": 10**40}
 BAD_QUERY: dict[str, str] = {"superscript": "\u00b2", "arabic_indic": "\u0663",
                              "fullwidth": "\uff11", "five_thousand_digits": "9" * 5000,
@@ -113,7 +114,7 @@ COMMANDS = [
             {"delivered_on": "2026-06-30", "note": "done"}, CX, ("note",)),
     Command("outcome", "POST", "/v1/initiatives/{I01}/outcomes",
             {"metric": "M1", "observed_value": "60", "observed_at": "2026-09-30T00:00:00Z",
-             "note": "seen"}, CX, ("note",)),
+             "note": "seen"}, RB_OWNER, ("note",)),
     Command("cancel", "POST", "/v1/initiatives/{I01}/cancel", {"reason": "r"}, CX,
             ("reason",)),
     Command("restate", "POST", "/v1/periods/FY2027/restatements",
