@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import CxgovError
+from governance.integrity import StoreBusy
 from projections.query import AsOfOutOfRange, NotCaughtUp
 
 log = logging.getLogger("cxgov.api")
@@ -179,6 +180,16 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
                    headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
+async def store_busy(request: Request, exc: Exception) -> JSONResponse:
+    """A write missed its deadline (the events table lock, or a statement timeout): nothing
+    was written; 503, retry shortly (with the same Idempotency-Key)."""
+    log.warning("store busy on %s %s: %s", request.method, request.url.path, exc)
+    return problem(request, status=503, code="store.busy", title="Event store busy",
+                   detail="the write could not get the event store within its deadline and "
+                          "was not recorded; retry shortly",
+                   headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
 def install(app: FastAPI) -> None:
     """Register every handler on the app."""
     app.add_exception_handler(CxgovError, cxgov_error)
@@ -188,4 +199,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for cls in DATABASE_UNAVAILABLE:
         app.add_exception_handler(cls, database_unavailable)
+    app.add_exception_handler(StoreBusy, store_busy)  # wins over its base (looked up by MRO)
     app.add_exception_handler(Exception, unexpected)

@@ -113,7 +113,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=2, ge=1)  # connections each app opens at start
     db_max_overflow: int = Field(default=18, ge=0)  # more on demand, up to size + overflow
     db_connect_timeout: int = Field(default=5, ge=1)
+    # Write deadlines (docs/operator-guide.md, "Write deadlines and readiness"), in seconds, 0 =
+    # none: waiting for the events table lock; any one statement of a write transaction (the
+    # server cancels it and rolls back, releasing the lock); a session left idle inside a
+    # transaction is ended by the server.
     db_lock_timeout: int = Field(default=10, ge=0)
+    db_statement_timeout: int = Field(default=30, ge=0)
+    db_idle_in_transaction_timeout: int = Field(default=5, ge=0)
     env: Literal["dev", "prod"] = "dev"
     audit_signing_key: SecretStr | None = None
     audit_signing_key_file: Path | None = None
@@ -189,6 +195,9 @@ class Settings(BaseSettings):
     # A request still running after this many seconds is answered 503 `request.timeout` (the
     # work finishes in the background; retry with the same Idempotency-Key); 0 turns it off.
     request_timeout_seconds: float = Field(default=60.0, ge=0)
+    # /readyz answers 503 when a writer could not get the event store's lock within this many
+    # milliseconds (probed on each call, PostgreSQL only); 0 turns the check off.
+    ready_lock_timeout_ms: int = Field(default=2000, ge=0)
 
 
 @lru_cache(maxsize=1)
@@ -219,4 +228,7 @@ def eventstore_env(settings: Settings, database_url: str | None) -> dict[str, st
         "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
         "POSTGRES_LOCK_TIMEOUT": str(settings.db_lock_timeout),
+        "POSTGRES_STATEMENT_TIMEOUT": str(settings.db_statement_timeout),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
+            settings.db_idle_in_transaction_timeout),
     }

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes: database, schema at head, projection lag."""
+"""Liveness and readiness probes: database, schema at head, write lock, projection lag."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from api.deps import ServicesDep
 from api.errors import problem
 from api.schemas import HealthPublic
 from governance.database import is_at_head
+from governance.integrity import IntegrityRecorder
 from governance.metrics import projection_failures, projection_lags
 
 router = APIRouter(tags=["health"])
@@ -43,6 +44,23 @@ def _schema_at_head(request: Request) -> bool:
     return True
 
 
+def _lock_blocked(request: Request, s: Any) -> JSONResponse | None:
+    """Not ready when a write could not get the event store's lock within the readiness
+    deadline (ready_lock_timeout_ms): probed by taking it in a transaction rolled back at
+    once. None when it was granted, or on a store without the lock (in memory)."""
+    settings = getattr(getattr(request.app.state, "runtime", None), "settings", None)
+    timeout_ms = int(getattr(settings, "ready_lock_timeout_ms", 2000))
+    recorder = getattr(s.gov, "recorder", None)
+    if not timeout_ms or not isinstance(recorder, IntegrityRecorder):
+        return None
+    if recorder.lock_available(timeout_ms):
+        return None
+    log.warning("readiness: the event store's lock was not granted within %d ms", timeout_ms)
+    return _not_ready(request, f"a write could not get the event store's lock within "
+                      f"{timeout_ms} ms: another session holds it (see pg_locks)",
+                      {"check": "event_store_lock", "timeout_ms": timeout_ms})
+
+
 def _limits(request: Request) -> tuple[int, float]:
     settings = getattr(getattr(request.app.state, "runtime", None), "settings", None)
     return (int(getattr(settings, "ready_max_lag_events", 1000)),
@@ -51,17 +69,21 @@ def _limits(request: Request) -> tuple[int, float]:
 
 @router.get("/readyz", response_model=HealthPublic, responses={
     503: {"description": "Not ready: the database is unreachable, the schema is not at the "
-                         "newest migration, a projection stopped at an event it cannot "
-                         "project, or the projectors lag beyond the limits "
+                         "newest migration, a write cannot get the event store's lock within "
+                         "the deadline, a projection stopped at an event it cannot project, "
+                         "or the projectors lag beyond the limits "
                          "(problem+json, code `service.not_ready`)."}})
 def readyz(request: Request, s: ServicesDep) -> JSONResponse:
-    """Ready when the store answers, the schema is at head and the projections keep up."""
+    """Ready when the store answers, the schema is at head, writes get the event store's lock
+    and the projections keep up."""
     max_events, max_seconds = _limits(request)
     try:
         position = s.gov.position()
         if not _schema_at_head(request):
             return _not_ready(request, "the database schema is not at the newest migration: "
                               "run `cxgov migrate`", {"check": "schema"})
+        if (blocked := _lock_blocked(request, s)) is not None:
+            return blocked
         lags = projection_lags(s.gov, s.models)
         failures = projection_failures(s.models)
     except Exception as exc:  # any store failure means not ready
