@@ -15,7 +15,7 @@ from api.routes import audit, health, initiatives, periods, policy, registry
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
-from governance.readside import served_read_models
+from governance.stores.readside import served_read_models
 from projections.query import ReadModels
 
 DESCRIPTION = """Rank, fund and audit customer-experience initiatives against a capped OpEx pool.

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import CxgovError
-from governance.integrity import StoreBusy
+from governance.stores.integrity import StoreBusy
 from projections.query import AsOfOutOfRange, NotCaughtUp
 
 log = logging.getLogger("cxgov.api")

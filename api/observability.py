@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
 from api.deps import Services
-from governance.metrics import pool_uses, projection_failures, projection_lags
 from governance.principal import Principal
+from governance.stores.metrics import pool_uses, projection_failures, projection_lags
 
 access_log = logging.getLogger("cxgov.access")
 log = logging.getLogger("cxgov.api")

@@ -53,9 +53,9 @@ from domain.values import ImpactClaim, Reading, require_text
 from governance.access import require_initiative_owner, require_role
 from governance.errors import ConcurrencyConflict, StaleVersion
 from governance.principal import CX_EXEC, FINANCE, INGEST, Principal
-from governance.reads import Reads
-from governance.transcoding import StorableTextTranscoder, transcodings
-from governance.turns import Turns
+from governance.stores.aggregate_cache import Reads
+from governance.stores.transcoding import StorableTextTranscoder, transcodings
+from governance.stores.turns import Turns
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -94,7 +94,7 @@ class Idempotency:
 _IDEMPOTENCY: ContextVar[Idempotency | None] = ContextVar("cxgov_idempotency", default=None)
 #: What the current attempt of a command has read: id -> shared state, or None when absent.
 _SEEN: ContextVar[dict[UUID, Aggregate | None] | None] = ContextVar("cxgov_seen", default=None)
-#: The turns the current attempt holds (governance/turns.py), released when it ends.
+#: The turns the current attempt holds (governance/stores/turns.py), released when it ends.
 _TURNS: ContextVar[tuple[ExitStack, set[UUID]] | None] = ContextVar("cxgov_turns", default=None)
 
 
@@ -113,7 +113,7 @@ class Governance(Application[UUID]):
         self.turns = Turns(self)
 
     def construct_transcoder(self) -> Transcoder:
-        """JSON whose decoded text PostgreSQL can store (governance/transcoding.py)."""
+        """JSON whose decoded text PostgreSQL can store (governance/stores/transcoding.py)."""
         transcoder = StorableTextTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
@@ -158,8 +158,9 @@ class Governance(Application[UUID]):
         Under `idempotent()`, the key is saved in the same transaction, and a retry (or a
         concurrent duplicate that lost the race) returns the first call's result.
         `reads` names the aggregates `build` will read: each attempt fetches them, with the
-        idempotency key, in one round trip (governance/reads.py). `turn` names a hot stream
-        the command writes, whose turn each attempt takes first (governance/turns.py).
+        idempotency key, in one round trip (governance/stores/aggregate_cache.py). `turn` names
+        a hot stream the command writes, whose turn each attempt takes first
+        (governance/stores/turns.py).
         """
         request = _IDEMPOTENCY.get()
         for attempt in range(self.max_attempts):
@@ -209,7 +210,7 @@ class Governance(Application[UUID]):
 
     def _take_turn(self, stream_id: UUID) -> None:
         """Queue for the write turn on a hot stream (a pool) for the rest of this attempt, and
-        forget what the attempt read of it before (governance/turns.py). One stream per
+        forget what the attempt read of it before (governance/stores/turns.py). One stream per
         attempt, so turns cannot deadlock."""
         current = _TURNS.get()
         if current is None:

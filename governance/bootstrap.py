@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governance.app import Governance
-from governance.database import (
+from governance.settings import Settings, eventstore_env, get_settings
+from governance.stores.database import (
     embedded_stop,
     is_at_head,
     migrate,
     resolve_database_url,
     wait_for_database,
 )
-from governance.readside import InProcess, in_memory, in_process_postgres
-from governance.settings import Settings, eventstore_env, get_settings
+from governance.stores.readside import InProcess, in_memory, in_process_postgres
 from projections.query import ReadModels
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governance.app import Governance
-from governance.integrity import entry_hash
+from governance.stores.integrity import entry_hash
 
 
 def receipt(app: Governance, position: int, known: bytes | None = None) -> dict[str, object]:

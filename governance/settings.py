@@ -216,7 +216,7 @@ def eventstore_env(settings: Settings, database_url: str | None) -> dict[str, st
         raise ValueError("the postgres store needs a database URL (see resolve_database_url)")
     params = parse_database_url(database_url)
     return {
-        "PERSISTENCE_MODULE": "governance.integrity",
+        "PERSISTENCE_MODULE": "governance.stores.integrity",
         "POSTGRES_DBNAME": params.dbname,
         "POSTGRES_HOST": params.host,
         "POSTGRES_PORT": str(params.port),

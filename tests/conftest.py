@@ -19,7 +19,8 @@ import pytest
 from psycopg import sql
 from pydantic import SecretStr
 
-from governance.database import (
+from governance.settings import Settings, eventstore_env
+from governance.stores.database import (
     connect,
     create_database,
     drop_database,
@@ -28,7 +29,6 @@ from governance.database import (
     migrate,
     wait_for_database,
 )
-from governance.settings import Settings, eventstore_env
 from tests.pg import NoTestServerError, ServerChoice, candidates, choose_server
 
 PG_FIXTURE = "pg_admin_url"

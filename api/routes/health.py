@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 from api.deps import ServicesDep
 from api.errors import problem
 from api.schemas import HealthPublic
-from governance.database import is_at_head
-from governance.integrity import IntegrityRecorder
-from governance.metrics import projection_failures, projection_lags
+from governance.stores.database import is_at_head
+from governance.stores.integrity import IntegrityRecorder
+from governance.stores.metrics import projection_failures, projection_lags
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("cxgov.api")

@@ -34,10 +34,10 @@ from api.web.session import (
 )
 from api.web.views import UNDECIDED, Page, open_page, templates
 from domain.errors import CxgovError
-from governance.cli_api import LINK_PURPOSE
-from governance.preview import Preview, preview_score
+from governance.entrypoints.serve import LINK_PURPOSE
 from governance.principal import CX_EXEC, Principal
-from governance.sessions import Claims
+from governance.stores.sessions import Claims
+from governance.usecases.preview import Preview, preview_score
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=200)]

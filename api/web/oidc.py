@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 
 from api.auth import TokenVerifier, principal_of
 from api.errors import Unauthenticated
-from governance.sessions import Claims, Sessions
 from governance.settings import Settings
+from governance.stores.sessions import Claims, Sessions
 
 PURPOSE = "oidc"
 PENDING = timedelta(minutes=10)

@@ -1,7 +1,7 @@
 """Dashboard sign-in and sessions: an opaque session id in the cookie, the session server side.
 
 The cookie `cxgov_session` holds a random id; the server keeps sha256(id) with the principal's
-claims (governance/sessions.py) and checks it on every request: a session ends after
+claims (governance/stores/sessions.py) and checks it on every request: a session ends after
 `session_idle_seconds` without a request (default 30 min), `session_max_seconds` after sign-in
 (default 8 h; a pasted token's session also ends when the token does), or at sign-out, which
 deletes it. The cookie is not a bearer token: the API never accepts it.
@@ -23,10 +23,10 @@ from fastapi.responses import RedirectResponse, Response
 from api.auth import TokenVerifier
 from api.deps import services
 from governance.bootstrap import Runtime
-from governance.cli_api import Persona, demo_personas
+from governance.entrypoints.serve import Persona, demo_personas
 from governance.principal import Principal
-from governance.sessions import Claims, Sessions, sessions_of
 from governance.settings import Settings
+from governance.stores.sessions import Claims, Sessions, sessions_of
 
 COOKIE = "cxgov_session"
 #: A random value set by the sign-in pages: the sign-in forms' CSRF tokens derive from it.

@@ -26,10 +26,10 @@ from typing import Any
 
 from domain.optimize import frontier, optimal
 from governance.app import Governance
-from governance.cli_api import mint_token
-from governance.company import load_company_file
-from governance.csv_import import write_csv_company
-from governance.readside import rebuild, served_read_models
+from governance.entrypoints.company import load_company_file
+from governance.entrypoints.csv_import import write_csv_company
+from governance.entrypoints.serve import mint_token
+from governance.stores.readside import rebuild, served_read_models
 from ops.bench import commands, optimizer
 from ops.bench.ceiling import Bare, decode_rate, save_rate, single_save
 from ops.bench.history import Generator, setup_world
@@ -210,7 +210,7 @@ def bulk_rows(sizes: dict[str, Any], bases: list[str], lib: Bare, admin: str) ->
         env = {**os.environ, "CXGOV_DATABASE_URL": url, "CXGOV_DATA_DIR": folder,
                "CXGOV_DB_POOL_SIZE": "1"}
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "governance.cli", "import",
+        done = subprocess.run([sys.executable, "-m", "governance.entrypoints.cli", "import",
                                str(csv_folder)], env=env, cwd=ROOT, check=True,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         wall = time.perf_counter() - start
@@ -269,8 +269,9 @@ def projector_row(gov: Governance, url: str, data_dir: Path, models: Any,
                   generator: Generator, *, tail: int) -> None:
     """Peak resident memory of `cxgov project` restoring the whole history and following it."""
     env = {**os.environ, "CXGOV_DATABASE_URL": url, "CXGOV_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "governance.cli", "project"], cwd=ROOT,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-m", "governance.entrypoints.cli", "project"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         start = time.perf_counter()
         generator.write(tail)

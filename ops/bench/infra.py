@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from governance.database import (
+from governance.settings import Settings, eventstore_env
+from governance.stores.database import (
     connect,
     create_database,
     drop_database,
@@ -26,7 +27,6 @@ from governance.database import (
     migrate,
     wait_for_database,
 )
-from governance.settings import Settings, eventstore_env
 
 ROOT = Path(__file__).resolve().parents[2]
 JWT_SECRET = "bench-secret-0123456789-0123456789-abcdef"

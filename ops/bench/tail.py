@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 
 from governance.app import Governance
-from governance.readside import bound_portfolio_projection, postgres_views, rebuild
+from governance.stores.readside import bound_portfolio_projection, postgres_views, rebuild
 from ops.bench.history import Generator, setup_world
 from ops.bench.infra import ROOT, env_for, scratch_database, scratch_server
 from projections.log import ApplicationLog
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.runner:
                 data_dir = stack.enter_context(tempfile.TemporaryDirectory())
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "governance.cli", "project"], cwd=ROOT,
+                    [sys.executable, "-m", "governance.entrypoints.cli", "project"], cwd=ROOT,
                     env={**os.environ, "CXGOV_DATABASE_URL": url, "CXGOV_DATA_DIR": data_dir},
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:

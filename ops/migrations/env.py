@@ -23,8 +23,8 @@ def _url() -> URL | str:
         return from_ini
     # The alembic CLI (alembic -c ops/migrations/alembic.ini ...): use the configured
     # database, starting the embedded server when CXGOV_DATABASE_URL is unset.
-    from governance.database import resolve_database_url, sqlalchemy_url
     from governance.settings import get_settings
+    from governance.stores.database import resolve_database_url, sqlalchemy_url
 
     url, _ = resolve_database_url(get_settings())
     return sqlalchemy_url(url)

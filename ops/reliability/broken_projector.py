@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from eventsourcing.persistence import Tracking
 
 from governance.bootstrap import bootstrap
-from governance.readside import run_projectors
+from governance.stores.readside import run_projectors
 from projections.views import PostgresAuditLogView, Row
 
 GAP_S = 0.1
@@ -30,9 +30,10 @@ class TrackingFirstAuditLogView(PostgresAuditLogView):
             self._insert_tracking(curs, tracking)
         time.sleep(GAP_S)
         with self.datastore.transaction(commit=True) as curs:
-            curs.executemany(
-                "INSERT INTO rm_audit_log VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [self._values(r) for r in rows])
+            curs.execute(
+                "INSERT INTO rm_audit_log SELECT * FROM unnest(%s::bigint[], "
+                "%s::timestamptz[], %s::text[], %s::uuid[], %s::bigint[], %s::text[], "
+                "%s::text[], %s::jsonb[])", self._columns(rows))
 
 
 def main() -> None:

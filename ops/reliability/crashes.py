@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from governance.app import Governance
-from governance.readside import postgres_views, rebuild, served_read_models
+from governance.stores.readside import postgres_views, rebuild, served_read_models
 from ops.bench.history import Generator, setup_world
 from ops.bench.infra import ROOT, env_for, scratch_database
 from ops.reliability.common import Report
@@ -22,7 +22,7 @@ from projections.query import NotCaughtUp, ReadModels
 CATCH_UP_S = 900
 
 
-PROJECT = ("governance.cli", "project")  # `cxgov project`
+PROJECT = ("governance.entrypoints.cli", "project")  # `cxgov project`
 BROKEN = ("ops.reliability.broken_projector",)  # the negative control's projector
 
 

@@ -19,14 +19,14 @@ import httpx
 from domain.idempotency import IdempotencyKey
 from domain.initiative import FUNDED
 from governance.app import Governance
-from governance.database import (
+from governance.settings import parse_database_url
+from governance.stores.database import (
     create_database,
     embedded_start,
     embedded_stop,
     migrate,
     wait_for_database,
 )
-from governance.settings import parse_database_url
 from ops.bench.history import setup_world
 from ops.bench.infra import ApiServer, env_for
 from ops.reliability.common import Report, bearer, ledger_violations

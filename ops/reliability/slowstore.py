@@ -15,7 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from governance.integrity import IntegrityRecorder
+from governance.stores.integrity import IntegrityRecorder
 
 HOLD_SHARE = 0.3  # share of inserts that wait before commit
 HOLD_S = (0.005, 0.05)

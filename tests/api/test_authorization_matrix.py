@@ -23,7 +23,7 @@ from api.web.session import COOKIE
 from domain.initiative import UNDECIDED
 from governance.bootstrap import Runtime
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, INGEST, PNL_OWNER, ROLES
-from governance.sessions import Claims, sessions_of
+from governance.stores.sessions import Claims, sessions_of
 from tests.api.conftest import auth, harborview_runtime
 
 ALL, OWN, OTHER = "all", "own", "other"

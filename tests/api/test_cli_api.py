@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.auth import verifier_from_settings
-from governance.cli import app, bundled_company
-from governance.cli_api import demo_personas, load_or_create_secret, mint, token_command
+from governance.entrypoints.cli import app, bundled_company
+from governance.entrypoints.serve import demo_personas, load_or_create_secret, mint, token_command
 from governance.settings import get_settings
 
 

@@ -27,12 +27,12 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.web.session import COOKIE
 from governance.bootstrap import Runtime, bootstrap
-from governance.cli import bundled_company
-from governance.company import import_company
-from governance.metrics import projection_lags
-from governance.readside import run_projectors
-from governance.sessions import Claims, sessions_of
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import import_company
 from governance.settings import Settings
+from governance.stores.metrics import projection_lags
+from governance.stores.readside import run_projectors
+from governance.stores.sessions import Claims, sessions_of
 from tests.api.conftest import SECRET, auth
 from tests.conftest import truncate_all_tables
 

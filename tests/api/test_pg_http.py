@@ -126,9 +126,9 @@ def test_racing_approvals_over_http_commit_exactly_the_k_that_fit(
 
 def test_the_walk_through_runs_over_http_on_postgresql(
         pg_env: dict[str, str], servers: list[Server]) -> None:
-    from governance.cli import bundled_company
-    from governance.company import import_company
-    from governance.readside import run_projectors
+    from governance.entrypoints.cli import bundled_company
+    from governance.entrypoints.company import import_company
+    from governance.stores.readside import run_projectors
     from tests.api.test_walkthrough import walk_through
 
     gov = Governance(env=pg_env)

@@ -17,12 +17,12 @@ from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
 
 from api.app import create_app
-from governance import cli
 from governance.bootstrap import Runtime, bootstrap
-from governance.cli_api import LINK_PURPOSE, mint_token
-from governance.database import connect
-from governance.sessions import Claims, MemorySessions, PostgresSessions, sessions_of
+from governance.entrypoints import cli
+from governance.entrypoints.serve import LINK_PURPOSE, mint_token
 from governance.settings import Settings, get_settings
+from governance.stores.database import connect
+from governance.stores.sessions import Claims, MemorySessions, PostgresSessions, sessions_of
 from tests.api.conftest import SECRET, auth
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

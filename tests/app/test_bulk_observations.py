@@ -15,8 +15,8 @@ from domain.idempotency import IdempotencyKeyReused
 from domain.metric import ObservationBatch
 from domain.values import Reading
 from governance.app import Governance, Written
-from governance.cli import bundled_company
-from governance.company import (
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import (
     CompanyFile,
     ObservationsIn,
     ReadingIn,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from domain.scoring import display
 from governance.app import Governance
-from governance.company import import_company, load_company_file
+from governance.entrypoints.company import import_company, load_company_file
 from tests.builders import harborview_path
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from domain.values import Reading
 from governance.app import Governance
-from governance.company import import_company, load_company_file
-from governance.readside import in_memory
+from governance.entrypoints.company import import_company, load_company_file
+from governance.stores.readside import in_memory
 from projections.codec import dump_state, load_state
 from projections.log import ApplicationLog
 from projections.projection import rebuild_audit_log, rebuild_portfolio, replay

@@ -26,9 +26,9 @@ from api.app import create_app
 from domain.values import Reading
 from governance.app import Governance
 from governance.bootstrap import Runtime, bootstrap
-from governance.readside import InProcess
 from governance.settings import Settings
-from governance.transcoding import StorableTextTranscoder
+from governance.stores.readside import InProcess
+from governance.stores.transcoding import StorableTextTranscoder
 from projections.failures import backoff
 from projections.state import PortfolioState
 from tests.builders import INGESTER, World

@@ -10,8 +10,8 @@ import pytest
 
 from domain.values import Reading
 from governance.app import Governance
-from governance.company import import_company, load_company_file
-from governance.readside import bound_portfolio_projection, in_memory
+from governance.entrypoints.company import import_company, load_company_file
+from governance.stores.readside import bound_portfolio_projection, in_memory
 from projections import projection, render
 from projections.audit import audit_record, audit_row
 from projections.codec import canonical, dump_state

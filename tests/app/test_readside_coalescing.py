@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.values import ImpactClaim, Reading
-from governance.readside import _FlushWhenIdle, bound_portfolio_projection
+from governance.stores.readside import _FlushWhenIdle, bound_portfolio_projection
 from projections import projection, render
 from projections.codec import canonical
 from projections.log import ApplicationLog

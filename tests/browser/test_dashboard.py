@@ -11,8 +11,8 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from governance.bootstrap import Runtime
-from governance.cli_api import LINK_PURPOSE
-from governance.sessions import Claims, sessions_of
+from governance.entrypoints.serve import LINK_PURPOSE
+from governance.stores.sessions import Claims, sessions_of
 from tests.browser.conftest import csp_violations, off_localhost, requested_urls, screenshot
 
 TITLE = "Branch queue text alerts"

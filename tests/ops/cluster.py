@@ -14,8 +14,8 @@ import httpx
 
 from domain.metric import ObservationBatch
 from governance.app import Governance
-from governance.cli import bundled_company
-from governance.company import CompanyFile
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import CompanyFile
 from tests.api.conftest import SECRET, auth
 from tests.api.test_pg_http import free_port
 

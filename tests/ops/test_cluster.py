@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from governance.app import Governance
-from governance.company import import_company
+from governance.entrypoints.company import import_company
 from tests.ops.cluster import INGEST, Cluster, Load, alive, batch, lost_writes, register_only
 
 pytestmark = pytest.mark.pg

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from governance.bootstrap import Runtime, bootstrap
-from governance.cli import app as cli
-from governance.cli import bundled_company
-from governance.company import CompanyFile, ObservationsIn, ReadingIn, import_company
-from governance.csv_import import CsvImportError, parse_csv_company, write_csv_company
+from governance.entrypoints.cli import app as cli
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import CompanyFile, ObservationsIn, ReadingIn, import_company
+from governance.entrypoints.csv_import import CsvImportError, parse_csv_company, write_csv_company
 from governance.settings import get_settings
 from tests.api.conftest import memory_settings
 

@@ -12,9 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from governance.app import Governance
-from governance.cli import bundled_company
-from governance.cli_export import export_command
-from governance.company import ImportReport, import_company
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import ImportReport, import_company
+from governance.entrypoints.export import export_command
 from governance.settings import get_settings
 
 cli = typer.Typer()

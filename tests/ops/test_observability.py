@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.observability import iter_lines
 from governance.bootstrap import Runtime, bootstrap
-from governance.cli import bundled_company
-from governance.company import import_company
-from governance.readside import run_projectors
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import import_company
 from governance.settings import Settings
+from governance.stores.readside import run_projectors
 from tests.api.conftest import SECRET, auth, harborview_runtime, memory_settings
 
 INGEST = auth("ingest.bot", "ingest")

@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from governance.app import Governance
-from governance.company import import_company
-from governance.database import embedded_start, embedded_status, embedded_stop
+from governance.entrypoints.company import import_company
 from governance.settings import Settings, eventstore_env
+from governance.stores.database import embedded_start, embedded_status, embedded_stop
 from tests.ops.cluster import Cluster, Load, lost_writes, register_only
 
 RECOVERY_S = 10.0

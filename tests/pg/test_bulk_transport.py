@@ -21,10 +21,10 @@ from pydantic import SecretStr
 from api.app import create_app
 from domain.metric import ObservationBatch
 from governance.bootstrap import bootstrap
-from governance.cli import bundled_company
-from governance.company import import_company
-from governance.database import connect, create_database, drop_database, migrate
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import import_company
 from governance.settings import Settings, parse_database_url
+from governance.stores.database import connect, create_database, drop_database, migrate
 from tests.api.conftest import SECRET, auth
 from tests.conftest import truncate_all_tables
 from tests.pg.transports import Transports, both_transports, private_server

@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auditverify.live import verify_database
 from governance.app import Governance
-from governance.checkpointer import Checkpointer
+from governance.stores.checkpointer import Checkpointer
 from tests.builders import FINANCE_LEAD, World
 
 

@@ -15,8 +15,8 @@ from domain.errors import InsufficientFunds
 from domain.pool import FundingPool
 from governance.app import Governance
 from governance.errors import ConcurrencyConflict
-from governance.integrity import entry_hash
-from governance.turns import Turns, lock_key
+from governance.stores.integrity import entry_hash
+from governance.stores.turns import Turns, lock_key
 from tests.builders import CX_CHIEF, CX_DEPUTY, RB_OWNER, M, World, proposal
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.database import (
+from governance.stores.database import (
     EmbeddedServerError,
     connect,
     embedded_start,

@@ -22,14 +22,14 @@ from auditverify.live import iter_rows, read_checkpoints, snapshot, verify_conne
 from auditverify.model import ChainRow, Checkpoint, Receipt, Report, Row
 from auditverify.verifier import verify_rows
 from governance.app import Governance
-from governance.database import connect, create_database, downgrade, drop_database, migrate
-from governance.integrity import (
+from governance.settings import Settings, eventstore_env
+from governance.stores.database import connect, create_database, downgrade, drop_database, migrate
+from governance.stores.integrity import (
     HistoryTampered,
     export_bundle,
     issue_checkpoint,
     receipt,
 )
-from governance.settings import Settings, eventstore_env
 from tests.builders import World
 from tests.pg.standins import Cxgov, Probe
 
@@ -673,7 +673,7 @@ def test_the_audit_commands_checkpoint_export_and_verify(
 ) -> None:
     from typer.testing import CliRunner
 
-    from governance.cli_audit import audit_app
+    from governance.entrypoints.audit import audit_app
     from governance.settings import get_settings
 
     monkeypatch.setenv("CXGOV_DATABASE_URL", pg_url)

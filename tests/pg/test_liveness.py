@@ -19,10 +19,10 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from governance.bootstrap import Runtime, bootstrap
-from governance.cli import bundled_company
-from governance.company import import_company
-from governance.database import connect
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import import_company
 from governance.settings import Settings
+from governance.stores.database import connect
 from tests.api.conftest import SECRET, auth
 from tests.conftest import truncate_all_tables
 

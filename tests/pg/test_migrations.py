@@ -9,7 +9,8 @@ from types import ModuleType
 
 import pytest
 
-from governance.database import (
+from governance.settings import Settings, eventstore_env
+from governance.stores.database import (
     connect,
     create_database,
     current_revision,
@@ -20,7 +21,6 @@ from governance.database import (
     migrate,
     migrations_dir,
 )
-from governance.settings import Settings, eventstore_env
 from tests.pg.standins import Cxgov, Probe
 
 pytestmark = pytest.mark.pg

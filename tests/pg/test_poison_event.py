@@ -2,10 +2,10 @@
 
 An event an older release let into the log with a NUL: PostgreSQL refuses U+0000 in text and
 jsonb, and the event is immutable, so the read side decodes it with U+FFFD in place of the NUL
-(governance/transcoding.py): the live projector, an in-process catch-up and `cxgov rebuild` all
-project it. An event a projection cannot project (a bug): `run_projectors` stops that
-projection before it, records the failure for /readyz and /metrics, retries with a growing
-delay, and resumes once the bug is gone.
+(governance/stores/transcoding.py): the live projector, an in-process catch-up and
+`cxgov rebuild` all project it. An event a projection cannot project (a bug): `run_projectors`
+stops that projection before it, records the failure for /readyz and /metrics, retries with a
+growing delay, and resumes once the bug is gone.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ import pytest
 
 from domain.values import Reading
 from governance.app import Governance
-from governance.readside import in_process_postgres, rebuild, run_projectors, served_read_models
+from governance.stores.readside import (
+    in_process_postgres,
+    rebuild,
+    run_projectors,
+    served_read_models,
+)
 from projections.failures import ProjectionFailure, failure_log, projection_failures
 from tests.app.test_projector_failures import POISON, break_projection, observe
 from tests.builders import INGESTER, World

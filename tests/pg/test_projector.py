@@ -19,7 +19,7 @@ import pytest
 from domain.errors import CxgovError
 from domain.values import Reading
 from governance.app import Governance
-from governance.readside import postgres_views, rebuild, run_projectors, served_read_models
+from governance.stores.readside import postgres_views, rebuild, run_projectors, served_read_models
 from tests.builders import CX_CHIEF, INGESTER, World
 
 pytestmark = pytest.mark.pg
@@ -77,8 +77,8 @@ def test_live_projectors_equal_a_fresh_rebuild(pg_env: dict[str, str]) -> None:
 
 def projector(pg_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CXGOV_DATABASE_URL": pg_url, "CXGOV_DATA_DIR": str(data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "governance.cli", "project"], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-m", "governance.entrypoints.cli", "project"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_a_projector_killed_twenty_times_ends_equal_to_a_rebuild(

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from governance.app import Governance
-from governance.readside import postgres_views, rebuild, run_projectors, served_read_models
+from governance.stores.readside import postgres_views, rebuild, run_projectors, served_read_models
 from projections import projection, render
 from projections.codec import canonical, dump_state
 from projections.log import ApplicationLog

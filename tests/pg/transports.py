@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from governance.database import connect, embedded_start, embedded_status, embedded_stop
 from governance.settings import parse_database_url
+from governance.stores.database import connect, embedded_start, embedded_status, embedded_stop
 
 _START_TIMEOUT_S = 60
 

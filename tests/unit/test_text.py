@@ -14,9 +14,9 @@ import pytest
 from domain.errors import InvalidInput
 from domain.text import clean_text, optional_text, text_pattern
 from domain.values import check_observed_at
-from governance.cli import bundled_company
-from governance.company import parse_company
-from governance.csv_import import CsvImportError, parse_csv_company, write_csv_company
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import parse_company
+from governance.entrypoints.csv_import import CsvImportError, parse_csv_company, write_csv_company
 
 REFUSED = {
     "nul": "a\x00b", "bell": "a\x07b", "escape": "\x1b[2J", "c1": "a\x85b",

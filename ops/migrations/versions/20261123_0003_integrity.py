@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-23
 
 - cxgov_chain: one entry per event position (same transaction as the events, written by
-  governance.integrity's recorder after the events table lock is held). prev_hash is UNIQUE,
+  governance.stores.integrity's recorder after the events table lock is held). prev_hash is UNIQUE,
   so no two entries can share a predecessor (the chain cannot fork).
 - cxgov_checkpoints: Ed25519-signed (position, count, head) statements, themselves chained.
 - A deferred constraint trigger refuses to commit any event without its chain entry.
@@ -74,7 +74,7 @@ UPGRADE_STATEMENTS = (
     "CREATE FUNCTION public.cxgov_require_chain() RETURNS trigger LANGUAGE plpgsql AS $BODY$BEGIN "
     "IF NOT EXISTS (SELECT 1 FROM public.cxgov_chain WHERE position = NEW.notification_id) THEN "
     "RAISE EXCEPTION 'cxgov: event % has no hash-chain entry; write events through "
-    "governance.integrity (PERSISTENCE_MODULE)', NEW.notification_id; END IF; "
+    "governance.stores.integrity (PERSISTENCE_MODULE)', NEW.notification_id; END IF; "
     "RETURN NULL; END;$BODY$",
     "CREATE CONSTRAINT TRIGGER cxgov_events_chained AFTER INSERT ON public.cxgov_events "
     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.cxgov_require_chain()",

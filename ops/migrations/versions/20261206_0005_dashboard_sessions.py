@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 The dashboard's cookie holds an opaque random id; the server keeps only its sha256 with the
 principal's claims (JSON text: sub, name, roles, pnls, iss), the idle timeout, the time of the
-last request and the absolute expiry (governance/sessions.py). Sign-out deletes the row.
+last request and the absolute expiry (governance/stores/sessions.py). Sign-out deletes the row.
 Tickets are single-use secrets (a sign-in link printed by `cxgov sign-in-link`, a pending OIDC
 authorization), kept as sha256 too and redeemed with DELETE ... RETURNING. Neither table is
 part of the event log: losing them signs everyone out, nothing else.

@@ -1,6 +1,6 @@
 """Tamper evidence: the chained event recorder, signed checkpoints, receipts and the exporter.
 
-Selected as the eventsourcing persistence module (PERSISTENCE_MODULE="governance.integrity"),
+Selected as the eventsourcing persistence module (PERSISTENCE_MODULE="governance.stores.integrity"),
 this module's one `Factory` gives the application an `IntegrityRecorder`: the library's
 PostgreSQL recorder that, inside the same transaction and after the events table lock is
 held, appends one cxgov_chain entry per event, hashed over the bytes as stored

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from governance.database import (
+from governance.settings import Settings, get_settings, parse_database_url
+from governance.stores.database import (
     DatabaseError,
     current_revision,
     embedded_start,
@@ -16,7 +17,6 @@ from governance.database import (
     resolve_database_url,
     wait_for_database,
 )
-from governance.settings import Settings, get_settings, parse_database_url
 
 #: Exit status of `cxgov db status` when the server is stopped (as `pg_ctl status`).
 EXIT_NOT_RUNNING = 3

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from domain.errors import CxgovError
 from domain.policy import DEFAULT_CONFIDENCE_TIERS
 from domain.values import ImpactClaim, Reading, require_code
-from governance.company import (
+from governance.entrypoints.company import (
     CompanyFile,
     ImpactIn,
     InitiativeIn,
@@ -333,8 +333,8 @@ def import_csv(paths: list[Path]) -> None:
     """`cxgov import` for CSV: validate everything, then load with a progress bar."""
     import typer
 
-    from governance.cli_common import fail, runtime
-    from governance.company import import_company
+    from governance.entrypoints.common import fail, runtime
+    from governance.entrypoints.company import import_company
 
     try:
         company = parse_csv_company(paths)

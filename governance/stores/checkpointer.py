@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from governance.app import Governance
-from governance.integrity import issue_checkpoint
+from governance.stores.integrity import issue_checkpoint
 
 log = logging.getLogger("cxgov.checkpoints")
 

@@ -1,4 +1,5 @@
-"""`cxgov serve`, `cxgov token`, `cxgov sign-in-link`, the demo personas (see governance/cli.py)."""
+"""`cxgov serve`, `cxgov token`, `cxgov sign-in-link` and the demo personas (mounted in
+governance/entrypoints/cli.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Annotated
 import jwt
 import typer
 
-from governance.company import CompanyFile
+from governance.entrypoints.company import CompanyFile
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, INGEST, PNL_OWNER, ROLES
 from governance.settings import Settings, get_settings
 
@@ -42,7 +43,7 @@ def serve_command(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -
     """Run the HTTP API with uvicorn, several worker processes, via the app factory."""
     import uvicorn
 
-    from governance.cli_common import runtime
+    from governance.entrypoints.common import runtime
 
     runtime().close()  # refuse an unreachable database or an unmigrated schema in one line
 
@@ -86,8 +87,8 @@ def sign_in_link_command(
 ) -> None:
     """Print a one-time dashboard sign-in link for a named person (embedded mode): it works
     once, within --minutes, and starts a dashboard session with these roles and P&Ls."""
-    from governance.cli_common import fail, runtime
-    from governance.sessions import Claims, sessions_of
+    from governance.entrypoints.common import fail, runtime
+    from governance.stores.sessions import Claims, sessions_of
 
     _check_roles(role)
     settings = get_settings()

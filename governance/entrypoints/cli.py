@@ -17,24 +17,29 @@ from pydantic import ValidationError
 
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime
-from governance.checkpointer import Checkpointer
-from governance.cli_api import (
+from governance.entrypoints.audit import audit_app
+from governance.entrypoints.common import fail, runtime
+from governance.entrypoints.company import (
+    CompanyFile,
+    import_company,
+    load_company_file,
+    parse_company,
+)
+from governance.entrypoints.db import db_app, migrate_command
+from governance.entrypoints.export import export_command
+from governance.entrypoints.serve import (
     APP_FACTORY,
     personas_json,
     serve_command,
     sign_in_link_command,
     token_command,
 )
-from governance.cli_audit import audit_app
-from governance.cli_common import fail, runtime
-from governance.cli_db import db_app, migrate_command
-from governance.cli_export import export_command
-from governance.cli_views import render_ranking, views
-from governance.company import CompanyFile, import_company, load_company_file, parse_company
-from governance.database import embedded_status, embedded_stop
-from governance.integrity import load_signing_key
-from governance.readside import PROJECTIONS, rebuild, run_projectors
+from governance.entrypoints.views import render_ranking, views
 from governance.settings import get_settings
+from governance.stores.checkpointer import Checkpointer
+from governance.stores.database import embedded_status, embedded_stop
+from governance.stores.integrity import load_signing_key
+from governance.stores.readside import PROJECTIONS, rebuild, run_projectors
 
 app = typer.Typer(
     name="cxgov",
@@ -60,7 +65,7 @@ def import_command(
 ) -> None:
     """Load a company file through the governance commands, in file order."""
     if len(files) > 1 or files[0].is_dir() or files[0].suffix.lower() == ".csv":
-        from governance.csv_import import import_csv
+        from governance.entrypoints.csv_import import import_csv
 
         import_csv(files)
         return

@@ -9,7 +9,7 @@ import typer
 
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
-from governance.database import DatabaseError
+from governance.stores.database import DatabaseError
 from projections.query import AsOfOutOfRange, NotCaughtUp, ReadModels
 
 

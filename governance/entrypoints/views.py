@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from governance.cli_common import fail, read
+from governance.entrypoints.common import fail, read
 
 views = typer.Typer()
 

@@ -14,15 +14,15 @@ from auditverify.keys import key_id, load_public_key, public_key_pem
 from auditverify.live import verify_database
 from auditverify.model import Report
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
-from governance.database import DatabaseError
-from governance.integrity import (
+from governance.settings import get_settings
+from governance.stores.database import DatabaseError
+from governance.stores.integrity import (
     HistoryTampered,
     export_bundle,
     issue_checkpoint,
     load_signing_key,
     signing_key_path,
 )
-from governance.settings import get_settings
 
 audit_app = typer.Typer(
     help="Tamper evidence: signed checkpoints, verification and export for auditors.",

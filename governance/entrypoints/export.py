@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from domain.errors import CxgovError
-from governance.cli_common import fail, runtime
+from governance.entrypoints.common import fail, runtime
 from projections.query import AsOfOutOfRange, NotCaughtUp, ReadModels
 
 Row = dict[str, Any]

@@ -1,0 +1,1 @@
+"""The application's use cases, grouped by who performs them."""
