@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import natural_id
+from domain.lifecycle import FUNDED, IN_CONTENTION, UNDECIDED, Outcome, Status
 from domain.text import optional_text
 from domain.values import (
     KINDS,
@@ -22,18 +24,13 @@ from domain.values import (
     require_text,
 )
 
-SUBMITTED: Final = "submitted"
-PENDING_SECOND: Final = "pending_second_approval"
-APPROVED: Final = "approved"
-REJECTED: Final = "rejected"
-DEFERRED: Final = "deferred"
-WITHDRAWN: Final = "withdrawn"
-DELIVERED: Final = "delivered"
-CANCELLED: Final = "cancelled"
+__all__ = [  # the groupings live in domain.lifecycle; older callers import them from here
+    "FUNDED", "IN_CONTENTION", "PENDING_SECOND", "REVISABLE_FIELDS", "UNDECIDED", "DecisionRecord",
+    "Initiative", "Outcome", "Proposal", "Status",
+]
 
-UNDECIDED: Final = frozenset({SUBMITTED, DEFERRED, PENDING_SECOND})
-FUNDED: Final = frozenset({APPROVED, DELIVERED})
-IN_CONTENTION: Final = UNDECIDED | FUNDED
+#: Kept for callers of the old name (governance.app); new code says Status.PENDING_SECOND_APPROVAL.
+PENDING_SECOND: Final = Status.PENDING_SECOND_APPROVAL
 
 REVISABLE_FIELDS: Final = frozenset({
     "title", "problem", "scenario", "touchpoints", "functional_areas", "cost", "confidence",
@@ -46,7 +43,7 @@ class DecisionRecord:
     """Why and against what a decision was taken; stored on every decision event."""
 
     decision_id: UUID
-    outcome: str
+    outcome: Outcome
     rationale: str
     departure: bool
     recommended: bool
@@ -59,6 +56,10 @@ class DecisionRecord:
     ranking_position: int
     cut_line_rank: int | None
     approvals: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # A stored record decodes its outcome as the plain string it was written as.
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ class Initiative(Aggregate):
         self.proposal = proposal
         self.submitted_by = actor
         self.authors: set[str] = {actor}
-        self.status = SUBMITTED
+        self.status = _STATUS_AFTER[Initiative.Submitted]
         self.approvals: list[str] = []
         self.decisions: list[DecisionRecord] = []
         self.committed_amount = Decimal(0)
@@ -234,18 +235,42 @@ class Initiative(Aggregate):
         """The funding requested."""
         return self.proposal.cost
 
-    def _require(self, allowed: frozenset[str] | set[str], action: str) -> None:
+    def _require(self, allowed: frozenset[Status], action: str) -> None:
         if self.status not in allowed:
             raise InvalidTransition(
                 f"cannot {action} initiative {self.code} while it is {self.status}",
                 status=self.status,
             )
 
+    # --- the lifecycle rule: the aggregate and the read side's fold both follow it ----------
+
+    @staticmethod
+    def status_after(kind: type[Aggregate.Event]) -> Status | None:
+        """The status an event of `kind` leaves an initiative in; None: the status is kept."""
+        return _STATUS_AFTER.get(kind)
+
+    @staticmethod
+    def approvals_after(kind: type[Aggregate.Event], approvals: Sequence[str],
+                        actor: str) -> list[str]:
+        """Who has approved after an event of `kind` by `actor`: a first approval starts the
+        list, the final approval adds its approver, a deferral clears it; others keep it."""
+        if kind is Initiative.FirstApprovalRecorded:
+            return [actor]
+        if kind is Initiative.Approved:
+            return [*approvals, actor]
+        if kind is Initiative.Deferred:
+            return []
+        return list(approvals)
+
+    def _moved(self, kind: type[Aggregate.Event], actor: str) -> None:
+        self.status = self.status_after(kind) or self.status
+        self.approvals = self.approvals_after(kind, self.approvals, actor)
+
     # --- commands -------------------------------------------------------------------------
 
     def revise(self, *, changes: dict[str, Any], reason: str, actor: str) -> None:
         """Change the proposal while undecided; recorded with before and after values."""
-        self._require({SUBMITTED, DEFERRED}, "revise")
+        self._require(_REVISABLE, "revise")
         unknown = set(changes) - REVISABLE_FIELDS
         if unknown:
             raise InvalidInput(f"cannot revise {', '.join(sorted(unknown))}",
@@ -267,33 +292,33 @@ class Initiative(Aggregate):
 
     def withdraw(self, *, reason: str, actor: str) -> None:
         """Withdraw before any final decision."""
-        self._require(set(UNDECIDED), "withdraw")
+        self._require(UNDECIDED, "withdraw")
         self._withdrawn(reason=optional_text(reason, field="reason", max_length=2000),
                         previous_status=self.status, actor=actor)
 
     def record_first_approval(self, *, decision: DecisionRecord, actor: str) -> None:
         """First of two approvals above the four-eyes threshold."""
-        self._require({SUBMITTED, DEFERRED}, "approve")
+        self._require(_FIRST_APPROVABLE, "approve")
         self._first_approval(decision=decision, actor=actor)
 
     def approve(self, *, decision: DecisionRecord, actor: str) -> None:
         """Final approval; funds are committed on the pool in the same transaction."""
-        self._require(set(UNDECIDED), "approve")
+        self._require(UNDECIDED, "approve")
         self._approved(decision=decision, amount=self.cost, actor=actor)
 
     def reject(self, *, decision: DecisionRecord, actor: str) -> None:
         """Reject while undecided."""
-        self._require(set(UNDECIDED), "reject")
+        self._require(UNDECIDED, "reject")
         self._rejected(decision=decision, actor=actor)
 
     def defer(self, *, decision: DecisionRecord, actor: str) -> None:
         """Defer to a later round; it may be revised and decided again."""
-        self._require({SUBMITTED, PENDING_SECOND}, "defer")
+        self._require(_DEFERRABLE, "defer")
         self._deferred(decision=decision, actor=actor)
 
     def deliver(self, *, delivered_on: date, note: str, actor: str) -> None:
         """Report delivery of approved work."""
-        self._require({APPROVED}, "report delivery of")
+        self._require(_APPROVED, "report delivery of")
         self._delivered(delivered_on=delivered_on,
                         note=optional_text(note, field="note", max_length=4000), actor=actor)
 
@@ -305,7 +330,7 @@ class Initiative(Aggregate):
         if not observed_value.is_finite():
             raise InvalidInput("observed value must be finite", field="observed_value")
         check_observed_at(observed_at, now=now)
-        self._require({DELIVERED}, "record an outcome for")
+        self._require(_DELIVERED, "record an outcome for")
         if metric not in {c.metric for c in self.proposal.expected_impacts}:
             raise InvalidInput(f"{self.code} claims no impact on {metric}", field="metric")
         self._outcome(metric=metric, observed_value=observed_value, observed_at=observed_at,
@@ -313,7 +338,7 @@ class Initiative(Aggregate):
 
     def cancel(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
         """Cancel approved work; the pool releases its funds in the same transaction."""
-        self._require({APPROVED}, "cancel")
+        self._require(_APPROVED, "cancel")
         self._cancelled(reason=require_text(reason, field="reason"),
                         amount_released=amount_released, actor=actor)
 
@@ -328,35 +353,32 @@ class Initiative(Aggregate):
 
     @event(Withdrawn)
     def _withdrawn(self, *, reason: str, previous_status: str, actor: str) -> None:
-        self.status = WITHDRAWN
+        self._moved(Initiative.Withdrawn, actor)
 
     @event(FirstApprovalRecorded)
     def _first_approval(self, *, decision: DecisionRecord, actor: str) -> None:
-        self.status = PENDING_SECOND
-        self.approvals = [actor]
+        self._moved(Initiative.FirstApprovalRecorded, actor)
         self.decisions.append(decision)
 
     @event(Approved)
     def _approved(self, *, decision: DecisionRecord, amount: Decimal, actor: str) -> None:
-        self.status = APPROVED
-        self.approvals.append(actor)
+        self._moved(Initiative.Approved, actor)
         self.committed_amount = amount
         self.decisions.append(decision)
 
     @event(Rejected)
     def _rejected(self, *, decision: DecisionRecord, actor: str) -> None:
-        self.status = REJECTED
+        self._moved(Initiative.Rejected, actor)
         self.decisions.append(decision)
 
     @event(Deferred)
     def _deferred(self, *, decision: DecisionRecord, actor: str) -> None:
-        self.status = DEFERRED
-        self.approvals = []
+        self._moved(Initiative.Deferred, actor)
         self.decisions.append(decision)
 
     @event(Delivered)
     def _delivered(self, *, delivered_on: date, note: str, actor: str) -> None:
-        self.status = DELIVERED
+        self._moved(Initiative.Delivered, actor)
         self.delivered_on = delivered_on
 
     @event(OutcomeRecorded)
@@ -366,5 +388,24 @@ class Initiative(Aggregate):
 
     @event(Cancelled)
     def _cancelled(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
-        self.status = CANCELLED
+        self._moved(Initiative.Cancelled, actor)
         self.committed_amount = Decimal(0)
+
+
+#: The lifecycle: the status each event leads to (events not named keep the status).
+_STATUS_AFTER: Final[dict[type[Aggregate.Event], Status]] = {
+    Initiative.Submitted: Status.SUBMITTED,
+    Initiative.Withdrawn: Status.WITHDRAWN,
+    Initiative.FirstApprovalRecorded: Status.PENDING_SECOND_APPROVAL,
+    Initiative.Approved: Status.APPROVED,
+    Initiative.Rejected: Status.REJECTED,
+    Initiative.Deferred: Status.DEFERRED,
+    Initiative.Delivered: Status.DELIVERED,
+    Initiative.Cancelled: Status.CANCELLED,
+}
+#: Which statuses each command accepts (UNDECIDED: withdraw, approve, reject).
+_REVISABLE: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
+_FIRST_APPROVABLE: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
+_DEFERRABLE: Final = frozenset({Status.SUBMITTED, Status.PENDING_SECOND_APPROVAL})
+_APPROVED: Final = frozenset({Status.APPROVED})
+_DELIVERED: Final = frozenset({Status.DELIVERED})

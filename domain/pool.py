@@ -150,6 +150,16 @@ class FundingPool(Aggregate):
         if self.closed:
             raise PeriodClosed(f"period {self.period} is closed")
 
+    def require_funds(self, amount: Decimal) -> None:
+        """Raise InsufficientFunds unless `amount` is still available (the one wording)."""
+        if amount > self.available:
+            raise InsufficientFunds(
+                f"{amount} requested but only {self.available} of {self.amount} is available",
+                requested=str(amount),
+                available=str(self.available),
+                pool=str(self.amount),
+            )
+
     # --- commands -------------------------------------------------------------------------
 
     def restate_opex(self, *, opex_total: Decimal, reason: str, actor: str) -> None:
@@ -192,13 +202,7 @@ class FundingPool(Aggregate):
         require_amount(amount, field="amount")
         if initiative_id in self.commitments:
             raise InvalidTransition("funds are already committed to this initiative")
-        if amount > self.available:
-            raise InsufficientFunds(
-                f"{amount} requested but only {self.available} of {self.amount} is available",
-                requested=str(amount),
-                available=str(self.available),
-                pool=str(self.amount),
-            )
+        self.require_funds(amount)
         self._committed(
             initiative_id=initiative_id,
             amount=amount,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.initiative import Initiative, Proposal
+from domain.lifecycle import Status
 from domain.metric import CustomerSuccessMetric, ObservationBatch
 from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool, pool_amount
@@ -92,7 +93,7 @@ class InitiativeState:
     submitted_by: str
     submitted_at: datetime
     seq: int
-    status: str = "submitted"
+    status: Status = Status.SUBMITTED
     version: int = 1
     approvals: list[str] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
@@ -100,6 +101,10 @@ class InitiativeState:
     delivered_on: date | None = None
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # A checkpoint stores the status as its string.
+        self.status = Status(self.status)
 
 
 @dataclass
@@ -318,29 +323,23 @@ def _revised(s: PortfolioState, e: Initiative.Revised) -> set[str]:
     return {f"period:{state.period}", f"initiative:{state.id}"}
 
 
-def _status(status: str) -> Any:
-    def handler(s: PortfolioState, e: Any) -> set[str]:
-        state = s._initiative(e)
-        state.status = status
-        decision = getattr(e, "decision", None)
-        if decision is not None:
-            state.decisions.append({**decision.__dict__, "actor": e.actor, "at": e.timestamp,
-                                    "position": s.position})
-            if status == "pending_second_approval":
-                state.approvals = [e.actor]
-            elif status == "approved":
-                state.approvals.append(e.actor)
-            else:
-                state.approvals = [] if status == "deferred" else state.approvals
-        if status == "approved":
-            state.committed = e.amount
-        if status == "cancelled":
-            state.committed = Decimal(0)
-        if status == "delivered":
-            state.delivered_on = e.delivered_on
-        return {f"period:{state.period}", f"initiative:{state.id}"}
-
-    return handler
+def _moved(s: PortfolioState, e: Any) -> set[str]:
+    """A lifecycle event: status and approvals follow the domain's own rule."""
+    state = s._initiative(e)
+    kind = type(e)
+    state.status = Initiative.status_after(kind) or state.status
+    decision = getattr(e, "decision", None)
+    if decision is not None:
+        state.decisions.append({**decision.__dict__, "actor": e.actor, "at": e.timestamp,
+                                "position": s.position})
+    state.approvals = Initiative.approvals_after(kind, state.approvals, e.actor)
+    if kind is Initiative.Approved:
+        state.committed = e.amount
+    elif kind is Initiative.Cancelled:
+        state.committed = Decimal(0)
+    elif kind is Initiative.Delivered:
+        state.delivered_on = e.delivered_on
+    return {f"period:{state.period}", f"initiative:{state.id}"}
 
 
 def _outcome(s: PortfolioState, e: Initiative.OutcomeRecorded) -> set[str]:
@@ -365,14 +364,14 @@ _HANDLERS: dict[type, Any] = {
     ScoringPolicy.Adopted: _policy,
     Initiative.Submitted: _submitted,
     Initiative.Revised: _revised,
-    Initiative.Withdrawn: _status("withdrawn"),
-    Initiative.FirstApprovalRecorded: _status("pending_second_approval"),
-    Initiative.Approved: _status("approved"),
-    Initiative.Rejected: _status("rejected"),
-    Initiative.Deferred: _status("deferred"),
-    Initiative.Delivered: _status("delivered"),
+    Initiative.Withdrawn: _moved,
+    Initiative.FirstApprovalRecorded: _moved,
+    Initiative.Approved: _moved,
+    Initiative.Rejected: _moved,
+    Initiative.Deferred: _moved,
+    Initiative.Delivered: _moved,
     Initiative.OutcomeRecorded: _outcome,
-    Initiative.Cancelled: _status("cancelled"),
+    Initiative.Cancelled: _moved,
 }
 
 

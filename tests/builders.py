@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,16 +19,16 @@ from governance.principal import AUDITOR, CX_EXEC, FINANCE, INGEST, PNL_OWNER, P
 
 T = TypeVar("T")
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-HARBORVIEW = SHARED / "data" / "harborview.json"
 M = Decimal(1_000_000)
 
 
 def harborview_path() -> Path:
-    """The shared demo company file; a missing file fails the test, never skips it."""
-    if not HARBORVIEW.is_file():
-        pytest.fail(f"the shared demo company is missing: {HARBORVIEW}")
-    return HARBORVIEW
+    """The demo company file as the package ships it (governance/data/harborview.json, read
+    through importlib.resources as the CLI's `bundled_company` does); missing fails, never skips."""
+    packaged = resources.files("governance").joinpath("data", "harborview.json")
+    if not isinstance(packaged, Path) or not packaged.is_file():
+        pytest.fail(f"the packaged demo company is missing: {packaged}")
+    return packaged
 
 
 def person(subject: str, *roles: str, pnls: tuple[str, ...] = ()) -> Principal:

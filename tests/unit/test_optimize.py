@@ -6,8 +6,8 @@ import json
 import random
 from dataclasses import replace
 from decimal import ROUND_FLOOR, Decimal
+from importlib import resources
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +24,8 @@ from domain.optimize import (
 )
 from ops.bench import optimizer as bench
 
-HARBORVIEW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "harborview.json"
+#: The golden company file as the package ships it (no checkout outside this one needed).
+HARBORVIEW = resources.files("governance").joinpath("data", "harborview.json")
 
 
 def an_item(
@@ -287,7 +288,7 @@ def test_frontier_defaults_to_the_total_requested_cost() -> None:
 
 
 def test_harborview_greedy_funds_the_first_22_ranked_initiatives() -> None:
-    assert HARBORVIEW.exists(), f"golden data missing: {HARBORVIEW}"
+    assert HARBORVIEW.is_file(), f"golden data missing: {HARBORVIEW}"
     data = json.loads(HARBORVIEW.read_text())
     ranking = data["expected"]["ranking"]
     costs = {i["code"]: Decimal(i["cost_musd"]) * 1_000_000 for i in data["initiatives"]}

@@ -1,0 +1,142 @@
+"""Deciding on an initiative: every decision rule, on loaded aggregates, without any store.
+
+The application loads the initiative, its pool, the policy in force and the period's
+assessment, calls `decide`, and saves the aggregates it returns. The rules, in the order they
+are checked (the first that fails is the one reported):
+
+1. only an undecided initiative is decided (InvalidTransition), and never by one of its
+   authors, who submitted or revised it (SelfApproval);
+2. an approval fits what the pool still has available (InsufficientFunds);
+3. the initiative is ranked in the assessment (InvalidTransition);
+4. comply or explain: a departure from the recommendation (approving below the cut line,
+   rejecting or deferring above it) needs a written rationale (JustificationRequired);
+5. an approval: the second approval above the four-eyes threshold comes from someone else
+   (SecondApproverRequired), and every dependency is funded first (DependencyNotMet);
+6. the lifecycle takes the transition (InvalidTransition, e.g. deferring what is deferred).
+
+Rules 1 and 2 are also callable alone (`check_decidable`, `check_affordable`) so that the
+application can refuse before it queues for the pool's turn or ranks the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    DependencyNotMet,
+    InvalidTransition,
+    JustificationRequired,
+    SecondApproverRequired,
+    SelfApproval,
+)
+from domain.initiative import DecisionRecord, Initiative
+from domain.lifecycle import UNDECIDED, Outcome, Status
+from domain.policy import PolicyTerms
+from domain.pool import FundingPool
+from domain.portfolio import Assessment
+from domain.text import optional_text
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision taken: its record and the aggregates it changed, in the order to save them
+    (the pool first when an approval commits its funds)."""
+
+    record: DecisionRecord
+    changed: tuple[Aggregate, ...]
+
+
+def check_decidable(initiative: Initiative, *, actor: str) -> Initiative:
+    """Rule 1: the initiative is undecided and `actor` is not one of its authors."""
+    if initiative.status not in UNDECIDED:
+        raise InvalidTransition(
+            f"initiative {initiative.code} is {initiative.status}; it can no longer be decided",
+            status=initiative.status)
+    if actor in initiative.authors:
+        raise SelfApproval("nobody decides on an initiative they submitted or revised")
+    return initiative
+
+
+def check_affordable(initiative: Initiative, pool: FundingPool, outcome: Outcome) -> None:
+    """Rule 2: an approval asks for no more than the pool still has available."""
+    if outcome == Outcome.APPROVE:
+        pool.require_funds(initiative.cost)
+
+
+def decide(
+    initiative: Initiative,
+    pool: FundingPool,
+    *,
+    actor: str,
+    outcome: Outcome,
+    rationale: str,
+    assessment: Assessment,
+    terms: PolicyTerms,
+    policy_version: int,
+    ranking_position: int,
+    decision_id: UUID,
+) -> Decision:
+    """Apply every decision rule, record the decision on the initiative and, for a final
+    approval, commit the funds on the pool.
+
+    `assessment` ranks the pool's initiatives in contention (funded ones included) under
+    `terms`, policy number `policy_version`, as of log position `ranking_position`.
+    """
+    outcome = Outcome.parse(outcome)
+    rationale = optional_text(rationale, field="rationale", max_length=4000)
+    approving = outcome == Outcome.APPROVE
+    check_decidable(initiative, actor=actor)
+    check_affordable(initiative, pool, outcome)
+    entry = assessment.entry(initiative.code)
+    if entry is None:  # undecided initiatives are always in contention
+        raise InvalidTransition(f"{initiative.code} is not in contention")
+    departure = entry.recommended != approving
+    if departure and not rationale:
+        raise JustificationRequired(
+            f"{initiative.code} is {'above' if entry.recommended else 'below'} the "
+            f"recommendation's cut line; to {outcome} it, write a justification",
+            field="rationale", rank=entry.rank, recommended=entry.recommended,
+            cut_line_rank=assessment.cut_line_rank)
+    if approving:
+        _check_approver_and_dependencies(initiative, actor, assessment, terms)
+    cost = initiative.cost
+    final = approving and (cost <= terms.four_eyes_threshold
+                           or initiative.status == Status.PENDING_SECOND_APPROVAL)
+    record = DecisionRecord(
+        decision_id=decision_id, outcome=outcome, rationale=rationale, departure=departure,
+        recommended=entry.recommended, rank=entry.rank, score=entry.scored.score,
+        cip=entry.scored.cip, policy_version=policy_version,
+        available_before=pool.available,
+        available_after=pool.available - cost if final else pool.available,
+        ranking_position=ranking_position, cut_line_rank=assessment.cut_line_rank,
+        approvals=(*initiative.approvals, actor) if approving else tuple(initiative.approvals),
+    )
+    if outcome == Outcome.REJECT:
+        initiative.reject(decision=record, actor=actor)
+    elif outcome == Outcome.DEFER:
+        initiative.defer(decision=record, actor=actor)
+    elif not final:
+        initiative.record_first_approval(decision=record, actor=actor)
+    else:
+        pool.commit(initiative_id=initiative.id, amount=cost, decision_id=decision_id,
+                    actor=actor)
+        initiative.approve(decision=record, actor=actor)
+        return Decision(record, (pool, initiative))
+    return Decision(record, (initiative,))
+
+
+def _check_approver_and_dependencies(initiative: Initiative, actor: str,
+                                     assessment: Assessment, terms: PolicyTerms) -> None:
+    """Rule 5: four eyes, then dependencies funded first."""
+    if actor in initiative.approvals:
+        raise SecondApproverRequired(
+            f"{initiative.code} costs more than the four-eyes threshold "
+            f"{terms.four_eyes_threshold}: a different CX executive must approve it")
+    funded = {e.code for e in assessment.entries if e.funded}
+    missing = [d for d in initiative.proposal.dependencies if d not in funded]
+    if missing:
+        raise DependencyNotMet(f"{initiative.code} needs {', '.join(missing)} funded first",
+                               missing=missing)
