@@ -1,4 +1,8 @@
-"""Initiative: a funding request against a period's pool, and its whole lifecycle."""
+"""Initiative: a funding request against a period's pool, and its whole lifecycle.
+
+Some 400 lines on purpose: one module per aggregate with its events nested inside (STYLE
+habit 2), and the lifecycle rule (`status_after`, `approvals_after`) beside the events it reads.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +29,10 @@ from domain.values import (
 )
 
 __all__ = [  # the groupings live in domain.lifecycle; older callers import them from here
-    "FUNDED", "IN_CONTENTION", "PENDING_SECOND", "REVISABLE_FIELDS", "UNDECIDED", "DecisionRecord",
-    "Initiative", "Outcome", "Proposal", "Status",
-]
+    "FUNDED", "IN_CONTENTION", "PENDING_SECOND", "REVISABLE_FIELDS", "UNDECIDED",
+    "DecisionRecord", "Initiative", "Proposal"]
 
-#: Kept for callers of the old name (governance.app); new code says Status.PENDING_SECOND_APPROVAL.
+#: The old name, until governance.app stops importing it (then delete).
 PENDING_SECOND: Final = Status.PENDING_SECOND_APPROVAL
 
 REVISABLE_FIELDS: Final = frozenset({
@@ -270,7 +273,7 @@ class Initiative(Aggregate):
 
     def revise(self, *, changes: dict[str, Any], reason: str, actor: str) -> None:
         """Change the proposal while undecided; recorded with before and after values."""
-        self._require(_REVISABLE, "revise")
+        self._require(_SUBMITTED_OR_DEFERRED, "revise")
         unknown = set(changes) - REVISABLE_FIELDS
         if unknown:
             raise InvalidInput(f"cannot revise {', '.join(sorted(unknown))}",
@@ -298,7 +301,7 @@ class Initiative(Aggregate):
 
     def record_first_approval(self, *, decision: DecisionRecord, actor: str) -> None:
         """First of two approvals above the four-eyes threshold."""
-        self._require(_FIRST_APPROVABLE, "approve")
+        self._require(_SUBMITTED_OR_DEFERRED, "approve")
         self._first_approval(decision=decision, actor=actor)
 
     def approve(self, *, decision: DecisionRecord, actor: str) -> None:
@@ -403,9 +406,9 @@ _STATUS_AFTER: Final[dict[type[Aggregate.Event], Status]] = {
     Initiative.Delivered: Status.DELIVERED,
     Initiative.Cancelled: Status.CANCELLED,
 }
-#: Which statuses each command accepts (UNDECIDED: withdraw, approve, reject).
-_REVISABLE: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
-_FIRST_APPROVABLE: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
+#: Which statuses each command accepts (UNDECIDED: withdraw, approve, reject; this: revise and a
+#: first approval).
+_SUBMITTED_OR_DEFERRED: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
 _DEFERRABLE: Final = frozenset({Status.SUBMITTED, Status.PENDING_SECOND_APPROVAL})
 _APPROVED: Final = frozenset({Status.APPROVED})
 _DELIVERED: Final = frozenset({Status.DELIVERED})
