@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -34,6 +34,21 @@ from governance.fields import (
     Text,
     Unit,
     whole_number,
+)
+from projections.rows import (
+    AuditEvent,
+    Departure,
+    ExplainedDecision,
+    InitiativeCard,
+    Ledger,
+    MetricRow,
+    PnlRow,
+    PolicyRow,
+    RankingRow,
+    ReadRow,
+    Recommendation,
+    ScenarioRow,
+    ScorecardCard,
 )
 
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
@@ -394,13 +409,15 @@ class ObservationBatchesPublic(BaseModel):
     receipt: ReceiptPublic
 
 
-Document = dict[str, Any]
+# --- read responses: the typed rows of projections.rows, as of a log position --------------
+
+T = TypeVar("T", bound=ReadRow)
 
 
-class PagePublic(BaseModel):
+class PagePublic(BaseModel, Generic[T]):
     """One page of a list (limit/offset); `next_offset` is null on the last page."""
 
-    items: list[Document]
+    items: list[T]
     total: int
     limit: int
     offset: int
@@ -408,24 +425,96 @@ class PagePublic(BaseModel):
     position: int
 
 
-class ItemsPublic(BaseModel):
-    """A read model's rows as of a log position."""
+class InitiativePagePublic(PagePublic[InitiativeCard]):
+    """A page of initiative cards."""
 
-    items: list[Document]
+
+class MetricPagePublic(PagePublic[MetricRow]):
+    """A page of customer success metrics."""
+
+
+class PnlPagePublic(PagePublic[PnlRow]):
+    """A page of P&Ls."""
+
+
+class ScenarioPagePublic(PagePublic[ScenarioRow]):
+    """A page of scenarios."""
+
+
+class RankingPublic(BaseModel):
+    """A period's priority ranking as of a log position."""
+
+    items: list[RankingRow]
     position: int
 
 
-class DocumentPublic(BaseModel):
-    """One read-model document as of a log position."""
+class ScorecardPublic(BaseModel):
+    """A period's scorecard, one card per metric, as of a log position."""
 
-    item: Document
+    items: list[ScorecardCard]
+    position: int
+
+
+class LedgerPublic(BaseModel):
+    """A period's pool ledger as of a log position."""
+
+    item: Ledger
+    position: int
+
+
+class RecommendationPublic(BaseModel):
+    """A period's funding recommendation as of a log position."""
+
+    item: Recommendation
+    position: int
+
+
+class InitiativePublic(BaseModel):
+    """One initiative's card as of a log position."""
+
+    item: InitiativeCard
+    position: int
+
+
+class MetricPublic(BaseModel):
+    """One customer success metric as of a log position."""
+
+    item: MetricRow
+    position: int
+
+
+class PolicyPublic(BaseModel):
+    """The scoring policy in force as of a log position."""
+
+    item: PolicyRow
+    position: int
+
+
+class DecisionRecordPublic(BaseModel):
+    """One decision explained, as of a log position."""
+
+    item: ExplainedDecision
+    position: int
+
+
+class DeparturesRegister(BaseModel):
+    """A period's decisions against the recommendation, in log order."""
+
+    period: str
+    departures: list[Departure]
+
+
+class DeparturesPublic(BaseModel):
+    """The departures register as of a log position."""
+
+    item: DeparturesRegister
     position: int
 
 
 class AuditPagePublic(BaseModel):
     """Audit events after a position (cursor); pass `next_after` as `after` for more."""
 
-    items: list[Document]
+    items: list[AuditEvent]
     limit: int
     next_after: int | None
 

@@ -14,37 +14,44 @@ One rule for every read of the portfolio (docs/api-guide.md, "Who reads what"):
   lists and answers 404, exactly like an initiative that does not exist.
 
 Routes and pages read through `PortfolioReader` (`read_as`), so no read can skip the rule.
+It reads the typed rows of `projections.rows` and answers them, never plain documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TypeVar
 
 from domain.initiative import UNDECIDED
 from governance.access import require_role
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, PNL_OWNER, Principal
-from projections.query import Snapshot
-from projections.recommend import recommendation
-
-Row = dict[str, Any]
+from projections.rows import (
+    Departure,
+    InitiativeCard,
+    Ledger,
+    MetricRow,
+    PnlRow,
+    PolicyRow,
+    RankingRow,
+    Recommendation,
+    ScenarioRow,
+    ScorecardCard,
+    Unfunded,
+)
+from projections.snapshot import Snapshot
 
 #: Roles that see every initiative, decided or not.
 SEE_ALL_INITIATIVES = (CX_EXEC, AUDITOR, FINANCE)
 #: Roles that read initiatives at all (not `ingest`).
 INITIATIVE_READERS = (*SEE_ALL_INITIATIVES, PNL_OWNER)
-#: Read models made of initiatives.
-INITIATIVE_MODELS = frozenset({"ranking", "initiative"})
-#: What a redacted ranking row keeps: its place, never its identity or content.
-PLACE = ("period", "rank", "kind", "pnl", "status", "cost", "cip", "score", "cip_display",
-         "score_display", "funded", "recommended", "above_cut_line", "reason_code",
-         "mandatory", "policy_version", "cut_line_rank")
-#: What a redacted ranking row blanks (the rest of a ranking row).
-BLANKED: Row = {"id": None, "code": None, "title": None, "scenario": None,
-                "confidence": None, "reason": None, "dependencies": [], "touchpoints": [],
-                "functional_areas": [], "lines": []}
+#: What a redacted ranking row blanks: its identity and content (it keeps its place).
+BLANKED: dict[str, object] = {
+    "id": None, "code": None, "title": None, "scenario": None, "confidence": None,
+    "reason": None, "dependencies": [], "touchpoints": [], "functional_areas": [], "lines": [],
+    "redacted": True}
+Card = TypeVar("Card", InitiativeCard, RankingRow)
 
 
 class Visibility(Enum):
@@ -76,38 +83,38 @@ def require_initiative_reader(principal: Principal) -> None:
     require_role(principal, *INITIATIVE_READERS, action="reading initiatives")
 
 
-def visibility(principal: Principal, row: Mapping[str, Any]) -> Visibility:
-    """How much of an initiative (its card: status, pnl, submitted_by) the principal reads."""
+def visibility(principal: Principal, card: InitiativeCard | RankingRow) -> Visibility:
+    """How much of an initiative (its card, or its ranking row) the principal reads."""
     if not reads_initiatives(principal):
         return Visibility.HIDDEN
-    if row.get("status") not in UNDECIDED or principal.has(*SEE_ALL_INITIATIVES):
+    if card.status not in UNDECIDED or principal.has(*SEE_ALL_INITIATIVES):
         return Visibility.FULL
-    if principal.has(PNL_OWNER) and row.get("pnl") in principal.pnls:
+    if principal.has(PNL_OWNER) and card.pnl in principal.pnls:
         return Visibility.FULL
-    if row.get("submitted_by") == principal.actor:
+    if isinstance(card, InitiativeCard) and card.submitted_by == principal.actor:
         return Visibility.FULL
     return Visibility.REDACTED
 
 
-def sees_initiative(principal: Principal, row: Mapping[str, Any]) -> bool:
+def sees_initiative(principal: Principal, card: InitiativeCard | RankingRow) -> bool:
     """True when the principal reads the whole initiative (otherwise it is not found)."""
-    return visibility(principal, row) is Visibility.FULL
+    return visibility(principal, card) is Visibility.FULL
 
 
-def visible_initiatives(principal: Principal,
-                        rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def visible_initiatives(principal: Principal, cards: Iterable[Card]) -> list[Card]:
     """The initiatives of a list the principal reads whole."""
-    return [row for row in rows if sees_initiative(principal, row)]
+    return [card for card in cards if sees_initiative(principal, card)]
 
 
-def redacted(row: Mapping[str, Any]) -> Row:
+def redacted(row: RankingRow) -> RankingRow:
     """A ranking row reduced to its place."""
-    return {**{k: row.get(k) for k in PLACE}, **BLANKED, "redacted": True}
+    return row.model_copy(update=BLANKED)
 
 
 @dataclass(frozen=True)
 class PortfolioReader:
-    """A snapshot of the read models as one principal may read it."""
+    """A snapshot of the read models as one principal may read it: the typed reads of
+    `projections.snapshot.Snapshot`, filtered and redacted by the rule."""
 
     principal: Principal
     snapshot: Snapshot
@@ -122,51 +129,106 @@ class PortfolioReader:
         """True when nothing is filtered or redacted for this principal."""
         return self.principal.has(*SEE_ALL_INITIATIVES)
 
-    def documents(self, model: str, *, period: str | None = None,
-                  key: str | None = None) -> list[Row]:
-        """Documents of a model, filtered and redacted by the rule."""
-        if model in INITIATIVE_MODELS and not reads_initiatives(self.principal):
+    @property
+    def reads_initiatives(self) -> bool:
+        """True when the principal reads initiatives at all."""
+        return reads_initiatives(self.principal)
+
+    # --- everyone reads these whole ----------------------------------------------------------
+
+    def ledger(self, period: str) -> Ledger | None:
+        """A period's pool ledger."""
+        return self.snapshot.ledger(period)
+
+    def ledgers(self) -> list[Ledger]:
+        """Every period's ledger."""
+        return self.snapshot.ledgers()
+
+    def pnls(self) -> list[PnlRow]:
+        """The P&Ls."""
+        return self.snapshot.pnls()
+
+    def scenarios(self) -> list[ScenarioRow]:
+        """The scenarios."""
+        return self.snapshot.scenarios()
+
+    def metrics(self) -> list[MetricRow]:
+        """The metrics."""
+        return self.snapshot.metrics()
+
+    def metric(self, code: str) -> MetricRow | None:
+        """One metric."""
+        return self.snapshot.metric(code)
+
+    def policy(self) -> PolicyRow | None:
+        """The scoring policy in force."""
+        return self.snapshot.policy()
+
+    # --- initiatives, by the rule ------------------------------------------------------------
+
+    def scorecard(self, period: str) -> list[ScorecardCard]:
+        """The scorecard (without its initiatives for callers who read none)."""
+        cards = self.snapshot.scorecard(period)
+        if self.reads_initiatives:
+            return cards
+        return [card.model_copy(update={"initiatives": []}) for card in cards]
+
+    def initiatives(self, period: str | None = None) -> list[InitiativeCard]:
+        """The initiatives the principal reads whole."""
+        if not self.reads_initiatives:
             return []
-        found = self.snapshot.documents(model, period=period, key=key)
+        return visible_initiatives(self.principal, self.snapshot.initiatives(period))
+
+    def initiative(self, initiative_id: str) -> InitiativeCard | None:
+        """One initiative, if the principal reads it whole (None otherwise, as if missing)."""
+        card = self.snapshot.initiative(initiative_id) if self.reads_initiatives else None
+        return card if card is not None and sees_initiative(self.principal, card) else None
+
+    def departures(self, period: str) -> list[Departure]:
+        """The departures register, of the initiatives the principal reads whole."""
+        if not self.reads_initiatives:
+            return []
+        found = self.snapshot.departures(period)
         if self.sees_all:
             return found
-        if model == "scorecard" and not reads_initiatives(self.principal):
-            return [{**card, "initiatives": []} for card in found]
-        if model == "initiative":
-            return [row for row in found if sees_initiative(self.principal, row)]
-        if model == "ranking":
-            return self._ranking(found)
-        return found
+        shown = {card.id for card in self.initiatives(period)}
+        return [d for d in found if d.initiative_id in shown]
 
-    def _ranking(self, rows: list[Row]) -> list[Row]:
-        periods = {str(r["period"]) for r in rows}
-        cards = {str(c["id"]): c for p in periods
-                 for c in self.snapshot.documents("initiative", period=p)}
-        return [row if sees_initiative(self.principal, cards.get(str(row["id"]), row))
+    def ranking(self, period: str) -> list[RankingRow]:
+        """The ranking: rows the principal may not read whole are reduced to their place."""
+        if not self.reads_initiatives:
+            return []
+        rows = self.snapshot.ranking(period)
+        if self.sees_all:
+            return rows
+        cards = {card.id: card for card in self.snapshot.initiatives(period)}
+        return [row if sees_initiative(self.principal, cards.get(row.id or "", row))
                 else redacted(row) for row in rows]
 
-    def recommendation(self, period: str) -> Row:
+    def recommendation(self, period: str) -> Recommendation | None:
         """The recommendation (computed on the whole ranking, so it is the same for everyone),
         with the codes and titles of initiatives the principal may not read blanked."""
-        if not reads_initiatives(self.principal):
-            return {}
-        ledger = self.snapshot.documents("ledger", key=period)
-        ranking = self.snapshot.documents("ranking", period=period)
-        found = recommendation(ranking, ledger[0] if ledger else None)
-        if self.sees_all or not found:
+        if not self.reads_initiatives:
+            return None
+        found = self.snapshot.recommendation(period)
+        if self.sees_all or found is None:
             return found
-        shown = {r["code"] for r in self.documents("ranking", period=period)} - {None}
+        shown = {r.code for r in self.ranking(period)} - {None}
 
-        def keys(codes: list[str]) -> list[str | None]:
+        def keys(codes: list[str | None]) -> list[str | None]:
             return [code if code in shown else None for code in codes]
 
-        for plan in (found["greedy"], found["optimal"], *found["frontier"]):
-            if plan is not None:
-                plan["keys"] = keys(plan["keys"])
-        found["unfunded"] = [item if item["code"] in shown else
-                             {**item, "code": None, "title": None, "reason": None}
-                             for item in found["unfunded"]]
-        return found
+        def unfunded(item: Unfunded) -> Unfunded:
+            return item if item.code in shown else item.model_copy(
+                update={"code": None, "title": None, "reason": None})
+
+        return found.model_copy(update={
+            "greedy": found.greedy.model_copy(update={"keys": keys(found.greedy.keys)}),
+            "optimal": found.optimal and found.optimal.model_copy(
+                update={"keys": keys(found.optimal.keys)}),
+            "frontier": [p.model_copy(update={"keys": keys(p.keys)}) for p in found.frontier],
+            "unfunded": [unfunded(item) for item in found.unfunded],
+        })
 
 
 def read_as(principal: Principal, snapshot: Snapshot) -> PortfolioReader:

@@ -21,9 +21,10 @@ from projections.codec import (
     load_part,
     load_state,
 )
+from projections.documents import Doc, Scope, ScopeKind, periods_of
 from projections.log import LogReader
 from projections.state import PortfolioState, periods_touched
-from projections.views import AuditLogView, Checkpoint, Doc, PortfolioView
+from projections.views import AuditLogView, Checkpoint, PortfolioView
 
 #: Positions between checkpoints. A checkpoint writes the core and the periods changed since the
 #: previous one; an as-of query replays at most this many events after loading the core and the
@@ -52,14 +53,13 @@ class Checkpoints:
         self.dirty: set[str] = set(dirty)
         self.texts: dict[str, str] = {}
 
-    def changed(self, scopes: Iterable[str]) -> None:
+    def changed(self, scopes: Iterable[str | Scope]) -> None:
         """Note what one folded event changed."""
-        for scope in scopes:
-            kind, _, name = scope.partition(":")
-            if kind == "period":
-                self.dirty.add(name)
-            elif kind == "initiative":
-                self.texts.pop(name, None)
+        for scope in map(Scope.parse, scopes):
+            if scope.kind is ScopeKind.PERIOD:
+                self.dirty.add(scope.key)
+            elif scope.kind is ScopeKind.INITIATIVE:
+                self.texts.pop(scope.key, None)
 
     def take(self, state: PortfolioState) -> Checkpoint:
         """The checkpoint at the state's position: the core and the changed periods."""
@@ -155,11 +155,6 @@ def state_at(log: LogReader, view: PortfolioView, position: int,
         return state_at(log, view, position)
 
 
-def periods_of(scopes: Iterable[str]) -> set[str]:
-    """Periods named by change scopes."""
-    return {s.split(":", 1)[1] for s in scopes if s.startswith("period:")}
-
-
 class PortfolioProjection(Projection[PortfolioView]):
     """Ranking, ledger, scorecard, directory and initiative documents from one fold."""
 
@@ -228,7 +223,7 @@ class PortfolioProjection(Projection[PortfolioView]):
             return
         scopes = self.pending_scopes
         rendered = render.documents(self.state, scopes) if scopes else {}
-        texts = {key: canonical(doc[4]) for key, doc in rendered.items()}
+        texts = {key: canonical(doc.payload) for key, doc in rendered.items()}
         changed = [doc for key, doc in rendered.items() if self.written.get(key) != texts[key]]
         periods = periods_of(scopes)
         self.view.write(tracking, changed, periods=periods, checkpoint=checkpoint,

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.policy import PolicyTerms
 from projections import render
-from projections.codec import canonical
 from projections.log import LogReader
 from projections.projection import state_at
-from projections.recommend import recommendation
+from projections.rows import (
+    AuditEvent,
+    DecisionExplanation,
+    Departure,
+    InitiativeCard,
+    InitiativeRef,
+    Ledger,
+    RankingRow,
+    Recommendation,
+    ScorecardCard,
+)
+from projections.snapshot import Snapshot
 from projections.state import PortfolioState
 from projections.views import AuditLogView, PortfolioView
 
-Row = dict[str, Any]
+__all__ = ["AsOfOutOfRange", "NotCaughtUp", "ReadModels", "Snapshot"]
 
 
 class NotCaughtUp(Exception):
@@ -48,77 +58,6 @@ def _as_of_time(text: str) -> datetime:
         raise AsOfOutOfRange("as_of must be a log position (ASCII digits) or an ISO 8601 "
                              "time such as 2027-03-31T00:00:00Z") from None
     return found
-
-
-#: Documents of one period (asked by period, or by a key that starts with the period).
-PERIOD_MODELS = frozenset({"ranking", "ledger", "scorecard"})
-DIRECTORY_MODELS = frozenset({"pnl", "scenario", "metric", "policy"})
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Documents as they were at a position (replayed), or as the views hold them now.
-
-    A replayed snapshot loads only what a query needs: the core of the fold and the asked
-    period's initiatives for a period's documents, the core alone for the directory, and the
-    whole state otherwise. The documents are rendered by the same functions in every case.
-    """
-
-    position: int
-    state: PortfolioState | None
-    view: PortfolioView
-    loader: Callable[[set[str] | None], PortfolioState] | None = None
-    _states: dict[frozenset[str] | None, PortfolioState] = field(default_factory=dict,
-                                                                  compare=False, repr=False)
-
-    @property
-    def replayed(self) -> bool:
-        """Whether this snapshot is replayed (as of a position) rather than the live views."""
-        return self.state is not None or self.loader is not None
-
-    def _state(self, periods: set[str] | None) -> PortfolioState:
-        if self.state is not None:
-            return self.state
-        assert self.loader is not None
-        key = None if periods is None else frozenset(periods)
-        found = self._states.get(key) or self._states.get(None)
-        if found is None:
-            found = self._states[key] = self.loader(periods)
-        return found
-
-    def documents(self, model: str, *, period: str | None = None,
-                  key: str | None = None) -> list[Row]:
-        """Documents of a model."""
-        if not self.replayed:
-            return self.view.documents(model, period=period, key=key)
-        scopes: set[str] | None = None
-        state: PortfolioState | None = None
-        named = period or (key.split("/", 1)[0] if key is not None else None)
-        if model in PERIOD_MODELS and named is not None:
-            state = self._state({named})
-            if named not in state.periods:
-                return []
-            scopes = {f"period:{named}"}
-        elif model in DIRECTORY_MODELS:
-            state = self._state(set())
-            scopes = {"directory"}
-        elif model == "initiative" and period is not None and key is None:
-            state = self._state({period})
-            scopes = {f"initiative:{i.id}" for i in state.initiatives.values()
-                      if i.period == period}
-        if state is None:
-            state = self._state(None)
-        docs = render.documents(state, scopes) if scopes != set() else {}
-        found = [d for d in docs.values() if d[0] == model
-                 and (period is None or d[2] == period) and (key is None or d[1] == key)]
-        return [d[4] for d in sorted(found, key=lambda d: (d[3], d[1]))]
-
-    def dump(self) -> list[tuple[str, str, str]]:
-        """Canonical (model, key, payload) triples of every document."""
-        if not self.replayed:
-            return self.view.dump()
-        return sorted((d[0], d[1], canonical(d[4]))
-                      for d in render.documents(self._state(None)).values())
 
 
 class ReadModels:
@@ -187,85 +126,72 @@ class ReadModels:
         return Snapshot(position, None, self.portfolio,
                         loader=lambda periods: self.state_at(position, periods))
 
-    # --- the read models -------------------------------------------------------------------
+    # --- the read models (each as of `at`: as_of and min_position, as `snapshot` takes) ------
 
-    def ranking(self, period: str, **at: Any) -> list[Row]:
+    def ranking(self, period: str, **at: Any) -> list[RankingRow]:
         """The priority ranking."""
-        return self.snapshot(**at).documents("ranking", period=period)
+        return self.snapshot(**at).ranking(period)
 
-    def ledger(self, period: str, **at: Any) -> Row | None:
+    def ledger(self, period: str, **at: Any) -> Ledger | None:
         """The pool ledger."""
-        found = self.snapshot(**at).documents("ledger", key=period)
-        return found[0] if found else None
+        return self.snapshot(**at).ledger(period)
 
-    def recommendation(self, period: str, **at: Any) -> Row:
+    def recommendation(self, period: str, **at: Any) -> Recommendation | None:
         """Greedy, optimal and frontier for the remaining pool."""
-        snap = self.snapshot(**at)
-        ledger = snap.documents("ledger", key=period)
-        return recommendation(snap.documents("ranking", period=period),
-                              ledger[0] if ledger else None)
+        return self.snapshot(**at).recommendation(period)
 
-    def scorecard(self, period: str, **at: Any) -> list[Row]:
+    def scorecard(self, period: str, **at: Any) -> list[ScorecardCard]:
         """One card per metric."""
-        return self.snapshot(**at).documents("scorecard", period=period)
+        return self.snapshot(**at).scorecard(period)
 
-    def directory(self, model: str, **at: Any) -> list[Row]:
-        """P&Ls, scenarios, metrics or policies."""
-        return self.snapshot(**at).documents(model)
-
-    def initiatives(self, *, period: str | None = None, pnl: str | None = None,
-                    status: str | None = None, **at: Any) -> list[Row]:
-        """Initiatives, filtered."""
-        rows = self.snapshot(**at).documents("initiative", period=period)
-        return [r for r in rows if (pnl is None or r["pnl"] == pnl)
-                and (status is None or r["status"] == status)]
-
-    def initiative(self, initiative_id: str, **at: Any) -> Row | None:
+    def initiative(self, initiative_id: str, **at: Any) -> InitiativeCard | None:
         """One initiative's card."""
-        found = self.snapshot(**at).documents("initiative", key=initiative_id)
-        return found[0] if found else None
+        return self.snapshot(**at).initiative(initiative_id)
 
-    def explain_decision(self, decision_id: str, **at: Any) -> Row | None:
-        """A decision with the ranking it was taken against, replayed at its log position."""
-        snap = self.snapshot(**at)
-        for card in snap.documents("initiative"):
-            for decision in card["decisions"]:
-                if str(decision["decision_id"]) != str(decision_id):
-                    continue
-                then = self.snapshot(as_of=int(decision["ranking_position"]))
-                ranking = then.documents("ranking", period=card["period"])
-                entry = next((r for r in ranking if r["code"] == card["code"]), None)
-                return {
-                    "decision": decision,
-                    "initiative": {k: card[k] for k in ("id", "code", "period", "pnl", "kind",
-                                                        "status", "submitted_by")},
-                    "title": card["proposal"]["title"],
-                    "ranking_position": decision["ranking_position"],
-                    "ranking_then": ranking,
-                    "entry_then": entry,
-                    "cut_line_rank": decision["cut_line_rank"],
-                    "departure": decision["departure"],
-                    "justification": decision["rationale"] or None,
-                    "approvers": decision["approvals"],
-                    "pool_before": decision["available_before"],
-                    "pool_after": decision["available_after"],
-                    "policy_version": decision["policy_version"],
-                }
-        return None
+    def preview_ranking(self, period: str,
+                        terms: PolicyTerms) -> tuple[int, list[RankingRow] | None]:
+        """What-if: a period's ranking now under draft terms (None: no such period), and the
+        position it was ranked at."""
+        position = self.position()
+        state = self.state_at(position)
+        if period not in state.periods:
+            return position, None
+        return position, [RankingRow.model_validate(row)
+                          for row in render.ranking(state, period, terms)]
 
-    def departures(self, period: str, **at: Any) -> list[Row]:
+    def departures(self, period: str, **at: Any) -> list[Departure]:
         """The departures register: decisions that went against the recommendation."""
-        found = []
-        for card in self.snapshot(**at).documents("initiative", period=period):
-            for decision in card["decisions"]:
-                if decision["departure"]:
-                    found.append({"initiative_id": card["id"], "code": card["code"],
-                                  "title": card["proposal"]["title"], **decision})
-        return sorted(found, key=lambda d: int(d["position"]))
+        return self.snapshot(**at).departures(period)
+
+    def explain_decision(self, decision_id: str, **at: Any) -> DecisionExplanation | None:
+        """A decision with the ranking it was taken against, replayed at its log position."""
+        for card in self.snapshot(**at).initiatives():
+            for decision in card.decisions:
+                if decision.decision_id != str(decision_id):
+                    continue
+                ranking = self.snapshot(as_of=decision.ranking_position).ranking(card.period)
+                return DecisionExplanation(
+                    decision=decision,
+                    initiative=InitiativeRef(
+                        id=card.id, code=card.code, period=card.period, pnl=card.pnl,
+                        kind=card.kind, status=card.status, submitted_by=card.submitted_by),
+                    title=card.proposal.title,
+                    ranking_position=decision.ranking_position,
+                    ranking_then=ranking,
+                    entry_then=next((r for r in ranking if r.code == card.code), None),
+                    cut_line_rank=decision.cut_line_rank,
+                    departure=decision.departure,
+                    justification=decision.rationale or None,
+                    approvers=decision.approvals,
+                    pool_before=decision.available_before,
+                    pool_after=decision.available_after,
+                    policy_version=decision.policy_version)
+        return None
 
     def audit_events(self, *, after: int = 0, limit: int = 100,
                      aggregate_id: str | None = None, min_position: int | None = None,
-                     upto: int | None = None) -> list[Row]:
+                     upto: int | None = None) -> list[AuditEvent]:
         """The flattened audit log."""
         self.wait(min_position)
-        return self.audit.rows(after=after, limit=limit, aggregate_id=aggregate_id, upto=upto)
+        rows = self.audit.rows(after=after, limit=limit, aggregate_id=aggregate_id, upto=upto)
+        return [AuditEvent.model_validate(row) for row in rows]

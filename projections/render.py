@@ -14,10 +14,10 @@ from domain.policy import PolicyTerms
 from domain.portfolio import assess
 from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_closed
 from projections.codec import plain, plain_row
+from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
 from projections.state import InitiativeState, MetricState, PeriodState, PortfolioState
 
-Row = dict[str, Any]
-Doc = tuple[str, str, str | None, int, Row]  # model, key, period, sort, payload
+Row = dict[str, Any]  # a document's payload: the JSON of a row of `projections.rows`
 
 ZERO = Decimal(0)
 TREND_POINTS = 6
@@ -216,18 +216,18 @@ def initiative(state: PortfolioState, i: InitiativeState) -> Row:
     })
 
 
-def documents(state: PortfolioState, scopes: set[str] | None = None) -> dict[tuple[str, str], Doc]:
-    """Every document for the given scopes (None: everything), keyed by (model, key)."""
+def documents(state: PortfolioState,
+              scopes: Iterable[str | Scope] | None = None) -> dict[DocKey, Doc]:
+    """Every document for the given change scopes (None: everything), keyed by (model, key)."""
     everything = scopes is None
-    scopes = scopes or set()
-    periods = set(state.periods) if everything else {
-        s.split(":", 1)[1] for s in scopes if s.startswith("period:")}
-    metrics = set(state.metrics) if everything or "metrics" in scopes else {
-        s.split(":", 1)[1] for s in scopes if s.startswith("metric:")}
-    docs: dict[tuple[str, str], Doc] = {}
+    changed = Changes.of(scopes or ())
+    periods = set(state.periods) if everything else set(changed.periods)
+    metrics = set(state.metrics) if everything or changed.named(ScopeKind.METRICS) else set(
+        changed.metrics)
+    docs: dict[DocKey, Doc] = {}
 
     def put(model: str, key: str, period: str | None, sort: int, payload: Row) -> None:
-        docs[(model, key)] = (model, key, period, sort, payload)
+        docs[(model, key)] = Doc(model, key, period, sort, payload)
 
     for period in sorted(periods):
         for row in ranking(state, period):
@@ -241,7 +241,7 @@ def documents(state: PortfolioState, scopes: set[str] | None = None) -> dict[tup
         for n, code in enumerate(sorted(codes)):
             put("scorecard", f"{period}/{code}", period, n,
                 scorecard(state, period, state.metrics[code]))
-    if everything or scopes & {"directory", "metrics", "policy"}:
+    if everything or changed.kinds & {ScopeKind.DIRECTORY, ScopeKind.METRICS, ScopeKind.POLICY}:
         for code, pnl in sorted(state.pnls.items()):
             put("pnl", code, None, 0, plain(pnl))
         for code, scenario in sorted(state.scenarios.items()):
@@ -252,8 +252,7 @@ def documents(state: PortfolioState, scopes: set[str] | None = None) -> dict[tup
         for policy in state.policies:
             put("policy", str(policy["version"]).zfill(6), None, policy["version"],
                 plain(policy))
-    ids = set(state.initiatives) if everything else {
-        s.split(":", 1)[1] for s in scopes if s.startswith("initiative:")}
+    ids = set(state.initiatives) if everything else set(changed.initiatives)
     for initiative_id in sorted(ids):
         i = state.initiatives[initiative_id]
         put("initiative", initiative_id, i.period, i.seq, initiative(state, i))

@@ -17,9 +17,9 @@ from psycopg.types.json import Jsonb
 
 from projections.audit import audit_record, audit_row
 from projections.codec import CORE, canonical
+from projections.documents import Doc
 
 Row = dict[str, Any]
-Doc = tuple[str, str, str | None, int, Row]  # model, key, period, sort, payload
 Checkpoint = tuple[int, dict[str, str]]  # position, texts of the parts written (core: "")
 AUDIT_BATCH = 5000  # rows per COPY while an audit-log rebuild streams
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # jsonb reorders keys
@@ -129,13 +129,13 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         """Apply the change set and tracking under one lock."""
         with self._database_lock:
             self._assert_tracking_uniqueness(tracking)
-            kept = set(keep) if keep is not None else {(d[0], d[1]) for d in docs}
+            kept = set(keep) if keep is not None else {(d.model, d.key) for d in docs}
             drop = set(periods)
             for k, doc in list(self._docs.items()):
-                if doc[0] == "ranking" and doc[2] in drop and k not in kept:
+                if doc.model == "ranking" and doc.period in drop and k not in kept:
                     del self._docs[k]
             for doc in docs:
-                self._docs[(doc[0], doc[1])] = doc
+                self._docs[(doc.model, doc.key)] = doc
             if checkpoint is not None:
                 self._store(checkpoint)
             self._insert_tracking(tracking)
@@ -149,9 +149,10 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
                   key: str | None = None) -> list[Row]:
         """Documents of a model, ordered by sort then key."""
         with self._database_lock:
-            found = [d for d in self._docs.values() if d[0] == model
-                     and (period is None or d[2] == period) and (key is None or d[1] == key)]
-        return [json.loads(canonical(d[4])) for d in sorted(found, key=lambda d: (d[3], d[1]))]
+            found = [d for d in self._docs.values() if d.model == model
+                     and (period is None or d.period == period) and (key is None or d.key == key)]
+        return [json.loads(canonical(d.payload)) for d in sorted(found, key=lambda d: (d.sort,
+                                                                                      d.key))]
 
     def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest checkpoint at or before a position."""
@@ -191,7 +192,7 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
             raise RuntimeError("a rebuild ended without finish()")
         docs, position = done[-1]
         with view._database_lock:
-            view._docs = {(d[0], d[1]): d for d in docs}
+            view._docs = {(d.model, d.key): d for d in docs}
             view._checkpoints = {}
             view._parts = parts
             view._max_tracking_ids[application_name] = position or None
@@ -199,7 +200,7 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
     def dump(self) -> list[tuple[str, str, str]]:
         """Canonical triples."""
         with self._database_lock:
-            return sorted((d[0], d[1], canonical(d[4])) for d in self._docs.values())
+            return sorted((d.model, d.key, canonical(d.payload)) for d in self._docs.values())
 
 
 class MemoryAuditLogView(AuditLogView, POPOTrackingRecorder):
@@ -273,14 +274,14 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
         with self.datastore.transaction(commit=True) as curs:
             self._insert_tracking(curs, tracking)
             if periods:
-                kept = keep if keep is not None else [(d[0], d[1]) for d in docs]
+                kept = keep if keep is not None else [(d.model, d.key) for d in docs]
                 keys = [k for m, k in kept if m == "ranking"]
                 curs.execute("DELETE FROM rm_documents WHERE model = 'ranking' AND "
                              "period = ANY(%s) AND NOT (key = ANY(%s))", (periods, keys))
             if docs:
                 # One statement, not executemany (which pipelines: cxgov issue 12). A key
                 # given twice keeps its last document, as the one-by-one upserts did.
-                last = list({(d[0], d[1]): d for d in docs}.values())
+                last = list({(d.model, d.key): d for d in docs}.values())
                 curs.execute(
                     "INSERT INTO rm_documents (model, key, period, sort, payload) "
                     "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::integer[], "
@@ -288,8 +289,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                     "period = EXCLUDED.period, sort = EXCLUDED.sort, payload = EXCLUDED.payload "
                     "WHERE rm_documents.payload IS DISTINCT FROM EXCLUDED.payload "
                     "OR rm_documents.sort IS DISTINCT FROM EXCLUDED.sort",
-                    ([d[0] for d in last], [d[1] for d in last], [d[2] for d in last],
-                     [d[3] for d in last], [Jsonb(d[4]) for d in last]))
+                    ([d.model for d in last], [d.key for d in last], [d.period for d in last],
+                     [d.sort for d in last], [Jsonb(d.payload) for d in last]))
             if checkpoint is not None:
                 _insert_parts(curs, checkpoint)
 

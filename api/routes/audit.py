@@ -9,10 +9,15 @@ from fastapi import APIRouter, Query
 
 from api.deps import MAX_POSITION, MinPosition, PrincipalDep, ServicesDep, at
 from api.routes.docs import READ
-from api.schemas import AuditPagePublic, DocumentPublic
+from api.schemas import (
+    AuditPagePublic,
+    DecisionRecordPublic,
+    DeparturesPublic,
+    DeparturesRegister,
+)
 from domain.errors import NotFound
 from governance.read_access import require_audit_reader
-from projections.codec import plain
+from projections.rows import ExplainedDecision
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -36,13 +41,13 @@ def list_events(s: ServicesDep, who: PrincipalDep,
     at(s.models, None, min_position)
     rows = s.models.audit_events(after=after, limit=limit, min_position=min_position,
                                  aggregate_id=str(aggregate_id) if aggregate_id else None)
-    return AuditPagePublic(items=plain(rows), limit=limit,
-                           next_after=rows[-1]["position"] if len(rows) == limit else None)
+    return AuditPagePublic(items=rows, limit=limit,
+                           next_after=rows[-1].position if len(rows) == limit else None)
 
 
-@router.get("/decisions/{decision_id}", response_model=DocumentPublic, responses=READ)
+@router.get("/decisions/{decision_id}", response_model=DecisionRecordPublic, responses=READ)
 def get_decision(decision_id: UUID, s: ServicesDep, who: PrincipalDep,
-                 min_position: MinPosition = None) -> DocumentPublic:
+                 min_position: MinPosition = None) -> DecisionRecordPublic:
     """One decision explained: who, when, why, the ranking it was taken against (replayed at
     its log position), the cut line, departure and justification, approvers, pool before and
     after, policy version."""
@@ -51,21 +56,18 @@ def get_decision(decision_id: UUID, s: ServicesDep, who: PrincipalDep,
     explained = s.models.explain_decision(str(decision_id), **window)
     if explained is None:
         raise DecisionNotFound(f"no decision {decision_id}")
-    decision, initiative = explained["decision"], explained["initiative"]
-    item = {**plain(decision), "initiative_id": initiative["id"],
-            "initiative_code": initiative["code"], "period": initiative["period"],
-            "explanation": plain(explained)}
-    return DocumentPublic(item=item, position=s.models.position())
+    return DecisionRecordPublic(item=ExplainedDecision.of(explained),
+                                position=s.models.position())
 
 
-@router.get("/departures/{code}", response_model=DocumentPublic, responses=READ)
+@router.get("/departures/{code}", response_model=DeparturesPublic, responses=READ)
 def get_departures(code: str, s: ServicesDep, who: PrincipalDep,
                    as_of: Annotated[str | None, Query(
                        description="Log position or ISO 8601 time.")] = None,
-                   min_position: MinPosition = None) -> DocumentPublic:
+                   min_position: MinPosition = None) -> DeparturesPublic:
     """The departures register of a period: decisions against the recommendation."""
     require_audit_reader(who)
     window = at(s.models, as_of, min_position)
     rows = s.models.departures(code, **window)
-    return DocumentPublic(item={"period": code, "departures": plain(rows)},
-                          position=s.models.position())
+    return DeparturesPublic(item=DeparturesRegister(period=code, departures=rows),
+                            position=s.models.position())

@@ -26,12 +26,12 @@ from api.schemas import (
     Code,
     DecisionCreate,
     DeliveryCreate,
-    DocumentPublic,
     ImpactIn,
     InitiativeCreate,
+    InitiativePagePublic,
+    InitiativePublic,
     InitiativeUpdate,
     OutcomeCreate,
-    PagePublic,
     ReasonCreate,
     WrittenPublic,
 )
@@ -39,7 +39,6 @@ from domain.errors import InitiativeNotFound
 from domain.initiative import Proposal
 from domain.values import ImpactClaim
 from governance.read_access import read_as, require_initiative_reader
-from projections.codec import plain
 
 router = APIRouter(prefix="/v1/initiatives", tags=["initiatives"])
 IfMatch = Annotated[str, Header(
@@ -77,33 +76,34 @@ def submit(body: InitiativeCreate, request: Request, s: ServicesDep, who: Princi
     return written(s.gov, result, status=201, location=location(result.id), etag=True)
 
 
-@router.get("", response_model=PagePublic, responses=READ)
+@router.get("", response_model=InitiativePagePublic, responses=READ)
 def list_initiatives(s: ServicesDep, who: PrincipalDep,
                      period: Annotated[Code | None, Query(description="Fiscal period.")] = None,
                      pnl: Annotated[Code | None, Query(description="P&L code.")] = None,
                      status: Status = None, limit: Limit = 100, offset: Offset = 0,
-                     as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+                     as_of: AsOf = None, min_position: MinPosition = None
+                     ) -> InitiativePagePublic:
     """Initiatives, filtered; P&L owners see other P&Ls' initiatives once decided."""
     require_initiative_reader(who)
     snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
-    rows = [r for r in snapshot.documents("initiative", period=period)
-            if (pnl is None or r["pnl"] == pnl) and (status is None or r["status"] == status)]
-    return page(rows, limit=limit, offset=offset, position=snapshot.position)
+    rows = [r for r in snapshot.initiatives(period)
+            if (pnl is None or r.pnl == pnl) and (status is None or r.status == status)]
+    return InitiativePagePublic(**page(rows, limit=limit, offset=offset,
+                                       position=snapshot.position))
 
 
-@router.get("/{initiative_id}", response_model=DocumentPublic, responses=READ)
+@router.get("/{initiative_id}", response_model=InitiativePublic, responses=READ)
 def get_initiative(initiative_id: UUID, response: Response, s: ServicesDep, who: PrincipalDep,
-                   as_of: AsOf = None, min_position: MinPosition = None) -> DocumentPublic:
+                   as_of: AsOf = None, min_position: MinPosition = None) -> InitiativePublic:
     """One initiative; its ETag is the aggregate version to send as If-Match. One the caller
     may not read answers 404, exactly like one that does not exist."""
     require_initiative_reader(who)
     snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
-    found = snapshot.documents("initiative", key=str(initiative_id))
-    if not found:
+    found = snapshot.initiative(str(initiative_id))
+    if found is None:
         raise InitiativeNotFound(f"no initiative {initiative_id}")
-    item: dict[str, Any] = plain(found[0])
-    response.headers["ETag"] = f'"{item["version"]}"'
-    return DocumentPublic(item=item, position=snapshot.position)
+    response.headers["ETag"] = f'"{found.version}"'
+    return InitiativePublic(item=found, position=snapshot.position)
 
 
 @router.patch("/{initiative_id}", response_model=WrittenPublic, responses={

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from api.schemas import PagePublic
-from projections.codec import plain
+from projections.rows import ReadRow
 
 
-def page(rows: Sequence[Mapping[str, Any]], *, limit: int, offset: int,
-         position: int) -> PagePublic:
-    """One page of rows; `next_offset` is null on the last page."""
-    items = rows[offset:offset + limit]
+def page(rows: Sequence[ReadRow], *, limit: int, offset: int, position: int) -> dict[str, Any]:
+    """The fields of one page of rows (a `PagePublic`); `next_offset` is null on the last
+    page."""
     following = offset + limit
-    return PagePublic(items=plain(list(items)), total=len(rows), limit=limit, offset=offset,
-                      next_offset=following if following < len(rows) else None,
-                      position=position)
+    return {"items": list(rows[offset:following]), "total": len(rows), "limit": limit,
+            "offset": offset, "next_offset": following if following < len(rows) else None,
+            "position": position}

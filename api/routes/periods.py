@@ -20,17 +20,19 @@ from api.deps import (
 from api.routes.docs import READ, WRITE
 from api.schemas import (
     Code,
-    DocumentPublic,
-    ItemsPublic,
+    LedgerPublic,
     PeriodCreate,
+    RankingPublic,
     ReasonCreate,
+    RecommendationPublic,
     RestatementCreate,
+    ScorecardPublic,
     WrittenPublic,
 )
 from domain.errors import PeriodNotFound
 from governance.principal import Principal
 from governance.read_access import PortfolioReader, read_as, require_initiative_reader
-from projections.codec import plain
+from projections.rows import Ledger
 
 router = APIRouter(prefix="/v1", tags=["periods"])
 PeriodCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
@@ -75,57 +77,56 @@ def reader(s: ServicesDep, who: Principal, as_of: str | None, min_position: int 
     return read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
 
 
-def _ledger(s: ServicesDep, who: Principal, code: str, as_of: str | None,
-            min_position: int | None) -> DocumentPublic:
-    snapshot = reader(s, who, as_of, min_position)
-    found = snapshot.documents("ledger", key=code)
-    if not found:
+def _ledger(snapshot: PortfolioReader, code: str) -> Ledger:
+    found = snapshot.ledger(code)
+    if found is None:
         raise PeriodNotFound(f"no period {code}", period=code)
-    return DocumentPublic(item=plain(found[0]), position=snapshot.position)
+    return found
 
 
-@router.get("/periods/{code}", response_model=DocumentPublic, responses=READ)
+@router.get("/periods/{code}", response_model=LedgerPublic, responses=READ)
 def get_period(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-               min_position: MinPosition = None) -> DocumentPublic:
+               min_position: MinPosition = None) -> LedgerPublic:
     """The pool: amount, committed, released, available, by P&L (everyone)."""
-    return _ledger(s, who, code, as_of, min_position)
+    snapshot = reader(s, who, as_of, min_position)
+    return LedgerPublic(item=_ledger(snapshot, code), position=snapshot.position)
 
 
-@router.get("/periods/{code}/ledger", response_model=DocumentPublic, responses=READ)
+@router.get("/periods/{code}/ledger", response_model=LedgerPublic, responses=READ)
 def get_ledger(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-               min_position: MinPosition = None) -> DocumentPublic:
+               min_position: MinPosition = None) -> LedgerPublic:
     """The pool ledger (everyone)."""
-    return _ledger(s, who, code, as_of, min_position)
+    snapshot = reader(s, who, as_of, min_position)
+    return LedgerPublic(item=_ledger(snapshot, code), position=snapshot.position)
 
 
-@router.get("/periods/{code}/ranking", response_model=ItemsPublic, responses=READ)
+@router.get("/periods/{code}/ranking", response_model=RankingPublic, responses=READ)
 def get_ranking(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-                min_position: MinPosition = None) -> ItemsPublic:
+                min_position: MinPosition = None) -> RankingPublic:
     """The priority ranking under the policy in force (not ingest; a P&L owner sees only the
     place of another P&L's undecided initiatives)."""
     snapshot = reader(s, who, as_of, min_position, initiatives=True)
-    if not snapshot.documents("ledger", key=code):
-        raise PeriodNotFound(f"no period {code}", period=code)
-    return ItemsPublic(items=plain(snapshot.documents("ranking", period=code)),
-                       position=snapshot.position)
+    _ledger(snapshot, code)
+    return RankingPublic(items=snapshot.ranking(code), position=snapshot.position)
 
 
-@router.get("/periods/{code}/recommendation", response_model=DocumentPublic, responses=READ)
+@router.get("/periods/{code}/recommendation", response_model=RecommendationPublic,
+            responses=READ)
 def get_recommendation(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-                       min_position: MinPosition = None) -> DocumentPublic:
+                       min_position: MinPosition = None) -> RecommendationPublic:
     """Greedy cut line, exact optimum and efficient frontier for the remaining pool
     (not ingest; the same for everyone, with the codes a caller may not read blanked)."""
     snapshot = reader(s, who, as_of, min_position, initiatives=True)
-    if not snapshot.documents("ledger", key=code):
+    found = snapshot.recommendation(code)
+    if found is None:
         raise PeriodNotFound(f"no period {code}", period=code)
-    return DocumentPublic(item=plain(snapshot.recommendation(code)), position=snapshot.position)
+    return RecommendationPublic(item=found, position=snapshot.position)
 
 
-@router.get("/scorecard", response_model=ItemsPublic, responses=READ)
+@router.get("/scorecard", response_model=ScorecardPublic, responses=READ)
 def get_scorecard(period: Annotated[Code, Query(description="Fiscal period code.")],
                   s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-                  min_position: MinPosition = None) -> ItemsPublic:
+                  min_position: MinPosition = None) -> ScorecardPublic:
     """One card per customer success metric (everyone; ingest without its initiatives)."""
     snapshot = reader(s, who, as_of, min_position)
-    return ItemsPublic(items=plain(snapshot.documents("scorecard", period=period)),
-                       position=snapshot.position)
+    return ScorecardPublic(items=snapshot.scorecard(period), position=snapshot.position)

@@ -17,18 +17,16 @@ from api.deps import (
 )
 from api.routes.docs import READ, WRITE
 from api.schemas import (
-    DocumentPublic,
-    ItemsPublic,
     PolicyPreview,
+    PolicyPublic,
     PolicyTermsIn,
     PolicyUpdate,
+    RankingPublic,
     WrittenPublic,
 )
 from domain.errors import PeriodNotFound, PolicyNotAdopted
 from domain.policy import PolicyTerms
-from governance.read_access import require_policy_previewer
-from projections import render
-from projections.codec import plain
+from governance.read_access import read_as, require_policy_previewer
 
 router = APIRouter(prefix="/v1", tags=["scoring policy"])
 
@@ -56,25 +54,22 @@ def adopt_policy(body: PolicyUpdate, request: Request, s: ServicesDep, who: Prin
     return written(s.gov, result)
 
 
-@router.get("/scoring-policy", response_model=DocumentPublic, responses=READ)
+@router.get("/scoring-policy", response_model=PolicyPublic, responses=READ)
 def get_policy(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-               min_position: MinPosition = None) -> DocumentPublic:
+               min_position: MinPosition = None) -> PolicyPublic:
     """The policy in force, with its version number (every authenticated caller)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
-    versions = snapshot.documents("policy")
-    if not versions:
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
+    found = snapshot.policy()
+    if found is None:
         raise PolicyNotAdopted("no scoring policy has been adopted yet")
-    return DocumentPublic(item=plain(versions[-1]), position=snapshot.position)
+    return PolicyPublic(item=found, position=snapshot.position)
 
 
-@router.post("/scoring-policy/preview", response_model=ItemsPublic, responses=READ)
-def preview_policy(body: PolicyPreview, s: ServicesDep, who: PrincipalDep) -> ItemsPublic:
+@router.post("/scoring-policy/preview", response_model=RankingPublic, responses=READ)
+def preview_policy(body: PolicyPreview, s: ServicesDep, who: PrincipalDep) -> RankingPublic:
     """What-if: the ranking of a period under draft terms, nothing adopted (CX executive)."""
     require_policy_previewer(who)
-    terms = terms_of(body).check()
-    position = s.models.position()
-    state = s.models.state_at(position)
-    if body.period not in state.periods:
+    position, rows = s.models.preview_ranking(body.period, terms_of(body).check())
+    if rows is None:
         raise PeriodNotFound(f"no period {body.period}", period=body.period)
-    return ItemsPublic(items=plain(render.ranking(state, body.period, terms)),
-                       position=position)
+    return RankingPublic(items=rows, position=position)

@@ -23,22 +23,24 @@ from api.routes.docs import READ, WRITE
 from api.routes.pages import page
 from api.schemas import (
     CODE_PATTERN,
-    DocumentPublic,
     MetricCreate,
+    MetricPagePublic,
+    MetricPublic,
     ObservationBatchCreate,
     ObservationBatchesCreate,
     ObservationBatchesPublic,
-    PagePublic,
     PnlCreate,
+    PnlPagePublic,
     ReceiptPublic,
     ScenarioCreate,
+    ScenarioPagePublic,
     WrittenPublic,
 )
 from domain.errors import MetricNotFound
 from domain.metric import ObservationBatch
 from domain.values import Reading
+from governance.read_access import read_as
 from governance.receipts import receipt
-from projections.codec import plain
 
 router = APIRouter(prefix="/v1", tags=["register"])
 MetricCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["M1"])]
@@ -54,13 +56,13 @@ def register_pnl(body: PnlCreate, request: Request, s: ServicesDep, who: Princip
     return written(s.gov, result, status=201, location="/v1/pnls")
 
 
-@router.get("/pnls", response_model=PagePublic, responses=READ)
+@router.get("/pnls", response_model=PnlPagePublic, responses=READ)
 def list_pnls(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0,
-              as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+              as_of: AsOf = None, min_position: MinPosition = None) -> PnlPagePublic:
     """P&Ls (every authenticated caller)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
-    return page(snapshot.documents("pnl"), limit=limit, offset=offset,
-                position=snapshot.position)
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
+    return PnlPagePublic(**page(snapshot.pnls(), limit=limit, offset=offset,
+                                position=snapshot.position))
 
 
 @router.post("/scenarios", status_code=201, response_model=WrittenPublic, responses=WRITE)
@@ -73,13 +75,13 @@ def define_scenario(body: ScenarioCreate, request: Request, s: ServicesDep, who:
     return written(s.gov, result, status=201, location="/v1/scenarios")
 
 
-@router.get("/scenarios", response_model=PagePublic, responses=READ)
+@router.get("/scenarios", response_model=ScenarioPagePublic, responses=READ)
 def list_scenarios(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0,
-                   as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+                   as_of: AsOf = None, min_position: MinPosition = None) -> ScenarioPagePublic:
     """Scenarios (every authenticated caller)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
-    return page(snapshot.documents("scenario"), limit=limit, offset=offset,
-                position=snapshot.position)
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
+    return ScenarioPagePublic(**page(snapshot.scenarios(), limit=limit, offset=offset,
+                                     position=snapshot.position))
 
 
 @router.post("/metrics", status_code=201, response_model=WrittenPublic, responses=WRITE)
@@ -97,24 +99,24 @@ def define_metric(body: MetricCreate, request: Request, s: ServicesDep, who: Pri
     return written(s.gov, result, status=201, location=f"/v1/metrics/{body.code}")
 
 
-@router.get("/metrics", response_model=PagePublic, responses=READ)
+@router.get("/metrics", response_model=MetricPagePublic, responses=READ)
 def list_metrics(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0,
-                 as_of: AsOf = None, min_position: MinPosition = None) -> PagePublic:
+                 as_of: AsOf = None, min_position: MinPosition = None) -> MetricPagePublic:
     """Customer success metrics (every authenticated caller)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
-    return page(snapshot.documents("metric"), limit=limit, offset=offset,
-                position=snapshot.position)
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
+    return MetricPagePublic(**page(snapshot.metrics(), limit=limit, offset=offset,
+                                   position=snapshot.position))
 
 
-@router.get("/metrics/{code}", response_model=DocumentPublic, responses=READ)
+@router.get("/metrics/{code}", response_model=MetricPublic, responses=READ)
 def get_metric(code: MetricCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-               min_position: MinPosition = None) -> DocumentPublic:
+               min_position: MinPosition = None) -> MetricPublic:
     """One metric (every authenticated caller)."""
-    snapshot = s.models.snapshot(**at(s.models, as_of, min_position))
-    found = snapshot.documents("metric", key=code)
-    if not found:
+    snapshot = read_as(who, s.models.snapshot(**at(s.models, as_of, min_position)))
+    found = snapshot.metric(code)
+    if found is None:
         raise MetricNotFound(f"no metric {code}", code=code)
-    return DocumentPublic(item=plain(found[0]), position=snapshot.position)
+    return MetricPublic(item=found, position=snapshot.position)
 
 
 @router.post("/metrics/{code}/observations", status_code=201, response_model=WrittenPublic,

@@ -38,6 +38,7 @@ from governance.entrypoints.serve import LINK_PURPOSE
 from governance.principal import CX_EXEC, Principal
 from governance.stores.sessions import Claims
 from governance.usecases.preview import Preview, preview_score
+from projections.rows import InitiativeCard
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=200)]
@@ -205,25 +206,23 @@ def decide(request: Request, initiative_id: UUID, who: PostUser,
     return RedirectResponse(f"{back.split('?')[0]}?{query}", status_code=303)
 
 
-def _owned(page: Page, who: Principal) -> list[dict[str, Any]]:
-    rows = page.snapshot.documents("initiative", period=page.period)
+def _owned(page: Page, who: Principal) -> list[InitiativeCard]:
+    rows = page.snapshot.initiatives(page.period)
     if who.has(CX_EXEC):
-        return [r for r in rows if r["kind"] != "pnl" or r["pnl"] in who.pnls]
-    return [r for r in rows if r["pnl"] in who.pnls]
+        return [r for r in rows if r.kind != "pnl" or r.pnl in who.pnls]
+    return [r for r in rows if r.pnl in who.pnls]
 
 
 def _desk(page: Page, form: SubmissionForm, *, preview: Preview | None = None,
           status: int = 200) -> HTMLResponse:
     who = page.who
-    policies = page.snapshot.documents("policy")
-    tiers = policies[-1]["terms"]["confidence_tiers"] if policies else {}
+    policy = page.snapshot.policy()
+    tiers = policy.terms.confidence_tiers if policy else {}
     return page.render(
         "desk.html", status=status, form=form, preview=preview, tiers=tiers,
         mine=_owned(page, who), undecided=UNDECIDED,
-        pnls=[p for p in page.snapshot.documents("pnl")
-              if p["code"] in who.pnls or who.has(CX_EXEC)],
-        scenarios=page.snapshot.documents("scenario"),
-        metrics=page.snapshot.documents("metric"))
+        pnls=[p for p in page.snapshot.pnls() if p.code in who.pnls or who.has(CX_EXEC)],
+        scenarios=page.snapshot.scenarios(), metrics=page.snapshot.metrics())
 
 
 def _blank(page: Page, revise: UUID | None) -> SubmissionForm:
@@ -231,21 +230,21 @@ def _blank(page: Page, revise: UUID | None) -> SubmissionForm:
                       "pnl": next(iter(sorted(page.who.pnls)), "")})
     if revise is None:
         return form
-    found = page.snapshot.documents("initiative", key=str(revise))
-    if not found:
+    card = page.snapshot.initiative(str(revise))
+    if card is None:
         return form
-    card, p = found[0], found[0]["proposal"]
+    p = card.proposal
     data: dict[str, Any] = {
-        "period": card["period"], "kind": card["kind"], "pnl": card["pnl"] or "",
-        "title": p["title"], "problem": p["problem"], "scenario": p["scenario"] or "",
-        "cost": p["cost"], "confidence": p["confidence"],
-        "touchpoints": ", ".join(p["touchpoints"]),
-        "functional_areas": ", ".join(p["functional_areas"]),
-        "initiative_id": card["id"], "version": card["version"]}
-    for i, claim in enumerate(p["expected_impacts"][:3]):
-        data |= {f"impact_metric_{i}": claim["metric"],
-                 f"impact_value_{i}": claim["expected_value"],
-                 f"impact_reach_{i}": claim["reach"]}
+        "period": card.period, "kind": card.kind, "pnl": card.pnl or "",
+        "title": p.title, "problem": p.problem, "scenario": p.scenario or "",
+        "cost": p.cost, "confidence": p.confidence,
+        "touchpoints": ", ".join(p.touchpoints),
+        "functional_areas": ", ".join(p.functional_areas),
+        "initiative_id": card.id, "version": card.version}
+    for i, claim in enumerate(p.expected_impacts[:3]):
+        data |= {f"impact_metric_{i}": claim.metric,
+                 f"impact_value_{i}": claim.expected_value,
+                 f"impact_reach_{i}": claim.reach}
     return read_form(data)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -10,8 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from api.web.views import millions, number
-
-Row = Mapping[str, Any]
+from projections.rows import Ledger, Plan, Recommendation, ScorecardCard
 
 
 def _d(value: Any) -> Decimal:
@@ -22,13 +20,12 @@ def _f(value: Decimal) -> str:
     return f"{float(value):.1f}"
 
 
-def pool_gauge(ledger: Row) -> Markup:
+def pool_gauge(ledger: Ledger) -> Markup:
     """A stacked bar: committed, pending second approval, available, out of the pool."""
-    pool = _d(ledger.get("amount")) or Decimal(1)
-    parts = [("committed", _d(ledger.get("net_committed") or ledger.get("committed")),
-              "Committed"),
-             ("pending", _d(ledger.get("pending_second_approval")), "Pending second approval"),
-             ("available", _d(ledger.get("available")), "Available")]
+    pool = _d(ledger.amount) or Decimal(1)
+    parts = [("committed", _d(ledger.net_committed or ledger.committed), "Committed"),
+             ("pending", _d(ledger.pending_second_approval), "Pending second approval"),
+             ("available", _d(ledger.available), "Available")]
     width, x = Decimal(600), Decimal(0)
     bars, legend = [], []
     for i, (css, amount, label) in enumerate(parts):
@@ -48,12 +45,14 @@ def pool_gauge(ledger: Row) -> Markup:
                   + "".join(bars) + "".join(legend) + "</svg>")
 
 
-def frontier_chart(rec: Row) -> Markup:
+def _mark(plan: Plan | None) -> tuple[Decimal, Decimal]:
+    return (_d(plan.total_cost), _d(plan.total_value)) if plan else (Decimal(0), Decimal(0))
+
+
+def frontier_chart(rec: Recommendation | None) -> Markup:
     """Value (CIP) against cost: the efficient frontier, greedy and optimal marked."""
-    points = [(_d(p.get("cost_used")), _d(p.get("value"))) for p in rec.get("frontier", [])]
-    greedy, optimal = rec.get("greedy") or {}, rec.get("optimal") or {}
-    marks = [(_d(greedy.get("total_cost")), _d(greedy.get("total_value"))),
-             (_d(optimal.get("total_cost")), _d(optimal.get("total_value")))]
+    points = [(_d(p.cost_used), _d(p.value)) for p in (rec.frontier if rec else [])]
+    marks = [_mark(rec.greedy if rec else None), _mark(rec.optimal if rec else None)]
     xs = [p[0] for p in points + marks] or [Decimal(1)]
     ys = [p[1] for p in points + marks] or [Decimal(1)]
     xmax, ymax = max(xs) or Decimal(1), max(ys) or Decimal(1)
@@ -94,11 +93,11 @@ def frontier_chart(rec: Row) -> Markup:
         f'</title></rect>{legend}</svg>')
 
 
-def trend_chart(card: Row) -> Markup:
+def trend_chart(card: ScorecardCard) -> Markup:
     """Monthly readings against baseline, target and the straight glide path between them."""
-    trend: Sequence[Row] = card.get("trend") or []
-    baseline, target = _d(card.get("baseline")), _d(card.get("target"))
-    values = [_d(p.get("value")) for p in trend]
+    trend = card.trend
+    baseline, target = _d(card.baseline), _d(card.target)
+    values = [_d(p.value) for p in trend]
     low, high = min([baseline, target, *values]), max([baseline, target, *values])
     span = (high - low) or Decimal(1)
     w, h, left = Decimal(300), Decimal(120), Decimal(8)
@@ -109,7 +108,7 @@ def trend_chart(card: Row) -> Markup:
     n = max(len(values) - 1, 1)
     xs = [left + w * i / n for i in range(len(values))]
     path = " ".join(f"{_f(x)},{y(v)}" for x, v in zip(xs, values, strict=True))
-    unit = escape(str(card.get("unit") or ""))
+    unit = escape(str(card.unit or ""))
     body = (f'<line class="t-baseline" x1="{left}" x2="{left + w}" y1="{y(baseline)}" '
             f'y2="{y(baseline)}"/><text x="{left + w + 4}" y="{y(baseline)}">baseline '
             f'{number(baseline, 1)}</text>'
@@ -121,12 +120,12 @@ def trend_chart(card: Row) -> Markup:
     if values:
         body += f'<polyline class="t-line" points="{path}"/>' + "".join(
             f'<circle class="t-point" cx="{_f(x)}" cy="{y(v)}" r="3"><title>'
-            f'{escape(str(p.get("month")))}: {number(v, 1)} {unit} (n={p.get("sample_size")})'
+            f'{escape(str(p.month))}: {number(v, 1)} {unit} (n={p.sample_size})'
             f'</title></circle>' for x, v, p in zip(xs, values, trend, strict=True))
     else:
         body += (f'<text x="{left + w / 2}" y="{h / 2 + 10}" text-anchor="middle">'
                  "no readings yet</text>")
-    title = (f"{card.get('metric')} trend: {len(values)} monthly readings, baseline "
+    title = (f"{card.metric} trend: {len(values)} monthly readings, baseline "
              f"{number(baseline, 1)}, target {number(target, 1)} {unit}")
     return Markup(f'<svg class="chart trend" viewBox="0 0 400 140" role="img" '
                   f'aria-label="{escape(title)}"><title>{escape(title)}</title>{body}</svg>')

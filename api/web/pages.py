@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -39,17 +39,6 @@ def refused(page: Page) -> HTMLResponse | None:
     return None
 
 
-def departures(page: Page) -> list[dict[str, Any]]:
-    """Every decision that departed from the recommendation, newest first."""
-    found = []
-    for row in page.snapshot.documents("initiative", period=page.period):
-        for decision in row.get("decisions", []):
-            if decision.get("departure"):
-                found.append({**decision, "code": row["code"], "id": row["id"],
-                              "title": row["proposal"]["title"]})
-    return sorted(found, key=lambda d: str(d.get("at")), reverse=True)
-
-
 @router.get("/dashboard", response_class=HTMLResponse)
 def home(request: Request, who: User, period: Text = None, as_of: Text = None,
          min_position: Position = None, done: Text = None) -> HTMLResponse:
@@ -59,12 +48,13 @@ def home(request: Request, who: User, period: Text = None, as_of: Text = None,
         return forbidden
     if page.period is None:
         return page.render("empty.html")
-    ledger = page.snapshot.documents("ledger", key=page.period)[0]
-    ranking = page.snapshot.documents("ranking", period=page.period)
+    ledger = page.snapshot.ledger(page.period)
+    assert ledger is not None  # the page's period is one of the ledgers' periods
     rec = page.snapshot.recommendation(page.period)
-    return page.render("home.html", ledger=ledger, ranking=ranking, rec=rec,
-                       gauge=charts.pool_gauge(ledger), frontier=charts.frontier_chart(rec),
-                       departures=departures(page), done=done,
+    return page.render("home.html", ledger=ledger, ranking=page.snapshot.ranking(page.period),
+                       rec=rec, gauge=charts.pool_gauge(ledger),
+                       frontier=charts.frontier_chart(rec),
+                       departures=page.snapshot.departures(page.period)[::-1], done=done,
                        errors=request.query_params.get("error"),
                        error_code=request.query_params.get("code"))
 
@@ -77,16 +67,14 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
     page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
     if (forbidden := refused(page)) is not None:
         return forbidden
-    found = page.snapshot.documents("initiative", key=str(initiative_id))
-    if not found:
+    card = page.snapshot.initiative(str(initiative_id))
+    if card is None:
         return page.render("missing.html", status=404, what=f"initiative {initiative_id}")
-    card = found[0]
-    page.period = card["period"]
-    ranked = next((r for r in page.snapshot.documents("ranking", period=card["period"])
-                   if r["code"] == card["code"]), None)
-    metrics = {m["code"]: m for m in page.snapshot.documents("metric")}
-    policies = page.snapshot.documents("policy")
-    terms = policies[-1]["terms"] if policies else {}
+    page.period = card.period
+    ranked = next((r for r in page.snapshot.ranking(card.period) if r.code == card.code), None)
+    metrics = {m.code: m for m in page.snapshot.metrics()}
+    policy = page.snapshot.policy()
+    terms = policy.terms if policy else None
     upto = page.snapshot.position if page.historical else None
     history = page.services.models.audit_events(aggregate_id=str(initiative_id), limit=500,
                                                 upto=upto)
@@ -99,9 +87,9 @@ def scorecard(request: Request, who: User, period: Text = None,
               as_of: Text = None) -> HTMLResponse:
     """One card per customer success metric."""
     page = open_page(request, who, period=period, as_of=as_of)
-    cards = page.snapshot.documents("scorecard", period=page.period) if page.period else []
-    return page.render("scorecard.html", cards=[
-        {**card, "chart": charts.trend_chart(card)} for card in cards])
+    cards = page.snapshot.scorecard(page.period) if page.period else []
+    return page.render("scorecard.html", cards=cards,
+                       charts={card.metric: charts.trend_chart(card) for card in cards})
 
 
 @router.get("/dashboard/audit", response_class=HTMLResponse)
@@ -117,7 +105,7 @@ def audit(request: Request, who: User, period: Text = None, as_of: Text = None,
     upto = page.snapshot.position if page.historical else None
     events = page.services.models.audit_events(limit=100_000, upto=upto)
     if show == "decisions":
-        events = [e for e in events if any(t in e["topic"] for t in DECISION_TOPICS)]
+        events = [e for e in events if any(t in e.topic for t in DECISION_TOPICS)]
     runtime = getattr(request.app.state, "runtime", None)
     on_postgres = runtime is not None and runtime.database_url is not None
     return page.render("audit.html", events=list(reversed(events)), show=show,

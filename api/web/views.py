@@ -120,10 +120,10 @@ def open_page(request: Request, who: Principal, *, period: str | None = None,
     except AsOfOutOfRange as exc:
         error, as_of = str(exc), None
         snapshot = read_as(who, models.snapshot())
-    ledgers = snapshot.documents("ledger")
-    periods = [str(row["period"]) for row in ledgers]
+    ledgers = snapshot.ledgers()
+    periods = [row.period for row in ledgers]
     if period not in periods:
-        open_ones = [str(r["period"]) for r in ledgers if not r.get("closed")]
+        open_ones = [r.period for r in ledgers if not r.closed]
         choices = open_ones or periods
         period = choices[-1] if choices else None
     return Page(request=request, who=who, services=s, as_of=as_of, snapshot=snapshot,

@@ -40,6 +40,7 @@ from governance.stores.checkpointer import Checkpointer
 from governance.stores.database import embedded_status, embedded_stop
 from governance.stores.integrity import load_signing_key
 from governance.stores.readside import PROJECTIONS, rebuild, run_projectors
+from projections.rows import jsonable
 
 app = typer.Typer(
     name="cxgov",
@@ -135,7 +136,8 @@ def _demo(*, serve: bool, host: str, port: int) -> None:
             _import(rt, company, issuer=rt.settings.jwt_issuer)
         period = company.period.code
         models = rt.read_models()
-        typer.echo(render_ranking(models.ranking(period), models.ledger(period), period=period))
+        typer.echo(render_ranking(jsonable(models.ranking(period)),
+                                  jsonable(models.ledger(period)), period=period))
         if serve:
             typer.echo("\nDemo personas (bearer tokens, valid 8 hours):")
             typer.echo(personas_json())

@@ -11,6 +11,7 @@ from domain.errors import CxgovError
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
 from governance.stores.database import DatabaseError
 from projections.query import AsOfOutOfRange, NotCaughtUp, ReadModels
+from projections.rows import jsonable
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -31,7 +32,7 @@ def read(query: Callable[[ReadModels], Any]) -> Any:
     """Run a query against caught-up read models; domain and as-of errors become messages."""
     with runtime() as rt:
         try:
-            return query(rt.read_models())
+            return jsonable(query(rt.read_models()))  # typed rows as plain JSON
         except CxgovError as exc:
             raise fail(f"[{exc.code}] {exc.message}") from None
         except (AsOfOutOfRange, NotCaughtUp) as exc:

@@ -15,6 +15,7 @@ import typer
 from domain.errors import CxgovError
 from governance.entrypoints.common import fail, runtime
 from projections.query import AsOfOutOfRange, NotCaughtUp, ReadModels
+from projections.rows import jsonable
 
 Row = dict[str, Any]
 
@@ -63,17 +64,17 @@ def recommendation_rows(found: Row) -> list[Row]:
 
 
 def query(models: ReadModels, what: What, period: str, as_of: str | None) -> Any:
-    """The read model's content, as the API returns it."""
+    """The read model's content, as the API returns it (plain JSON values)."""
     if what is What.ranking:
-        return models.ranking(period, as_of=as_of)
+        return jsonable(models.ranking(period, as_of=as_of))
     if what is What.recommendation:
-        return models.recommendation(period, as_of=as_of)
+        return jsonable(models.recommendation(period, as_of=as_of))
     if what is What.ledger:
         found = models.ledger(period, as_of=as_of)
         if found is None:
             raise fail(f"no period {period}")
-        return found
-    return models.scorecard(period, as_of=as_of)
+        return jsonable(found)
+    return jsonable(models.scorecard(period, as_of=as_of))
 
 
 def render(what: What, content: Any, fmt: Format) -> str:

@@ -1,0 +1,487 @@
+"""The read rows, typed: one frozen model per read-model row, defined once.
+
+The stored documents (`projections.documents.Doc`) and the API's read responses have exactly
+these shapes: `projections.render` writes them, `projections.snapshot.Snapshot` parses them
+at the query boundary, and `api.schemas` serves them (so the OpenAPI document names every
+field). Exact numbers, money, times and days travel as strings, as they are stored.
+
+Field order is serialisation order. A stored document is served in its canonical key order
+(sorted: `projections.codec.canonical`), so the models of stored documents declare their
+fields alphabetically; rows computed at read time (recommendation, departures, decision
+records, audit events) keep the order they always had.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: An exact decimal (money, scores, shares) as its decimal string, e.g. "2500000".
+DecimalText = Annotated[str, Field(json_schema_extra={"format": "decimal"},
+                                   examples=["2500000"])]
+#: An ISO 8601 time, e.g. "2027-03-31T00:00:00+00:00".
+TimeText = Annotated[str, Field(json_schema_extra={"format": "date-time-text"},
+                                examples=["2027-03-31T00:00:00+00:00"])]
+#: An ISO 8601 day, e.g. "2027-06-30".
+DayText = Annotated[str, Field(json_schema_extra={"format": "date-text"},
+                               examples=["2027-06-30"])]
+
+
+class ReadRow(BaseModel):
+    """Base of every read row: immutable, nothing beyond the declared fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __getitem__(self, name: str) -> Any:
+        """`row["code"]` as `row.code`, for code written against the plain documents."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
+# --- ranking ------------------------------------------------------------------------------
+
+
+class ScoreLine(ReadRow):
+    """One impact claim's contribution to an initiative's score."""
+
+    expected_value: DecimalText
+    gap_closed: DecimalText
+    metric: str
+    points: DecimalText
+    reach: DecimalText
+    warning: str | None
+    weight: int
+
+
+class RankingRow(ReadRow):
+    """An initiative's place in a period's priority ranking, with the greedy cut line.
+
+    A row the reader may not read whole is `redacted`: its place only, identity blanked."""
+
+    above_cut_line: bool
+    cip: DecimalText
+    cip_display: str
+    code: str | None
+    confidence: DecimalText | None
+    cost: DecimalText
+    cut_line_rank: int | None
+    dependencies: list[str]
+    functional_areas: list[str]
+    funded: bool
+    id: str | None
+    kind: str
+    lines: list[ScoreLine]
+    mandatory: bool
+    period: str
+    pnl: str | None
+    policy_version: int | None
+    rank: int
+    reason: str | None
+    reason_code: str | None
+    recommended: bool
+    redacted: bool = Field(default=False, exclude_if=lambda redacted: not redacted,
+                           description="Present (true) only on a redacted row.")
+    scenario: str | None
+    score: DecimalText
+    score_display: str
+    status: str
+    title: str | None
+    touchpoints: list[str]
+
+
+# --- ledger -------------------------------------------------------------------------------
+
+
+class Ledger(ReadRow):
+    """A period's pool: amount, committed, released, available, and breakdowns."""
+
+    amount: DecimalText
+    available: DecimalText
+    by_functional_area: dict[str, DecimalText]
+    by_kind: dict[str, DecimalText]
+    by_pnl: dict[str, DecimalText]
+    by_touchpoint: dict[str, DecimalText]
+    cap_percent: DecimalText
+    closed: bool
+    committed: DecimalText
+    currency: str
+    funded_count: int
+    initiatives: int
+    net_committed: DecimalText
+    opex_total: DecimalText
+    pending_second_approval: DecimalText
+    period: str
+    released: DecimalText
+    requested: DecimalText
+
+
+# --- scorecard ----------------------------------------------------------------------------
+
+
+class DiffInDiff(ReadRow):
+    """A pilot against its control group: the difference-in-differences effect."""
+
+    control_after: DecimalText
+    control_before: DecimalText
+    effect: DecimalText
+    naive_change: DecimalText
+    treated_after: DecimalText
+    treated_before: DecimalText
+
+
+class Interval(ReadRow):
+    """A confidence interval of a percentage."""
+
+    confidence: DecimalText
+    high: DecimalText
+    low: DecimalText
+    method: str
+
+
+class TrendPoint(ReadRow):
+    """A month's latest reading."""
+
+    month: str
+    sample_size: int | None
+    value: DecimalText
+
+
+class AimedInitiative(ReadRow):
+    """A funded initiative that claims an impact on the card's metric."""
+
+    actual: DecimalText | None
+    actual_source: str | None
+    code: str
+    delivered_on: DayText | None
+    expected_value: DecimalText
+    gap_closed: DecimalText
+    planned_delta: DecimalText
+    reach: DecimalText
+    realization_percent: DecimalText | None
+    status: str
+    title: str
+
+
+class ScorecardCard(ReadRow):
+    """One customer success metric: where it is, where it should be, who works on it."""
+
+    baseline: DecimalText
+    claimed_gap_share: DecimalText
+    current: DecimalText | None
+    customer_phrasing: str
+    detectable_change: bool | None
+    did: DiffInDiff | None
+    direction: str
+    expected_progress: DecimalText | None
+    initiatives: list[AimedInitiative]
+    interval: Interval | None
+    metric: str
+    observed_at: TimeText | None
+    operational_metric: str
+    overclaimed: bool
+    period: str
+    pnl: str | None
+    progress: DecimalText | None
+    readings: int
+    sample_size: int | None
+    scenario: str | None
+    status: str
+    target: DecimalText
+    target_date: DayText | None
+    trend: list[TrendPoint]
+    trend_direction: str | None
+    unit: str
+    weight: int
+
+
+# --- initiatives --------------------------------------------------------------------------
+
+
+class ImpactClaimRow(ReadRow):
+    """An expected impact on one metric."""
+
+    expected_value: DecimalText
+    metric: str
+    reach: DecimalText
+
+
+class ProposalRow(ReadRow):
+    """What an initiative proposes."""
+
+    confidence: DecimalText
+    cost: DecimalText
+    dependencies: list[str]
+    expected_impacts: list[ImpactClaimRow]
+    functional_areas: list[str]
+    mandate_reason: str | None
+    mandatory: bool
+    problem: str
+    scenario: str | None
+    title: str
+    touchpoints: list[str]
+
+
+class DecisionRecord(ReadRow):
+    """A decision (approve, reject, defer, first approval): who, when, against what."""
+
+    actor: str
+    approvals: list[str]
+    at: TimeText
+    available_after: DecimalText
+    available_before: DecimalText
+    cip: DecimalText
+    cut_line_rank: int | None
+    decision_id: str
+    departure: bool
+    outcome: str
+    policy_version: int
+    position: int
+    rank: int | None
+    ranking_position: int
+    rationale: str
+    recommended: bool
+    score: DecimalText
+
+
+class OutcomeRow(ReadRow):
+    """An observed outcome of delivered work."""
+
+    actor: str
+    metric: str
+    note: str
+    observed_at: TimeText
+    observed_value: DecimalText
+
+
+class InitiativeCard(ReadRow):
+    """An initiative's whole card."""
+
+    approvals: list[str]
+    code: str
+    committed: DecimalText
+    decisions: list[DecisionRecord]
+    delivered_on: DayText | None
+    id: str
+    kind: str
+    outcomes: list[OutcomeRow]
+    period: str
+    pnl: str | None
+    proposal: ProposalRow
+    status: str
+    submitted_at: TimeText
+    submitted_by: str
+    updated_at: TimeText | None
+    version: int
+
+
+# --- the register -------------------------------------------------------------------------
+
+
+class PnlRow(ReadRow):
+    """A P&L and its owners."""
+
+    code: str
+    name: str
+    opex: DecimalText | None
+    owners: list[str]
+
+
+class ScenarioRow(ReadRow):
+    """A customer's critical scenario."""
+
+    code: str
+    description: str
+    name: str
+    pnl: str | None
+
+
+class MetricRow(ReadRow):
+    """A customer success metric's register entry."""
+
+    baseline: DecimalText
+    code: str
+    customer_phrasing: str
+    customer_threshold: DecimalText | None
+    defined_at: TimeText
+    direction: str
+    importance: DecimalText | None
+    operational_metric: str
+    pnl: str | None
+    satisfaction: DecimalText | None
+    scenario: str | None
+    target: DecimalText
+    target_date: DayText | None
+    unit: str
+
+
+class PolicyTermsRow(ReadRow):
+    """Everything a ranking depends on besides the initiatives and the metric register."""
+
+    amber_slack: DecimalText
+    confidence_tiers: dict[str, DecimalText]
+    cost_basis: str
+    cost_unit: DecimalText
+    four_eyes_threshold: DecimalText
+    gap_cap: DecimalText
+    green_slack: DecimalText
+    include_disbenefits: bool
+    min_sample_size: int
+    tie_break: list[str]
+    weights: dict[str, int]
+
+
+class PolicyRow(ReadRow):
+    """A version of the scoring policy."""
+
+    actor: str
+    at: TimeText
+    rationale: str
+    terms: PolicyTermsRow
+    version: int
+
+
+# --- computed at read time ----------------------------------------------------------------
+
+
+class Plan(ReadRow):
+    """A selection of initiatives for the remaining pool."""
+
+    keys: list[str | None]
+    total_cost: DecimalText
+    total_value: DecimalText
+    remaining: DecimalText
+
+
+class FrontierPoint(ReadRow):
+    """The best value a budget buys."""
+
+    budget: DecimalText
+    value: DecimalText
+    cost_used: DecimalText
+    keys: list[str | None]
+
+
+class Unfunded(ReadRow):
+    """An undecided initiative the greedy cut line leaves out, and why."""
+
+    code: str | None
+    rank: int
+    title: str | None
+    reason_code: str
+    reason: str | None
+    extra_budget: DecimalText | None
+    in_optimum: bool
+
+
+class Overclaim(ReadRow):
+    """A metric's claimed share of its gap across a selection (over 1: double counting)."""
+
+    metric: str
+    claimed_gap_share: DecimalText
+    overclaimed: bool
+
+
+class Recommendation(ReadRow):
+    """Greedy cut line, exact optimum and efficient frontier for the remaining pool."""
+
+    period: str
+    currency: str
+    available: DecimalText
+    greedy: Plan
+    optimal: Plan | None
+    problem: str | None
+    value_left_by_greedy: DecimalText | None
+    frontier: list[FrontierPoint]
+    unfunded: list[Unfunded]
+    overclaims: list[Overclaim]
+
+
+class DepartureHead(ReadRow):
+    """Which initiative a departure is about."""
+
+    initiative_id: str
+    code: str
+    title: str
+
+
+class Departure(DecisionRecord, DepartureHead):
+    """A decision that went against the recommendation, with its initiative."""
+
+
+class InitiativeRef(ReadRow):
+    """Who and what a decision was about."""
+
+    id: str
+    code: str
+    period: str
+    pnl: str | None
+    kind: str
+    status: str
+    submitted_by: str
+
+
+class DecisionExplanation(ReadRow):
+    """A decision with the ranking it was taken against, replayed at its log position."""
+
+    decision: DecisionRecord
+    initiative: InitiativeRef
+    title: str
+    ranking_position: int
+    ranking_then: list[RankingRow]
+    entry_then: RankingRow | None
+    cut_line_rank: int | None
+    departure: bool
+    justification: str | None
+    approvers: list[str]
+    pool_before: DecimalText
+    pool_after: DecimalText
+    policy_version: int
+
+
+class ExplainedDecision(DecisionRecord):
+    """A decision record with its initiative, its period and its explanation."""
+
+    initiative_id: str
+    initiative_code: str
+    period: str
+    explanation: DecisionExplanation
+
+    @classmethod
+    def of(cls, explanation: DecisionExplanation) -> ExplainedDecision:
+        """The decision record of an explanation."""
+        return cls(**dict(explanation.decision), initiative_id=explanation.initiative.id,
+                   initiative_code=explanation.initiative.code,
+                   period=explanation.initiative.period, explanation=explanation)
+
+
+class AuditEvent(ReadRow):
+    """One event of the log, flattened: who, when, what, and the event's own fields."""
+
+    position: int
+    at: TimeText
+    topic: str
+    aggregate_id: str
+    aggregate_version: int
+    actor: str | None
+    summary: str
+    details: dict[str, Any] = Field(description="The event's own fields (they vary by topic).")
+
+
+def jsonable(value: Any) -> Any:
+    """Rows (alone, or in lists and tuples) as plain JSON values, as the documents hold them."""
+    if isinstance(value, ReadRow):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+#: The row of each stored document model (`projections.documents.Doc.model`).
+DOCUMENT_ROWS: dict[str, type[ReadRow]] = {
+    "ranking": RankingRow, "ledger": Ledger, "scorecard": ScorecardCard,
+    "initiative": InitiativeCard, "pnl": PnlRow, "scenario": ScenarioRow, "metric": MetricRow,
+    "policy": PolicyRow,
+}

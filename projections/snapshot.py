@@ -1,0 +1,175 @@
+"""A snapshot of the read models at one log position, read as typed rows.
+
+The live views and an as-of replay answer the same questions through the same methods: the
+stored documents (`documents`, untyped, for the views and their tests) and the typed reads
+(`ranking`, `ledger`, `recommendation`, ...), parsed at this boundary into `projections.rows`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from projections import render
+from projections.codec import canonical
+from projections.documents import Scope, ScopeKind
+from projections.recommend import recommendation
+from projections.rows import (
+    Departure,
+    InitiativeCard,
+    Ledger,
+    MetricRow,
+    PnlRow,
+    PolicyRow,
+    RankingRow,
+    ReadRow,
+    Recommendation,
+    ScenarioRow,
+    ScorecardCard,
+)
+from projections.state import PortfolioState
+from projections.views import PortfolioView
+
+Row = dict[str, Any]
+R = TypeVar("R", bound=ReadRow)
+
+#: Documents of one period (asked by period, or by a key that starts with the period).
+PERIOD_MODELS = frozenset({"ranking", "ledger", "scorecard"})
+DIRECTORY_MODELS = frozenset({"pnl", "scenario", "metric", "policy"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Documents as they were at a position (replayed), or as the views hold them now.
+
+    A replayed snapshot loads only what a query needs: the core of the fold and the asked
+    period's initiatives for a period's documents, the core alone for the directory, and the
+    whole state otherwise. The documents are rendered by the same functions in every case.
+    """
+
+    position: int
+    state: PortfolioState | None
+    view: PortfolioView
+    loader: Callable[[set[str] | None], PortfolioState] | None = None
+    _states: dict[frozenset[str] | None, PortfolioState] = field(default_factory=dict,
+                                                                  compare=False, repr=False)
+
+    @property
+    def replayed(self) -> bool:
+        """Whether this snapshot is replayed (as of a position) rather than the live views."""
+        return self.state is not None or self.loader is not None
+
+    def _state(self, periods: set[str] | None) -> PortfolioState:
+        if self.state is not None:
+            return self.state
+        assert self.loader is not None
+        key = None if periods is None else frozenset(periods)
+        found = self._states.get(key) or self._states.get(None)
+        if found is None:
+            found = self._states[key] = self.loader(periods)
+        return found
+
+    def documents(self, model: str, *, period: str | None = None,
+                  key: str | None = None) -> list[Row]:
+        """Stored documents of a model (plain JSON), ordered by sort then key."""
+        if not self.replayed:
+            return self.view.documents(model, period=period, key=key)
+        scopes: set[Scope] | None = None
+        state: PortfolioState | None = None
+        named = period or (key.split("/", 1)[0] if key is not None else None)
+        if model in PERIOD_MODELS and named is not None:
+            state = self._state({named})
+            if named not in state.periods:
+                return []
+            scopes = {Scope.period(named)}
+        elif model in DIRECTORY_MODELS:
+            state = self._state(set())
+            scopes = {Scope(ScopeKind.DIRECTORY)}
+        elif model == "initiative" and period is not None and key is None:
+            state = self._state({period})
+            scopes = {Scope.initiative(i.id) for i in state.initiatives.values()
+                      if i.period == period}
+        if state is None:
+            state = self._state(None)
+        docs = render.documents(state, scopes) if scopes != set() else {}
+        found = [d for d in docs.values() if d.model == model
+                 and (period is None or d.period == period) and (key is None or d.key == key)]
+        return [d.payload for d in sorted(found, key=lambda d: (d.sort, d.key))]
+
+    def dump(self) -> list[tuple[str, str, str]]:
+        """Canonical (model, key, payload) triples of every document."""
+        if not self.replayed:
+            return self.view.dump()
+        return sorted((d.model, d.key, canonical(d.payload))
+                      for d in render.documents(self._state(None)).values())
+
+    def _rows(self, row: type[R], model: str, *, period: str | None = None,
+              key: str | None = None) -> list[R]:
+        return [row.model_validate(doc)
+                for doc in self.documents(model, period=period, key=key)]
+
+    # --- typed reads -----------------------------------------------------------------------
+
+    def ranking(self, period: str) -> list[RankingRow]:
+        """A period's priority ranking (empty before a policy or without the period)."""
+        return self._rows(RankingRow, "ranking", period=period)
+
+    def ledger(self, period: str) -> Ledger | None:
+        """A period's pool ledger (None: no such period)."""
+        found = self._rows(Ledger, "ledger", key=period)
+        return found[0] if found else None
+
+    def ledgers(self) -> list[Ledger]:
+        """Every period's ledger, in period order."""
+        return self._rows(Ledger, "ledger")
+
+    def scorecard(self, period: str) -> list[ScorecardCard]:
+        """One card per customer success metric."""
+        return self._rows(ScorecardCard, "scorecard", period=period)
+
+    def initiatives(self, period: str | None = None) -> list[InitiativeCard]:
+        """Initiative cards (of one period, or all)."""
+        return self._rows(InitiativeCard, "initiative", period=period)
+
+    def initiative(self, initiative_id: str) -> InitiativeCard | None:
+        """One initiative's card (None: no such initiative)."""
+        found = self._rows(InitiativeCard, "initiative", key=initiative_id)
+        return found[0] if found else None
+
+    def pnls(self) -> list[PnlRow]:
+        """The P&Ls."""
+        return self._rows(PnlRow, "pnl")
+
+    def scenarios(self) -> list[ScenarioRow]:
+        """The scenarios."""
+        return self._rows(ScenarioRow, "scenario")
+
+    def metrics(self) -> list[MetricRow]:
+        """The customer success metrics."""
+        return self._rows(MetricRow, "metric")
+
+    def metric(self, code: str) -> MetricRow | None:
+        """One metric (None: no such metric)."""
+        found = self._rows(MetricRow, "metric", key=code)
+        return found[0] if found else None
+
+    def policy(self) -> PolicyRow | None:
+        """The scoring policy in force (None: none adopted yet)."""
+        found = self._rows(PolicyRow, "policy")
+        return found[-1] if found else None
+
+    def recommendation(self, period: str) -> Recommendation | None:
+        """Greedy, optimal and frontier for the remaining pool (None: no such period)."""
+        ledger = self.ledger(period)
+        if ledger is None:
+            return None
+        return recommendation(self.ranking(period), ledger)
+
+    def departures(self, period: str) -> list[Departure]:
+        """The departures register: decisions against the recommendation, in log order."""
+        found = [Departure(initiative_id=card.id, code=card.code, title=card.proposal.title,
+                           **dict(decision))
+                 for card in self.initiatives(period) for decision in card.decisions
+                 if decision.departure]
+        return sorted(found, key=lambda d: d.position)
