@@ -2,6 +2,9 @@
 
 Request bodies forbid unknown fields, so nobody sets server-owned values (status, approved
 amount, scores). Money and other exact numbers travel as decimal strings, never floats.
+
+Over 400 lines because it is the API's whole vocabulary (every request body and every response
+envelope) in one place; the read rows themselves live in `projections.rows`.
 """
 
 from __future__ import annotations
