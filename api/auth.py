@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 
 from api.errors import Unauthenticated
-from governance.entrypoints.serve import embedded_secret
+from governance.identity import embedded_secret
 from governance.principal import ROLES, Principal
 from governance.settings import Settings
 

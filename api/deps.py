@@ -18,9 +18,9 @@ from api.auth import TokenVerifier
 from api.errors import Unauthenticated
 from api.schemas import ReceiptPublic, WrittenPublic
 from domain.errors import InvalidInput
-from governance.app import Governance, Written
+from governance.app import CommandResult, Governance
 from governance.principal import Principal
-from governance.receipts import receipt
+from governance.stores.integrity import receipt
 from projections.codec import plain
 from projections.query import ReadModels
 
@@ -88,23 +88,31 @@ def fingerprint(request: Request, body: BaseModel | None) -> str:
 
 @contextmanager
 def keyed(gov: Governance, principal: Principal, request: Request, key: str | None,
-          body: BaseModel | None) -> Iterator[None]:
-    """Run the command inside under the Idempotency-Key, if the client sent one."""
+          body: BaseModel | None) -> Iterator[Governance]:
+    """The application to run the command on: under the Idempotency-Key, if the client
+    sent one."""
     if key is None:
-        yield
+        yield gov
         return
-    with gov.idempotent(principal, key, fingerprint(request, body)):
-        yield
+    with gov.idempotent(principal, key, fingerprint(request, body)) as keyed_gov:
+        yield keyed_gov
 
 
-def written(gov: Governance, result: Written, *, status: int = 200,
+def receipt_public(gov: Governance, position: int, known: bytes | None) -> ReceiptPublic:
+    """A write's receipt as the API shows it (the entry hash in hex; null when unchained)."""
+    found = receipt(gov, position, known)
+    return ReceiptPublic(position=position,
+                         entry_hash=found.entry_hash.hex() if found is not None else None)
+
+
+def written(gov: Governance, result: CommandResult, *, status: int = 200,
             location: str | None = None, etag: bool = False) -> JSONResponse:
     """The response to a write: identical bytes for the first call and every replay."""
     body = WrittenPublic(
         id=str(result.id), version=result.version, position=result.position,
         status=result.status,
         decision=plain(result.decision) if result.decision is not None else None,
-        receipt=ReceiptPublic.model_validate(receipt(gov, result.position, result.entry_hash)),
+        receipt=receipt_public(gov, result.position, result.entry_hash),
     )
     headers: dict[str, str] = {}
     if location:

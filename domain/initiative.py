@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import natural_id
-from domain.lifecycle import FUNDED, IN_CONTENTION, UNDECIDED, Outcome, Status
+from domain.lifecycle import FUNDED, IN_CONTENTION, REVISABLE, UNDECIDED, Outcome, Status
 from domain.text import optional_text
 from domain.values import (
     KINDS,
@@ -29,11 +29,8 @@ from domain.values import (
 )
 
 __all__ = [  # the groupings live in domain.lifecycle; older callers import them from here
-    "FUNDED", "IN_CONTENTION", "PENDING_SECOND", "REVISABLE_FIELDS", "UNDECIDED",
+    "FUNDED", "IN_CONTENTION", "REVISABLE_FIELDS", "UNDECIDED",
     "DecisionRecord", "Initiative", "Proposal"]
-
-#: The old name, until governance.app stops importing it (then delete).
-PENDING_SECOND: Final = Status.PENDING_SECOND_APPROVAL
 
 REVISABLE_FIELDS: Final = frozenset({
     "title", "problem", "scenario", "touchpoints", "functional_areas", "cost", "confidence",
@@ -408,7 +405,7 @@ _STATUS_AFTER: Final[dict[type[Aggregate.Event], Status]] = {
 }
 #: Which statuses each command accepts (UNDECIDED: withdraw, approve, reject; this: revise and a
 #: first approval).
-_SUBMITTED_OR_DEFERRED: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
+_SUBMITTED_OR_DEFERRED: Final = REVISABLE
 _DEFERRABLE: Final = frozenset({Status.SUBMITTED, Status.PENDING_SECOND_APPROVAL})
 _APPROVED: Final = frozenset({Status.APPROVED})
 _DELIVERED: Final = frozenset({Status.DELIVERED})

@@ -45,6 +45,8 @@ class Outcome(StrEnum):
 
 #: Not yet finally decided: may still be decided, revised (submitted, deferred) or withdrawn.
 UNDECIDED: Final = frozenset({Status.SUBMITTED, Status.DEFERRED, Status.PENDING_SECOND_APPROVAL})
+#: What its owners may still revise (and a CX executive first-approve).
+REVISABLE: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
 #: Holding the pool's money.
 FUNDED: Final = frozenset({Status.APPROVED, Status.DELIVERED})
 #: Ranked: everything undecided or funded.

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from domain.initiative import Proposal
+from domain.lifecycle import Status
 from domain.policy import PolicyTerms
 from domain.values import ImpactClaim
 
@@ -40,14 +41,14 @@ class Candidate:
     confidence: Decimal
     impacts: tuple[ImpactClaim, ...]
     seq: int
-    status: str = "submitted"
+    status: Status = Status.SUBMITTED
     mandatory: bool = False
     dependencies: tuple[str, ...] = ()
     pnl: str | None = None
     kind: str = "pnl"
 
 
-def candidate_of(*, id: UUID, code: str, proposal: Proposal, seq: int, status: str,
+def candidate_of(*, id: UUID, code: str, proposal: Proposal, seq: int, status: Status,
                  pnl: str | None, kind: str) -> Candidate:
     """The scoring model's view of an initiative's proposal."""
     p = proposal

@@ -2,6 +2,9 @@
 
 Every read model (ranking, recommendation, ledger, scorecard, directory) is rendered from this
 state, so the live projector, a full rebuild and an as-of replay all share one code path.
+
+Just over 400 lines: the fold handles every event topic in one place, so that the live
+projector, a rebuild and an as-of replay cannot disagree about any of them.
 """
 
 from __future__ import annotations

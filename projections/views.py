@@ -1,4 +1,8 @@
-"""Materialised views: rows plus tracking position in one transaction, in memory or PostgreSQL."""
+"""Materialised views: rows plus tracking position in one transaction, in memory or PostgreSQL.
+
+Over 400 lines on purpose: each view has an in-memory and a PostgreSQL implementation of the
+same protocol, kept side by side so that the tests on one prove the other's contract.
+"""
 
 from __future__ import annotations
 

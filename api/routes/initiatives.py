@@ -70,8 +70,8 @@ def submit(body: InitiativeCreate, request: Request, s: ServicesDep, who: Princi
         cost=body.cost, confidence=body.confidence, expected_impacts=claims(body.expected_impacts),
         dependencies=tuple(body.dependencies), mandatory=body.mandatory,
         mandate_reason=body.mandate_reason)
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.submit_initiative(who, period=body.period, kind=body.kind, pnl=body.pnl,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.submit_initiative(who, period=body.period, kind=body.kind, pnl=body.pnl,
                                          proposal=proposal, code=body.code)
     return written(s.gov, result, status=201, location=location(result.id), etag=True)
 
@@ -128,8 +128,8 @@ def revise(initiative_id: UUID, body: InitiativeUpdate, if_match: IfMatch, s: Se
 def withdraw(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
              who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Withdraw an undecided initiative (its P&L's owners)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.withdraw_initiative(who, initiative_id=initiative_id, reason=body.reason)
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.withdraw_initiative(who, initiative_id=initiative_id, reason=body.reason)
     return written(s.gov, result, etag=True)
 
 
@@ -138,8 +138,8 @@ def withdraw(initiative_id: UUID, body: ReasonCreate, request: Request, s: Servi
 def decide(initiative_id: UUID, body: DecisionCreate, request: Request, s: ServicesDep,
            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Approve, reject or defer (CX executive); departures need a rationale."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.decide(who, initiative_id=initiative_id, outcome=body.outcome,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.decide(who, initiative_id=initiative_id, outcome=body.outcome,
                               rationale=body.rationale)
     where = (f"/v1/audit/decisions/{result.decision.decision_id}" if result.decision
              else location(initiative_id))
@@ -151,8 +151,8 @@ def report_delivery(initiative_id: UUID, body: DeliveryCreate, request: Request,
                     s: ServicesDep, who: PrincipalDep,
                     key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Report that approved work was delivered (its P&L's owners)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.report_delivery(who, initiative_id=initiative_id,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.report_delivery(who, initiative_id=initiative_id,
                                        delivered_on=body.delivered_on, note=body.note)
     return written(s.gov, result, etag=True)
 
@@ -161,8 +161,8 @@ def report_delivery(initiative_id: UUID, body: DeliveryCreate, request: Request,
 def record_outcome(initiative_id: UUID, body: OutcomeCreate, request: Request, s: ServicesDep,
                    who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Record an observed outcome of delivered work (its P&L's owners)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.record_outcome(who, initiative_id=initiative_id, metric=body.metric,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.record_outcome(who, initiative_id=initiative_id, metric=body.metric,
                                       observed_value=body.observed_value,
                                       observed_at=body.observed_at, note=body.note)
     return written(s.gov, result, etag=True)
@@ -172,6 +172,6 @@ def record_outcome(initiative_id: UUID, body: OutcomeCreate, request: Request, s
 def cancel(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Cancel approved work and release its funds (CX executive)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason)
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason)
     return written(s.gov, result, etag=True)

@@ -43,8 +43,8 @@ PeriodCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
 def open_period(body: PeriodCreate, request: Request, s: ServicesDep, who: PrincipalDep,
                 key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Open a fiscal period's pool at cap percent of company OpEx (finance)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.open_period(who, code=body.code, currency=body.currency,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.open_period(who, code=body.code, currency=body.currency,
                                    opex_total=body.opex_total, cap_percent=body.cap_percent)
     return written(s.gov, result, status=201, location=f"/v1/periods/{body.code}")
 
@@ -53,8 +53,8 @@ def open_period(body: PeriodCreate, request: Request, s: ServicesDep, who: Princ
 def restate_opex(code: PeriodCode, body: RestatementCreate, request: Request, s: ServicesDep,
                  who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Restate company OpEx; refused below what is committed (finance)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.restate_opex(who, period=code, opex_total=body.opex_total,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.restate_opex(who, period=code, opex_total=body.opex_total,
                                     reason=body.reason)
     return written(s.gov, result)
 
@@ -63,8 +63,8 @@ def restate_opex(code: PeriodCode, body: RestatementCreate, request: Request, s:
 def close_period(code: PeriodCode, body: ReasonCreate, request: Request, s: ServicesDep,
                  who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Close a period: no more submissions or commitments (finance)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.close_period(who, period=code, reason=body.reason)
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.close_period(who, period=code, reason=body.reason)
     return written(s.gov, result)
 
 

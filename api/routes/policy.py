@@ -49,8 +49,8 @@ def terms_of(body: PolicyTermsIn) -> PolicyTerms:
 def adopt_policy(body: PolicyUpdate, request: Request, s: ServicesDep, who: PrincipalDep,
                  key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Adopt scoring terms as the next policy version (CX executive)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.adopt_policy(who, terms=terms_of(body), rationale=body.rationale)
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.adopt_policy(who, terms=terms_of(body), rationale=body.rationale)
     return written(s.gov, result)
 
 

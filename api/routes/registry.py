@@ -17,6 +17,7 @@ from api.deps import (
     ServicesDep,
     at,
     keyed,
+    receipt_public,
     written,
 )
 from api.routes.docs import READ, WRITE
@@ -31,7 +32,6 @@ from api.schemas import (
     ObservationBatchesPublic,
     PnlCreate,
     PnlPagePublic,
-    ReceiptPublic,
     ScenarioCreate,
     ScenarioPagePublic,
     WrittenPublic,
@@ -40,7 +40,6 @@ from domain.errors import MetricNotFound
 from domain.metric import ObservationBatch
 from domain.values import Reading
 from governance.read_access import read_as
-from governance.receipts import receipt
 
 router = APIRouter(prefix="/v1", tags=["register"])
 MetricCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["M1"])]
@@ -50,8 +49,8 @@ MetricCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["M1"])]
 def register_pnl(body: PnlCreate, request: Request, s: ServicesDep, who: PrincipalDep,
                  key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Register a P&L and its owners (finance)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.register_pnl(who, code=body.code, name=body.name, owners=body.owners,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.register_pnl(who, code=body.code, name=body.name, owners=body.owners,
                                     opex=body.opex)
     return written(s.gov, result, status=201, location="/v1/pnls")
 
@@ -69,8 +68,8 @@ def list_pnls(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset: Off
 def define_scenario(body: ScenarioCreate, request: Request, s: ServicesDep, who: PrincipalDep,
                     key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Define a customer's critical scenario (CX executive)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.define_scenario(who, code=body.code, name=body.name, pnl=body.pnl,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.define_scenario(who, code=body.code, name=body.name, pnl=body.pnl,
                                        description=body.description)
     return written(s.gov, result, status=201, location="/v1/scenarios")
 
@@ -88,8 +87,8 @@ def list_scenarios(s: ServicesDep, who: PrincipalDep, limit: Limit = 100, offset
 def define_metric(body: MetricCreate, request: Request, s: ServicesDep, who: PrincipalDep,
                   key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Define a customer success metric (CX executive)."""
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.define_metric(
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.define_metric(
             who, code=body.code, customer_phrasing=body.customer_phrasing,
             operational_metric=body.operational_metric, unit=body.unit,
             direction=body.direction, baseline=body.baseline, target=body.target,
@@ -127,8 +126,8 @@ def record_observations(code: MetricCode, body: ObservationBatchCreate, request:
     """Record a batch of readings (ingest services, CX executives)."""
     readings = [Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
                 for r in body.readings]
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.record_observations(who, metric=code, batch_key=body.batch_key,
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.record_observations(who, metric=code, batch_key=body.batch_key,
                                            readings=readings, source=body.source)
     return written(s.gov, result, status=201, location=f"/v1/metrics/{code}")
 
@@ -144,14 +143,13 @@ def record_observation_batches(body: ObservationBatchesCreate, request: Request,
     batches = [(b.metric, b.batch_key,
                 [Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
                  for r in b.readings], b.source) for b in body.batches]
-    with keyed(s.gov, who, request, key, body):
-        result = s.gov.record_observation_batches(who, batches=batches)
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.record_observation_batches(who, batches=batches)
     # The ids follow from metric and batch key, so a replay answers the same bytes.
     recorded = [{"metric": b.metric, "batch_key": b.batch_key,
                  "id": str(ObservationBatch.create_id(b.metric, b.batch_key))}
                 for b in body.batches]
     out = {"count": len(recorded), "batches": recorded, "position": result.position,
-           "receipt": ReceiptPublic.model_validate(
-               receipt(s.gov, result.position, result.entry_hash)).model_dump()}
+           "receipt": receipt_public(s.gov, result.position, result.entry_hash).model_dump()}
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return JSONResponse(out, status_code=201, headers=headers)

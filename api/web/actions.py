@@ -32,9 +32,10 @@ from api.web.session import (
     start_session,
     store,
 )
-from api.web.views import UNDECIDED, Page, open_page, templates
+from api.web.views import Page, open_page, templates
 from domain.errors import CxgovError
-from governance.entrypoints.serve import LINK_PURPOSE
+from domain.lifecycle import REVISABLE
+from governance.identity import LINK_PURPOSE
 from governance.principal import CX_EXEC, Principal
 from governance.stores.sessions import Claims
 from governance.usecases.preview import Preview, preview_score
@@ -220,7 +221,7 @@ def _desk(page: Page, form: SubmissionForm, *, preview: Preview | None = None,
     tiers = policy.terms.confidence_tiers if policy else {}
     return page.render(
         "desk.html", status=status, form=form, preview=preview, tiers=tiers,
-        mine=_owned(page, who), undecided=UNDECIDED,
+        mine=_owned(page, who), revisable=REVISABLE,
         pnls=[p for p in page.snapshot.pnls() if p.code in who.pnls or who.has(CX_EXEC)],
         scenarios=page.snapshot.scenarios(), metrics=page.snapshot.metrics())
 

@@ -23,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.auth import TokenVerifier
 from api.deps import services
 from governance.bootstrap import Runtime
-from governance.entrypoints.serve import Persona, demo_personas
+from governance.identity import Persona, demo_personas
 from governance.principal import Principal
 from governance.settings import Settings
 from governance.stores.sessions import Claims, Sessions, sessions_of

@@ -21,7 +21,6 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 MILLION = Decimal(1_000_000)
 BLANK = "\u2013"  # an en dash for missing values
-UNDECIDED = ("submitted", "deferred", "pending_second_approval")
 
 
 def money(value: Any, currency: str = "USD") -> str:

@@ -28,7 +28,7 @@ from governance.entrypoints.company import (
 from governance.entrypoints.db import db_app, migrate_command
 from governance.entrypoints.export import export_command
 from governance.entrypoints.serve import (
-    APP_FACTORY,
+    app_factory,
     personas_json,
     serve_command,
     sign_in_link_command,
@@ -155,7 +155,7 @@ def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
     typer.echo(f"Dashboard on http://{host}:{port}/ (demo sign-in: one click as any persona)")
     typer.echo(f"API on http://{host}:{port}/v1 (OpenAPI at /docs); Ctrl-C stops")
     try:
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, server_header=False)
+        uvicorn.run(app_factory(), factory=True, host=host, port=port, server_header=False)
     finally:
         stop.set()
         projector.join(timeout=30)

@@ -25,26 +25,29 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresDatastore
 
 A = TypeVar("A", bound=Aggregate)
 
 CACHE_SIZE = 20_000  # aggregates per process (initiatives of a large period, registry, pools)
 
 
-class Reads:
-    """The cache of one application (one per process), and the batched fetch behind it."""
+class AggregateCache:
+    """The aggregate cache of one application on PostgreSQL (one per process), and the
+    batched fetch behind it. (The in-memory store needs neither: governance/stores/memory.py.)
+    """
 
-    def __init__(self, app: Application[UUID], size: int = CACHE_SIZE) -> None:
+    def __init__(self, app: Application[UUID], datastore: PostgresDatastore, table: str,
+                 size: int = CACHE_SIZE) -> None:
         self._app = app
+        self._datastore = datastore
+        self._table = table
         self._size = size
         self._lock = threading.Lock()
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
-        recorder: Any = app.recorder
-        self._table: str | None = (recorder.events_table_name
-                                   if hasattr(recorder, "datastore") else None)
 
     def fetch(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
         """The newest state of every existing aggregate among `ids` (shared, read-only)."""
@@ -55,15 +58,12 @@ class Reads:
         of that position (one statement; commit order is position order, since inserts hold
         the events table lock until they commit)."""
         wanted = list(dict.fromkeys(ids))
-        if self._table is None:  # the in-memory store: every read is local anyway
-            return self._fetch_each(wanted), self._app.recorder.max_notification_id() or 0
         with self._lock:
             known = {i: self._cache[i] for i in wanted if i in self._cache}
         versions = [known[i].version if i in known else 0 for i in wanted]
-        recorder: Any = self._app.recorder
         # One statement on an autocommit connection: one round trip, one snapshot (a
         # transaction block would add BEGIN and ROLLBACK round trips).
-        with recorder.datastore.get_connection() as conn:
+        with self._datastore.get_connection() as conn:
             rows = conn.execute(
                 f"WITH head AS (SELECT max(notification_id) AS position FROM {self._table}) "
                 "SELECT head.position, e.originator_id, e.originator_version, e.topic, e.state "
@@ -93,19 +93,8 @@ class Reads:
         with self._lock:
             return self._cache.get(aggregate_id)
 
-    def _fetch_each(self, ids: list[UUID]) -> dict[UUID, Aggregate]:
-        found: dict[UUID, Aggregate] = {}
-        for i in ids:
-            try:
-                found[i] = self._app.repository.get(i)
-            except AggregateNotFoundError:
-                continue
-        return found
-
     def keep(self, aggregates: Iterable[Aggregate]) -> None:
         """Cache these states (newer versions replace older ones; saved aggregates too)."""
-        if self._table is None:
-            return
         with self._lock:
             for aggregate in aggregates:
                 if aggregate.pending_events:
@@ -120,10 +109,7 @@ class Reads:
                 self._cache.popitem(last=False)
 
     def private(self, aggregate: A) -> A:
-        """A copy of a shared aggregate for a command to change (the in-memory store's reads
-        are private already)."""
-        if self._table is None:
-            return aggregate
+        """A copy of a shared aggregate for a command to change."""
         copied: A = object.__new__(type(aggregate))
         copied.__dict__.update({k: _copy(v) for k, v in vars(aggregate).items()})
         return copied

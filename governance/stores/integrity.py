@@ -5,6 +5,10 @@ this module's one `Factory` gives the application an `IntegrityRecorder`: the li
 PostgreSQL recorder that, inside the same transaction and after the events table lock is
 held, appends one cxgov_chain entry per event, hashed over the bytes as stored
 (auditverify.encoding.entry_hash). The verifier lives in the separate package auditverify.
+
+Over 400 lines on purpose: the recorder, the checkpoints it signs and the export an auditor
+verifies share one SQL vocabulary (the chain's table and columns, the lock function) that
+must change in one place; auditverify/ re-derives all of it independently.
 """
 
 from __future__ import annotations
@@ -305,9 +309,12 @@ def entry_hash(app: Application[Any], position: int) -> bytes | None:
     return recorder.entry_hash(position)
 
 
-def receipt(app: Application[Any], position: int) -> Receipt | None:
-    """The receipt (position, entry hash) a write response can carry, or None."""
-    digest = entry_hash(app, position)
+def receipt(app: Application[Any], position: int, known: bytes | None = None) -> Receipt | None:
+    """The receipt of a write: its position and the chain's entry hash there (None on an
+    unchained store). `known` is the hash the save itself chained
+    (`CommandResult.entry_hash`), which spares a query. An auditor who keeps receipts can
+    prove a later cut of the log's tail (`cxgov audit verify --receipts`)."""
+    digest = known if known is not None else entry_hash(app, position)
     return None if digest is None else Receipt(position=position, entry_hash=digest)
 
 

@@ -1,4 +1,9 @@
-"""Wiring of the read side: views, projectors (supervised runners), rebuilds, in-process mode."""
+"""Wiring of the read side: views, projectors (supervised runners), rebuilds, in-process mode.
+
+Over 400 lines on purpose: the supervised runners, rebuilds and the in-process mode share
+the failure bookkeeping (a projection that cannot project one event stops alone and is
+retried); splitting it would spread one protocol over three modules.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 import psycopg.errors
@@ -20,6 +25,7 @@ from eventsourcing.utils import Environment
 from psycopg_pool import PoolTimeout
 
 from governance.app import Governance
+from governance.stores.library_hooks import CoalescingRunner
 from projections.failures import (
     FailureLog,
     ProjectionFailure,
@@ -80,49 +86,6 @@ def postgres_views(env: dict[str, str]) -> tuple[PortfolioView, AuditLogView]:
     """The PostgreSQL views (tables from alembic revision 0002)."""
     return (_view(env, "portfolio", PostgresPortfolioView),
             _view(env, "auditlog", PostgresAuditLogView))
-
-
-class _FlushWhenIdle:
-    """A runner's subscription that has its projection write before it would wait for events.
-
-    The projection coalesces: it folds each event and renders and writes (rows and tracking
-    in one transaction) only when the subscription holds no more fetched events, or its own
-    batch limits are reached. A flush error is raised to the runner like a process_event error.
-    """
-
-    def __init__(self, subscription: Any, projection: Any) -> None:
-        self.subscription = subscription
-        self.projection = projection
-        projection.coalescing = True
-
-    def __iter__(self) -> _FlushWhenIdle:
-        return self
-
-    def __next__(self) -> Any:
-        if not _buffered(self.subscription):
-            self.projection.flush()
-        return next(self.subscription)
-
-
-def _buffered(subscription: Any) -> bool:
-    """Whether the subscription has fetched events it has not yielded yet (eventsourcing
-    9.5's ListenNotifySubscription; False when unknown, which flushes after every event)."""
-    inner = getattr(subscription, "subscription", None)
-    try:
-        return bool(inner._notifications_index < len(inner._notifications)  # type: ignore[union-attr]
-                    or not inner._notifications_queue.empty())  # type: ignore[union-attr]
-    except AttributeError:
-        return False
-
-
-class CoalescingRunner(ProjectionRunner[Any, Any]):
-    """The library's runner, its projection writing once per run of fetched events."""
-
-    @staticmethod
-    def _process_events_loop(subscription: Any, projection: Any, is_stopping: threading.Event,
-                             runner: Any) -> None:
-        ProjectionRunner._process_events_loop(
-            cast(Any, _FlushWhenIdle(subscription, projection)), projection, is_stopping, runner)
 
 
 @dataclass

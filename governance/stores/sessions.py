@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from governance.bootstrap import Runtime
 from governance.principal import Principal
+from governance.stores.postgres import PostgresStore
 
 SECRET_BYTES = 32
 Clock = Callable[[], datetime]
@@ -225,9 +226,9 @@ def sessions_of(runtime: Runtime) -> Sessions:
     """The runtime's session store (PostgreSQL when it has a database, else in memory)."""
     found = runtime.extras.get("sessions")
     if found is None:
-        datastore = getattr(runtime.app.recorder, "datastore", None)
-        found = (MemorySessions() if runtime.database_url is None or datastore is None
-                 else PostgresSessions(datastore))
+        store = runtime.app.store
+        found = (PostgresSessions(store.datastore) if isinstance(store, PostgresStore)
+                 else MemorySessions())
         runtime.extras["sessions"] = found
     sessions: Sessions = found
     return sessions

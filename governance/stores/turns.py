@@ -19,10 +19,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresDatastore
 from psycopg.errors import LockNotAvailable
 
 from governance.errors import ConcurrencyConflict
@@ -35,16 +34,17 @@ def lock_key(stream_id: UUID) -> int:
     return int.from_bytes(stream_id.bytes[:8], "big", signed=True)
 
 
-class Turns:
+class StreamTurns:
     """The turns of one application (one per process)."""
 
-    def __init__(self, app: Application[UUID], wait_seconds: float = WAIT_SECONDS) -> None:
-        self._app = app
+    def __init__(self, datastore: PostgresDatastore | None,
+                 wait_seconds: float = WAIT_SECONDS) -> None:
+        """`datastore`: where the cross-process turn is taken (None: one process, the
+        in-memory store)."""
         self._wait = wait_seconds
         self._guard = threading.Lock()
         self._locks: dict[UUID, threading.Lock] = {}
-        recorder: Any = app.recorder
-        self._datastore: Any = getattr(recorder, "datastore", None)
+        self.datastore = datastore
 
     @contextmanager
     def turn(self, stream_id: UUID) -> Iterator[None]:
@@ -54,7 +54,7 @@ class Turns:
         if not lock.acquire(timeout=self._wait):
             raise ConcurrencyConflict("the pool is busy; retry the command")
         try:
-            if self._datastore is None:
+            if self.datastore is None:
                 yield
             else:
                 with self._advisory(stream_id):
@@ -72,7 +72,8 @@ class Turns:
         never hands out a session that still holds the lock (a dead session holds nothing).
         """
         key = lock_key(stream_id)
-        with self._datastore.get_connection() as conn:
+        assert self.datastore is not None
+        with self.datastore.get_connection() as conn:
             try:
                 conn.execute("SELECT set_config('lock_timeout', %s, false), pg_advisory_lock(%s)",
                              (f"{int(self._wait * 1000)}ms", key))

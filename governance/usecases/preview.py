@@ -7,9 +7,11 @@ from uuid import UUID, uuid4
 
 from domain.errors import NotFound
 from domain.initiative import Proposal
+from domain.lifecycle import Status
 from domain.portfolio import RankedEntry, assess
 from domain.scoring import Candidate, MetricTarget, candidate_of
-from governance.app import Governance, candidate
+from governance.app import Governance
+from governance.usecases.base import candidate
 
 PREVIEW_CODE = "(preview)"
 
@@ -35,7 +37,7 @@ def preview_score(gov: Governance, *, period: str, kind: str, pnl: str | None,
     others = [candidate(i, seq) for seq, i in enumerate(gov.initiatives(period), start=1)
               if i.id != replacing]
     mine = candidate_of(id=uuid4(), code=PREVIEW_CODE, proposal=proposal,
-                        seq=len(others) + 1, status="submitted", pnl=pnl, kind=kind)
+                        seq=len(others) + 1, status=Status.SUBMITTED, pnl=pnl, kind=kind)
     candidates: list[Candidate] = [*others, mine]
     metrics: dict[str, MetricTarget] = {}
     for code in {claim.metric for c in candidates for claim in c.impacts}:

@@ -28,7 +28,7 @@ from domain.optimize import frontier, optimal
 from governance.app import Governance
 from governance.entrypoints.company import load_company_file
 from governance.entrypoints.csv_import import write_csv_company
-from governance.entrypoints.serve import mint_token
+from governance.identity import mint_token
 from governance.stores.readside import rebuild, served_read_models
 from ops.bench import commands, optimizer
 from ops.bench.ceiling import Bare, decode_rate, save_rate, single_save

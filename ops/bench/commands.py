@@ -32,13 +32,13 @@ def rates(gov: Governance, *, period: str, commands: int, threads: int,
                     cap_percent=Decimal(10))
 
     def submit(code: str) -> UUID:
-        with gov.idempotent(OWNER, f"s-{code}", "bench"):
-            return gov.submit_initiative(OWNER, period=period, kind="pnl", pnl="RB",
+        with gov.idempotent(OWNER, f"s-{code}", "bench") as keyed:
+            return keyed.submit_initiative(OWNER, period=period, kind="pnl", pnl="RB",
                                          proposal=PROPOSAL, code=code).id
 
     def approve(initiative_id: UUID) -> None:
-        with gov.idempotent(APPROVER, f"a-{initiative_id}", "bench"):
-            gov.decide(APPROVER, initiative_id=initiative_id, outcome="approve",
+        with gov.idempotent(APPROVER, f"a-{initiative_id}", "bench") as keyed:
+            keyed.decide(APPROVER, initiative_id=initiative_id, outcome="approve",
                        rationale="bench")
 
     submitting = approving = 0.0

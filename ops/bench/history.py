@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.initiative import DecisionRecord, Initiative, Proposal
+from domain.lifecycle import Outcome
 from domain.metric import ObservationBatch
 from domain.policy import PolicyTerms
 from domain.pool import FundingPool
@@ -149,7 +150,8 @@ class Generator:
             outcome = "reject"
         approve = outcome == "approve"
         decision = DecisionRecord(
-            decision_id=uuid4(), outcome=outcome, rationale="benchmark mix", departure=False,
+            decision_id=uuid4(), outcome=Outcome(outcome), rationale="benchmark mix",
+            departure=False,
             recommended=approve, rank=None, score=Decimal(1), cip=Decimal(1),
             policy_version=1, available_before=pool.available,
             available_after=pool.available - initiative.cost if approve else pool.available,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from domain.initiative import FUNDED
 from domain.pool import FundingPool
 from governance.app import Governance
-from governance.entrypoints.serve import mint_token
+from governance.identity import mint_token
 from governance.principal import PNL_OWNER, Principal
 from ops.bench.infra import JWT_SECRET
 

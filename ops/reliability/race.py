@@ -15,7 +15,8 @@ import httpx
 
 from domain.errors import InsufficientFunds
 from domain.initiative import DecisionRecord
-from governance.app import Governance, Written
+from domain.lifecycle import Outcome
+from governance.app import CommandResult, Governance
 from governance.principal import Principal
 from ops.bench.history import FINANCE_LEAD, M, proposal, setup_world
 from ops.bench.infra import ApiServer, env_for, scratch_database
@@ -32,14 +33,14 @@ class CheckThenAct(Governance):
     name = "cxgov"  # same tables as the real application
 
     def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
-               rationale: str = "") -> Written:
+               rationale: str = "") -> CommandResult:
         """Approve without saving the pool in the same transaction as the initiative."""
         initiative = self.initiative(initiative_id)
         pool = self.pool(initiative.period)
         if initiative.cost > pool.available:
             raise InsufficientFunds("no room")
         decision = DecisionRecord(
-            decision_id=uuid4(), outcome="approve", rationale=rationale, departure=False,
+            decision_id=uuid4(), outcome=Outcome.APPROVE, rationale=rationale, departure=False,
             recommended=True, rank=None, score=Decimal(0), cip=Decimal(0), policy_version=1,
             available_before=pool.available, available_after=pool.available - initiative.cost,
             ranking_position=0, cut_line_rank=None, approvals=(principal.actor,))
@@ -52,7 +53,7 @@ class CheckThenAct(Governance):
             self.save(reloaded)
         except Exception:  # the bug: the approval stands without its commitment
             pass
-        return Written(id=initiative.id, version=initiative.version, position=0)
+        return CommandResult(id=initiative.id, version=initiative.version, position=0)
 
 
 def open_round(gov: Governance, period: str, *, racers: int, room: int) -> list[UUID]:

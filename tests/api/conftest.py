@@ -13,7 +13,7 @@ from api.app import create_app
 from governance.bootstrap import Runtime, bootstrap
 from governance.entrypoints.cli import bundled_company
 from governance.entrypoints.company import import_company
-from governance.entrypoints.serve import mint_token
+from governance.identity import mint_token
 from governance.settings import Settings
 
 SECRET = "test-secret-for-the-api-suite-0123456789"

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from api.auth import verifier_from_settings
 from governance.entrypoints.cli import app, bundled_company
-from governance.entrypoints.serve import demo_personas, load_or_create_secret, mint, token_command
+from governance.entrypoints.serve import token_command
+from governance.identity import demo_personas, load_or_create_secret, mint
 from governance.settings import get_settings
 
 
@@ -39,7 +40,8 @@ def test_the_generated_secret_is_private_and_stable(embedded: Path) -> None:
 
 
 def test_the_demo_has_every_role_and_one_owner_per_harborview_pnl(embedded: Path) -> None:
-    personas = demo_personas(bundled_company())
+    company = bundled_company()
+    personas = demo_personas([p.code for p in company.pnls], company.cx_sponsor)
     owners = {p.sub: p.pnls for p in personas if p.roles == ("pnl_owner",)}
     verifier = verifier_from_settings(get_settings())
     assert owners == {"rb.owner": ("RB",), "wm.owner": ("WM",), "ins.owner": ("INS",),

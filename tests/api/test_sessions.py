@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from governance.bootstrap import Runtime, bootstrap
 from governance.entrypoints import cli
-from governance.entrypoints.serve import LINK_PURPOSE, mint_token
+from governance.identity import LINK_PURPOSE, mint_token
 from governance.settings import Settings, get_settings
 from governance.stores.database import connect
 from governance.stores.sessions import Claims, MemorySessions, PostgresSessions, sessions_of

@@ -14,7 +14,7 @@ from domain.errors import AlreadyExists, InvalidInput, MetricNotFound
 from domain.idempotency import IdempotencyKeyReused
 from domain.metric import ObservationBatch
 from domain.values import Reading
-from governance.app import Governance, Written
+from governance.app import CommandResult, Governance
 from governance.entrypoints.cli import bundled_company
 from governance.entrypoints.company import (
     CompanyFile,
@@ -51,7 +51,7 @@ def batches(*keys: str, metric: str = "M2", size: int = 1) -> list[Batch]:
 
 
 def record(gov: Governance, given: Sequence[Batch], *,
-           by: Principal = INGESTER) -> Written:
+           by: Principal = INGESTER) -> CommandResult:
     return gov.record_observation_batches(by, batches=given)
 
 
@@ -156,16 +156,16 @@ def test_only_ingest_services_and_cx_executives_may_record(gov: Governance,
 
 def test_a_retry_with_the_same_key_replays_and_never_applies_twice(world: World) -> None:
     gov = world.gov
-    with gov.idempotent(INGESTER, "bulk-1", "fp-a"):
-        first = record(gov, batches("a", "b"))
+    with gov.idempotent(INGESTER, "bulk-1", "fp-a") as keyed:
+        first = record(keyed, batches("a", "b"))
     position = gov.position()
-    with gov.idempotent(INGESTER, "bulk-1", "fp-a"):
-        again = record(gov, batches("a", "b"))
+    with gov.idempotent(INGESTER, "bulk-1", "fp-a") as keyed:
+        again = record(keyed, batches("a", "b"))
     assert gov.position() == position
     assert again.replayed and not first.replayed
     assert (again.id, again.position) == (first.id, first.position)
-    with pytest.raises(IdempotencyKeyReused), gov.idempotent(INGESTER, "bulk-1", "fp-b"):
-        record(gov, batches("c"))
+    with pytest.raises(IdempotencyKeyReused), gov.idempotent(INGESTER, "bulk-1", "fp-b") as keyed:
+        record(keyed, batches("c"))
     assert gov.position() == position
 
 

@@ -11,7 +11,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.values import ImpactClaim, Reading
-from governance.stores.readside import _FlushWhenIdle, bound_portfolio_projection
+from governance.stores.library_hooks import _FlushWhenIdle
+from governance.stores.readside import bound_portfolio_projection
 from projections import projection, render
 from projections.codec import canonical
 from projections.log import ApplicationLog

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from domain.policy import PolicyTerms
 from domain.scoring import MetricTarget, score_candidate
-from governance.app import Governance, candidate
+from governance.app import Governance
+from governance.usecases.base import candidate
 from tests.builders import CX_CHIEF, World
 
 

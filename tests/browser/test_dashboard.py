@@ -11,7 +11,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from governance.bootstrap import Runtime
-from governance.entrypoints.serve import LINK_PURPOSE
+from governance.identity import LINK_PURPOSE
 from governance.stores.sessions import Claims, sessions_of
 from tests.browser.conftest import csp_violations, off_localhost, requested_urls, screenshot
 

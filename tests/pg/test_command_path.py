@@ -16,7 +16,8 @@ from domain.pool import FundingPool
 from governance.app import Governance
 from governance.errors import ConcurrencyConflict
 from governance.stores.integrity import entry_hash
-from governance.stores.turns import Turns, lock_key
+from governance.stores.postgres import PostgresStore
+from governance.stores.turns import StreamTurns, lock_key
 from tests.builders import CX_CHIEF, CX_DEPUTY, RB_OWNER, M, World, proposal
 
 
@@ -37,11 +38,11 @@ class Counting(Governance):
 def test_the_receipt_of_a_write_is_the_entry_its_save_chained(pg_env: dict[str, str]) -> None:
     gov = Governance(env=pg_env)
     world = World(gov)
-    with gov.idempotent(RB_OWNER, "receipt-1", "fp"):
-        first = gov.submit_initiative(RB_OWNER, period=world.period, kind="pnl", pnl="RB",
+    with gov.idempotent(RB_OWNER, "receipt-1", "fp") as keyed:
+        first = keyed.submit_initiative(RB_OWNER, period=world.period, kind="pnl", pnl="RB",
                                       proposal=proposal(), code="R1")
-    with gov.idempotent(RB_OWNER, "receipt-1", "fp"):
-        replay = gov.submit_initiative(RB_OWNER, period=world.period, kind="pnl", pnl="RB",
+    with gov.idempotent(RB_OWNER, "receipt-1", "fp") as keyed:
+        replay = keyed.submit_initiative(RB_OWNER, period=world.period, kind="pnl", pnl="RB",
                                        proposal=proposal(), code="R1")
     assert first.entry_hash is not None
     assert first.entry_hash == entry_hash(gov, first.position)
@@ -75,7 +76,8 @@ def test_changing_a_loaded_aggregate_never_changes_the_shared_copy(
     world.submit("I01")
     pool = gov.pool(world.period)
     pool.close(reason="not saved", actor="test|x")
-    shared = gov.reads.fetch([pool.id])[pool.id]
+    assert isinstance(gov.store, PostgresStore)
+    shared = gov.store.fetch_at([pool.id])[0][pool.id]
     assert isinstance(shared, FundingPool)
     assert not shared.closed and not shared.pending_events
     assert shared.version == pool.version - 1
@@ -99,7 +101,8 @@ def test_a_turn_that_cannot_be_had_refuses_the_command_and_writes_nothing(
         pg_env: dict[str, str], pg_url: str) -> None:
     gov = Governance(env=pg_env)
     world = World(gov)
-    gov.turns = Turns(gov, wait_seconds=0.5)
+    assert isinstance(gov.store, PostgresStore)
+    gov.store.turns = StreamTurns(gov.store.turns.datastore, wait_seconds=0.5)
     before = gov.position()
     with psycopg.connect(pg_url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)",

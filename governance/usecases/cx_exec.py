@@ -1,0 +1,154 @@
+"""CX executives: the register (scenarios, metrics), the scoring policy, decisions, and
+cancelling funded work."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain.decisions import check_affordable, check_decidable, decide
+from domain.errors import InvalidTransition, PolicyNotAdopted
+from domain.lifecycle import Outcome, Status
+from domain.metric import CustomerSuccessMetric
+from domain.policy import PolicyTerms, ScoringPolicy
+from domain.pool import FundingPool
+from domain.registry import Scenario
+from domain.text import optional_text
+from domain.values import require_text
+from governance.access import require_role
+from governance.principal import CX_EXEC, Principal
+from governance.unit_of_work import CommandResult, UnitOfWork
+from governance.usecases.base import Commands
+
+
+class CxExecUseCases(Commands):
+    """What CX executives do (sponsoring cross-P&L work is a submission: pnl_owner.py)."""
+
+    def define_scenario(self, principal: Principal, *, code: str, name: str,
+                        pnl: str | None = None, description: str = "") -> CommandResult:
+        """Define a customer's critical scenario."""
+        require_role(principal, CX_EXEC, action="defining a scenario")
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            if pnl is not None:
+                unit.pnl(pnl)
+            scenario = Scenario.define(code=code, name=name, pnl=pnl, description=description,
+                                       actor=principal.actor)
+            unit.require_absent(scenario.id, f"scenario {code} exists already", field="code")
+            return [scenario]
+
+        return self.transact(build)
+
+    def define_metric(self, principal: Principal, *, code: str, customer_phrasing: str,
+                      operational_metric: str, unit: str, direction: str, baseline: Decimal,
+                      target: Decimal, scenario: str | None = None, pnl: str | None = None,
+                      target_date: date | None = None,
+                      customer_threshold: Decimal | None = None,
+                      importance: Decimal | None = None,
+                      satisfaction: Decimal | None = None) -> CommandResult:
+        """Define a customer success metric (customer phrasing -> operational metric)."""
+        require_role(principal, CX_EXEC, action="defining a metric")
+
+        def build(work: UnitOfWork) -> list[Aggregate]:
+            if scenario is not None:
+                work.scenario(scenario)
+            if pnl is not None:
+                work.pnl(pnl)
+            metric = CustomerSuccessMetric.define(
+                code=code, customer_phrasing=customer_phrasing,
+                operational_metric=operational_metric, scenario=scenario, pnl=pnl, unit=unit,
+                direction=direction, baseline=baseline, target=target, target_date=target_date,
+                customer_threshold=customer_threshold, importance=importance,
+                satisfaction=satisfaction, actor=principal.actor)
+            work.require_absent(metric.id, f"metric {code} exists already", field="code")
+            return [metric]
+
+        return self.transact(build)
+
+    def retarget_metric(self, principal: Principal, *, code: str, baseline: Decimal,
+                        target: Decimal, target_date: date | None,
+                        reason: str) -> CommandResult:
+        """Change a metric's baseline or target, with a reason."""
+        require_role(principal, CX_EXEC, action="retargeting a metric")
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            metric = unit.store.private(unit.metric(code))
+            metric.retarget(baseline=baseline, target=target, target_date=target_date,
+                            reason=reason, actor=principal.actor)
+            return [metric]
+
+        return self.transact(build)
+
+    def adopt_policy(self, principal: Principal, *, terms: PolicyTerms,
+                     rationale: str) -> CommandResult:
+        """Adopt scoring terms as the next policy version."""
+        require_role(principal, CX_EXEC, action="adopting a scoring policy")
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            terms.check()
+            for code in terms.weights:
+                unit.metric(code)
+            try:
+                policy = unit.store.private(unit.policy())
+            except PolicyNotAdopted:
+                policy = ScoringPolicy(actor=principal.actor)
+            policy.adopt(terms=terms, rationale=rationale, actor=principal.actor)
+            return [policy]
+
+        return self.transact(build)
+
+    def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
+               rationale: str = "") -> CommandResult:
+        """Approve, reject or defer; comply or explain against the current recommendation
+        (the rules: domain/decisions.py).
+
+        An approval saves the pool and the initiative in one transaction; a lost race reloads
+        and re-decides on fresh state, so the pool is never overspent.
+        """
+        require_role(principal, CX_EXEC, action="deciding on an initiative")
+        chosen = Outcome.parse(outcome)
+        rationale = optional_text(rationale, field="rationale", max_length=4000)
+
+        def build(unit: UnitOfWork) -> tuple[Aggregate, ...]:
+            # refused before queueing for the pool's turn
+            period = check_decidable(unit.initiative(initiative_id), actor=principal.actor).period
+            if chosen == Outcome.APPROVE:
+                unit.take_turn(FundingPool.create_id(period))
+            # everything the decision rests on, read in one snapshot at `ranking_position`
+            ranking_position = unit.period_snapshot(initiative_id, period)
+            initiative = check_decidable(unit.initiative(initiative_id), actor=principal.actor)
+            version, terms = unit.policy_terms()
+            pool = unit.pool(period)
+            check_affordable(initiative, pool, chosen)  # cheap and final: a lost race ends here
+            others = unit.initiatives([i for i in pool.initiatives if i != initiative.id])
+            contenders = [initiative if i == initiative.id else others[i]
+                          for i in pool.initiatives]
+            assessment = self.assess_with(unit, pool, contenders, terms)
+            return decide(initiative, pool, actor=principal.actor, outcome=chosen,
+                          rationale=rationale, assessment=assessment, terms=terms,
+                          policy_version=version, ranking_position=ranking_position,
+                          decision_id=uuid4()).changed
+
+        return self.transact(build, lambda: [initiative_id, ScoringPolicy.create_id()])
+
+    def cancel_initiative(self, principal: Principal, *, initiative_id: UUID,
+                          reason: str) -> CommandResult:
+        """Cancel approved work and release its funds, in one transaction."""
+        require_role(principal, CX_EXEC, action="cancelling funded work")
+        require_text(reason, field="reason")
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            initiative = unit.initiative(initiative_id)
+            if initiative.status != Status.APPROVED:
+                raise InvalidTransition(f"cannot cancel {initiative.code} while it is "
+                                        f"{initiative.status}", status=initiative.status)
+            pool = unit.pool(initiative.period, writing=True)
+            amount = pool.release(initiative_id=initiative.id, reason=reason,
+                                  actor=principal.actor)
+            initiative.cancel(reason=reason, amount_released=amount, actor=principal.actor)
+            return [pool, initiative]
+
+        return self.transact(build)
