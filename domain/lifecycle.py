@@ -1,6 +1,6 @@
 """An initiative's lifecycle words: its statuses, a decision's outcomes and their groupings.
 
-StrEnums, so an event, a checkpoint or a JSON row holds exactly the strings it held before
+StrEnums, so an event, a fold snapshot or a JSON row holds exactly the strings it held before
 (`Status.APPROVED == "approved"`, and `json.dumps` writes `"approved"`). Which event leads to
 which status is `Initiative.status_after` (domain/initiative.py), next to the events.
 """

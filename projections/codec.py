@@ -1,4 +1,4 @@
-"""Canonical JSON for read-model rows and projection checkpoints (exact decimals, no floats)."""
+"""Canonical JSON for read-model rows and projection fold snapshots (exact decimals, no floats)."""
 
 from __future__ import annotations
 
@@ -131,10 +131,10 @@ def _tag(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = type(value).__name__
         if name not in _TYPES:
-            raise TypeError(f"cannot checkpoint {name}")
+            raise TypeError(f"cannot snapshot {name}")
         return {"$dc": name, "f": {f.name: _tag(getattr(value, f.name))
                                    for f in dataclasses.fields(value)}}
-    raise TypeError(f"cannot checkpoint {type(value).__name__}")
+    raise TypeError(f"cannot snapshot {type(value).__name__}")
 
 
 def _untag(value: Any) -> Any:
@@ -148,7 +148,7 @@ def _untag(value: Any) -> Any:
         if decode is None:
             break
         return decode(value)
-    raise ValueError(f"unknown checkpoint value {sorted(value)}")
+    raise ValueError(f"unknown fold snapshot value {sorted(value)}")
 
 
 def _untag_dataclass(value: dict[str, Any]) -> Any:
@@ -168,31 +168,31 @@ _UNTAG: dict[str, Any] = {
 
 
 def dump_state(state: PortfolioState) -> str:
-    """Serialise the whole fold for a checkpoint."""
+    """Serialise the whole fold for a fold snapshot."""
     return json.dumps(_tag(state), separators=(",", ":"), ensure_ascii=False)
 
 
 def load_state(text: str) -> PortfolioState:
-    """Rebuild the fold from a checkpoint."""
+    """Rebuild the fold from a fold snapshot."""
     state = _untag(json.loads(text))
     if not isinstance(state, PortfolioState):
-        raise ValueError("not a portfolio checkpoint")
+        raise ValueError("not a portfolio fold snapshot")
     return state
 
 
-# --- partitioned checkpoints ------------------------------------------------------------------
+# --- partitioned fold snapshots ------------------------------------------------------------------
 #
-# A checkpoint is a core part (everything but the initiatives, with the position of each
-# period's part) plus one part per period holding that period's initiatives. A checkpoint
-# writes the core and only the periods changed since the previous checkpoint; the other parts
-# are shared with earlier checkpoints. An as-of query loads the core and the periods it needs.
+# A fold snapshot is a core part (everything but the initiatives, with the position of each
+# period's part) plus one part per period holding that period's initiatives. A fold snapshot
+# writes the core and only the periods changed since the previous fold snapshot; the other parts
+# are shared with earlier fold snapshots. An as-of query loads the core and the periods it needs.
 
 CORE = ""  # the core part's name; a period part is named by its period code
 FORMAT = 2
 
 
 def encode_initiative(initiative: InitiativeState) -> str:
-    """One initiative's checkpoint text (a part is a JSON array of these)."""
+    """One initiative's fold snapshot text (a part is a JSON array of these)."""
     return json.dumps(_tag(initiative), separators=(",", ":"), ensure_ascii=False)
 
 
@@ -212,10 +212,10 @@ def load_core(text: str) -> tuple[PortfolioState, dict[str, int]]:
     """The state without initiatives, and the position of each period's part."""
     found = json.loads(text)
     if not isinstance(found, dict) or found.get("format") != FORMAT:
-        raise ValueError("not a checkpoint core")
+        raise ValueError("not a fold snapshot core")
     state = _untag(found["state"])
     if not isinstance(state, PortfolioState):
-        raise ValueError("not a portfolio checkpoint")
+        raise ValueError("not a portfolio fold snapshot")
     return state, {str(k): int(v) for k, v in found["parts"].items()}
 
 

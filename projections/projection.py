@@ -24,26 +24,27 @@ from projections.codec import (
 from projections.documents import Doc, Scope, ScopeKind, periods_of
 from projections.log import LogReader
 from projections.state import PortfolioState, periods_touched
-from projections.views import AuditLogView, Checkpoint, PortfolioView
+from projections.views import AuditLogView, FoldSnapshot, PortfolioView
 
-#: Positions between checkpoints. A checkpoint writes the core and the periods changed since the
-#: previous one; an as-of query replays at most this many events after loading the core and the
-#: periods it needs (about 0.1-0.2 s of decoding and folding on the 2-core benchmark machine).
-CHECKPOINT_EVERY = 4000
+#: Positions between fold snapshots. A fold snapshot writes the core and the periods changed
+#: since the previous one; an as-of query replays at most this many events after loading the
+#: core and the periods it needs (about 0.1-0.2 s of decoding and folding on the 2-core
+#: benchmark machine).
+FOLD_SNAPSHOT_EVERY = 4000
 
 #: Most events a coalescing projection folds before it writes (rows and tracking together).
 FLUSH_EVERY = 1000
 
 
 def due(before: int, position: int) -> bool:
-    """Whether folding up to `position` from `before` crosses a checkpoint boundary."""
-    return position // CHECKPOINT_EVERY > before // CHECKPOINT_EVERY
+    """Whether folding up to `position` from `before` crosses a fold snapshot boundary."""
+    return position // FOLD_SNAPSHOT_EVERY > before // FOLD_SNAPSHOT_EVERY
 
 
-class Checkpoints:
-    """What the next checkpoint writes: the core, and the periods changed since the last one.
+class FoldSnapshots:
+    """What the next fold snapshot writes: the core, and the periods changed since the last one.
 
-    Initiative texts are cached until the fold reports the initiative changed, so a checkpoint
+    Initiative texts are cached until the fold reports the initiative changed, so a fold snapshot
     costs what changed, not the size of the history.
     """
 
@@ -61,8 +62,8 @@ class Checkpoints:
             elif scope.kind is ScopeKind.INITIATIVE:
                 self.texts.pop(scope.key, None)
 
-    def take(self, state: PortfolioState) -> Checkpoint:
-        """The checkpoint at the state's position: the core and the changed periods."""
+    def take(self, state: PortfolioState) -> FoldSnapshot:
+        """The fold snapshot at the state's position: the core and the changed periods."""
         position = state.position
         members: dict[str, list[str]] = {period: [] for period in self.dirty}
         texts = self.texts
@@ -80,47 +81,47 @@ class Checkpoints:
         return position, parts
 
 
-def load_checkpoint(view: PortfolioView, at_most: int | None,
+def load_fold_snapshot(view: PortfolioView, at_most: int | None,
                     periods: Callable[[PortfolioState], set[str] | None] | None = None,
-                    ) -> tuple[PortfolioState, Checkpoints]:
-    """The newest checkpoint at or before a position: every period, or those `periods` names.
+                    ) -> tuple[PortfolioState, FoldSnapshots]:
+    """The newest fold snapshot at or before a position: every period, or those `periods` names.
 
-    A whole-state checkpoint of revision 0002 is used when it is newer (its periods are then
-    all due in the next checkpoint).
+    A whole-state fold snapshot of revision 0002 is used when it is newer (its periods are then
+    all due in the next fold snapshot).
     """
-    core = view.checkpoint_core(at_most)
-    legacy = view.checkpoint(at_most)
+    core = view.fold_snapshot_core(at_most)
+    legacy = view.fold_snapshot(at_most)
     if legacy is not None and (core is None or legacy[0] > core[0]):
         state = load_state(legacy[1])
-        return state, Checkpoints(dirty={*state.periods,
+        return state, FoldSnapshots(dirty={*state.periods,
                                          *(i.period for i in state.initiatives.values())})
     if core is None:
-        return PortfolioState(), Checkpoints()
+        return PortfolioState(), FoldSnapshots()
     state, manifest = load_core(core[1])
     wanted = periods(state) if periods is not None else None
     names = manifest if wanted is None else {p: manifest[p] for p in wanted if p in manifest}
-    for text in view.checkpoint_parts(names).values():
+    for text in view.fold_snapshot_parts(names).values():
         load_part(state, text)
-    return state, Checkpoints(manifest)
+    return state, FoldSnapshots(manifest)
 
 
 def replay(log: LogReader, *, upto: int | None, start: PortfolioState | None = None,
            progress: Callable[[int], None] | None = None,
-           checkpoints: Checkpoints | None = None) -> PortfolioState:
-    """Fold events after `start` (a checkpoint, or nothing) up to a position."""
+           fold_snapshots: FoldSnapshots | None = None) -> PortfolioState:
+    """Fold events after `start` (a fold snapshot, or nothing) up to a position."""
     return fold(log.read(after=(start or PortfolioState()).position, upto=upto), upto=upto,
-                start=start, progress=progress, checkpoints=checkpoints)
+                start=start, progress=progress, fold_snapshots=fold_snapshots)
 
 
 def fold(events: Iterable[tuple[int, Any]], *, upto: int | None,
          start: PortfolioState | None = None, progress: Callable[[int], None] | None = None,
-         checkpoints: Checkpoints | None = None) -> PortfolioState:
+         fold_snapshots: FoldSnapshots | None = None) -> PortfolioState:
     """Fold (position, event) pairs into a state (the one fold of live, rebuild and as-of)."""
     state = start or PortfolioState()
     for position, event in events:
         scopes = state.apply(position, event)
-        if checkpoints is not None:
-            checkpoints.changed(scopes)
+        if fold_snapshots is not None:
+            fold_snapshots.changed(scopes)
         if progress is not None:
             progress(position)
     if upto is not None:
@@ -130,15 +131,15 @@ def fold(events: Iterable[tuple[int, Any]], *, upto: int | None,
 
 def state_at(log: LogReader, view: PortfolioView, position: int,
              periods: set[str] | None = None) -> PortfolioState:
-    """The state at a position: the newest checkpoint at or before it, then replay.
+    """The state at a position: the newest fold snapshot at or before it, then replay.
 
     With `periods`, only those periods' initiatives (and those the replayed events touch) are
     loaded: enough for the documents of those periods and the directory, nothing else.
     """
     if periods is None:
-        start, _ = load_checkpoint(view, position)
+        start, _ = load_fold_snapshot(view, position)
         return replay(log, upto=position, start=start)
-    core = view.checkpoint_core(position)
+    core = view.fold_snapshot_core(position)
     after = core[0] if core is not None else 0
     events = list(log.read(after=after, upto=position))
 
@@ -146,8 +147,8 @@ def state_at(log: LogReader, view: PortfolioView, position: int,
         touched = periods_touched(state, (event for _, event in events))
         return None if touched is None else touched | periods
 
-    start, _ = load_checkpoint(view, position, needed)
-    if start.position != after:  # an older-format checkpoint was newer: replay from it
+    start, _ = load_fold_snapshot(view, position, needed)
+    if start.position != after:  # an older-format fold snapshot was newer: replay from it
         return replay(log, upto=position, start=start)
     try:
         return fold(events, upto=position, start=start)
@@ -170,7 +171,7 @@ class PortfolioProjection(Projection[PortfolioView]):
 
     def reload(self, application_name: str = "cxgov") -> None:
         """Reload the fold from the view (after another process advanced it)."""
-        self.state, self.checkpoints = self.restored(self.view, application_name)
+        self.state, self.fold_snapshots = self.restored(self.view, application_name)
         self.written: dict[tuple[str, str], str] = {}  # what this process last wrote per doc
         self.pending: Tracking | None = None  # the last event folded but not yet written
         self.pending_scopes: set[str] = set()
@@ -178,17 +179,17 @@ class PortfolioProjection(Projection[PortfolioView]):
 
     @classmethod
     def restored(cls, view: PortfolioView, application_name: str = "cxgov",
-                 ) -> tuple[PortfolioState, Checkpoints]:
-        """State at the view's tracking position (newest checkpoint, then replay, no writes),
-        and what the next checkpoint must write."""
+                 ) -> tuple[PortfolioState, FoldSnapshots]:
+        """State at the view's tracking position (newest fold snapshot, then replay, no writes),
+        and what the next fold snapshot must write."""
         position = view.max_tracking_id(application_name) or 0
-        state, checkpoints = load_checkpoint(view, position)
+        state, fold_snapshots = load_fold_snapshot(view, position)
         if state.position < position:
             if cls.log_factory is None:
                 raise RuntimeError("bind a log to the projection before restoring it")
             with cls.log_factory() as log:
-                state = replay(log, upto=position, start=state, checkpoints=checkpoints)
-        return state, checkpoints
+                state = replay(log, upto=position, start=state, fold_snapshots=fold_snapshots)
+        return state, fold_snapshots
 
     @classmethod
     def restore(cls, view: PortfolioView, application_name: str = "cxgov") -> PortfolioState:
@@ -202,20 +203,20 @@ class PortfolioProjection(Projection[PortfolioView]):
             self.flush()
 
     def fold_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Fold the event and note what it changed; write when a checkpoint is due or
+        """Fold the event and note what it changed; write when a fold snapshot is due or
         FLUSH_EVERY events are pending (the caller flushes when it has no more events)."""
         before = self.state.position
         scopes = self.state.apply(tracking.notification_id, domain_event)
-        self.checkpoints.changed(scopes)
+        self.fold_snapshots.changed(scopes)
         self.pending_scopes |= scopes
         self.pending = tracking
         self.pending_count += 1
         if due(before, tracking.notification_id):
-            self.flush(self.checkpoints.take(self.state))
+            self.flush(self.fold_snapshots.take(self.state))
         elif self.pending_count >= FLUSH_EVERY:
             self.flush()
 
-    def flush(self, checkpoint: Checkpoint | None = None) -> None:
+    def flush(self, fold_snapshot: FoldSnapshot | None = None) -> None:
         """Render each document the pending events changed once, from the fold at the last
         of them, and write the changed ones with that event's tracking in one transaction."""
         tracking = self.pending
@@ -226,7 +227,7 @@ class PortfolioProjection(Projection[PortfolioView]):
         texts = {key: canonical(doc.payload) for key, doc in rendered.items()}
         changed = [doc for key, doc in rendered.items() if self.written.get(key) != texts[key]]
         periods = periods_of(scopes)
-        self.view.write(tracking, changed, periods=periods, checkpoint=checkpoint,
+        self.view.write(tracking, changed, periods=periods, fold_snapshot=fold_snapshot,
                         keep=[key for key in rendered if key[0] == "ranking"])
         self.pending, self.pending_scopes, self.pending_count = None, set(), 0
         for key in [k for k in self.written if k[0] == "ranking" and k not in rendered
@@ -271,11 +272,11 @@ class AuditLogProjection(Projection[AuditLogView]):
 def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLogView | None, *,
                 application_name: str = "cxgov",
                 progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild projections in one pass over the log: the same fold and checkpoints as the live
-    projector, audit rows and checkpoints streamed to the views, documents rendered once at
+    """Rebuild projections in one pass over the log: the same fold and fold snapshots as the live
+    projector, audit rows and fold snapshots streamed to the views, documents rendered once at
     the end; each view swaps its rows in at once when done."""
     state = PortfolioState()
-    checkpoints = Checkpoints()
+    fold_snapshots = FoldSnapshots()
     position = 0
     with ExitStack() as stack:
         folding = (stack.enter_context(portfolio.rebuilding(application_name))
@@ -285,9 +286,9 @@ def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLog
         for position, event in log.read(after=0):
             if folding is not None:
                 before = state.position
-                checkpoints.changed(state.apply(position, event))
+                fold_snapshots.changed(state.apply(position, event))
                 if due(before, position):
-                    folding.checkpoint(checkpoints.take(state))
+                    folding.fold_snapshot(fold_snapshots.take(state))
             if rows is not None:
                 rows.add(position, event)
             if progress is not None:
@@ -302,7 +303,7 @@ def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLog
 
 def rebuild_portfolio(log: LogReader, view: PortfolioView, *, application_name: str = "cxgov",
                       progress: Callable[[int], None] | None = None) -> int:
-    """Fold the whole log, checkpointing as the live projector would, then swap in."""
+    """Fold the whole log, snapshotting as the live projector would, then swap in."""
     return rebuild_all(log, view, None, application_name=application_name, progress=progress)
 
 

@@ -112,7 +112,7 @@ class ReadModels:
         return self.audit.position_at(as_of)
 
     def state_at(self, position: int, periods: set[str] | None = None) -> PortfolioState:
-        """Replay from the newest checkpoint at or before the position (with `periods`: only
+        """Replay from the newest fold snapshot at or before the position (with `periods`: only
         the initiatives of those periods and of the periods the replayed events touch)."""
         return state_at(self.log, self.portfolio, position, periods)
 

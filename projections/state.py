@@ -106,7 +106,7 @@ class InitiativeState:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        # A checkpoint stores the status as its string.
+        # A fold snapshot stores the status as its string.
         self.status = Status(self.status)
 
 
@@ -128,7 +128,7 @@ class PortfolioState:
         self.forget_derived()
 
     def forget_derived(self) -> None:
-        """Drop derived indexes (never checkpointed; rebuilt on first use)."""
+        """Drop derived indexes (never snapshotted; rebuilt on first use)."""
         self._submitted_per_period: dict[str, int] | None = None  # initiatives per period
         # period -> metric -> the period's initiatives claiming it, in submission order
         self._claims: dict[str, dict[str, list[InitiativeState]]] = {}
@@ -388,7 +388,7 @@ _ON_INITIATIVE = frozenset({
 def periods_touched(state: PortfolioState, events: Iterable[Any]) -> set[str] | None:
     """Periods whose initiatives the fold of `events` after `state` reads or changes.
 
-    `state` needs no initiatives (a checkpoint's core): an initiative is found through the
+    `state` needs no initiatives (a fold snapshot's core): an initiative is found through the
     pool that enlisted it. Every other event folds into the core only. None when an event's
     initiative cannot be placed (then load every period).
     """

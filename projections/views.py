@@ -24,16 +24,16 @@ from projections.codec import CORE, canonical
 from projections.documents import Doc
 
 Row = dict[str, Any]
-Checkpoint = tuple[int, dict[str, str]]  # position, texts of the parts written (core: "")
+FoldSnapshot = tuple[int, dict[str, str]]  # position, texts of the parts written (core: "")
 AUDIT_BATCH = 5000  # rows per COPY while an audit-log rebuild streams
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # jsonb reorders keys
 
 
 class PortfolioRebuild(Protocol):
-    """A portfolio rebuild in progress: checkpoints stream in, documents come at the end."""
+    """A portfolio rebuild in progress: fold snapshots stream in, documents come at the end."""
 
-    def checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Store a checkpoint's parts."""
+    def fold_snapshot(self, fold_snapshot: FoldSnapshot) -> None:
+        """Store a fold snapshot's parts."""
 
     def finish(self, docs: Sequence[Doc], position: int) -> None:
         """Store every document and the tracking position (all visible at once, on exit)."""
@@ -53,14 +53,14 @@ class AuditRebuild(Protocol):
 
 
 class PortfolioView(TrackingRecorder, ABC):
-    """Documents (ranking, ledger, scorecard, directory, initiatives) and state checkpoints."""
+    """Documents (ranking, ledger, scorecard, directory, initiatives) and state fold snapshots."""
 
     @abstractmethod
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
-              checkpoint: Checkpoint | None,
+              fold_snapshot: FoldSnapshot | None,
               keep: Sequence[tuple[str, str]] | None = None) -> None:
         """Upsert docs; drop ranking rows of `periods` other than `keep` (default: the docs);
-        store checkpoint parts; record tracking; all atomically."""
+        store fold snapshot parts; record tracking; all atomically."""
 
     @abstractmethod
     def documents(self, model: str, *, period: str | None = None,
@@ -68,20 +68,20 @@ class PortfolioView(TrackingRecorder, ABC):
         """Documents of a model, ordered by sort then key."""
 
     @abstractmethod
-    def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
-        """The newest whole-state checkpoint (revision 0002's format) at or before a position."""
+    def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest whole-state fold snapshot (revision 0002's format) at or before a position."""
 
     @abstractmethod
-    def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
-        """The newest partitioned checkpoint's core at or before a position."""
+    def fold_snapshot_core(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest partitioned fold snapshot's core at or before a position."""
 
     @abstractmethod
-    def checkpoint_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
+    def fold_snapshot_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
         """Texts of period parts, by part name and the position each was written at."""
 
     @abstractmethod
     def rebuilding(self, application_name: str) -> AbstractContextManager[PortfolioRebuild]:
-        """Rebuild: drop every document and checkpoint, stream new ones in, swap on exit."""
+        """Rebuild: drop every document and fold snapshot, stream new ones in, swap on exit."""
 
     @abstractmethod
     def dump(self) -> list[tuple[str, str, str]]:
@@ -124,11 +124,11 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
         self._docs: dict[tuple[str, str], Doc] = {}
-        self._checkpoints: dict[int, str] = {}
+        self._fold_snapshots: dict[int, str] = {}
         self._parts: dict[tuple[str, int], str] = {}
 
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
-              checkpoint: Checkpoint | None,
+              fold_snapshot: FoldSnapshot | None,
               keep: Sequence[tuple[str, str]] | None = None) -> None:
         """Apply the change set and tracking under one lock."""
         with self._database_lock:
@@ -140,12 +140,12 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
                     del self._docs[k]
             for doc in docs:
                 self._docs[(doc.model, doc.key)] = doc
-            if checkpoint is not None:
-                self._store(checkpoint)
+            if fold_snapshot is not None:
+                self._store(fold_snapshot)
             self._insert_tracking(tracking)
 
-    def _store(self, checkpoint: Checkpoint) -> None:
-        position, parts = checkpoint
+    def _store(self, fold_snapshot: FoldSnapshot) -> None:
+        position, parts = fold_snapshot
         for part, text in parts.items():
             self._parts.setdefault((part, position), text)
 
@@ -158,20 +158,20 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         return [json.loads(canonical(d.payload)) for d in sorted(found, key=lambda d: (d.sort,
                                                                                       d.key))]
 
-    def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
-        """The newest checkpoint at or before a position."""
+    def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest fold snapshot at or before a position."""
         with self._database_lock:
-            eligible = [p for p in self._checkpoints if at_most is None or p <= at_most]
-            return (max(eligible), self._checkpoints[max(eligible)]) if eligible else None
+            eligible = [p for p in self._fold_snapshots if at_most is None or p <= at_most]
+            return (max(eligible), self._fold_snapshots[max(eligible)]) if eligible else None
 
-    def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
+    def fold_snapshot_core(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest core at or before a position."""
         with self._database_lock:
             eligible = [p for part, p in self._parts
                         if part == CORE and (at_most is None or p <= at_most)]
             return (max(eligible), self._parts[(CORE, max(eligible))]) if eligible else None
 
-    def checkpoint_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
+    def fold_snapshot_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
         """Texts of period parts."""
         with self._database_lock:
             return {part: self._parts[(part, p)] for part, p in wanted.items()}
@@ -184,9 +184,9 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         done: list[tuple[Sequence[Doc], int]] = []
 
         class Rebuild:
-            def checkpoint(self, checkpoint: Checkpoint) -> None:
-                for part, text in checkpoint[1].items():
-                    parts.setdefault((part, checkpoint[0]), text)
+            def fold_snapshot(self, fold_snapshot: FoldSnapshot) -> None:
+                for part, text in fold_snapshot[1].items():
+                    parts.setdefault((part, fold_snapshot[0]), text)
 
             def finish(self, docs: Sequence[Doc], position: int) -> None:
                 done.append((docs, position))
@@ -197,7 +197,7 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         docs, position = done[-1]
         with view._database_lock:
             view._docs = {(d.model, d.key): d for d in docs}
-            view._checkpoints = {}
+            view._fold_snapshots = {}
             view._parts = parts
             view._max_tracking_ids[application_name] = position or None
 
@@ -265,15 +265,15 @@ class MemoryAuditLogView(AuditLogView, POPOTrackingRecorder):
 
 
 class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
-    """rm_documents and rm_checkpoints (alembic revision 0002)."""
+    """rm_documents and rm_fold_snapshots (alembic revision 0002)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
 
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
-              checkpoint: Checkpoint | None,
+              fold_snapshot: FoldSnapshot | None,
               keep: Sequence[tuple[str, str]] | None = None) -> None:
-        """One transaction: drop stale ranking rows, upsert changed docs, checkpoint, track."""
+        """One transaction: drop stale ranking rows, upsert changed docs, fold snapshot, track."""
         periods = sorted(set(periods))
         with self.datastore.transaction(commit=True) as curs:
             self._insert_tracking(curs, tracking)
@@ -295,8 +295,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                     "OR rm_documents.sort IS DISTINCT FROM EXCLUDED.sort",
                     ([d.model for d in last], [d.key for d in last], [d.period for d in last],
                      [d.sort for d in last], [Jsonb(d.payload) for d in last]))
-            if checkpoint is not None:
-                _insert_parts(curs, checkpoint)
+            if fold_snapshot is not None:
+                _insert_parts(curs, fold_snapshot)
 
     def documents(self, model: str, *, period: str | None = None,
                   key: str | None = None) -> list[Row]:
@@ -308,13 +308,13 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                 "ORDER BY sort, key", (model, period, period, key, key))
             return [r["payload"] for r in curs.fetchall()]
 
-    def checkpoint(self, at_most: int | None = None) -> tuple[int, str] | None:
-        """The newest checkpoint at or before a position."""
-        return self._newest("rm_checkpoints WHERE", at_most)
+    def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
+        """The newest fold snapshot at or before a position."""
+        return self._newest("rm_fold_snapshots WHERE", at_most)
 
-    def checkpoint_core(self, at_most: int | None = None) -> tuple[int, str] | None:
+    def fold_snapshot_core(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest core at or before a position."""
-        return self._newest("rm_checkpoint_parts WHERE part = '' AND", at_most)
+        return self._newest("rm_fold_snapshot_parts WHERE part = '' AND", at_most)
 
     def _newest(self, source: str, at_most: int | None) -> tuple[int, str] | None:
         """(position, state) of the newest row of `source` at or before a position."""
@@ -325,35 +325,35 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
             row = curs.fetchone()
         return (row["position"], row["state"]) if row else None
 
-    def checkpoint_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
+    def fold_snapshot_parts(self, wanted: Mapping[str, int]) -> dict[str, str]:
         """Texts of period parts, one query."""
         if not wanted:
             return {}
         names = sorted(wanted)
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT c.part, c.state FROM rm_checkpoint_parts c JOIN "
+            curs.execute("SELECT c.part, c.state FROM rm_fold_snapshot_parts c JOIN "
                          "unnest(%s::text[], %s::bigint[]) AS w(part, position) "
                          "USING (part, position)", (names, [wanted[n] for n in names]))
             found = {r["part"]: r["state"] for r in curs.fetchall()}
         if len(found) != len(wanted):
-            raise LookupError(f"checkpoint parts missing: {sorted(set(wanted) - set(found))}")
+            raise LookupError(f"fold snapshot parts missing: {sorted(set(wanted) - set(found))}")
         return found
 
     @contextmanager
     def rebuilding(self, application_name: str) -> Iterator[PortfolioRebuild]:
-        """One transaction: drop, stream checkpoints in, copy documents, set tracking."""
+        """One transaction: drop, stream fold snapshots in, copy documents, set tracking."""
         table = self.tracking_table_name
         with self.datastore.transaction(commit=True) as curs:
             # The fold runs between writes: the library's 5 s idle timeout must not apply.
             curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             curs.execute("DELETE FROM rm_documents")
-            curs.execute("DELETE FROM rm_checkpoints")
-            curs.execute("DELETE FROM rm_checkpoint_parts")
+            curs.execute("DELETE FROM rm_fold_snapshots")
+            curs.execute("DELETE FROM rm_fold_snapshot_parts")
             done: list[int] = []
 
             class Rebuild:
-                def checkpoint(self, checkpoint: Checkpoint) -> None:
-                    _insert_parts(curs, checkpoint)
+                def fold_snapshot(self, fold_snapshot: FoldSnapshot) -> None:
+                    _insert_parts(curs, fold_snapshot)
 
                 def finish(self, docs: Sequence[Doc], position: int) -> None:
                     with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
@@ -450,12 +450,12 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
                 raise RuntimeError("a rebuild ended without finish()")
 
 
-def _insert_parts(curs: Any, checkpoint: Checkpoint) -> None:
-    position, parts = checkpoint
+def _insert_parts(curs: Any, fold_snapshot: FoldSnapshot) -> None:
+    position, parts = fold_snapshot
     if not parts:
         return
     names = sorted(parts)  # one statement, not executemany (which pipelines: cxgov issue 12)
-    curs.execute("INSERT INTO rm_checkpoint_parts (part, position, state) "
+    curs.execute("INSERT INTO rm_fold_snapshot_parts (part, position, state) "
                  "SELECT part, %s, state FROM unnest(%s::text[], %s::text[]) AS u(part, state) "
                  "ON CONFLICT DO NOTHING", (position, names, [parts[n] for n in names]))
 

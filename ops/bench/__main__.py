@@ -260,7 +260,7 @@ def history_rows(sizes: dict[str, Any], gov: Governance, env: dict[str, str], ur
     worst, replay = max(asof), max(replays)
     row(f"as-of ranking at {ASOF_POSITIONS} random positions (worst; median "
         f"{statistics.median(asof) * 1000:.0f} ms)", f"{worst * 1000:.0f} ms",
-        ceiling=f"{replay * 1000:.0f} ms replay of that period from the nearest checkpoint",
+        ceiling=f"{replay * 1000:.0f} ms replay of that period from the nearest fold snapshot",
         ratio=worst / replay, target="< 500 ms")
     projector_row(gov, url, data_dir, models, generator, tail=int(sizes["tail"]))
 

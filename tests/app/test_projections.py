@@ -1,4 +1,4 @@
-"""Read models through the projections: Harborview, as-of determinism, rebuild, checkpoints."""
+"""Read models through the projections: Harborview, as-of determinism, rebuild, fold snapshots."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_a_rebuild_equals_the_live_views(world: World) -> None:
     assert fresh_audit.rows(limit=10_000) == read_side.audit.rows(limit=10_000)
 
 
-def test_a_checkpoint_round_trip_renders_the_same_documents(world: World) -> None:
+def test_a_fold_snapshot_round_trip_renders_the_same_documents(world: World) -> None:
     a_busy_history(world)
     state = replay(ApplicationLog(world.gov), upto=None)
     assert dump_state(load_state(dump_state(state))) == dump_state(state)

@@ -19,13 +19,13 @@ from projections.log import ApplicationLog
 from projections.projection import AuditLogProjection, catch_up, rebuild_all, replay
 from projections.state import PortfolioState
 from projections.views import MemoryAuditLogView, MemoryPortfolioView
-from tests.app.test_readside_checkpoints import two_periods
+from tests.app.test_fold_snapshots import two_periods
 from tests.builders import INGESTER, RB_OWNER, World
 
 
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(projection, "CHECKPOINT_EVERY", 7)
+    monkeypatch.setattr(projection, "FOLD_SNAPSHOT_EVERY", 7)
 
 
 def a_long_history(world: World) -> None:

@@ -1,4 +1,4 @@
-"""Partitioned checkpoints: live, rebuild, restart and as-of agree at every position."""
+"""Partitioned fold snapshots: live, rebuild, restart and as-of agree at every position."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from projections.audit import audit_record, audit_row
 from projections.codec import canonical, dump_state
 from projections.log import ApplicationLog
 from projections.projection import (
-    Checkpoints,
+    FoldSnapshots,
     PortfolioProjection,
     catch_up,
     rebuild_all,
@@ -31,8 +31,8 @@ from tests.builders import CX_CHIEF, FINANCE_LEAD, INGESTER, M, World, harborvie
 
 
 @pytest.fixture(autouse=True)
-def small_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(projection, "CHECKPOINT_EVERY", 3)
+def small_fold_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(projection, "FOLD_SNAPSHOT_EVERY", 3)
 
 
 def two_periods(world: World) -> None:
@@ -60,7 +60,7 @@ def test_as_of_every_query_equals_a_replay_from_the_start(world: World) -> None:
     read_side = in_memory(world.gov)
     models = read_side.read_models()
     models.wait(world.gov.position())
-    assert read_side.portfolio.checkpoint_core() is not None
+    assert read_side.portfolio.fold_snapshot_core() is not None
     for position in range(0, world.gov.position() + 1):
         expected = full_documents(world, position)
         snap = models.snapshot(as_of=position)
@@ -87,14 +87,14 @@ def _filtered(world: World, position: int, model: str, period: str) -> list[str]
     return [canonical(d[4]) for d in sorted(found, key=lambda d: (d[3], d[1]))]
 
 
-def test_a_restarted_projector_writes_checkpoints_equal_to_an_uninterrupted_one(
+def test_a_restarted_projector_writes_fold_snapshots_equal_to_an_uninterrupted_one(
         world: World) -> None:
     two_periods(world)
     log = ApplicationLog(world.gov)
     end = world.gov.position()
     steady, restarted = MemoryPortfolioView(), MemoryPortfolioView()
     catch_up(log, bound(world)(steady))
-    for stop in (5, 11, 12, 17, end):  # restart between checkpoints and right after them
+    for stop in (5, 11, 12, 17, end):  # restart between fold snapshots and right after them
         partial = ReadModels(_Upto(log, stop), restarted, MemoryAuditLogView())
         catch_up(partial.log, bound(world)(restarted))
     assert restarted.dump() == steady.dump()
@@ -104,7 +104,7 @@ def test_a_restarted_projector_writes_checkpoints_equal_to_an_uninterrupted_one(
         assert dump_state(a) == dump_state(b) == dump_state(replay(log, upto=position))
 
 
-def test_a_rebuild_writes_the_same_checkpoints_as_the_live_projector(world: World) -> None:
+def test_a_rebuild_writes_the_same_fold_snapshots_as_the_live_projector(world: World) -> None:
     two_periods(world)
     log = ApplicationLog(world.gov)
     live, rebuilt = MemoryPortfolioView(), MemoryPortfolioView()
@@ -117,19 +117,19 @@ def test_a_rebuild_writes_the_same_checkpoints_as_the_live_projector(world: Worl
 def test_cached_initiative_texts_equal_a_fresh_encoding(world: World) -> None:
     two_periods(world)
     state = replay(ApplicationLog(world.gov), upto=None)
-    cached = Checkpoints(dirty=state.periods)
+    cached = FoldSnapshots(dirty=state.periods)
     cached.take(state)  # fills the cache
     cached.dirty.update(state.periods)
-    fresh = Checkpoints(dirty=state.periods)
+    fresh = FoldSnapshots(dirty=state.periods)
     assert cached.take(state) == fresh.take(state)
 
 
-def test_an_old_whole_state_checkpoint_still_loads(world: World) -> None:
+def test_an_old_whole_state_fold_snapshot_still_loads(world: World) -> None:
     two_periods(world)
     log = ApplicationLog(world.gov)
     view = MemoryPortfolioView()
     old = replay(log, upto=10)
-    view._checkpoints[10] = dump_state(old)  # revision 0002's format, no parts
+    view._fold_snapshots[10] = dump_state(old)  # revision 0002's format, no parts
     models = ReadModels(log, view, MemoryAuditLogView())
     for position in (10, 12, world.gov.position()):
         assert dump_state(models.state_at(position)) == dump_state(replay(log, upto=position))

@@ -1,4 +1,4 @@
-"""Partitioned checkpoints on PostgreSQL: live and rebuilt parts agree; as-of uses them."""
+"""Partitioned fold snapshots on PostgreSQL: live and rebuilt parts agree; as-of uses them."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ pytestmark = pytest.mark.pg
 def parts(pg_url: str) -> list[tuple[str, int, str]]:
     with psycopg.connect(pg_url) as conn:
         return [tuple(r) for r in conn.execute(  # type: ignore[misc]
-            "SELECT part, position, state FROM rm_checkpoint_parts ORDER BY part, position")]
+            "SELECT part, position, state FROM rm_fold_snapshot_parts ORDER BY part, position")]
 
 
-def test_live_checkpoints_equal_rebuilt_ones_and_as_of_equals_a_full_replay(
+def test_live_fold_snapshots_equal_rebuilt_ones_and_as_of_equals_a_full_replay(
         pg_env: dict[str, str], pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(projection, "CHECKPOINT_EVERY", 50)
+    monkeypatch.setattr(projection, "FOLD_SNAPSHOT_EVERY", 50)
     gov = Governance(env=pg_env)
     stop = threading.Event()
     runner = threading.Thread(target=run_projectors, args=(pg_env,), kwargs={"stop": stop})
@@ -57,15 +57,15 @@ def test_live_checkpoints_equal_rebuilt_ones_and_as_of_equals_a_full_replay(
     gov.close()
 
 
-def test_an_old_whole_state_checkpoint_row_still_loads(pg_env: dict[str, str],
+def test_an_old_whole_state_fold_snapshot_row_still_loads(pg_env: dict[str, str],
                                                        pg_url: str) -> None:
     gov = Governance(env=pg_env)
     write_history(gov, events=300)
-    rebuild(gov, pg_env)  # no partitioned checkpoint below 4,000 positions
+    rebuild(gov, pg_env)  # no partitioned fold snapshot below 4,000 positions
     log = ApplicationLog(gov)
     old = replay(log, upto=200)
     with psycopg.connect(pg_url) as conn:
-        conn.execute("INSERT INTO rm_checkpoints VALUES (%s, %s)", (200, dump_state(old)))
+        conn.execute("INSERT INTO rm_fold_snapshots VALUES (%s, %s)", (200, dump_state(old)))
     models = served_read_models(gov, pg_env)
     for position in (200, 250, gov.position()):
         assert dump_state(models.state_at(position)) == dump_state(replay(log, upto=position))
