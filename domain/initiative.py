@@ -336,6 +336,12 @@ class Initiative(Aggregate):
         self._outcome(metric=metric, observed_value=observed_value, observed_at=observed_at,
                       note=optional_text(note, field="note", max_length=4000), actor=actor)
 
+    def check_cancellable(self) -> None:
+        """Only approved work is cancelled (checked before its pool releases the funds)."""
+        if self.status != Status.APPROVED:
+            raise InvalidTransition(f"cannot cancel {self.code} while it is {self.status}",
+                                    status=self.status)
+
     def cancel(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
         """Cancel approved work; the pool releases its funds in the same transaction."""
         self._require(_APPROVED, "cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -267,3 +268,42 @@ def _checked(readings: tuple[Reading, ...], now: datetime) -> list[Reading]:
         except InvalidInput as exc:
             raise exc.within(f"readings.{index}") from None
     return checked
+
+
+def check_bulk(batches: int, readings: int, *, most_batches: int, most_readings: int) -> None:
+    """One bulk call: at least one batch, at most `most_batches` batches and `most_readings`
+    readings in all (one transaction)."""
+    if not batches:
+        raise InvalidInput("send at least one batch", field="batches")
+    if batches > most_batches:
+        raise InvalidInput(f"at most {most_batches:,} batches per call, got {batches:,}",
+                           field="batches")
+    if readings > most_readings:
+        raise InvalidInput(f"at most {most_readings:,} readings per call, got {readings:,}",
+                           field="batches")
+
+
+def refuse_repeated(created: Sequence[ObservationBatch]) -> None:
+    """A call names each batch once: refuse it whole, naming every repeated batch."""
+    seen: set[UUID] = set()
+    repeated = []
+    for b in created:
+        if b.id in seen:
+            repeated.append(b)
+        seen.add(b.id)
+    if repeated:
+        raise InvalidInput(
+            f"{len(repeated)} batch key(s) appear more than once in the call: "
+            f"{listed(repeated)}; none of the {len(created)} batches was written",
+            field="batches", repeated=keys(repeated))
+
+
+def listed(batches: Sequence[ObservationBatch], most: int = 20) -> str:
+    """`metric/batch_key` of the first batches, for an error message."""
+    names = [f"{b.metric}/{b.batch_key}" for b in batches]
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
+
+
+def keys(batches: Sequence[ObservationBatch]) -> list[dict[str, str]]:
+    """The batches' metric and batch key, for an error's details."""
+    return [{"metric": b.metric, "batch_key": b.batch_key} for b in batches]

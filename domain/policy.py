@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import PolicyRuleViolation
+from domain.errors import InvalidInput, PolicyRuleViolation
 from domain.ids import natural_id
 from domain.values import require_text
 
@@ -39,6 +39,13 @@ class PolicyTerms:
     green_slack: Decimal = Decimal("0.10")
     amber_slack: Decimal = Decimal("0.25")
     tie_break: tuple[str, ...] = TIE_BREAKS
+
+    def check_confidence(self, confidence: Decimal) -> None:
+        """A proposal's confidence is one of these terms' tiers."""
+        if confidence not in self.confidence_tiers.values():
+            tiers = ", ".join(f"{k}={v}" for k, v in self.confidence_tiers.items())
+            raise InvalidInput(f"confidence must be one of the policy's tiers ({tiers})",
+                               field="confidence")
 
     def check(self) -> PolicyTerms:
         """Return self when consistent, else raise PolicyRuleViolation."""

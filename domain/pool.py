@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from uuid import UUID
 
@@ -179,6 +180,13 @@ class FundingPool(Aggregate):
         self._opex_restated(
             opex_total=opex_total, previous_opex_total=self.opex_total, reason=reason, actor=actor
         )
+
+    def check_dependencies(self, dependencies: Iterable[str], *, code: str) -> None:
+        """An initiative depends only on other initiatives of this period."""
+        for dependency in dependencies:
+            if dependency not in self.codes or dependency == code:
+                raise InvalidInput(f"dependency {dependency} is not an initiative of "
+                                   f"{self.period}", field="dependencies")
 
     def next_code(self) -> str:
         """Propose the next free initiative code (I01, I02, ...)."""

@@ -10,8 +10,8 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.decisions import check_affordable, check_decidable, decide
-from domain.errors import InvalidTransition, PolicyNotAdopted
-from domain.lifecycle import Outcome, Status
+from domain.errors import PolicyNotAdopted
+from domain.lifecycle import Outcome
 from domain.metric import CustomerSuccessMetric
 from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool
@@ -142,9 +142,7 @@ class CxExecUseCases(Commands):
 
         def build(unit: UnitOfWork) -> list[Aggregate]:
             initiative = unit.initiative(initiative_id)
-            if initiative.status != Status.APPROVED:
-                raise InvalidTransition(f"cannot cancel {initiative.code} while it is "
-                                        f"{initiative.status}", status=initiative.status)
+            initiative.check_cancellable()
             pool = unit.pool(initiative.period, writing=True)
             amount = pool.release(initiative_id=initiative.id, reason=reason,
                                   actor=principal.actor)

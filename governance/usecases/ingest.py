@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import ClassVar
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import AlreadyExists, InvalidInput, MetricNotFound
-from domain.metric import CustomerSuccessMetric, ObservationBatch
+from domain.metric import (
+    CustomerSuccessMetric,
+    ObservationBatch,
+    check_bulk,
+    keys,
+    listed,
+    refuse_repeated,
+)
 from domain.values import Reading
 from governance.access import require_role
 from governance.principal import CX_EXEC, INGEST, Principal
@@ -54,7 +60,8 @@ class IngestUseCases(Commands):
         names the last batch; its position is the position of the call's last event.
         """
         require_role(principal, INGEST, CX_EXEC, action="recording observations")
-        self._check_bulk_size(batches)
+        check_bulk(len(batches), sum(len(readings) for _, _, readings, _ in batches),
+                   most_batches=self.max_bulk_batches, most_readings=self.max_bulk_readings)
         now = self.clock()
 
         def build(unit: UnitOfWork) -> list[Aggregate]:
@@ -66,7 +73,7 @@ class IngestUseCases(Commands):
                         actor=principal.actor, now=now))
                 except InvalidInput as exc:
                     raise exc.within(f"batches.{index}") from None
-            _refuse_repeats(created)
+            refuse_repeated(created)
             metrics = {CustomerSuccessMetric.create_id(code): code
                        for code in dict.fromkeys(b.metric for b in created)}
             found = unit.store.existing([*metrics, *(b.id for b in created)])
@@ -82,39 +89,3 @@ class IngestUseCases(Commands):
             return list(created)
 
         return self.transact(build)
-
-    def _check_bulk_size(self, batches: Sequence[Batch]) -> None:
-        if not batches:
-            raise InvalidInput("send at least one batch", field="batches")
-        if len(batches) > self.max_bulk_batches:
-            raise InvalidInput(f"at most {self.max_bulk_batches:,} batches per call, got "
-                               f"{len(batches):,}", field="batches")
-        readings_count = sum(len(readings) for _, _, readings, _ in batches)
-        if readings_count > self.max_bulk_readings:
-            raise InvalidInput(f"at most {self.max_bulk_readings:,} readings per call, got "
-                               f"{readings_count:,}", field="batches")
-
-
-def _refuse_repeats(created: Sequence[ObservationBatch]) -> None:
-    seen: set[UUID] = set()
-    repeated = []
-    for b in created:
-        if b.id in seen:
-            repeated.append(b)
-        seen.add(b.id)
-    if repeated:
-        raise InvalidInput(
-            f"{len(repeated)} batch key(s) appear more than once in the call: "
-            f"{listed(repeated)}; none of the {len(created)} batches was written",
-            field="batches", repeated=keys(repeated))
-
-
-def listed(batches: Sequence[ObservationBatch], most: int = 20) -> str:
-    """`metric/batch_key` of the first batches, for an error message."""
-    names = [f"{b.metric}/{b.batch_key}" for b in batches]
-    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
-
-
-def keys(batches: Sequence[ObservationBatch]) -> list[dict[str, str]]:
-    """The batches' metric and batch key, for an error's details."""
-    return [{"metric": b.metric, "batch_key": b.batch_key} for b in batches]

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidInput, PolicyNotAdopted
+from domain.errors import PolicyNotAdopted
 from domain.initiative import Initiative, Proposal
 from domain.metric import CustomerSuccessMetric
 from domain.policy import ScoringPolicy
@@ -124,15 +124,9 @@ def check_proposal(unit: UnitOfWork, proposal: Proposal, pool: FundingPool, *,
         unit.scenario(proposal.scenario)
     for claim in proposal.expected_impacts:
         unit.metric(claim.metric)
-    for dependency in proposal.dependencies:
-        if dependency not in pool.codes or dependency == code:
-            raise InvalidInput(f"dependency {dependency} is not an initiative of "
-                               f"{pool.period}", field="dependencies")
+    pool.check_dependencies(proposal.dependencies, code=code)
     try:
         _, terms = unit.policy_terms()
     except PolicyNotAdopted:
         return
-    if proposal.confidence not in terms.confidence_tiers.values():
-        tiers = ", ".join(f"{k}={v}" for k, v in terms.confidence_tiers.items())
-        raise InvalidInput(f"confidence must be one of the policy's tiers ({tiers})",
-                           field="confidence")
+    terms.check_confidence(proposal.confidence)
