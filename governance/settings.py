@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     # seconds (age of the oldest unprojected event), behind the log; 0 turns a check off.
     ready_max_lag_events: int = Field(default=1000, ge=0)
     ready_max_lag_seconds: float = Field(default=60.0, ge=0)
+    # ... and when events have waited this many seconds while no projector recorded a heartbeat
+    # for a projection within as many seconds (check `no_projector`); 0 turns the check off.
+    ready_projector_timeout_seconds: float = Field(default=15.0, ge=0)
     # The projector process (`cxgov project`, and `cxgov demo`) signs an audit checkpoint when
     # this many seconds have passed with new events, and whenever a period is closed; 0: never.
     audit_checkpoint_interval_seconds: float = Field(default=3600.0, ge=0)

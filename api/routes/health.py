@@ -14,7 +14,12 @@ from api.errors import problem
 from api.schemas import HealthPublic
 from governance.stores.database import is_at_head
 from governance.stores.integrity import IntegrityRecorder
-from governance.stores.metrics import projection_failures, projection_lags
+from governance.stores.metrics import (
+    ProjectionLag,
+    projection_failures,
+    projection_lags,
+    projector_heartbeat_ages,
+)
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("cxgov.api")
@@ -61,10 +66,21 @@ def _lock_blocked(request: Request, s: Any) -> JSONResponse | None:
                       {"check": "event_store_lock", "timeout_ms": timeout_ms})
 
 
-def _limits(request: Request) -> tuple[int, float]:
+def _limits(request: Request) -> tuple[int, float, float]:
     settings = getattr(getattr(request.app.state, "runtime", None), "settings", None)
     return (int(getattr(settings, "ready_max_lag_events", 1000)),
-            float(getattr(settings, "ready_max_lag_seconds", 60.0)))
+            float(getattr(settings, "ready_max_lag_seconds", 60.0)),
+            float(getattr(settings, "ready_projector_timeout_seconds", 15.0)))
+
+
+def _unprojected(lags: list[ProjectionLag], ages: dict[str, float] | None,
+                 timeout: float) -> list[ProjectionLag]:
+    """The projections whose events have waited longer than `timeout` while no projector
+    recorded a heartbeat for them within `timeout` (an idle projector beats too)."""
+    if not timeout or ages is None:
+        return []
+    return [lag for lag in lags if lag.lag_events and lag.lag_seconds > timeout
+            and ages.get(lag.projection, float("inf")) > timeout]
 
 
 @router.get("/readyz", response_model=HealthPublic, responses={
@@ -76,7 +92,7 @@ def _limits(request: Request) -> tuple[int, float]:
 def readyz(request: Request, s: ServicesDep) -> JSONResponse:
     """Ready when the store answers, the schema is at head, writes get the event store's lock
     and the projections keep up."""
-    max_events, max_seconds = _limits(request)
+    max_events, max_seconds, projector_timeout = _limits(request)
     try:
         position = s.gov.position()
         if not _schema_at_head(request):
@@ -86,6 +102,7 @@ def readyz(request: Request, s: ServicesDep) -> JSONResponse:
             return blocked
         lags = projection_lags(s.gov, s.models)
         failures = projection_failures(s.models)
+        ages = projector_heartbeat_ages(s.models) if projector_timeout else None
     except Exception as exc:  # any store failure means not ready
         log.warning("readiness: database unavailable: %s", exc)
         request.app.state.schema_checked_at = None
@@ -102,6 +119,15 @@ def readyz(request: Request, s: ServicesDep) -> JSONResponse:
                           "retries (see docs/operator-guide.md)",
                           {"check": "projection_failed", **first.details(),
                            "failures": [f.details() for f in failures]})
+    if unprojected := _unprojected(lags, ages, projector_timeout):
+        names = ", ".join(lag.projection for lag in unprojected)
+        return _not_ready(request, f"no projector is running: events wait for {names} and no "
+                          f"projector recorded a heartbeat within {projector_timeout:g} s "
+                          "(start `cxgov project`, or `cxgov serve --projectors`)",
+                          {"check": "no_projector", "timeout_seconds": projector_timeout,
+                           "heartbeat_ages": {name: round(age, 3)
+                                              for name, age in (ages or {}).items()},
+                           "projections": details})
     if behind:
         names = ", ".join(lag.projection for lag in behind)
         return _not_ready(request, f"the projections lag behind the log: {names} (limits "

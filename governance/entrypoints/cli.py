@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,16 +28,16 @@ from governance.entrypoints.db import db_app, migrate_command
 from governance.entrypoints.export import export_command
 from governance.entrypoints.serve import (
     app_factory,
+    checkpointer,
     personas_json,
+    projecting,
     serve_command,
     sign_in_link_command,
     token_command,
 )
 from governance.entrypoints.views import render_ranking, views
 from governance.settings import get_settings
-from governance.stores.checkpointer import Checkpointer
 from governance.stores.database import embedded_status, embedded_stop
-from governance.stores.integrity import load_signing_key
 from governance.stores.readside import PROJECTIONS, rebuild, run_projectors
 from projections.rows import jsonable
 
@@ -147,32 +146,16 @@ def _demo(*, serve: bool, host: str, port: int) -> None:
 def _serve_with_projectors(rt: Runtime, *, host: str, port: int) -> None:
     import uvicorn
 
-    stop = threading.Event()
-    projector = threading.Thread(target=run_projectors, args=(rt.env,),
-                                 kwargs={"stop": stop, "on_idle": _checkpointer(rt)},
-                                 name="projectors", daemon=True)
-    projector.start()
     typer.echo(f"Dashboard on http://{host}:{port}/ (demo sign-in: one click as any persona)")
     typer.echo(f"API on http://{host}:{port}/v1 (OpenAPI at /docs); Ctrl-C stops")
-    try:
+    with projecting(rt):
         uvicorn.run(app_factory(), factory=True, host=host, port=port, server_header=False)
-    finally:
-        stop.set()
-        projector.join(timeout=30)
 
 
 app.command("serve")(serve_command)
 app.command("token")(token_command)
 app.command("sign-in-link")(sign_in_link_command)
 app.command("export")(export_command)
-
-
-def _checkpointer(rt: Runtime) -> Callable[[], object] | None:
-    """Periodic and period-close audit checkpoints, when configured."""
-    interval = rt.settings.audit_checkpoint_interval_seconds
-    if not interval or rt.database_url is None:
-        return None
-    return Checkpointer(rt.app, load_signing_key(rt.settings), interval).tick
 
 
 @app.command("project")
@@ -186,7 +169,7 @@ def project_command() -> None:
             raise fail("projectors need PostgreSQL (CXGOV_STORE=postgres)")
         typer.echo(f"projecting {', '.join(PROJECTIONS)}; Ctrl-C to stop")
         try:
-            run_projectors(rt.env, stop=stop, on_idle=_checkpointer(rt))
+            run_projectors(rt.env, stop=stop, on_idle=checkpointer(rt))
         except KeyboardInterrupt:
             stop.set()
 

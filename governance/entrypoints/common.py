@@ -9,6 +9,7 @@ import typer
 
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
+from governance.settings import Settings, get_settings
 from governance.stores.database import DatabaseError
 from projections.query import AsOfOutOfRange, NotCaughtUp, ReadModels
 from projections.rows import jsonable
@@ -20,10 +21,23 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def runtime(*, auto_migrate: bool = False, keep_embedded: bool = False) -> Runtime:
-    """Bootstrap from the environment, turning setup problems into one clear line."""
+def embedded_default(settings: Settings) -> bool:
+    """Whether the store is cxgov's own embedded server (PostgreSQL, no CXGOV_DATABASE_URL)."""
+    return settings.store == "postgres" and settings.database_url is None
+
+
+def runtime(*, auto_migrate: bool | None = None, keep_embedded: bool = False) -> Runtime:
+    """Bootstrap from the environment, turning setup problems into one clear line.
+
+    The embedded server (no CXGOV_DATABASE_URL) is started if needed and migrated to the
+    newest schema, as `cxgov demo` does: it is cxgov's own, in CXGOV_DATA_DIR. A configured
+    database is never migrated implicitly: an unmigrated schema is refused with a message
+    naming `cxgov migrate` (docs/operator-guide.md)."""
+    settings = get_settings()
+    if auto_migrate is None:
+        auto_migrate = embedded_default(settings)
     try:
-        return bootstrap(auto_migrate=auto_migrate, keep_embedded=keep_embedded)
+        return bootstrap(settings, auto_migrate=auto_migrate, keep_embedded=keep_embedded)
     except (SchemaNotMigrated, DatabaseError) as exc:
         raise fail(str(exc)) from None
 

@@ -4,15 +4,24 @@ governance/entrypoints/cli.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 
+from governance.bootstrap import Runtime
 from governance.identity import LINK_PURPOSE, Persona, demo_personas, mint
 from governance.principal import ROLES
 from governance.settings import get_settings
+from governance.stores.checkpointer import Checkpointer
+from governance.stores.database import embedded_status, embedded_stop
+from governance.stores.integrity import load_signing_key
+from governance.stores.readside import run_projectors
 
 #: The default lifetime of a one-time sign-in link (`cxgov sign-in-link`), in minutes.
 LINK_MINUTES = 10
@@ -28,16 +37,75 @@ def app_factory() -> str:
     return f"{serve.__module__}:{serve.__qualname__}"
 
 
-def serve_command(host: str = "127.0.0.1", port: int = 8000, workers: int = 2) -> None:
-    """Run the HTTP API with uvicorn, several worker processes, via the app factory."""
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.", min=1)] = 2,
+    projectors: Annotated[bool | None, typer.Option(
+        "--projectors/--no-projectors",
+        help="Run the projectors (portfolio, audit log) in this process, beside the workers. "
+             "Default: on with the embedded server (no CXGOV_DATABASE_URL), off with a "
+             "configured database, where `cxgov project` runs as its own process. Give "
+             "--no-projectors when `cxgov project` runs beside the embedded server.",
+        show_default=False)] = None,
+) -> None:
+    """Run the HTTP API with uvicorn, several worker processes, via the app factory.
+
+    With no CXGOV_DATABASE_URL the embedded server in CXGOV_DATA_DIR is started (and stopped
+    at the end if this command started it) and migrated, and the projectors run in this
+    process unless --no-projectors. A configured database must already be migrated
+    (`cxgov migrate`); its projectors run as `cxgov project` unless --projectors."""
     import uvicorn
 
-    from governance.entrypoints.common import runtime
+    from governance.entrypoints.common import embedded_default, fail, runtime
 
-    runtime().close()  # refuse an unreachable database or an unmigrated schema in one line
+    settings = get_settings()
+    embedded = embedded_default(settings)
+    here = embedded if projectors is None else projectors
+    if here and settings.store != "postgres":
+        raise fail("projectors need PostgreSQL (CXGOV_STORE=postgres)")
+    was_running = not embedded or embedded_status(settings.data_dir).running
+    if here or not was_running:
+        # SIGTERM ends this command like Ctrl-C (uvicorn re-raises it after its shutdown), so
+        # the projectors stop and an embedded server this command started is stopped below.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        # Refuses an unreachable database or an unmigrated configured schema in one line;
+        # kept open while serving: the workers find the embedded server running.
+        with runtime(keep_embedded=True) as rt, projecting(rt) if here else nullcontext():
+            if here:
+                typer.echo("projectors running in this process (--no-projectors to leave "
+                           "them to `cxgov project`)")
+            uvicorn.run(app_factory(), factory=True, host=host, port=port, workers=workers,
+                        proxy_headers=False, server_header=False)
+    finally:
+        if not was_running:
+            embedded_stop(settings.data_dir)
 
-    uvicorn.run(app_factory(), factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, server_header=False)
+
+def checkpointer(rt: Runtime) -> Callable[[], object] | None:
+    """Periodic and period-close audit checkpoints, when configured."""
+    interval = rt.settings.audit_checkpoint_interval_seconds
+    if not interval or rt.database_url is None:
+        return None
+    return Checkpointer(rt.app, load_signing_key(rt.settings), interval).tick
+
+
+@contextmanager
+def projecting(rt: Runtime) -> Iterator[None]:
+    """The projectors (and the periodic audit checkpoints) in one thread of this process while
+    the block runs: `cxgov serve` and `cxgov demo` run them beside uvicorn, whose worker
+    processes are spawned, so exactly one projector runs however many workers serve."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_projectors, args=(rt.env,),
+                              kwargs={"stop": stop, "on_idle": checkpointer(rt)},
+                              name="projectors", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def token_command(

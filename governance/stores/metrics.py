@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from governance.app import Governance
+from governance.stores.heartbeats import heartbeat_ages
 from projections.failures import ProjectionFailure
 from projections.failures import projection_failures as failures_beside
 from projections.query import ReadModels
@@ -76,6 +77,14 @@ def projection_failures(models: ReadModels) -> list[ProjectionFailure]:
     Read after projection_lags, which catches in-process read models up (and so records a
     failure they meet)."""
     return failures_beside(models.portfolio, models.audit)
+
+
+def projector_heartbeat_ages(models: ReadModels) -> dict[str, float] | None:
+    """Seconds since each projection's projector last recorded a heartbeat (a projection
+    without one is absent); None for in-process read models, which the reader catches up."""
+    if models.refresh is not None:
+        return None
+    return heartbeat_ages(models.portfolio)
 
 
 def pool_uses(models: ReadModels) -> list[PoolUse]:

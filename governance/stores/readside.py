@@ -25,6 +25,7 @@ from eventsourcing.utils import Environment
 from psycopg_pool import PoolTimeout
 
 from governance.app import Governance
+from governance.stores.heartbeats import HEARTBEAT_EVERY, beat
 from governance.stores.library_hooks import CoalescingRunner
 from projections.failures import (
     FailureLog,
@@ -227,6 +228,7 @@ class _Supervised:
     failure: ProjectionFailure | None = None
     loaded: bool = False  # whether a failure recorded by an earlier process was looked up
     retry_at: float = 0.0
+    beat_at: float = 0.0  # when the runner last recorded its heartbeat (monotonic)
 
 
 def run_projectors(env: dict[str, str], *, stop: threading.Event,
@@ -244,7 +246,9 @@ def run_projectors(env: dict[str, str], *, stop: threading.Event,
     /readyz and /metrics), logged once as an ERROR, and tried again after 1, 2, 4 ... up to
     `max_retry_delay` seconds, while the other projection goes on. Once past it, the record
     is deleted and the projection batches again. A database that cannot be reached only
-    restarts the runner after `restart_delay`. `audit_view` is the audit log's view class
+    restarts the runner after `restart_delay`. While a runner is up, idle or busy, it records
+    a heartbeat every HEARTBEAT_EVERY seconds (rm_projector_heartbeats: /readyz tells a
+    stopped projector from an idle one). `audit_view` is the audit log's view class
     (the crash drill's negative control passes a deliberately broken one).
     """
     slots = {name: _Supervised() for name in PROJECTIONS}
@@ -276,6 +280,7 @@ def run_projectors(env: dict[str, str], *, stop: threading.Event,
                     try:
                         slot.runner.run_forever(timeout=0)
                         _progress(name, slot)
+                        _heartbeat(name, slot)
                         continue
                     except Exception as exc:  # a projector error: record it, restart later
                         _stopped(name, slot, exc, restart_delay, max_retry_delay)
@@ -295,6 +300,18 @@ def run_projectors(env: dict[str, str], *, stop: threading.Event,
         for slot in slots.values():
             if slot.runner is not None:
                 _close(slot.runner)
+
+
+def _heartbeat(name: str, slot: _Supervised) -> None:
+    """Record that this projection's runner is up, every HEARTBEAT_EVERY seconds."""
+    runner = slot.runner
+    if runner is None or time.monotonic() - slot.beat_at < HEARTBEAT_EVERY:
+        return
+    slot.beat_at = time.monotonic()
+    try:
+        beat(runner.view.datastore, name, runner.view.max_tracking_id(runner.app_name) or 0)
+    except Exception as exc:  # the runner meets a lost database itself; a beat is not vital
+        log.debug("projector %s: heartbeat not recorded: %s", name, describe(exc))
 
 
 def _failures(runner: Any) -> FailureLog:

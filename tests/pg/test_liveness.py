@@ -39,11 +39,13 @@ def one_batch(key: str) -> dict[str, Any]:
 
 
 def runtime_on(url: str, **settings: Any) -> Runtime:
-    """Harborview on the (emptied) test database, with the given settings; lag checks off."""
+    """Harborview on the (emptied) test database, with the given settings; lag and projector
+    checks off (no projector runs)."""
     truncate_all_tables(url)
     runtime = bootstrap(Settings(store="postgres", database_url=SecretStr(url),
                                  jwt_secret=SecretStr(SECRET), ready_max_lag_events=0,
-                                 ready_max_lag_seconds=0, **settings))
+                                 ready_max_lag_seconds=0, ready_projector_timeout_seconds=0,
+                                 **settings))
     import_company(runtime.app, bundled_company())
     return runtime
 
