@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.web import actions, pages
+from api.web import actions, errors, pages
 from api.web.session import SignInRequired, to_sign_in
-from api.web.views import HERE
+from api.web.views import HERE, PageNotFound
 
 
 def install(app: FastAPI) -> None:
-    """Add the dashboard's pages, forms and static files (and GET / -> /dashboard)."""
+    """Add the dashboard's pages, forms and static files (and GET / -> /dashboard), and its
+    HTML error pages (404, 405, 422 on dashboard addresses; after `api.errors.install`, whose
+    problem+json handlers they keep for every other address)."""
     app.include_router(pages.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
+    app.add_exception_handler(PageNotFound, errors.page_not_found)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)

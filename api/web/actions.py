@@ -263,7 +263,7 @@ async def submit(request: Request, who: PostUser) -> Response:
     """Preview the score, or submit/revise; errors are shown next to their fields."""
     data = await request.form()
     form = validate(read_form({k: v for k, v in data.items() if isinstance(v, str)}))
-    page = open_page(request, who, period=form.values["period"] or None)
+    page = open_page(request, who, period=form.values["period"] or None, strict_period=False)
     if form.errors or form.body is None:
         return _desk(page, form, status=422)
     body, gov = form.body, page.services.gov

@@ -21,28 +21,42 @@ def _f(value: Decimal) -> str:
 
 
 def pool_gauge(ledger: Ledger) -> Markup:
-    """A stacked bar: committed, pending second approval, available, out of the pool."""
-    pool = _d(ledger.amount) or Decimal(1)
-    parts = [("committed", _d(ledger.net_committed or ledger.committed), "Committed"),
-             ("pending", _d(ledger.pending_second_approval), "Pending second approval"),
-             ("available", _d(ledger.available), "Available")]
-    width, x = Decimal(600), Decimal(0)
-    bars, legend = [], []
-    for i, (css, amount, label) in enumerate(parts):
-        w = width * amount / pool if pool else Decimal(0)
-        if css == "available":
-            w = max(width - x, Decimal(0))
-        bars.append(f'<rect class="g-{css}" x="{_f(x)}" y="0" width="{_f(w)}" height="28">'
-                    f'<title>{escape(label)}: {millions(amount)}</title></rect>')
-        legend.append(f'<rect class="g-{css}" x="{i * 200}" y="40" width="12" height="12"/>'
-                      f'<text x="{i * 200 + 18}" y="51">{escape(label)} {millions(amount)}'
-                      f'</text>')
+    """The pool as one bar: committed, then available; the part of available that awaits a
+    second approval is marked inside it (it is not committed until the second approval, and
+    other approvals may still use it). Under the bar, a bracket spans all of available; the
+    legend is an HTML list, so it wraps instead of colliding."""
+    pool = _d(ledger.amount)
+    scale = pool or Decimal(1)
+    committed = _d(ledger.net_committed or ledger.committed)
+    available = _d(ledger.available)
+    pending = min(_d(ledger.pending_second_approval), available)
+    free = available - pending
+    width = Decimal(600)
+    parts = [("committed", committed, "Committed"),
+             ("pending", pending, "Awaiting a second approval (part of available)"),
+             ("free", free, "Available, not awaiting approval")]
+    x, bars = Decimal(0), []
+    for css, amount, label in parts:
+        w = width * amount / scale
+        bars.append(f'<rect class="g-{css}" data-part="{css}" x="{_f(x)}" y="0" '
+                    f'width="{_f(w)}" height="28"><title>{escape(label)}: {millions(amount)}'
+                    f'</title></rect>')
         x += w
-    title = (f"Pool {millions(pool)}: committed {millions(parts[0][1])}, pending second "
-             f"approval {millions(parts[1][1])}, available {millions(parts[2][1])}")
-    return Markup(f'<svg class="chart gauge" viewBox="0 0 600 60" role="img" '
+    left = width * committed / scale
+    bracket = (f'<path class="g-bracket" data-part="available" d="M{_f(left)},32 v6 '
+               f'H{_f(left + width * available / scale)} v-6"><title>Available: '
+               f'{millions(available)}</title></path>')
+    title = (f"Pool {millions(pool)}: committed {millions(committed)}, available "
+             f"{millions(available)}, of which {millions(pending)} awaits a second approval")
+    legend = "".join(
+        f'<li data-part="{css}"><span class="swatch g-{css}" aria-hidden="true"></span>'
+        f'{escape(label)} {millions(amount)}</li>' for css, amount, label in parts)
+    legend += ('<li data-part="available"><span class="swatch g-bracket" aria-hidden="true">'
+               f'</span>Available {millions(available)} (pool minus committed)</li>')
+    return Markup(f'<svg class="chart gauge" viewBox="0 0 600 40" role="img" '
                   f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-                  + "".join(bars) + "".join(legend) + "</svg>")
+                  + "".join(bars) + bracket + '</svg><ul class="legend gauge-legend">'
+                  + legend + "</ul>")
 
 
 def _mark(plan: Plan | None) -> tuple[Decimal, Decimal]:

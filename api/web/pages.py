@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -39,6 +39,16 @@ def refused(page: Page) -> HTMLResponse | None:
     return None
 
 
+def decide_context(page: Page) -> dict[str, Any]:
+    """What the decision forms need: the four-eyes threshold, and who gave the first approval
+    of each initiative awaiting a second one (they are not offered the second)."""
+    policy = page.snapshot.policy()
+    pending = {c.id: c.approvals for c in page.snapshot.initiatives(page.period)
+               if c.status == "pending_second_approval"} if page.period else {}
+    return {"four_eyes": policy.terms.four_eyes_threshold if policy else None,
+            "first_approvals": pending}
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def home(request: Request, who: User, period: Text = None, as_of: Text = None,
          min_position: Position = None, done: Text = None) -> HTMLResponse:
@@ -51,8 +61,13 @@ def home(request: Request, who: User, period: Text = None, as_of: Text = None,
     ledger = page.snapshot.ledger(page.period)
     assert ledger is not None  # the page's period is one of the ledgers' periods
     rec = page.snapshot.recommendation(page.period)
-    return page.render("home.html", ledger=ledger, ranking=page.snapshot.ranking(page.period),
-                       rec=rec, gauge=charts.pool_gauge(ledger),
+    ranking = page.snapshot.ranking(page.period)
+    # Ranked above the cut line yet neither funded nor recommended (skipped: does not fit,
+    # needs a dependency, no impact): the cut line's label counts them.
+    skipped = [r for r in ranking if r.cut_line_rank is not None and r.rank < r.cut_line_rank
+               and not r.above_cut_line]
+    return page.render("home.html", ledger=ledger, ranking=ranking, skipped=skipped,
+                       rec=rec, gauge=charts.pool_gauge(ledger), **decide_context(page),
                        frontier=charts.frontier_chart(rec),
                        departures=page.snapshot.departures(page.period)[::-1], done=done,
                        errors=request.query_params.get("error"),
@@ -79,7 +94,7 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
     history = page.services.models.audit_events(aggregate_id=str(initiative_id), limit=500,
                                                 upto=upto)
     return page.render("initiative.html", card=card, ranked=ranked, metrics=metrics,
-                       terms=terms, history=history, done=done)
+                       terms=terms, history=history, done=done, **decide_context(page))
 
 
 @router.get("/dashboard/scorecard", response_class=HTMLResponse)

@@ -101,6 +101,15 @@ class Page:
             status_code=status)
 
 
+class PageNotFound(Exception):
+    """A dashboard address that names nothing (an unknown period): the 404 page says which."""
+
+    def __init__(self, what: str, *, choices: list[str] | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.choices = choices or []
+
+
 def roles_of(who: Principal) -> dict[str, bool]:
     """Which parts of the dashboard the principal uses."""
     return {"exec": who.has(CX_EXEC), "owner": who.has(PNL_OWNER, CX_EXEC),
@@ -108,8 +117,11 @@ def roles_of(who: Principal) -> dict[str, bool]:
 
 
 def open_page(request: Request, who: Principal, *, period: str | None = None,
-              as_of: str | None = None, min_position: int | None = None) -> Page:
-    """Resolve the as-of value (an invalid one shows the present with an error)."""
+              as_of: str | None = None, min_position: int | None = None,
+              strict_period: bool = True) -> Page:
+    """Resolve the as-of value (an invalid one shows the present with an error) and the
+    period: none given is the newest open one; an unknown one is a 404 page naming it
+    (`strict_period`), or the newest open one for a form that validates it itself."""
     s = services(request)
     models = s.models
     error = None
@@ -121,6 +133,10 @@ def open_page(request: Request, who: Principal, *, period: str | None = None,
         snapshot = read_as(who, models.snapshot())
     ledgers = snapshot.ledgers()
     periods = [row.period for row in ledgers]
+    period = (period or "").strip() or None
+    if period is not None and period not in periods and strict_period:
+        when = f" as of log position {snapshot.position}" if as_of is not None else ""
+        raise PageNotFound(f"There is no period {period}{when}.", choices=periods)
     if period not in periods:
         open_ones = [r.period for r in ledgers if not r.closed]
         choices = open_ones or periods

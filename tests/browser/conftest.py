@@ -123,3 +123,17 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
         "format": "png", "captureBeyondViewport": True})
     (SCREENSHOTS / f"{name}-full.png").write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+def document_responses(driver: webdriver.Chrome) -> list[tuple[str, int, str]]:
+    """(url, status, MIME type) of every page (document) the browser received since the last
+    read of the performance log (which `requested_urls` also drains)."""
+    pages = []
+    for entry in driver.get_log("performance"):  # type: ignore[no-untyped-call]
+        message: dict[str, Any] = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message.get("method") == "Network.responseReceived" and params.get("type") == "Document":
+            response = params["response"]
+            pages.append((str(response["url"]), int(response["status"]),
+                          str(response.get("mimeType", ""))))
+    return pages
