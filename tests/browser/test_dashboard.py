@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
@@ -24,13 +26,31 @@ def wait_for(driver: webdriver.Chrome, css: str) -> None:
     WebDriverWait(driver, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def click_and_leave(driver: webdriver.Chrome, button: WebElement) -> None:
+    """Click a form's button and wait until the browser has left the page.
+
+    The old document's `window` is marked before the click; the next document's window has
+    no mark. (`staleness_of` on the button can meet Chromium's "Node with given id does not
+    belong to the document" while the document is being replaced, on a busy machine: an
+    error in a poll here only means the navigation is under way, so the poll goes on.)"""
+    driver.execute_script("window.__cxgovLeaving = true;")
+    button.click()
+
+    def left(d: webdriver.Chrome) -> bool:
+        try:
+            return d.execute_script("return window.__cxgovLeaving !== true "
+                                    "&& document.readyState !== 'loading';") is True
+        except WebDriverException:
+            return False
+
+    WebDriverWait(driver, 15).until(left)
+
+
 def submit_and_wait(driver: webdriver.Chrome, css: str) -> None:
     """Click a form's button and wait until the browser has left the page (the sign-in page
     has a `main h1` too, so waiting for the next page's elements alone can pass too early and
     race the next navigation against the form's POST)."""
-    button = driver.find_element(By.CSS_SELECTOR, css)
-    button.click()
-    WebDriverWait(driver, 10).until(ec.staleness_of(button))
+    click_and_leave(driver, driver.find_element(By.CSS_SELECTOR, css))
 
 
 def sign_in(driver: webdriver.Chrome, base: str, persona: str) -> None:
@@ -89,18 +109,18 @@ def test_an_owner_submits_an_executive_approves_and_an_auditor_sees_the_earlier_
     cost = driver.find_element(By.ID, "cost")
     cost.clear()
     cost.send_keys("five million")
-    driver.find_element(By.ID, "preview-button").click()
+    click_and_leave(driver, driver.find_element(By.ID, "preview-button"))
     wait_for(driver, '.field-error[data-field="cost"]')
     assert driver.find_element(By.ID, "cost").get_attribute("aria-invalid") == "true"
     cost = driver.find_element(By.ID, "cost")
     cost.clear()
     cost.send_keys("5000000")
-    driver.find_element(By.ID, "preview-button").click()
+    click_and_leave(driver, driver.find_element(By.ID, "preview-button"))
     wait_for(driver, "#preview")
     assert figure(driver, "preview-score") == "0.03"
     assert figure(driver, "preview-rank") == "28"
     screenshot(driver, "desk")
-    driver.find_element(By.ID, "submit-button").click()
+    click_and_leave(driver, driver.find_element(By.ID, "submit-button"))
     wait_for(driver, "#breakdown")
     assert figure(driver, "cip") == "0.1354"
     assert driver.find_element(By.ID, "status").text == "submitted"
@@ -127,7 +147,7 @@ def test_an_owner_submits_an_executive_approves_and_an_auditor_sees_the_earlier_
     assert not justification.is_displayed()  # deferring it does not
     Select(row.find_element(By.CSS_SELECTOR, "select[name=outcome]")).select_by_value("approve")
     justification.send_keys(JUSTIFICATION)
-    row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click_and_leave(driver, row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     wait_for(driver, "#departures")
     after = ranking(driver)
     assert ("I31", "approved") in after

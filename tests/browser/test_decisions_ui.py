@@ -10,13 +10,11 @@ from typing import Any
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.ui import WebDriverWait
 
 from governance.bootstrap import Runtime
 from tests.browser.conftest import document_responses, screenshot
-from tests.browser.test_dashboard import figure, sign_in, sign_out, wait_for
+from tests.browser.test_dashboard import click_and_leave, figure, sign_in, sign_out, wait_for
 
 BELOW_CUT = "I03"  # ranked below the cut line on a fresh Harborview
 RECOMMENDED = "I11"  # recommended, ranked first
@@ -41,9 +39,7 @@ def decide(driver: webdriver.Chrome, code: str, outcome: str, rationale: str = "
     Select(row.find_element(By.CSS_SELECTOR, "select[name=outcome]")).select_by_value(outcome)
     if rationale:
         row.find_element(By.CSS_SELECTOR, "textarea[name=rationale]").send_keys(rationale)
-    button = row.find_element(By.CSS_SELECTOR, "button[type=submit]")
-    button.click()
-    WebDriverWait(driver, 10).until(ec.staleness_of(button))
+    click_and_leave(driver, row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     wait_for(driver, "main h1")
 
 
