@@ -12,10 +12,10 @@ from typing import Any, TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from auditverify.decisions import check_decision_ranks
 from auditverify.encoding import from_micros, micros
 from auditverify.keys import key_id
 from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
+from auditverify.rules import check_decisions
 from auditverify.verifier import Verifier
 
 FORMAT = "cxgov-audit-bundle"
@@ -188,7 +188,7 @@ def verify_bundle(
                          f"the bundle offers key(s) {strangers} that the auditor did not give; "
                          "they were not used", "warning")
         report = verifier.finish()
-    return report.with_decisions(*check_decision_ranks(lambda: _bundle_rows(path)))
+    return report.with_decisions(*check_decisions(lambda: _bundle_rows(path)))
 
 
 def _bundle_rows(path: Path) -> Iterator[Row]:

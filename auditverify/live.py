@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from auditverify.decisions import check_decision_ranks
 from auditverify.encoding import micros
 from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
+from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows
 
 DEFAULT_PREFIX = "cxgov"
@@ -121,5 +121,5 @@ def verify_connection(
         trusted_checkpoints=trusted_checkpoints,
         receipts=receipts,
     )
-    return report.with_decisions(*check_decision_ranks(
+    return report.with_decisions(*check_decisions(
         lambda: iter_rows(conn, prefix=prefix, schema=schema)))
