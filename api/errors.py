@@ -74,13 +74,22 @@ class PreconditionRequired(CxgovError):
     title = "If-Match required"
 
 
+def problem_body(*, status: int, code: str, title: str, detail: str, instance: str,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The members of an RFC 9457 problem (also for middleware that answers without a
+    Request object)."""
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status,
+                            "detail": detail, "code": code, "instance": instance}
+    body.update(extra or {})
+    return body
+
+
 def problem(request: Request, *, status: int, code: str, title: str, detail: str,
             extra: dict[str, Any] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
     """A problem+json response."""
-    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status,
-                            "detail": detail, "code": code, "instance": request.url.path}
-    body.update(extra or {})
+    body = problem_body(status=status, code=code, title=title, detail=detail,
+                        instance=request.url.path, extra=extra)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 

@@ -21,12 +21,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import PROBLEM_JSON, problem_body
+
 #: The largest body accepted: the largest documented request (10,000 readings in one bulk
 #: observation call, each with a cohort and a P&L) is under 2 MiB.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 #: Deepest JSON nesting accepted (the deepest request schema nests five levels).
 MAX_DEPTH = 32
-TYPE_BASE = "https://cxgov.dev/problems/"
 
 
 class BodyRefused(Exception):
@@ -157,14 +158,14 @@ def _too_large(limit: int) -> BodyRefused:
 
 
 async def _answer(scope: Scope, send: Send, refused: BodyRefused) -> None:
-    problem: dict[str, Any] = {
-        "type": TYPE_BASE + refused.code, "title": refused.title, "status": refused.status,
-        "detail": refused.detail, "code": refused.code, "instance": scope.get("path", "")}
+    extra = None
     if refused.status == 422:
-        problem["errors"] = [{"field": "body", "location": "body", "message": refused.detail,
-                              "code": refused.code}]
-    payload = json.dumps(problem).encode()
+        extra = {"errors": [{"field": "body", "location": "body", "message": refused.detail,
+                             "code": refused.code}]}
+    payload = json.dumps(problem_body(status=refused.status, code=refused.code,
+                                      title=refused.title, detail=refused.detail,
+                                      instance=scope.get("path", ""), extra=extra)).encode()
     await send({"type": "http.response.start", "status": refused.status, "headers": [
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(payload)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": payload})

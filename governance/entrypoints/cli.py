@@ -38,7 +38,8 @@ from governance.entrypoints.serve import (
 from governance.entrypoints.views import render_ranking, views
 from governance.settings import get_settings
 from governance.stores.database import embedded_status, embedded_stop
-from governance.stores.readside import PROJECTIONS, rebuild, run_projectors
+from governance.stores.projectors import run_projectors
+from governance.stores.readside import PROJECTIONS, rebuild
 from projections.rows import jsonable
 
 app = typer.Typer(

@@ -21,7 +21,7 @@ from governance.settings import get_settings
 from governance.stores.checkpointer import Checkpointer
 from governance.stores.database import embedded_status, embedded_stop
 from governance.stores.integrity import load_signing_key
-from governance.stores.readside import run_projectors
+from governance.stores.projectors import run_projectors
 
 #: The default lifetime of a one-time sign-in link (`cxgov sign-in-link`), in minutes.
 LINK_MINUTES = 10

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from eventsourcing.persistence import Tracking
 
 from governance.bootstrap import bootstrap
-from governance.stores.readside import run_projectors
+from governance.stores.projectors import run_projectors
 from projections.views import PostgresAuditLogView, Row
 
 GAP_S = 0.1

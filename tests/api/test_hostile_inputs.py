@@ -31,7 +31,7 @@ from governance.entrypoints.cli import bundled_company
 from governance.entrypoints.company import import_company
 from governance.settings import Settings
 from governance.stores.metrics import projection_lags
-from governance.stores.readside import run_projectors
+from governance.stores.projectors import run_projectors
 from governance.stores.sessions import Claims, sessions_of
 from tests.api.conftest import SECRET, auth
 from tests.conftest import truncate_all_tables

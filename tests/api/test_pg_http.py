@@ -128,7 +128,7 @@ def test_the_walk_through_runs_over_http_on_postgresql(
         pg_env: dict[str, str], servers: list[Server]) -> None:
     from governance.entrypoints.cli import bundled_company
     from governance.entrypoints.company import import_company
-    from governance.stores.readside import run_projectors
+    from governance.stores.projectors import run_projectors
     from tests.api.test_walkthrough import walk_through
 
     gov = Governance(env=pg_env)

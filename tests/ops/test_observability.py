@@ -17,7 +17,7 @@ from governance.bootstrap import Runtime, bootstrap
 from governance.entrypoints.cli import bundled_company
 from governance.entrypoints.company import import_company
 from governance.settings import Settings
-from governance.stores.readside import run_projectors
+from governance.stores.projectors import run_projectors
 from tests.api.conftest import SECRET, auth, harborview_runtime, memory_settings
 
 INGEST = auth("ingest.bot", "ingest")

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from governance.app import Governance
-from governance.stores.readside import postgres_views, rebuild, run_projectors, served_read_models
+from governance.stores.projectors import run_projectors
+from governance.stores.readside import postgres_views, rebuild, served_read_models
 from projections import projection, render
 from projections.codec import canonical, dump_state
 from projections.log import ApplicationLog

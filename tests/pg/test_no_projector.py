@@ -21,7 +21,7 @@ from governance.entrypoints.cli import bundled_company
 from governance.entrypoints.company import import_company
 from governance.settings import Settings
 from governance.stores.database import connect
-from governance.stores.readside import run_projectors
+from governance.stores.projectors import run_projectors
 from tests.api.conftest import SECRET, auth
 
 pytestmark = pytest.mark.pg
@@ -35,7 +35,7 @@ FINANCE = auth("fiona", "finance")
 def runtime(pg_env: dict[str, str], pg_url: str,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     """A runtime on the emptied test database; only the projector check is on."""
-    monkeypatch.setattr("governance.stores.readside.HEARTBEAT_EVERY", BEAT_S)
+    monkeypatch.setattr("governance.stores.projectors.HEARTBEAT_EVERY", BEAT_S)
     rt = bootstrap(Settings(store="postgres", database_url=SecretStr(pg_url),
                             jwt_secret=SecretStr(SECRET), db_pool_size=1, db_max_overflow=4,
                             ready_max_lag_events=0, ready_max_lag_seconds=0,

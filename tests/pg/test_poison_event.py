@@ -22,10 +22,10 @@ import pytest
 
 from domain.values import Reading
 from governance.app import Governance
+from governance.stores.projectors import run_projectors
 from governance.stores.readside import (
     in_process_postgres,
     rebuild,
-    run_projectors,
     served_read_models,
 )
 from projections.failures import ProjectionFailure, failure_log, projection_failures

@@ -19,7 +19,8 @@ import pytest
 from domain.errors import CxgovError
 from domain.values import Reading
 from governance.app import Governance
-from governance.stores.readside import postgres_views, rebuild, run_projectors, served_read_models
+from governance.stores.projectors import run_projectors
+from governance.stores.readside import postgres_views, rebuild, served_read_models
 from tests.builders import CX_CHIEF, INGESTER, World
 
 pytestmark = pytest.mark.pg
