@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import natural_id
-from domain.lifecycle import FUNDED, IN_CONTENTION, REVISABLE, UNDECIDED, Outcome, Status
+from domain.lifecycle import REVISABLE, UNDECIDED, Outcome, Status
 from domain.text import optional_text
 from domain.values import (
     KINDS,
@@ -27,10 +27,6 @@ from domain.values import (
     require_code,
     require_text,
 )
-
-__all__ = [  # the groupings live in domain.lifecycle; older callers import them from here
-    "FUNDED", "IN_CONTENTION", "REVISABLE_FIELDS", "UNDECIDED",
-    "DecisionRecord", "Initiative", "Proposal"]
 
 REVISABLE_FIELDS: Final = frozenset({
     "title", "problem", "scenario", "touchpoints", "functional_areas", "cost", "confidence",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.initiative import FUNDED, UNDECIDED
+from domain.lifecycle import FUNDED, UNDECIDED
 from domain.optimize import GreedyResult, SelectionItem, greedy
 from domain.policy import PolicyTerms
 from domain.scoring import Candidate, MetricTarget, Scored, Scorer, rank, score_candidate

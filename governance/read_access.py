@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from domain.initiative import UNDECIDED
+from domain.lifecycle import UNDECIDED
 from governance.access import require_role
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, PNL_OWNER, Principal
 from projections.rows import (

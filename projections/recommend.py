@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from domain.initiative import UNDECIDED
+from domain.lifecycle import UNDECIDED
 from domain.optimize import InfeasibleMandatory, SelectionItem, frontier, greedy, optimal
 from projections.codec import plain_row
 from projections.rows import Ledger, Overclaim, RankingRow, Recommendation

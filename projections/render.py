@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import stats
-from domain.initiative import FUNDED, IN_CONTENTION
+from domain.lifecycle import FUNDED, IN_CONTENTION
 from domain.policy import PolicyTerms
 from domain.portfolio import assess
 from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_closed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from domain.initiative import FUNDED
+from domain.lifecycle import FUNDED
 from domain.pool import FundingPool
 from governance.app import Governance
 from governance.identity import mint_token

@@ -17,7 +17,7 @@ from uuid import UUID
 import httpx
 
 from domain.idempotency import IdempotencyKey
-from domain.initiative import FUNDED
+from domain.lifecycle import FUNDED
 from governance.app import Governance
 from governance.settings import parse_database_url
 from governance.stores.database import (

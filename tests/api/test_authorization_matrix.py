@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.web.session import COOKIE
-from domain.initiative import UNDECIDED
+from domain.lifecycle import UNDECIDED
 from governance.bootstrap import Runtime
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, INGEST, PNL_OWNER, ROLES
 from governance.stores.sessions import Claims, sessions_of
