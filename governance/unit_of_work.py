@@ -85,7 +85,6 @@ class UnitOfWork:
         self._held = held
         self._seen: dict[UUID, Aggregate | None] = {}
         self._turn: UUID | None = None
-        self.position: int | None = None  # the log position of the last `read_together`
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -130,7 +129,6 @@ class UnitOfWork:
                 break
             ids = wanted
         self._seen.update({i: found.get(i) for i in ids})
-        self.position = position
         return position
 
     # --- what use cases read --------------------------------------------------------------

@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoder
 
+from domain.errors import InitiativeNotFound
 from domain.idempotency import check_key
 from domain.initiative import Initiative
 from domain.metric import CustomerSuccessMetric
@@ -110,8 +111,6 @@ class Commands(Application[UUID]):
 
     def initiative_id(self, period: str, code: str) -> UUID:
         """The id of an initiative by period and code (checked to exist)."""
-        from domain.errors import InitiativeNotFound
-
         initiative_id = Initiative.create_id(period, code)
         with self._looking() as unit:
             if not isinstance(unit.seen(initiative_id), Initiative):
