@@ -167,3 +167,21 @@ class PolicyNotAdopted(CxgovError):
 
     code = "policy.not_adopted"
     title = "No scoring policy adopted"
+
+
+class SignalNotFound(NotFound):
+    """No open signal with this key (it may have closed: its condition no longer holds)."""
+
+    code = "signal.not_found"
+
+
+class ReviewNotFound(NotFound):
+    """No review with this id."""
+
+    code = "review.not_found"
+
+
+class BenefitPlanNotFound(NotFound):
+    """The initiative has no benefit plan yet."""
+
+    code = "benefit_plan.not_found"

@@ -39,6 +39,10 @@ class PolicyTerms:
     green_slack: Decimal = Decimal("0.10")
     amber_slack: Decimal = Decimal("0.25")
     tie_break: tuple[str, ...] = TIE_BREAKS
+    #: Signals (issue 14). Fields added later: a stored PolicyTerms without them decodes with
+    #: these defaults (governance/stores/transcoding.py DataclassTranscoding), no upcast needed.
+    at_risk_realisation: Decimal = Decimal("0.5")  # benefit at risk below this share at a date
+    undecided_days: int = 30  # a submission undecided this long raises a signal
 
     def check_confidence(self, confidence: Decimal) -> None:
         """A proposal's confidence is one of these terms' tiers."""
@@ -76,6 +80,12 @@ class PolicyTerms:
         if not Decimal(0) <= self.green_slack <= self.amber_slack <= Decimal(1):
             raise PolicyRuleViolation("need 0 <= green slack <= amber slack <= 1",
                                       field="green_slack")
+        if not Decimal(0) <= self.at_risk_realisation <= Decimal(1):
+            raise PolicyRuleViolation("the at-risk realisation share must be in [0, 1]",
+                                      field="at_risk_realisation")
+        if self.undecided_days < 1:
+            raise PolicyRuleViolation("undecided days must be at least 1",
+                                      field="undecided_days")
         if sorted(self.tie_break) != sorted(TIE_BREAKS):
             raise PolicyRuleViolation(
                 f"tie break must order exactly {', '.join(TIE_BREAKS)}", field="tie_break"

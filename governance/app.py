@@ -14,10 +14,12 @@ from governance.unit_of_work import CommandResult
 from governance.usecases.cx_exec import CxExecUseCases
 from governance.usecases.finance import FinanceUseCases
 from governance.usecases.ingest import IngestUseCases
+from governance.usecases.loop import LoopUseCases
 from governance.usecases.pnl_owner import OwnerUseCases
 
 
-class Governance(FinanceUseCases, CxExecUseCases, OwnerUseCases, IngestUseCases):
+class Governance(FinanceUseCases, CxExecUseCases, OwnerUseCases, IngestUseCases,
+                 LoopUseCases):
     """Commands for finance, CX executives, P&L owners and ingest services."""
 
     name = "cxgov"  # the library names an application after its class unless told (tables)

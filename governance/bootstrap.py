@@ -15,6 +15,7 @@ from governance.stores.database import (
     wait_for_database,
 )
 from governance.stores.readside import InProcess, in_memory, in_process_postgres
+from projections.loop_source import ReadSideSignals
 from projections.query import ReadModels
 
 
@@ -32,6 +33,10 @@ class Runtime:
     database_url: str | None
     started_embedded: bool
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.app.signal_source is None:  # the loop's commands ask the read side (issue 14)
+            self.app.signal_source = ReadSideSignals(self.read_models)
 
     def in_process(self) -> InProcess:
         """Read models caught up by this process (CLI commands, the demo, tests)."""

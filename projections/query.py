@@ -10,6 +10,7 @@ from typing import Any
 from domain.policy import PolicyTerms
 from projections import render
 from projections.log import LogReader
+from projections.loop_rows import LoopView
 from projections.projection import state_at
 from projections.rows import (
     AuditEvent,
@@ -125,6 +126,26 @@ class ReadModels:
             return Snapshot(self.position(), None, self.portfolio)
         return Snapshot(position, None, self.portfolio,
                         loader=lambda periods: self.state_at(position, periods))
+
+    def loop(self, as_of: str | int | datetime | None = None,
+             min_position: int | None = None) -> LoopView:
+        """Signals, reviews, loop speed and benefit plans (projections/loop_rows.py), from the
+        whole fold at a position: live at the wall clock, as of a position at the time of the
+        event there (time-based signals use that time as `now`)."""
+        position = self.resolve(as_of)
+        if position is None:
+            self.wait(min_position)
+            return LoopView(self.state_at(self.position()), datetime.now(UTC))
+        return LoopView(self.state_at(position), self.time_at(position))
+
+    def time_at(self, position: int) -> datetime:
+        """The time of the event at a log position (the epoch for position 0)."""
+        rows = self.audit.rows(after=position - 1, limit=1, upto=position) if position else []
+        if not rows:
+            return datetime(1970, 1, 1, tzinfo=UTC)
+        at = rows[0]["at"]
+        found = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+        return found if found.tzinfo else found.replace(tzinfo=UTC)
 
     # --- the read models (each as of `at`: as_of and min_position, as `snapshot` takes) ------
 

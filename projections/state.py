@@ -123,6 +123,11 @@ class PortfolioState:
     initiatives: dict[str, InitiativeState] = field(default_factory=dict)
     pool_index: dict[str, str] = field(default_factory=dict)
     metric_index: dict[str, str] = field(default_factory=dict)
+    # the loop (issue 14; projections/loop_fold.py): plans by initiative id, signal notes by
+    # signal key, reviews by id
+    benefit_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    signal_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.forget_derived()
@@ -376,6 +381,11 @@ _HANDLERS: dict[type, Any] = {
     Initiative.OutcomeRecorded: _outcome,
     Initiative.Cancelled: _moved,
 }
+
+
+from projections.loop_fold import LOOP_HANDLERS  # noqa: E402  (its handlers take this state)
+
+_HANDLERS.update(LOOP_HANDLERS)
 
 
 #: Events the fold applies to an existing initiative (Submitted creates one).

@@ -43,6 +43,15 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.Initiative.OutcomeRecorded": ("note", (), ("metric", "observed_value")),
     "cxgov.Initiative.Cancelled": ("reason", (), ("amount_released",)),
     "cxgov.IdempotencyKey.Recorded": ("fingerprint", (), ("result_id", "result_version")),
+    "cxgov.BenefitPlan.Planned": (None, (), ("initiative_id", "owner", "points")),
+    "cxgov.BenefitPlan.Revised": ("reason", ("previous_owner", "previous_points"),
+                                  ("owner", "points")),
+    "cxgov.SignalNote.Started": (None, (), ("key", "kind")),
+    "cxgov.SignalNote.Acknowledged": ("note", ("raised_at",), ("key", "review")),
+    "cxgov.SignalNote.Resolved": ("note", ("raised_at",), ("key", "review")),
+    "cxgov.Review.Opened": ("title", (), ("period", "position", "signals", "ranking")),
+    "cxgov.Review.ItemRecorded": ("note", (), ("item", "signal", "initiative", "answers")),
+    "cxgov.Review.Closed": ("minutes", (), ("items",)),
 }
 DECISION_FIELDS = {"rationale", "departure", "rank", "score", "policy_version",
                    "available_before", "available_after", "approvals", "ranking_position"}

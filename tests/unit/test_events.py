@@ -10,14 +10,25 @@ from decimal import Decimal
 
 from eventsourcing.persistence import StoredEvent
 
-from domain import idempotency, initiative, metric, policy, pool, registry
+from domain import (
+    benefits,
+    idempotency,
+    initiative,
+    metric,
+    policy,
+    pool,
+    registry,
+    review,
+    signals,
+)
 from domain.ids import natural_id
 from domain.metric import CustomerSuccessMetric
 from governance.app import Governance
 
 AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.CustomerSuccessMetric,
               metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
-              idempotency.IdempotencyKey]
+              idempotency.IdempotencyKey, benefits.BenefitPlan, signals.SignalNote,
+              review.Review]
 
 
 def event_classes() -> list[type]:
