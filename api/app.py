@@ -12,9 +12,11 @@ from api.auth import TokenVerifier, verifier_from_settings
 from api.deps import Services
 from api.guard import BodyGuard
 from api.routes import audit, health, initiatives, periods, policy, registry
+from api.routes import webhooks as webhook_routes
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
+from governance.stores.outbox import outbox_for
 from governance.stores.readside import served_read_models
 from projections.query import ReadModels
 
@@ -46,6 +48,8 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     verifier = verifier or verifier_from_settings(runtime.settings)
     app.state.services = Services(runtime.app, read_models, verifier)
     app.state.runtime = runtime
+    app.state.outbox = outbox_for(runtime.env)  # webhook deliveries (api/routes/webhooks.py)
+    app.include_router(webhook_routes.router)
     app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP
     errors.install(app)
     app.add_exception_handler(CsrfRefused, refused)

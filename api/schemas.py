@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
+from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
@@ -528,3 +529,90 @@ class HealthPublic(BaseModel):
     status: Literal["ok", "unavailable"]
     position: int | None = None
 
+
+
+# --- outbound webhooks (api/routes/webhooks.py) ----------------------------------------------
+
+
+class WebhookCreate(RequestBody):
+    """Subscribe a URL to event kinds: topics (cxgov.Initiative.Approved), an aggregate's
+    topics (cxgov.Initiative.*) or every event (*)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://hooks.example.com/cxgov", "kinds": ["cxgov.Initiative.*"],
+         "description": "CX leadership channel"}]})
+
+    url: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[!-~]+$")]
+    kinds: Annotated[list[Annotated[str, Field(min_length=1, max_length=130)]],
+                     Field(min_length=1, max_length=50)]
+    description: OptionalReason = ""  # at most 200 characters (domain)
+
+
+class WebhookReasonCreate(RequestBody):
+    """Pause, resume or delete a subscription, with an optional reason."""
+
+    reason: OptionalReason = ""
+
+
+class WebhookReplayCreate(RequestBody):
+    """Send dead letters again: the named deliveries, or every dead one when none is named."""
+
+    delivery_ids: Annotated[list[UUID], Field(max_length=500)] = []
+    reason: OptionalReason = ""
+
+
+class WebhookCreatedPublic(WrittenPublic):
+    """A new subscription, and its signing secret (shown here and by
+    `cxgov webhooks secret`; it is derived, never stored)."""
+
+    secret: str
+
+
+class WebhookPublic(BaseModel):
+    """A subscription as of a log position (its newest event's position and version)."""
+
+    id: str
+    url: str
+    kinds: list[str]
+    description: str
+    status: Literal["active", "paused", "deleted"]
+    created_by: str
+    created_at: AwareDatetime
+    changed_at: AwareDatetime
+    position: int
+    version: int
+
+
+class WebhookListPublic(BaseModel):
+    """Every subscription (deleted ones too) as of `position`."""
+
+    items: list[WebhookPublic]
+    position: int
+
+
+class WebhookDeliveryPublic(BaseModel):
+    """One delivery of one event to one subscription; `delivery_id` is stable across
+    retries (the receiver's de-duplication key)."""
+
+    delivery_id: str
+    subscription_id: str
+    position: int
+    topic: str
+    state: Literal["pending", "delivered", "dead", "cancelled"]
+    attempts: int
+    created_at: AwareDatetime
+    next_attempt_at: AwareDatetime | None
+    last_attempt_at: AwareDatetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: AwareDatetime | None
+    dead_at: AwareDatetime | None
+
+
+class WebhookDeliveryPagePublic(BaseModel):
+    """Deliveries, newest log position first (the outbox now: no as-of)."""
+
+    items: list[WebhookDeliveryPublic]
+    limit: int
+    offset: int
+    next_offset: int | None

@@ -185,3 +185,9 @@ class BenefitPlanNotFound(NotFound):
     """The initiative has no benefit plan yet."""
 
     code = "benefit_plan.not_found"
+
+
+class WebhookNotFound(NotFound):
+    """No webhook subscription with this id."""
+
+    code = "webhook.not_found"

@@ -16,10 +16,11 @@ from governance.usecases.finance import FinanceUseCases
 from governance.usecases.ingest import IngestUseCases
 from governance.usecases.loop import LoopUseCases
 from governance.usecases.pnl_owner import OwnerUseCases
+from governance.usecases.webhooks import WebhookUseCases
 
 
 class Governance(FinanceUseCases, CxExecUseCases, OwnerUseCases, IngestUseCases,
-                 LoopUseCases):
+                 LoopUseCases, WebhookUseCases):
     """Commands for finance, CX executives, P&L owners and ingest services."""
 
     name = "cxgov"  # the library names an application after its class unless told (tables)

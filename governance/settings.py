@@ -202,6 +202,17 @@ class Settings(BaseSettings):
     # milliseconds (probed on each call, PostgreSQL only); 0 turns the check off.
     ready_lock_timeout_ms: int = Field(default=2000, ge=0)
 
+    # --- Outbound webhooks (governance/webhooks.py; docs/operator-guide.md "Webhooks") --------
+    # Allow http, loopback and private-network targets (a receiver on this host or the LAN);
+    # off: https to public addresses only. Link-local and metadata addresses are never allowed.
+    webhook_allow_local_targets: bool = False
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)  # one POST
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)  # then dead-lettered ...
+    webhook_max_age_seconds: float = Field(default=86_400.0, gt=0)  # ... or this old
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)  # back-off: base * 2^(n-1)
+    webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)  # ... at most this, jittered
+    webhook_workers: int = Field(default=4, ge=1, le=32)  # delivery threads per process
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

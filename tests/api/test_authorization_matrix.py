@@ -33,6 +33,8 @@ DECIDED = "I02"  # approved in the leak world: an RB initiative every portfolio 
 EVERYONE = {role: ALL for role in ROLES}
 INITIATIVE_READERS = {FINANCE: ALL, CX_EXEC: ALL, AUDITOR: ALL, PNL_OWNER: ALL}
 GOVERNANCE = {FINANCE: ALL, CX_EXEC: ALL, AUDITOR: ALL, PNL_OWNER: OWN}
+WEBHOOK_READERS = {CX_EXEC: ALL, AUDITOR: ALL}
+HOOK = "00000000-0000-4000-8000-0000000000aa"  # no such subscription: allowed means 404
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ READS = [
     Route("GET", "/dashboard/audit", {AUDITOR: ALL, CX_EXEC: ALL}),
     Route("GET", "/dashboard/desk", EVERYONE),
     Route("GET", "/dashboard/desk?revise={read}", EVERYONE),
+    Route("GET", "/v1/webhooks", WEBHOOK_READERS),
+    Route("GET", "/v1/webhooks?as_of={newest}", WEBHOOK_READERS),
+    Route("GET", "/v1/webhooks/deliveries", WEBHOOK_READERS),
+    Route("GET", "/v1/webhooks/deliveries?state=dead", WEBHOOK_READERS),
 ]
 WRITES = [
     Route("POST", "/v1/periods", {FINANCE: ALL},
@@ -124,6 +130,12 @@ WRITES = [
     Route("POST", "/v1/initiatives/{write}/outcomes", {PNL_OWNER: OWN},
           {"metric": "M1", "observed_value": "60", "observed_at": "2026-09-30T00:00:00Z"}),
     Route("POST", "/v1/initiatives/{write}/cancel", {CX_EXEC: ALL}, {"reason": "moot"}),
+    Route("POST", "/v1/webhooks", {CX_EXEC: ALL},
+          {"url": "https://hooks.example.com/matrix", "kinds": ["*"]}),
+    Route("POST", f"/v1/webhooks/{HOOK}/pause", {CX_EXEC: ALL}, {"reason": "quiet"}),
+    Route("POST", f"/v1/webhooks/{HOOK}/resume", {CX_EXEC: ALL}, {}),
+    Route("POST", f"/v1/webhooks/{HOOK}/replay", {CX_EXEC: ALL}, {"delivery_ids": []}),
+    Route("DELETE", f"/v1/webhooks/{HOOK}", {CX_EXEC: ALL}),
 ]
 TABLE = READS + WRITES
 CELLS = [(route, role, scope) for route in TABLE for role in ROLES for scope in (OWN, OTHER)]
@@ -203,7 +215,8 @@ def test_the_table_covers_every_route() -> None:
         served |= {(m, path) for m in methods - {"HEAD"}} - NOT_IN_THE_MATRIX
     placeholders = {"{period}": "{code}", "{write}": "{initiative_id}",
                     "{read}": "{initiative_id}", "M1": "{code}",
-                    "00000000-0000-4000-8000-000000000000": "{decision_id}"}
+                    "00000000-0000-4000-8000-000000000000": "{decision_id}",
+                    HOOK: "{subscription_id}"}
     table = set()
     for row in TABLE:
         path = row.path.split("?")[0]

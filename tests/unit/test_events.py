@@ -20,6 +20,7 @@ from domain import (
     registry,
     review,
     signals,
+    webhooks,
 )
 from domain.ids import natural_id
 from domain.metric import CustomerSuccessMetric
@@ -28,7 +29,7 @@ from governance.app import Governance
 AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.CustomerSuccessMetric,
               metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
               idempotency.IdempotencyKey, benefits.BenefitPlan, signals.SignalNote,
-              review.Review]
+              review.Review, webhooks.WebhookSubscription]
 
 
 def event_classes() -> list[type]:
