@@ -13,6 +13,7 @@ from api.deps import Services
 from api.guard import BodyGuard
 from api.routes import audit, health, initiatives, periods, policy, registry
 from api.routes import webhooks as webhook_routes
+from api.routes import feed as you_said_we_did
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
@@ -55,6 +56,7 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.add_exception_handler(CsrfRefused, refused)
     for module in (periods, registry, policy, initiatives, audit, health):
         app.include_router(module.router)
+    app.include_router(you_said_we_did.router)
     web.install(app)  # the dashboard: /, /dashboard, /static
     app.add_middleware(BodyGuard)  # no route sees an unchecked body
     observability.install(app)  # /metrics, request ids, JSON access logs (outermost)

@@ -51,6 +51,7 @@ from projections.rows import (
     RankingRow,
     ReadRow,
     Recommendation,
+    SaidDidStory,
     ScenarioRow,
     ScorecardCard,
 )
@@ -457,6 +458,56 @@ class ScorecardPublic(BaseModel):
 
     items: list[ScorecardCard]
     position: int
+
+
+class YouSaidWeDidPublic(BaseModel):
+    """"You said, we did": one story per customer success metric (what customers said, what
+    was delivered for it, what changed since), as of a log position."""
+
+    items: list[SaidDidStory]
+    position: int
+
+
+class JsonFeedExtension(BaseModel):
+    """cxgov's fields on a JSON Feed item (`_cxgov`): the metric, the delivery, the figures."""
+
+    metric: str
+    scenario: str | None = None
+    initiative: str
+    period: str
+    delivered_on: str
+    before: str
+    now: str | None = None
+    unit: str
+    verdict: str
+
+
+class JsonFeedItem(BaseModel):
+    """A JSON Feed 1.1 item: one delivered initiative and one metric it claims."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    url: str | None = None
+    title: str
+    content_text: str
+    summary: str
+    date_published: str
+    date_modified: str
+    tags: list[str]
+    cxgov: JsonFeedExtension = Field(alias="_cxgov")
+
+
+class JsonFeedPublic(BaseModel):
+    """"You said, we did" as a JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+
+    version: Literal["https://jsonfeed.org/version/1.1"]
+    title: str
+    home_page_url: str | None = None
+    feed_url: str | None = None
+    description: str
+    language: str
+    items: list[JsonFeedItem]
 
 
 class LedgerPublic(BaseModel):

@@ -27,6 +27,7 @@ STATUS = {
     "Initiative.Deferred": "deferred",
     "Initiative.Delivered": "delivered",
     "Initiative.Cancelled": "cancelled",
+    "Initiative.CarriedOver": "carried_over",  # out of contention: its successor competes
 }
 FOLDED = {"CustomerSuccessMetric.Defined", "CustomerSuccessMetric.Retargeted",
           "ScoringPolicy.Adopted", "FundingPool.InitiativeEnlisted", "Initiative.Submitted",

@@ -138,6 +138,8 @@ class RuleReplay:
             elif name in ("Initiative.Withdrawn", "Initiative.Delivered",
                           "Initiative.Cancelled"):
                 initiative.status = name.removeprefix("Initiative.").lower()
+            elif name == "Initiative.CarriedOver":
+                initiative.status = "carried_over"
 
     def _apply_pool(self, p: int, name: str, originator: str, data: dict[str, Any]) -> None:
         if name == "FundingPool.Opened":

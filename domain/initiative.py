@@ -17,7 +17,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import natural_id
-from domain.lifecycle import REVISABLE, UNDECIDED, Outcome, Status
+from domain.lifecycle import (
+    CARRIABLE_ANYTIME,
+    CARRIABLE_WHEN_CLOSED,
+    REVISABLE,
+    UNDECIDED,
+    Outcome,
+    Status,
+)
 from domain.text import optional_text
 from domain.values import (
     KINDS,
@@ -120,13 +127,23 @@ class Initiative(Aggregate):
         TOPIC = "cxgov.Initiative.Created"
 
     class Submitted(Created):
+        """v2 added `carried_from` ("FY2027/I05": the initiative of an earlier period this one
+        carries over; v1 stored events have none)."""
+
         TOPIC = "cxgov.Initiative.Submitted"
+        class_version = 2
         period: str
         code: str
         kind: str
         pnl: str | None
         proposal: Proposal
         actor: str
+        carried_from: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 submissions carried nothing over."""
+            state["carried_from"] = None
 
     class Revised(Aggregate.Event):
         TOPIC = "cxgov.Initiative.Revised"
@@ -182,6 +199,18 @@ class Initiative(Aggregate):
         amount_released: Decimal
         actor: str
 
+    class CarriedOver(Aggregate.Event):
+        """Carried into a later period as a new initiative (`to_id`, code `to_code`)."""
+
+        TOPIC = "cxgov.Initiative.CarriedOver"
+        to_period: str
+        to_code: str
+        to_id: UUID
+        previous_status: str
+        cost: Decimal
+        reason: str
+        actor: str
+
     @staticmethod
     def create_id(period: str, code: str) -> UUID:
         """Initiative ids are derived from period and code."""
@@ -189,7 +218,8 @@ class Initiative(Aggregate):
 
     @classmethod
     def submit(
-        cls, *, period: str, code: str, kind: str, pnl: str | None, proposal: Proposal, actor: str
+        cls, *, period: str, code: str, kind: str, pnl: str | None, proposal: Proposal,
+        actor: str, carried_from: str | None = None,
     ) -> Initiative:
         """Submit a proposal; P&L initiatives name their P&L, CX-sponsored ones do not."""
         if kind not in KINDS:
@@ -203,12 +233,13 @@ class Initiative(Aggregate):
         if code in proposal.dependencies:
             raise InvalidInput("an initiative cannot depend on itself", field="dependencies")
         created: Initiative = cls(period=period, code=code, kind=kind, pnl=pnl,
-                                  proposal=proposal, actor=actor)
+                                  proposal=proposal, actor=actor, carried_from=carried_from)
         return created
 
     @event(Submitted)
     def __init__(
-        self, *, period: str, code: str, kind: str, pnl: str | None, proposal: Proposal, actor: str
+        self, *, period: str, code: str, kind: str, pnl: str | None, proposal: Proposal,
+        actor: str, carried_from: str | None = None,
     ) -> None:
         self.period = period
         self.code = code
@@ -223,6 +254,8 @@ class Initiative(Aggregate):
         self.committed_amount = Decimal(0)
         self.delivered_on: date | None = None
         self.outcomes: list[tuple[str, Decimal, datetime]] = []
+        self.carried_from = carried_from  # "FY2027/I05" when carried over from there
+        self.carried_to: str | None = None  # "FY2028/I01" once carried over
 
     # --- queries --------------------------------------------------------------------------
 
@@ -344,6 +377,40 @@ class Initiative(Aggregate):
         self._cancelled(reason=require_text(reason, field="reason"),
                         amount_released=amount_released, actor=actor)
 
+    def carry_over(self, *, to_period: str, period_closed: bool, cost: Decimal | None = None,
+                   dependencies: tuple[str, ...] = (), code: str, reason: str,
+                   actor: str) -> Initiative:
+        """Carry this initiative into `to_period` as a new initiative `code` (the same proposal,
+        optionally a revised cost; dependencies name initiatives of the target period).
+
+        Deferred work may be carried at any time; work still undecided (submitted, pending a
+        second approval) only once its own period is closed (`period_closed`). The reason is
+        required (comply or explain). Returns the new initiative; this one records
+        `CarriedOver` and can no longer be decided."""
+        allowed = CARRIABLE_WHEN_CLOSED if period_closed else CARRIABLE_ANYTIME
+        if self.status not in allowed:
+            hint = ("" if period_closed or self.status not in CARRIABLE_WHEN_CLOSED
+                    else f" and {self.period} is open (only deferred work is carried before "
+                         "its period closes)")
+            raise InvalidTransition(
+                f"cannot carry over initiative {self.code} while it is {self.status}{hint}",
+                status=self.status)
+        if to_period == self.period:
+            raise InvalidInput(f"{self.code} is already in {self.period}: carry it into "
+                               "another period", field="to_period")
+        why = require_text(reason, field="reason", max_length=2000)
+        changes: dict[str, Any] = {"dependencies": tuple(dependencies)}
+        if cost is not None:
+            changes["cost"] = cost
+        proposal = Proposal(**{**self.proposal.__dict__, **changes})
+        successor = Initiative.submit(period=to_period, code=code, kind=self.kind, pnl=self.pnl,
+                                      proposal=proposal, actor=actor,
+                                      carried_from=f"{self.period}/{self.code}")
+        self._carried_over(to_period=to_period, to_code=successor.code, to_id=successor.id,
+                           previous_status=self.status, cost=successor.cost, reason=why,
+                           actor=actor)
+        return successor
+
     # --- events ---------------------------------------------------------------------------
 
     @event(Revised)
@@ -393,6 +460,12 @@ class Initiative(Aggregate):
         self._moved(Initiative.Cancelled, actor)
         self.committed_amount = Decimal(0)
 
+    @event(CarriedOver)
+    def _carried_over(self, *, to_period: str, to_code: str, to_id: UUID, previous_status: str,
+                      cost: Decimal, reason: str, actor: str) -> None:
+        self._moved(Initiative.CarriedOver, actor)
+        self.carried_to = f"{to_period}/{to_code}"
+
 
 #: The lifecycle: the status each event leads to (events not named keep the status).
 _STATUS_AFTER: Final[dict[type[Aggregate.Event], Status]] = {
@@ -404,6 +477,7 @@ _STATUS_AFTER: Final[dict[type[Aggregate.Event], Status]] = {
     Initiative.Deferred: Status.DEFERRED,
     Initiative.Delivered: Status.DELIVERED,
     Initiative.Cancelled: Status.CANCELLED,
+    Initiative.CarriedOver: Status.CARRIED_OVER,
 }
 #: Which statuses each command accepts (UNDECIDED: withdraw, approve, reject; this: revise and a
 #: first approval).

@@ -24,6 +24,7 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    CARRIED_OVER = "carried_over"  # carried into a later period (its successor is decided there)
 
 
 class Outcome(StrEnum):
@@ -51,3 +52,7 @@ REVISABLE: Final = frozenset({Status.SUBMITTED, Status.DEFERRED})
 FUNDED: Final = frozenset({Status.APPROVED, Status.DELIVERED})
 #: Ranked: everything undecided or funded.
 IN_CONTENTION: Final = UNDECIDED | FUNDED
+#: Carried into a later period: a deferred initiative at any time; one still undecided
+#: (submitted, pending a second approval) only once its own period is closed.
+CARRIABLE_ANYTIME: Final = frozenset({Status.DEFERRED})
+CARRIABLE_WHEN_CLOSED: Final = UNDECIDED

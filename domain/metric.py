@@ -155,8 +155,13 @@ class CustomerSuccessMetric(Aggregate):
         reason: str,
         actor: str,
     ) -> None:
-        """Change baseline or target, with a recorded reason."""
+        """Change baseline or target (or the target date), with a recorded reason; a change
+        that changes nothing is refused. One event for both: `change_kind` names it."""
         check_direction(self.direction, baseline=baseline, target=target)
+        if (baseline, target, target_date) == (self.baseline, self.target, self.target_date):
+            raise InvalidInput(f"metric {self.code} already has baseline {baseline}, target "
+                               f"{target} and that target date: nothing changes",
+                               field="target")
         self._retargeted(
             baseline=baseline,
             target=target,
@@ -182,6 +187,14 @@ class CustomerSuccessMetric(Aggregate):
         self.baseline = baseline
         self.target = target
         self.target_date = target_date
+
+
+def change_kind(*, baseline_changed: bool, target_changed: bool) -> str:
+    """What a `Retargeted` event did, named from what it changed: "rebaseline" (the starting
+    point was measured anew), "retarget" (the ambition or its date moved), or both."""
+    if baseline_changed and target_changed:
+        return "rebaseline+retarget"
+    return "rebaseline" if baseline_changed else "retarget"
 
 
 def check_direction(direction: str, *, baseline: Decimal, target: Decimal) -> None:

@@ -12,6 +12,8 @@ One rule for every read of the portfolio (docs/api-guide.md, "Who reads what"):
   initiative reader sees only its place in the ranking (rank, P&L, kind, status, cost, score,
   the cut line): not its id, code, title, problem or impacts. It is absent from initiative
   lists and answers 404, exactly like an initiative that does not exist.
+* "you said, we did" (projections/feed.py) is read whole by every initiative reader (not
+  ingest): it is meant for publishing and holds delivered initiatives only (decided).
 
 Routes and pages read through `PortfolioReader` (`read_as`), so no read can skip the rule.
 It reads the typed rows of `projections.rows` and answers them, never plain documents.
@@ -36,6 +38,7 @@ from projections.rows import (
     PolicyRow,
     RankingRow,
     Recommendation,
+    SaidDidStory,
     ScenarioRow,
     ScorecardCard,
     Unfunded,
@@ -163,6 +166,12 @@ class PortfolioReader:
     def policy(self) -> PolicyRow | None:
         """The scoring policy in force."""
         return self.snapshot.policy()
+
+    def you_said_we_did(self) -> list[SaidDidStory]:
+        """"You said, we did", read whole by every initiative reader (none for ingest): it is
+        written to be published and names delivered initiatives only (code, title, delivery
+        date), decided by definition, so it is the same for every reader."""
+        return self.snapshot.you_said_we_did() if self.reads_initiatives else []
 
     # --- initiatives, by the rule ------------------------------------------------------------
 

@@ -27,7 +27,10 @@ def _names(cls: type) -> tuple[str, ...]:
 
 
 SUMMARY_KEYS = ("period", "code", "title", "amount", "opex_total", "metric", "batch_key",
-                "policy_version", "reason", "rationale")
+                "policy_version", "reason", "rationale",
+                # re-decisions (issue 14): carry-overs and metric target versions
+                "carried_from", "to_period", "to_code", "previous_baseline", "baseline",
+                "previous_target", "target", "target_date")
 _SUMMARY_KEYS: dict[type, tuple[str, ...]] = {}
 _DETAILS: dict[type, tuple[str, ...]] = {}
 

@@ -21,6 +21,7 @@ from projections.rows import (
     Ledger,
     RankingRow,
     Recommendation,
+    SaidDidStory,
     ScorecardCard,
 )
 from projections.snapshot import Snapshot
@@ -168,6 +169,10 @@ class ReadModels:
     def initiative(self, initiative_id: str, **at: Any) -> InitiativeCard | None:
         """One initiative's card."""
         return self.snapshot(**at).initiative(initiative_id)
+
+    def you_said_we_did(self, **at: Any) -> list[SaidDidStory]:
+        """"You said, we did": one story per customer success metric (projections/feed.py)."""
+        return self.snapshot(**at).you_said_we_did()
 
     def preview_ranking(self, period: str,
                         terms: PolicyTerms) -> tuple[int, list[RankingRow] | None]:

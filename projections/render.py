@@ -13,6 +13,7 @@ from domain.lifecycle import FUNDED, IN_CONTENTION
 from domain.policy import PolicyTerms
 from domain.portfolio import assess
 from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_closed
+from projections import feed
 from projections.codec import plain, plain_row
 from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
 from projections.state import InitiativeState, MetricState, PeriodState, PortfolioState
@@ -256,4 +257,6 @@ def documents(state: PortfolioState,
     for initiative_id in sorted(ids):
         i = state.initiatives[initiative_id]
         put("initiative", initiative_id, i.period, i.seq, initiative(state, i))
+    for code in sorted(feed.touched(state, None if everything else changed)):
+        put(feed.MODEL, code, None, 0, feed.story(state, code))
     return docs

@@ -473,6 +473,59 @@ class AuditEvent(ReadRow):
     details: dict[str, Any] = Field(description="The event's own fields (they vary by topic).")
 
 
+# --- "you said, we did" (projections/feed.py) ------------------------------------------
+
+
+class SaidDidDelivery(ReadRow):
+    """A delivered initiative claiming the story's metric, and what changed since its
+    delivery: the newest reading on or before the day (else the baseline) against the newest
+    reading after it."""
+
+    before: DecimalText
+    before_observed_at: TimeText | None
+    before_source: str = Field(description="`reading`, or `baseline` when no reading is "
+                                           "that old.")
+    change: DecimalText | None
+    code: str
+    delivered_on: DayText
+    initiative_id: str
+    now: DecimalText | None
+    now_observed_at: TimeText | None
+    period: str
+    sentence: str
+    title: str
+    updated: TimeText
+    verdict: str = Field(description="`better`, `worse` or `unchanged` for customers, or "
+                                     "`no_reading_yet` after the delivery.")
+
+
+class SaidDidStory(ReadRow):
+    """One customer success metric: what customers said, what was delivered for it, and what
+    changed for them since the first delivery (plain language in `sentence`)."""
+
+    baseline: DecimalText
+    before: DecimalText | None
+    before_observed_at: TimeText | None
+    before_source: str | None
+    change: DecimalText | None
+    customer_phrasing: str
+    deliveries: list[SaidDidDelivery]
+    direction: str
+    first_delivered_on: DayText | None
+    metric: str
+    now: DecimalText | None
+    now_observed_at: TimeText | None
+    operational_metric: str
+    pnl: str | None
+    scenario: str | None
+    scenario_name: str | None
+    sentence: str | None
+    target: DecimalText
+    unit: str
+    updated: TimeText | None
+    verdict: str | None
+
+
 def jsonable(value: Any) -> Any:
     """Rows (alone, or in lists and tuples) as plain JSON values, as the documents hold them."""
     if isinstance(value, ReadRow):
@@ -486,5 +539,5 @@ def jsonable(value: Any) -> Any:
 DOCUMENT_ROWS: dict[str, type[ReadRow]] = {
     "ranking": RankingRow, "ledger": Ledger, "scorecard": ScorecardCard,
     "initiative": InitiativeCard, "pnl": PnlRow, "scenario": ScenarioRow, "metric": MetricRow,
-    "policy": PolicyRow,
+    "policy": PolicyRow, "you_said_we_did": SaidDidStory,
 }

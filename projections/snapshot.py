@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from projections import render
+from projections import feed, render
 from projections.codec import canonical
 from projections.documents import Scope, ScopeKind
 from projections.recommend import recommendation
@@ -25,6 +25,7 @@ from projections.rows import (
     RankingRow,
     ReadRow,
     Recommendation,
+    SaidDidStory,
     ScenarioRow,
     ScorecardCard,
 )
@@ -165,6 +166,15 @@ class Snapshot:
         if ledger is None:
             return None
         return recommendation(self.ranking(period), ledger)
+
+    def you_said_we_did(self) -> list[SaidDidStory]:
+        """"You said, we did": one story per metric, every period (projections/feed.py).
+        Replayed from the whole fold (deliveries of any period count), by the same render."""
+        if not self.replayed:
+            return self._rows(SaidDidStory, feed.MODEL)
+        state = self._state(None)
+        return [SaidDidStory.model_validate(feed.story(state, code))
+                for code in sorted(state.metrics)]
 
     def departures(self, period: str) -> list[Departure]:
         """The departures register: decisions against the recommendation, in log order."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.initiative import Initiative, Proposal
 from domain.lifecycle import Status
-from domain.metric import CustomerSuccessMetric, ObservationBatch
+from domain.metric import CustomerSuccessMetric, ObservationBatch, change_kind
 from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool, pool_amount
 from domain.registry import PnL, Scenario
@@ -81,6 +81,9 @@ class MetricState:
     defined_at: datetime
     series: dict[str, list[MonthPoint]] = field(default_factory=dict)
     readings: int = 0
+    # every target version, the definition first: baseline, target, target_date, kind,
+    # reason, actor, at, position (the log position it took effect at)
+    targets: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +107,9 @@ class InitiativeState:
     delivered_on: date | None = None
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     updated_at: datetime | None = None
+    carried_from: str | None = None  # "FY2027/I05": carried over from there
+    carried_to: str | None = None  # "FY2028/I01": carried over to there
+    carry_reason: str | None = None  # why it was carried over (on the original)
 
     def __post_init__(self) -> None:
         # A fold snapshot stores the status as its string.
@@ -262,9 +268,20 @@ def _metric_defined(s: PortfolioState, e: CustomerSuccessMetric.Defined) -> set[
         operational_metric=e.operational_metric, scenario=e.scenario, pnl=e.pnl, unit=e.unit,
         direction=e.direction, baseline=e.baseline, target=e.target,
         target_date=e.target_date, customer_threshold=e.customer_threshold,
-        importance=e.importance, satisfaction=e.satisfaction, defined_at=e.timestamp)
+        importance=e.importance, satisfaction=e.satisfaction, defined_at=e.timestamp,
+        targets=[{"baseline": e.baseline, "target": e.target, "target_date": e.target_date,
+                  "kind": "definition", "reason": None, "actor": e.actor, "at": e.timestamp,
+                  "position": s.position}])
     s.metric_index[str(e.originator_id)] = e.code
     return {"directory", "metrics"}
+
+
+def first_target(metric: MetricState) -> dict[str, Any]:
+    """The target version a metric holds when its history was not folded (a fold snapshot
+    written before `MetricState.targets` existed): its current values, position unknown."""
+    return {"baseline": metric.baseline, "target": metric.target,
+            "target_date": metric.target_date, "kind": "definition", "reason": None,
+            "actor": None, "at": metric.defined_at, "position": None}
 
 
 def _metric(s: PortfolioState, e: Any) -> MetricState:
@@ -273,6 +290,14 @@ def _metric(s: PortfolioState, e: Any) -> MetricState:
 
 def _retargeted(s: PortfolioState, e: CustomerSuccessMetric.Retargeted) -> set[str]:
     metric = _metric(s, e)
+    if not metric.targets:  # folded from a fold snapshot older than the history
+        metric.targets.append(first_target(metric))
+    metric.targets.append({
+        "baseline": e.baseline, "target": e.target, "target_date": e.target_date,
+        "kind": change_kind(baseline_changed=e.baseline != metric.baseline,
+                            target_changed=(e.target, e.target_date) != (metric.target,
+                                                                          metric.target_date)),
+        "reason": e.reason, "actor": e.actor, "at": e.timestamp, "position": s.position})
     metric.baseline, metric.target, metric.target_date = e.baseline, e.target, e.target_date
     return {"directory", "metrics"}
 
@@ -320,7 +345,7 @@ def _submitted(s: PortfolioState, e: Initiative.Submitted) -> set[str]:
     s.initiatives[key] = InitiativeState(
         id=str(e.originator_id), period=e.period, code=e.code, kind=e.kind, pnl=e.pnl,
         proposal=e.proposal, submitted_by=e.actor, submitted_at=e.timestamp, seq=seq,
-        updated_at=e.timestamp)
+        updated_at=e.timestamp, carried_from=e.carried_from)
     return {f"period:{e.period}", f"initiative:{e.originator_id}"}
 
 
@@ -348,6 +373,13 @@ def _moved(s: PortfolioState, e: Any) -> set[str]:
     elif kind is Initiative.Delivered:
         state.delivered_on = e.delivered_on
     return {f"period:{state.period}", f"initiative:{state.id}"}
+
+
+def _carried_over(s: PortfolioState, e: Initiative.CarriedOver) -> set[str]:
+    scopes = _moved(s, e)
+    state = s.initiatives[str(e.originator_id)]
+    state.carried_to, state.carry_reason = f"{e.to_period}/{e.to_code}", e.reason
+    return scopes
 
 
 def _outcome(s: PortfolioState, e: Initiative.OutcomeRecorded) -> set[str]:
@@ -380,6 +412,7 @@ _HANDLERS: dict[type, Any] = {
     Initiative.Delivered: _moved,
     Initiative.OutcomeRecorded: _outcome,
     Initiative.Cancelled: _moved,
+    Initiative.CarriedOver: _carried_over,
 }
 
 
@@ -392,7 +425,7 @@ _HANDLERS.update(LOOP_HANDLERS)
 _ON_INITIATIVE = frozenset({
     Initiative.Revised, Initiative.Withdrawn, Initiative.FirstApprovalRecorded,
     Initiative.Approved, Initiative.Rejected, Initiative.Deferred, Initiative.Delivered,
-    Initiative.OutcomeRecorded, Initiative.Cancelled})
+    Initiative.OutcomeRecorded, Initiative.Cancelled, Initiative.CarriedOver})
 
 
 def periods_touched(state: PortfolioState, events: Iterable[Any]) -> set[str] | None:

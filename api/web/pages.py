@@ -107,6 +107,23 @@ def scorecard(request: Request, who: User, period: Text = None,
                        charts={card.metric: charts.trend_chart(card) for card in cards})
 
 
+@router.get("/dashboard/you-said-we-did", response_class=HTMLResponse)
+def you_said_we_did(request: Request, who: User, period: Text = None,
+                    as_of: Text = None) -> HTMLResponse:
+    """What customers said, the work delivered for it, what changed since (not ingest)."""
+    page = open_page(request, who, period=period, as_of=as_of)
+    if (forbidden := refused(page)) is not None:
+        return forbidden
+    stories = page.snapshot.you_said_we_did()
+    told: dict[str | None, dict[str, Any]] = {}
+    for story in sorted((s for s in stories if s.deliveries),
+                        key=lambda s: (s.scenario or "~", s.metric)):
+        told.setdefault(story.scenario, {"code": story.scenario, "name": story.scenario_name,
+                                         "stories": []})["stories"].append(story)
+    return page.render("you_said_we_did.html", told=list(told.values()),
+                       waiting=[s for s in stories if not s.deliveries])
+
+
 @router.get("/dashboard/audit", response_class=HTMLResponse)
 def audit(request: Request, who: User, period: Text = None, as_of: Text = None,
           show: Annotated[str, Query(pattern="^(decisions|all)$")] = "decisions"

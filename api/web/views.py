@@ -113,7 +113,8 @@ class PageNotFound(Exception):
 def roles_of(who: Principal) -> dict[str, bool]:
     """Which parts of the dashboard the principal uses."""
     return {"exec": who.has(CX_EXEC), "owner": who.has(PNL_OWNER, CX_EXEC),
-            "audit": who.has(AUDITOR, CX_EXEC), "finance": who.has(FINANCE)}
+            "audit": who.has(AUDITOR, CX_EXEC), "finance": who.has(FINANCE),
+            "reads": who.has(AUDITOR, CX_EXEC, FINANCE, PNL_OWNER)}
 
 
 def open_page(request: Request, who: Principal, *, period: str | None = None,

@@ -25,7 +25,9 @@ from governance.entrypoints.company import (
     parse_company,
 )
 from governance.entrypoints.db import db_app, migrate_command
+from governance.entrypoints.demo_history import apply_history
 from governance.entrypoints.export import export_command
+from governance.entrypoints.feed import feed_command
 from governance.entrypoints.serve import (
     app_factory,
     checkpointer,
@@ -134,6 +136,11 @@ def _demo(*, serve: bool, host: str, port: int) -> None:
             typer.echo(f"{company.company} is already loaded; showing its current state")
         except CxgovError:
             _import(rt, company, issuer=rt.settings.jwt_issuer)
+            history = apply_history(rt.app, company, issuer=rt.settings.jwt_issuer)
+            typer.echo(f"applied {history.commands} commands of seeded history (readings "
+                       f"June 2025 - November 2026, decisions, deliveries, outcomes): log "
+                       f"positions {history.first_position}..{history.last_position}; the "
+                       f"first decision point is position {history.decision_point}")
         period = company.period.code
         models = rt.read_models()
         typer.echo(render_ranking(jsonable(models.ranking(period)),
@@ -157,6 +164,7 @@ app.command("serve")(serve_command)
 app.command("token")(token_command)
 app.command("sign-in-link")(sign_in_link_command)
 app.command("export")(export_command)
+app.command("feed")(feed_command)
 
 
 @app.command("project")

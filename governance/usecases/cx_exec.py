@@ -22,6 +22,7 @@ from governance.access import require_role
 from governance.principal import CX_EXEC, Principal
 from governance.unit_of_work import CommandResult, UnitOfWork
 from governance.usecases.base import Commands
+from governance.usecases.pnl_owner import check_proposal
 
 
 class CxExecUseCases(Commands):
@@ -68,19 +69,48 @@ class CxExecUseCases(Commands):
 
         return self.transact(build)
 
-    def retarget_metric(self, principal: Principal, *, code: str, baseline: Decimal,
-                        target: Decimal, target_date: date | None,
-                        reason: str) -> CommandResult:
-        """Change a metric's baseline or target, with a reason."""
+    def retarget_metric(self, principal: Principal, *, code: str,
+                        baseline: Decimal | None = None, target: Decimal | None = None,
+                        target_date: date | None = None, reason: str,
+                        clear_target_date: bool = False) -> CommandResult:
+        """Re-baseline or retarget a metric (or move its target date), with a reason: what is
+        not given (None) is kept; `clear_target_date` drops the date."""
         require_role(principal, CX_EXEC, action="retargeting a metric")
+        reason = require_text(reason, field="reason", max_length=2000)
 
         def build(unit: UnitOfWork) -> list[Aggregate]:
             metric = unit.store.private(unit.metric(code))
-            metric.retarget(baseline=baseline, target=target, target_date=target_date,
-                            reason=reason, actor=principal.actor)
+            when = None if clear_target_date else (target_date or metric.target_date)
+            metric.retarget(baseline=metric.baseline if baseline is None else baseline,
+                            target=metric.target if target is None else target,
+                            target_date=when, reason=reason, actor=principal.actor)
             return [metric]
 
         return self.transact(build)
+
+    def carry_over(self, principal: Principal, *, initiative_id: UUID, to_period: str,
+                   reason: str, cost: Decimal | None = None, code: str | None = None,
+                   dependencies: tuple[str, ...] = ()) -> CommandResult:
+        """Carry a deferred initiative (or one left undecided when its period closed) into
+        `to_period`: the new initiative (same proposal, optionally a revised cost, linked by
+        `carried_from`), the original's `CarriedOver` and the target pool's enlistment are
+        saved in one transaction, under the target pool's turn. The result is the new one."""
+        require_role(principal, CX_EXEC, action="carrying an initiative over")
+        require_text(reason, field="reason", max_length=2000)
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            original = unit.initiative(initiative_id)
+            closed = unit.pool(original.period).closed
+            pool = unit.pool(to_period)
+            successor = original.carry_over(
+                to_period=to_period, period_closed=closed, cost=cost, dependencies=dependencies,
+                code=code or pool.next_code(), reason=reason, actor=principal.actor)
+            check_proposal(unit, successor.proposal, pool, code=successor.code)
+            pool.enlist(initiative_id=successor.id, code=successor.code, actor=principal.actor)
+            return [pool, original, successor]
+
+        pool_id = FundingPool.create_id(to_period)
+        return self.transact(build, lambda: [pool_id, initiative_id], turn=pool_id)
 
     def adopt_policy(self, principal: Principal, *, terms: PolicyTerms,
                      rationale: str) -> CommandResult:

@@ -42,6 +42,8 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.Initiative.Delivered": ("note", (), ("delivered_on",)),
     "cxgov.Initiative.OutcomeRecorded": ("note", (), ("metric", "observed_value")),
     "cxgov.Initiative.Cancelled": ("reason", (), ("amount_released",)),
+    "cxgov.Initiative.CarriedOver": ("reason", ("previous_status",),
+                                     ("to_period", "to_code", "to_id", "cost")),
     "cxgov.IdempotencyKey.Recorded": ("fingerprint", (), ("result_id", "result_version")),
     "cxgov.WebhookSubscription.Subscribed": ("description", (), ("url", "kinds")),
     "cxgov.WebhookSubscription.Paused": ("reason", (), ()),

@@ -58,6 +58,10 @@ def in_status(status: Status) -> Initiative:
         Status.CANCELLED: [lambda: initiative.approve(decision=record, actor=CHIEF),
                            lambda: initiative.cancel(reason="vendor collapsed",
                                                      amount_released=12 * M, actor=CHIEF)],
+        Status.CARRIED_OVER: [
+            lambda: initiative.defer(decision=a_record(outcome=Outcome.DEFER), actor=CHIEF),
+            lambda: initiative.carry_over(to_period="FY2028", period_closed=False, code="I01",
+                                          reason="next year's budget", actor=CHIEF)],
     }
     for step in steps[status]:
         step()
@@ -378,7 +382,7 @@ def test_the_approvals_rule_starts_extends_and_clears_the_list() -> None:
 def test_statuses_and_outcomes_are_the_strings_stored_since_the_first_release() -> None:
     assert [s.value for s in Status] == [
         "submitted", "pending_second_approval", "deferred", "approved", "rejected",
-        "withdrawn", "delivered", "cancelled"]
+        "withdrawn", "delivered", "cancelled", "carried_over"]
     assert [o.value for o in Outcome] == ["approve", "reject", "defer"]
     assert IN_CONTENTION == UNDECIDED | FUNDED == {
         "submitted", "pending_second_approval", "deferred", "approved", "delivered"}

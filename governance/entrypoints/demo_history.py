@@ -1,0 +1,211 @@
+"""Harborview's seeded history: about 18 months of a company that runs the loop.
+
+`cxgov demo` applies it once, right after importing the company file (the plain import
+stays as published, so the tests built on it keep their state). Everything goes through the
+Governance use cases, never by writing events; it is deterministic (a fixed seed and fixed
+business dates) and fast (one bulk observations call, then about forty commands).
+
+The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
+
+* monthly readings of every metric from June 2025 to November 2026, with sample sizes, and
+  pilot / control cohorts for M4 from June 2026 (the difference-in-differences example of
+  DOMAIN.md section 5: 18.0 -> 9.5 days in the pilot regions, 18.4 -> 16.8 in control);
+* the FY2027 budget round (the first decision point, as imported: the ranking DOMAIN.md
+  publishes): the 22 recommended initiatives approved in rank order (I19 and I21, above the
+  four-eyes threshold, by two CX executives), I28 and I30 rejected (no customer metric),
+  I23 deferred; five stay undecided;
+* nine deliveries between July and October 2026; each closes a share of its metric's
+  remaining gap (reach x gap closed x how much of it was realised), phased in over three
+  months, so the readings move after the work lands; outcomes recorded on four of them.
+
+The ranking as of the first decision point (`HistoryReport.decision_point`) is the one the
+file publishes: nothing in the history changes a metric's baseline or target before it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from domain.values import Reading
+from governance.app import Governance
+from governance.entrypoints.company import DEFAULT_ISSUER, CompanyFile, MetricIn, owner_of
+from governance.principal import CX_EXEC, INGEST, PNL_OWNER, Principal
+
+SEED = 2027
+FIRST_MONTH = (2025, 6)
+MONTHS = 18  # June 2025 .. November 2026
+SOURCE = "harborview demo history"
+RATIONALE = "FY2027 budget round: funded as recommended."
+#: Typical monthly sample sizes (responses, cases or accounts measured).
+SAMPLE_SIZES = {"M1": 420, "M2": 260, "M3": 90, "M4": 380, "M5": 640, "M6": 64, "M7": 58,
+                "M8": 140, "M9": 1200}
+#: M4's pilot regions against their control regions (DOMAIN.md section 5).
+PILOT = ("M4", (2026, 6), Decimal("18.0"), Decimal("9.5"), Decimal("18.4"), Decimal("16.8"))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An approved initiative delivered on a day, and the share of its claimed effect that
+    shows in the readings (1 = all of it)."""
+
+    code: str
+    delivered_on: date
+    realised: Decimal
+
+
+DELIVERIES = (
+    Delivery("I16", date(2026, 7, 15), Decimal("0.8")),
+    Delivery("I13", date(2026, 7, 20), Decimal("0.8")),
+    Delivery("I11", date(2026, 7, 31), Decimal("0.95")),
+    Delivery("I08", date(2026, 8, 5), Decimal("0.9")),
+    Delivery("I27", date(2026, 8, 14), Decimal("0.3")),
+    Delivery("I15", date(2026, 8, 31), Decimal("0.85")),
+    Delivery("I25", date(2026, 9, 15), Decimal("0.7")),
+    Delivery("I24", date(2026, 9, 30), Decimal("0.6")),
+    Delivery("I04", date(2026, 10, 2), Decimal("0.7")),
+)
+#: Outcomes the owners record (initiative, metric): the metric's reading of October 2026.
+OUTCOMES = (("I11", "M5"), ("I13", "M4"), ("I16", "M6"), ("I08", "M3"))
+OUTCOME_MONTH = (2026, 10)
+REJECTED = {"I28": "Declares no customer success metric: nothing for customers to gain.",
+            "I30": "Declares no customer success metric: nothing for customers to gain."}
+DEFERRED = {"I23": "Platform bet below the cut line: revisit in the FY2028 round."}
+FOUR_EYES = ("I19", "I21")
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    """What the history wrote: the first decision point (the log position the import
+    ended at), its own first and last positions, and how many commands it ran."""
+
+    decision_point: int
+    first_position: int
+    last_position: int
+    commands: int
+
+
+def months() -> list[tuple[int, int]]:
+    """(year, month) of every month of the history, oldest first."""
+    year, month = FIRST_MONTH
+    found = []
+    for _ in range(MONTHS):
+        found.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def month_end(year: int, month: int) -> datetime:
+    """The last day of a month, at midnight UTC (the day a monthly reading is dated)."""
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    last = date.fromordinal(following.toordinal() - 1)
+    return datetime(last.year, last.month, last.day, tzinfo=UTC)
+
+
+def _one_place(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _gap_share(company: CompanyFile, metric: MetricIn, year: int, month: int) -> Decimal:
+    """The share of the metric's gap closed by the deliveries landed by the month's end:
+    each closes reach x gap-closed x realised of what is left, a third more each month."""
+    left = Decimal(1)
+    claims = {i.code: i for i in company.initiatives}
+    gap = metric.target - metric.baseline
+    for d in DELIVERIES:
+        landed = (year - d.delivered_on.year) * 12 + month - d.delivered_on.month + (
+            1 if d.delivered_on < month_end(year, month).date() else 0)
+        if landed <= 0 or gap == 0:
+            continue
+        for claim in claims[d.code].expected_impacts:
+            if claim.metric != metric.code:
+                continue
+            closed = min(max((claim.expected_value - metric.baseline) / gap, Decimal(0)),
+                         Decimal(1))
+            left *= 1 - claim.reach * closed * d.realised * min(Decimal(landed), Decimal(3)) / 3
+    return 1 - left
+
+
+def readings(company: CompanyFile) -> list[tuple[str, str, tuple[Reading, ...], str]]:
+    """Every month's readings of every metric as bulk observation batches (deterministic)."""
+    rnd = random.Random(SEED)
+    batches = []
+    metric_code, pilot_from, pilot_a, pilot_b, control_a, control_b = PILOT
+    pilot_months = [m for m in months() if m >= pilot_from]
+    for metric in company.metrics:
+        n = SAMPLE_SIZES.get(metric.code, 100)
+        gap = metric.target - metric.baseline
+        for year, month in months():
+            wobble = Decimal(rnd.randint(-30, 30)) / 1000  # +-3% of the gap: noise
+            value = _one_place(metric.baseline + gap * (_gap_share(company, metric, year, month)
+                                                        + wobble))
+            size = n + rnd.randint(-n // 10, n // 10)
+            at = month_end(year, month)
+            found = [Reading(value, at, size)]
+            if metric.code == metric_code and (year, month) in pilot_months:
+                step = Decimal(pilot_months.index((year, month))) / (len(pilot_months) - 1)
+                found.append(Reading(_one_place(pilot_a + (pilot_b - pilot_a) * step), at,
+                                     size // 3, cohort="pilot"))
+                found.append(Reading(_one_place(control_a + (control_b - control_a) * step), at,
+                                     size // 3, cohort="control"))
+            batches.append((metric.code, f"harborview-{year}-{month:02d}", tuple(found),
+                            SOURCE))
+    return batches
+
+
+def _person(subject: str, role: str, issuer: str, pnls: Sequence[str] = ()) -> Principal:
+    return Principal(subject=subject, roles=frozenset({role}), pnls=frozenset(pnls),
+                     issuer=issuer)
+
+
+def apply_history(app: Governance, company: CompanyFile, *,
+                  issuer: str = DEFAULT_ISSUER) -> HistoryReport:
+    """Apply the history to a freshly imported Harborview (through the use cases)."""
+    period = company.period.code
+    chief = _person("cx.chief", CX_EXEC, issuer)
+    deputy = _person("cx.deputy", CX_EXEC, issuer)
+    sponsor = _person(company.cx_sponsor, CX_EXEC, issuer)
+    ingest = _person("ingest.bot", INGEST, issuer)
+    owners = {p.code: _person(owner_of(p), PNL_OWNER, issuer, (p.code,)) for p in company.pnls}
+    decision_point = app.position()
+    commands = 0
+
+    def owner(code: str) -> Principal:
+        spec = next(i for i in company.initiatives if i.code == code)
+        return owners[spec.pnl or ""] if spec.kind == "pnl" else sponsor
+
+    app.record_observation_batches(ingest, batches=readings(company))
+    commands += 1
+    ids = {i.code: app.initiative_id(period, i.code or "") for i in company.initiatives}
+    for entry in app.assess(period).entries:
+        if not entry.recommended:
+            continue
+        app.decide(chief, initiative_id=ids[entry.code], outcome="approve", rationale=RATIONALE)
+        commands += 1
+        if entry.code in FOUR_EYES:
+            app.decide(deputy, initiative_id=ids[entry.code], outcome="approve",
+                       rationale=RATIONALE)
+            commands += 1
+    for code, why in REJECTED.items():
+        app.decide(deputy, initiative_id=ids[code], outcome="reject", rationale=why)
+        commands += 1
+    for code, why in DEFERRED.items():
+        app.decide(chief, initiative_id=ids[code], outcome="defer", rationale=why)
+        commands += 1
+    for d in DELIVERIES:
+        app.report_delivery(owner(d.code), initiative_id=ids[d.code],
+                            delivered_on=d.delivered_on, note="Live for every customer.")
+        commands += 1
+    values = {(metric, key): r[0].value for metric, key, r, _ in readings(company)}
+    year, month = OUTCOME_MONTH
+    for code, metric in OUTCOMES:
+        app.record_outcome(owner(code), initiative_id=ids[code], metric=metric,
+                           observed_value=values[(metric, f"harborview-{year}-{month:02d}")],
+                           observed_at=month_end(year, month),
+                           note="Read from the monthly operational report.")
+        commands += 1
+    return HistoryReport(decision_point=decision_point, first_position=decision_point + 1,
+                         last_position=app.position(), commands=commands)

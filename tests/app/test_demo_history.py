@@ -1,0 +1,113 @@
+"""Harborview's seeded history (governance/entrypoints/demo_history.py): a company that runs
+the loop, deterministic, and the published ranking still the state at the first decision."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from governance.app import Governance
+from governance.entrypoints.cli import bundled_company
+from governance.entrypoints.company import import_company
+from governance.entrypoints.demo_history import (
+    DELIVERIES,
+    HistoryReport,
+    apply_history,
+    readings,
+)
+from governance.stores.readside import in_memory
+from projections.query import ReadModels
+from tests.builders import harborview_path
+
+SHARED = Path("/work/shared/data/harborview.json")
+
+
+def expected() -> dict[str, Any]:
+    """The published expectation (the shared copy when present, else the packaged file)."""
+    path = SHARED if SHARED.is_file() else harborview_path()
+    found: dict[str, Any] = json.loads(path.read_text())["expected"]
+    return found
+
+
+def demo(gov: Governance) -> tuple[ReadModels, HistoryReport]:
+    """Harborview imported, then its history applied."""
+    company = bundled_company()
+    import_company(gov, company)
+    report = apply_history(gov, company)
+    return in_memory(gov).read_models(), report
+
+
+@pytest.fixture(scope="module")
+def alive() -> Iterator[tuple[ReadModels, HistoryReport]]:
+    gov = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield demo(gov)
+    gov.close()
+
+
+def test_the_ranking_at_the_first_decision_point_is_the_published_one(
+        alive: tuple[ReadModels, HistoryReport]) -> None:
+    models, report = alive
+    published = expected()
+    rows = models.ranking("FY2027", as_of=report.decision_point)
+    assert [r.code for r in rows] == published["ranking"]
+    assert {r.code: {"cip": r.cip_display, "score": r.score_display} for r in rows} == (
+        published["scores"])
+    recommended = sum(Decimal(r.cost) for r in rows if r.recommended)
+    assert recommended == Decimal(published["greedy_funded_musd"]) * 1_000_000
+    assert {r.status for r in rows} == {"submitted"}
+    assert report.last_position > report.first_position > report.decision_point
+
+
+def test_every_scorecard_card_has_data_and_the_ledger_money(
+        alive: tuple[ReadModels, HistoryReport]) -> None:
+    models, _ = alive
+    cards = models.scorecard("FY2027")
+    assert len(cards) == 9
+    assert "grey" not in {c.status for c in cards}
+    assert all(c.readings >= 18 and len(c.trend) == 6 and c.sample_size for c in cards)
+    m4 = next(c for c in cards if c.metric == "M4")
+    assert m4.did is not None and Decimal(m4.did.effect) == Decimal("-6.9")  # DOMAIN.md 5
+    ledger = models.ledger("FY2027")
+    assert ledger is not None
+    assert Decimal(ledger.committed) == Decimal("118.8") * 1_000_000
+    assert ledger.funded_count == 22
+
+
+def test_the_decisions_deliveries_and_outcomes_are_in_the_record(
+        alive: tuple[ReadModels, HistoryReport]) -> None:
+    models, _ = alive
+    cards = {c.code: c for c in models.snapshot().initiatives("FY2027")}
+    delivered = {code for code, c in cards.items() if c.status == "delivered"}
+    assert delivered == {d.code for d in DELIVERIES}
+    assert {cards[c].status for c in ("I28", "I30")} == {"rejected"}
+    assert cards["I23"].status == "deferred"
+    assert {c for c, card in cards.items() if card.status == "submitted"} == {
+        "I03", "I09", "I14", "I06", "I29"}
+    assert len(cards["I19"].approvals) == 2  # above the four-eyes threshold
+    assert [o.metric for o in cards["I11"].outcomes] == ["M5"]
+    assert not any(d.departure for c in cards.values() for d in c.decisions)
+
+
+def test_you_said_we_did_tells_every_delivered_metric(
+        alive: tuple[ReadModels, HistoryReport]) -> None:
+    models, _ = alive
+    told = {s.metric: s for s in models.you_said_we_did() if s.deliveries}
+    assert set(told) == {"M2", "M3", "M4", "M5", "M6", "M7", "M8", "M9"}
+    assert all(s.verdict == "better" for s in told.values())
+    assert [d.code for d in told["M4"].deliveries] == ["I13", "I25"]
+
+
+def test_the_history_is_deterministic(gov: Governance,
+                                      alive: tuple[ReadModels, HistoryReport]) -> None:
+    assert readings(bundled_company()) == readings(bundled_company())
+    again, _ = demo(gov)
+    models, _ = alive
+    assert again.you_said_we_did() == models.you_said_we_did()
+    figures = {"metric", "status", "current", "progress", "sample_size", "trend", "did"}
+    assert [c.model_dump(include=figures) for c in again.scorecard("FY2027")] == [
+        c.model_dump(include=figures) for c in models.scorecard("FY2027")]
