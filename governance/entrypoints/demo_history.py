@@ -3,7 +3,8 @@
 `cxgov demo` applies it once, right after importing the company file (the plain import
 stays as published, so the tests built on it keep their state). Everything goes through the
 Governance use cases, never by writing events; it is deterministic (a fixed seed and fixed
-business dates) and fast (one bulk observations call, then about forty commands).
+business dates) and fast (one bulk observations call, then about fifty-five commands).
+Answering signals asks the read side (`Governance.signal_source`, set by the runtime).
 
 The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 
@@ -16,7 +17,10 @@ The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
   I23 deferred; five stay undecided;
 * nine deliveries between July and October 2026; each closes a share of its metric's
   remaining gap (reach x gap closed x how much of it was realised), phased in over three
-  months, so the readings move after the work lands; outcomes recorded on four of them.
+  months, so the readings move after the work lands; outcomes recorded on four of them;
+* benefit plans on nine funded initiatives, two of which lag their promise (benefits at
+  risk: I27 on M9, I04 on M2); one signal acknowledged on its own, one review held (opened,
+  two signals acknowledged in it, closed with minutes); the other signals stay open.
 
 The ranking as of the first decision point (`HistoryReport.decision_point`) is the one the
 file publishes: nothing in the history changes a metric's baseline or target before it.
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from domain.benefits import BenefitPoint
 from domain.values import Reading
 from governance.app import Governance
 from governance.entrypoints.company import DEFAULT_ISSUER, CompanyFile, MetricIn, owner_of
@@ -71,6 +76,33 @@ DELIVERIES = (
 #: Outcomes the owners record (initiative, metric): the metric's reading of October 2026.
 OUTCOMES = (("I11", "M5"), ("I13", "M4"), ("I16", "M6"), ("I08", "M3"))
 OUTCOME_MONTH = (2026, 10)
+#: Benefit plans (initiative, metric, promised value, by): the owner of the work promises a
+#: trajectory; I27 on M9 and I04 on M2 lag theirs (benefits at risk), the others keep up.
+BENEFITS = (
+    ("I11", "M5", Decimal("16"), date(2026, 10, 31)),
+    ("I13", "M4", Decimal("16"), date(2026, 10, 31)),
+    ("I16", "M6", Decimal("7"), date(2026, 10, 31)),
+    ("I08", "M3", Decimal("19"), date(2026, 11, 30)),
+    ("I24", "M8", Decimal("2.2"), date(2026, 11, 30)),
+    ("I27", "M9", Decimal("78"), date(2026, 10, 31)),
+    ("I04", "M2", Decimal("5"), date(2026, 11, 30)),
+    ("I25", "M4", Decimal("9"), date(2027, 3, 31)),
+    ("I15", "M7", Decimal("12"), date(2027, 3, 31)),
+)
+#: Signals answered: in the review (acknowledged there), and one outside it; the rest stay open.
+IN_REVIEW = {
+    "benefit_at_risk:FY2027:I27:M9": "Training reached half the agents; the policy fixes ship "
+                                     "in January. Owner to report at the next review.",
+    "metric_overclaimed:FY2027:M4": "I13, I25 and I12 all claim the claims-payment gap; we "
+                                    "report M4 at metric level and split nothing.",
+}
+OUTSIDE_REVIEW = {
+    "metric_overclaimed:FY2027:M6": "Known overlap between I15, I16 and I26 onboarding work.",
+}
+REVIEW_TITLE = "FY2027 autumn review: benefits and overlapping claims"
+REVIEW_MINUTES = ("Reviewed the open signals. I27's benefit lags its plan: acknowledged, owner "
+                  "to report in January. Overlapping claims on M4 acknowledged: realised change "
+                  "is reported per metric. No funding change.")
 REJECTED = {"I28": "Declares no customer success metric: nothing for customers to gain.",
             "I30": "Declares no customer success metric: nothing for customers to gain."}
 DEFERRED = {"I23": "Platform bet below the cut line: revisit in the FY2028 round."}
@@ -207,5 +239,21 @@ def apply_history(app: Governance, company: CompanyFile, *,
                            observed_at=month_end(year, month),
                            note="Read from the monthly operational report.")
         commands += 1
+    for code, metric, expected, by in BENEFITS:
+        spec = next(i for i in company.initiatives if i.code == code)
+        app.plan_benefits(owner(code), initiative_id=ids[code],
+                          owner=owner_of(next(p for p in company.pnls if p.code == spec.pnl))
+                          if spec.pnl else company.cx_sponsor,
+                          points=[BenefitPoint(metric, by, expected)])
+        commands += 1
+    for key, note in OUTSIDE_REVIEW.items():
+        app.acknowledge_signal(chief, key=key, note=note)
+        commands += 1
+    review = app.open_review(chief, period=period, title=REVIEW_TITLE).id
+    for key, note in IN_REVIEW.items():
+        app.acknowledge_signal(chief, key=key, note=note, review=review)
+        commands += 1
+    app.close_review(chief, review_id=review, minutes=REVIEW_MINUTES)
+    commands += 2
     return HistoryReport(decision_point=decision_point, first_position=decision_point + 1,
                          last_position=app.position(), commands=commands)

@@ -11,17 +11,19 @@ from typing import Any
 
 import pytest
 
-from governance.app import Governance
+from governance.bootstrap import Runtime
 from governance.entrypoints.cli import bundled_company
-from governance.entrypoints.company import import_company
 from governance.entrypoints.demo_history import (
+    BENEFITS,
     DELIVERIES,
+    IN_REVIEW,
+    OUTSIDE_REVIEW,
     HistoryReport,
     apply_history,
     readings,
 )
-from governance.stores.readside import in_memory
 from projections.query import ReadModels
+from tests.api.conftest import harborview_runtime
 from tests.builders import harborview_path
 
 SHARED = Path("/work/shared/data/harborview.json")
@@ -34,19 +36,18 @@ def expected() -> dict[str, Any]:
     return found
 
 
-def demo(gov: Governance) -> tuple[ReadModels, HistoryReport]:
-    """Harborview imported, then its history applied."""
-    company = bundled_company()
-    import_company(gov, company)
-    report = apply_history(gov, company)
-    return in_memory(gov).read_models(), report
+def demo(runtime: Runtime) -> tuple[ReadModels, HistoryReport]:
+    """Harborview (imported by `harborview_runtime`), then its history applied: a runtime,
+    because answering signals asks the read side."""
+    report = apply_history(runtime.app, bundled_company())
+    return runtime.read_models(), report
 
 
 @pytest.fixture(scope="module")
 def alive() -> Iterator[tuple[ReadModels, HistoryReport]]:
-    gov = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield demo(gov)
-    gov.close()
+    runtime = harborview_runtime()
+    yield demo(runtime)
+    runtime.close()
 
 
 def test_the_ranking_at_the_first_decision_point_is_the_published_one(
@@ -102,12 +103,27 @@ def test_you_said_we_did_tells_every_delivered_metric(
     assert [d.code for d in told["M4"].deliveries] == ["I13", "I25"]
 
 
-def test_the_history_is_deterministic(gov: Governance,
-                                      alive: tuple[ReadModels, HistoryReport]) -> None:
+def test_the_loop_turned_benefit_plans_signals_and_one_review(
+        alive: tuple[ReadModels, HistoryReport]) -> None:
+    loop = alive[0].loop()
+    assert {p.code for p in loop.benefit_plans("FY2027")} == {b[0] for b in BENEFITS}
+    states = {s.key: s.state for s in loop.signals(period="FY2027")}
+    at_risk = {k for k in states if k.startswith("benefit_at_risk:")}
+    assert at_risk == {"benefit_at_risk:FY2027:I27:M9", "benefit_at_risk:FY2027:I04:M2"}
+    assert {k for k, state in states.items() if state == "acknowledged"} == {
+        *IN_REVIEW, *OUTSIDE_REVIEW}
+    assert "open" in states.values()
+    (review,) = loop.reviews("FY2027")
+    assert review.closed and review.minutes and len(review.items) == len(IN_REVIEW)
+
+
+def test_the_history_is_deterministic(alive: tuple[ReadModels, HistoryReport]) -> None:
     assert readings(bundled_company()) == readings(bundled_company())
-    again, _ = demo(gov)
+    runtime = harborview_runtime()
+    again, _ = demo(runtime)
     models, _ = alive
     assert again.you_said_we_did() == models.you_said_we_did()
     figures = {"metric", "status", "current", "progress", "sample_size", "trend", "did"}
     assert [c.model_dump(include=figures) for c in again.scorecard("FY2027")] == [
         c.model_dump(include=figures) for c in models.scorecard("FY2027")]
+    runtime.close()
