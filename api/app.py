@@ -14,11 +14,14 @@ from api.guard import BodyGuard
 from api.routes import audit, health, initiatives, periods, policy, registry
 from api.routes import webhooks as webhook_routes
 from api.routes import feed as you_said_we_did
+from api.routes import reviews as review_routes
+from api.routes import signals as signal_routes
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
 from governance.stores.outbox import outbox_for
 from governance.stores.readside import served_read_models
+from projections.loop_source import ReadSideSignals
 from projections.query import ReadModels
 
 DESCRIPTION = """Rank, fund and audit customer-experience initiatives against a capped OpEx pool.
@@ -49,6 +52,10 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     verifier = verifier or verifier_from_settings(runtime.settings)
     app.state.services = Services(runtime.app, read_models, verifier)
     app.state.runtime = runtime
+    served = read_models  # the loop's commands ask these read models for open signals
+    runtime.app.signal_source = ReadSideSignals(lambda: served)
+    app.include_router(signal_routes.router)  # signals, loop speed (issue 14)
+    app.include_router(review_routes.router)  # reviews, benefit plans (issue 14)
     app.state.outbox = outbox_for(runtime.env)  # webhook deliveries (api/routes/webhooks.py)
     app.include_router(webhook_routes.router)
     app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP

@@ -39,6 +39,7 @@ from governance.fields import (
     Unit,
     whole_number,
 )
+from projections.loop_rows import BenefitPlanRow, LoopAnswer, LoopSpeed, ReviewRow, SignalRow
 from projections.rows import (
     AuditEvent,
     Departure,
@@ -258,6 +259,9 @@ class PolicyTermsIn(RequestBody):
     cost_unit: Amount | None = None
     four_eyes_threshold: Amount | None = None
     min_sample_size: MinSample | None = None
+    at_risk_realisation: Fraction | None = None  # a benefit is at risk below this share
+    undecided_days: Annotated[int, Field(ge=1, le=3650), BeforeValidator(whole_number)] | None = (
+        None)  # a submission undecided this long raises a signal
 
 
 class PolicyUpdate(PolicyTermsIn):
@@ -667,3 +671,101 @@ class WebhookDeliveryPagePublic(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
+# --- the loop (issue 14): signals, reviews, loop speed, benefit plans ---------------------------
+
+
+class SignalAnswerCreate(RequestBody):
+    """Acknowledge or resolve a signal, with a note, in a review when named."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"note": "I01 is not moving M2; the review stops it",
+         "review": "6f1c0c2e-8a43-5b8e-9d1f-2a7b4c1d9e00"}]})
+
+    note: LongText = ""
+    review: UUID | None = None
+
+
+class ReviewCreate(RequestBody):
+    """Open a review of a period (the open signals and the ranking are recorded as of now)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"period": "FY2027", "title": "November portfolio review"}]})
+
+    period: Code
+    title: Annotated[str, Field(max_length=200)] = ""  # checked by the domain's text rule
+
+
+class ReviewClose(RequestBody):
+    """Close a review with its minutes."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"minutes": "Stopped I01; M2 to be re-planned next month."}]})
+
+    minutes: Annotated[str, Field(min_length=1, max_length=20000)]
+
+
+class BenefitPointIn(RequestBody):
+    """A claimed metric's expected value by a date."""
+
+    metric: Code
+    by: date
+    expected: Number
+
+
+class BenefitPlanCreate(RequestBody):
+    """Plan an approved initiative's benefits: an owner and the promised trajectory."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"owner": "Head of Onboarding", "points": [
+            {"metric": "M1", "by": "2027-06-30", "expected": "72"},
+            {"metric": "M1", "by": "2027-12-31", "expected": "48"}]}]})
+
+    owner: Text
+    points: Annotated[list[BenefitPointIn], Field(min_length=1, max_length=60)]
+
+
+class BenefitPlanRevise(BenefitPlanCreate):
+    """Revise a benefit plan (new points, maybe a new owner), with a reason."""
+
+    owner: Text | None = None  # type: ignore[assignment]
+    reason: Reason
+
+
+class SignalsPublic(BaseModel):
+    """Signals as of `position`, evaluated at `now` (the wall clock live, the time of the
+    event at the as-of position otherwise)."""
+
+    items: list[SignalRow]
+    position: int
+    now: AwareDatetime
+
+
+class ReviewListPublic(BaseModel):
+    """Reviews, in the order they were opened."""
+
+    items: list[ReviewRow]
+    position: int
+
+
+class ReviewPublic(BaseModel):
+    """One review."""
+
+    item: ReviewRow
+    position: int
+
+
+class LoopSpeedPublic(BaseModel):
+    """Loop time per period (median, 90th percentile) and every answered signal."""
+
+    items: list[LoopSpeed]
+    answers: list[LoopAnswer]
+    position: int
+
+
+class BenefitPlanListPublic(BaseModel):
+    """Benefit plans with their realisation so far."""
+
+    items: list[BenefitPlanRow]
+    position: int
+    now: AwareDatetime

@@ -32,15 +32,16 @@ KINDS: Final = (METRIC_OFF_TRACK, BENEFIT_AT_RISK, SUBMISSION_UNDECIDED,
                 SECOND_APPROVAL_WAITING, POOL_UNDERUSED, METRIC_OVERCLAIMED, SPEND_OVER_PLAN)
 STATES: Final = ("open", "acknowledged", "resolved", "closed")
 
-#: kind:subject, the subject made of codes separated by '/' (e.g. metric_off_track:FY2027/M1)
-_KEY = re.compile(r"^([a-z_]{1,40}):([A-Za-z0-9._-]{1,40}(?:/[A-Za-z0-9._-]{1,40}){0,3})$")
+#: kind:subject, the subject made of codes separated by ':' (e.g. metric_off_track:FY2027:M1);
+#: no '/', so a key is one segment of a URL path
+_KEY = re.compile(r"^([a-z_]{1,40}):([A-Za-z0-9._-]{1,40}(?::[A-Za-z0-9._-]{1,40}){0,3})$")
 
 
 def check_signal_key(key: str) -> str:
     """The key when it has a signal key's shape (`kind:subject`) and a known kind."""
     found = _KEY.fullmatch(key) if isinstance(key, str) else None
     if found is None or found.group(1) not in KINDS:
-        raise InvalidInput("a signal key is kind:subject, e.g. metric_off_track:FY2027/M1, "
+        raise InvalidInput("a signal key is kind:subject, e.g. metric_off_track:FY2027:M1, "
                            f"with a kind among {', '.join(KINDS)}", field="key")
     return key
 

@@ -324,6 +324,7 @@ class PolicyTermsRow(ReadRow):
     """Everything a ranking depends on besides the initiatives and the metric register."""
 
     amber_slack: DecimalText
+    at_risk_realisation: DecimalText = "0.5"  # added for signals (issue 14): older docs lack it
     confidence_tiers: dict[str, DecimalText]
     cost_basis: str
     cost_unit: DecimalText
@@ -333,6 +334,7 @@ class PolicyTermsRow(ReadRow):
     include_disbenefits: bool
     min_sample_size: int
     tie_break: list[str]
+    undecided_days: int = 30  # added for signals (issue 14): older docs lack it
     weights: dict[str, int]
 
 

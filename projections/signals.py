@@ -156,7 +156,7 @@ def metric_off_track(state: PortfolioState, now: datetime) -> list[Signal]:
             if not claimants:
                 continue
             found.append(_signal(
-                METRIC_OFF_TRACK, f"{period}/{code}", severity="high" if rag == "red" else
+                METRIC_OFF_TRACK, f"{period}:{code}", severity="high" if rag == "red" else
                 "medium", since=since, period=period, role="cx_exec",
                 title=f"{code} is off its glide path: {latest.value} {metric.unit} against "
                       f"{glide.quantize(Decimal('0.01'))} expected",
@@ -215,7 +215,7 @@ def benefit_at_risk(state: PortfolioState, now: datetime) -> list[Signal]:
                 continue
             since = datetime.combine(row["by"], time(), UTC)
             found.append(_signal(
-                BENEFIT_AT_RISK, f"{initiative.period}/{initiative.code}/{code}",
+                BENEFIT_AT_RISK, f"{initiative.period}:{initiative.code}:{code}",
                 severity="high" if share < threshold / 2 else "medium", since=since,
                 period=initiative.period, role="pnl_owner",
                 title=f"{initiative.code} realised {_percent(share)} of its promised change "
@@ -242,14 +242,14 @@ def decisions_waiting(state: PortfolioState, now: datetime) -> list[Signal]:
     for i in state.initiatives.values():
         if i.status == Status.SUBMITTED and now - i.submitted_at >= timedelta(days=days):
             found.append(_signal(
-                SUBMISSION_UNDECIDED, f"{i.period}/{i.code}", severity="low",
+                SUBMISSION_UNDECIDED, f"{i.period}:{i.code}", severity="low",
                 since=i.submitted_at + timedelta(days=days), period=i.period, role="cx_exec",
                 title=f"{i.code} has waited more than {days} days for a decision",
                 initiatives=[i], detail=f"submitted {i.submitted_at.date()}"))
         elif i.status == Status.PENDING_SECOND_APPROVAL:
             since = i.decisions[-1]["at"] if i.decisions else (i.updated_at or i.submitted_at)
             found.append(_signal(
-                SECOND_APPROVAL_WAITING, f"{i.period}/{i.code}", severity="medium",
+                SECOND_APPROVAL_WAITING, f"{i.period}:{i.code}", severity="medium",
                 since=since, period=i.period, role="cx_exec",
                 title=f"{i.code} waits for a second approver",
                 initiatives=[i], detail=f"first approval by {', '.join(i.approvals)}"))
@@ -299,7 +299,7 @@ def metric_overclaimed(state: PortfolioState, now: datetime) -> list[Signal]:
                 continue
             since = max(_decided_at(i) for i in claimants)
             found.append(_signal(
-                METRIC_OVERCLAIMED, f"{period}/{code}", severity="medium", since=since,
+                METRIC_OVERCLAIMED, f"{period}:{code}", severity="medium", since=since,
                 period=period, role="cx_exec",
                 title=f"funded work in {period} claims {_percent(share)} of the gap on {code}",
                 metric=code, initiatives=claimants,
@@ -330,7 +330,7 @@ def spend_over_plan(state: PortfolioState, now: datetime) -> list[Signal]:
                 since = entry["at"]
                 break
         found.append(_signal(
-            SPEND_OVER_PLAN, f"{i.period}/{i.code}", severity="high", since=since,
+            SPEND_OVER_PLAN, f"{i.period}:{i.code}", severity="high", since=since,
             period=i.period, role="finance",
             title=f"{i.code} has spent {spent} against {i.committed} committed",
             initiatives=[i], detail=f"over by {spent - i.committed}"))

@@ -42,6 +42,10 @@ def terms_of(body: PolicyTermsIn) -> PolicyTerms:
                              else defaults.four_eyes_threshold),
         min_sample_size=(body.min_sample_size if body.min_sample_size is not None
                          else defaults.min_sample_size),
+        at_risk_realisation=(body.at_risk_realisation if body.at_risk_realisation is not None
+                             else defaults.at_risk_realisation),
+        undecided_days=(body.undecided_days if body.undecided_days is not None
+                        else defaults.undecided_days),
     )
 
 

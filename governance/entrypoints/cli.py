@@ -28,6 +28,7 @@ from governance.entrypoints.db import db_app, migrate_command
 from governance.entrypoints.demo_history import apply_history
 from governance.entrypoints.export import export_command
 from governance.entrypoints.feed import feed_command
+from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
 from governance.entrypoints.serve import (
     app_factory,
     checkpointer,
@@ -54,6 +55,9 @@ app = typer.Typer(
 app.add_typer(db_app, name="db", help="Start, stop and inspect the embedded PostgreSQL server.")
 app.add_typer(audit_app, name="audit",
               help="Tamper evidence: signed checkpoints, export, offline verification.")
+app.add_typer(signals_app, name="signals", help="Signals: list, ack, resolve, loop-speed.")
+app.add_typer(reviews_app, name="reviews", help="Reviews: list, show, open, stop, close.")
+app.add_typer(benefits_app, name="benefits", help="Benefit plans: list, plan, revise.")
 app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(
     migrate_command
 )

@@ -22,6 +22,7 @@ from governance.access import require_role
 from governance.principal import CX_EXEC, Principal
 from governance.unit_of_work import CommandResult, UnitOfWork
 from governance.usecases.base import Commands
+from governance.usecases.loop import review_item
 from governance.usecases.pnl_owner import check_proposal
 
 
@@ -165,8 +166,9 @@ class CxExecUseCases(Commands):
         return self.transact(build, lambda: [initiative_id, ScoringPolicy.create_id()])
 
     def cancel_initiative(self, principal: Principal, *, initiative_id: UUID,
-                          reason: str) -> CommandResult:
-        """Cancel approved work and release its funds, in one transaction."""
+                          reason: str, review: UUID | None = None) -> CommandResult:
+        """Cancel approved work and release its funds, in one transaction. With `review`, the
+        stop is recorded on that review in the same transaction."""
         require_role(principal, CX_EXEC, action="cancelling funded work")
         require_text(reason, field="reason")
 
@@ -177,6 +179,10 @@ class CxExecUseCases(Commands):
             amount = pool.release(initiative_id=initiative.id, reason=reason,
                                   actor=principal.actor)
             initiative.cancel(reason=reason, amount_released=amount, actor=principal.actor)
-            return [pool, initiative]
+            changed: list[Aggregate] = [pool, initiative]
+            if review is not None:  # the stop as an item of the review it was taken in
+                changed.append(review_item(unit, review, principal, item="stop",
+                                           initiative=initiative_id, note=reason))
+            return changed
 
         return self.transact(build)

@@ -183,11 +183,11 @@ def _load_review(unit: UnitOfWork, review_id: UUID) -> Review:
 
 
 def _require_planner(principal: Principal, initiative: Initiative) -> None:
-    """CX executives, or the P&L owner who submitted the initiative."""
+    """CX executives, or the owners of the P&L that submitted the initiative (checked before
+    its status, so another P&L's owner is refused whatever the initiative's state)."""
     if principal.has(CX_EXEC):
         return
-    if (principal.has(PNL_OWNER) and initiative.pnl in principal.pnls
-            and initiative.submitted_by == principal.actor):
+    if principal.has(PNL_OWNER) and initiative.kind == "pnl" and initiative.pnl in principal.pnls:
         return
     raise Forbidden(f"planning the benefits of {initiative.code} is for CX executives or the "
-                    "P&L owner who submitted it", code=initiative.code)
+                    "owners of the P&L that submitted it", code=initiative.code)

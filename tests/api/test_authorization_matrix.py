@@ -22,7 +22,7 @@ from api.app import create_app
 from api.web.session import COOKIE
 from domain.lifecycle import UNDECIDED
 from governance.bootstrap import Runtime
-from governance.principal import AUDITOR, CX_EXEC, FINANCE, INGEST, PNL_OWNER, ROLES
+from governance.principal import AUDITOR, CX_EXEC, FINANCE, INGEST, PNL_OWNER, ROLES, Principal
 from governance.stores.sessions import Claims, sessions_of
 from tests.api.conftest import auth, harborview_runtime
 
@@ -35,6 +35,9 @@ INITIATIVE_READERS = {FINANCE: ALL, CX_EXEC: ALL, AUDITOR: ALL, PNL_OWNER: ALL}
 GOVERNANCE = {FINANCE: ALL, CX_EXEC: ALL, AUDITOR: ALL, PNL_OWNER: OWN}
 WEBHOOK_READERS = {CX_EXEC: ALL, AUDITOR: ALL}
 HOOK = "00000000-0000-4000-8000-0000000000aa"  # no such subscription: allowed means 404
+REVIEW = "00000000-0000-4000-8000-0000000000cc"  # no such review: allowed means 404
+SIGNAL = "metric_off_track:FY2027:M2"  # not open in Harborview: allowed means 404
+SIGNAL_ANSWERERS = {CX_EXEC: ALL, PNL_OWNER: ALL, FINANCE: ALL}
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,16 @@ READS = [
     Route("GET", "/v1/webhooks?as_of={newest}", WEBHOOK_READERS),
     Route("GET", "/v1/webhooks/deliveries", WEBHOOK_READERS),
     Route("GET", "/v1/webhooks/deliveries?state=dead", WEBHOOK_READERS),
+    Route("GET", "/v1/signals", INITIATIVE_READERS),
+    Route("GET", "/v1/signals?as_of={newest}&state=open", INITIATIVE_READERS),
+    Route("GET", "/v1/loop-speed", INITIATIVE_READERS),
+    Route("GET", "/v1/loop-speed?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/v1/reviews", INITIATIVE_READERS),
+    Route("GET", "/v1/reviews?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/v1/reviews/{review}", INITIATIVE_READERS),
+    Route("GET", "/v1/reviews/{review}?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/v1/benefit-plans", INITIATIVE_READERS),
+    Route("GET", "/v1/benefit-plans?as_of={newest}", INITIATIVE_READERS),
 ]
 WRITES = [
     Route("POST", "/v1/periods", {FINANCE: ALL},
@@ -142,6 +155,17 @@ WRITES = [
     Route("POST", f"/v1/webhooks/{HOOK}/resume", {CX_EXEC: ALL}, {}),
     Route("POST", f"/v1/webhooks/{HOOK}/replay", {CX_EXEC: ALL}, {"delivery_ids": []}),
     Route("DELETE", f"/v1/webhooks/{HOOK}", {CX_EXEC: ALL}),
+    Route("POST", f"/v1/signals/{SIGNAL}/acknowledge", SIGNAL_ANSWERERS, {"note": "seen"}),
+    Route("POST", f"/v1/signals/{SIGNAL}/resolve", SIGNAL_ANSWERERS, {"note": "done"}),
+    Route("POST", "/v1/reviews", {CX_EXEC: ALL}, {"period": PERIOD, "title": "Matrix"}),
+    Route("POST", f"/v1/reviews/{REVIEW}/close", {CX_EXEC: ALL}, {"minutes": "none"}),
+    Route("POST", "/v1/initiatives/{write}/benefit-plan", {CX_EXEC: ALL, PNL_OWNER: OWN},
+          {"owner": "Matrix", "points": [{"metric": "M1", "by": "2027-06-30",
+                                           "expected": "100"}]}),
+    Route("POST", "/v1/initiatives/{write}/benefit-plan/revisions",
+          {CX_EXEC: ALL, PNL_OWNER: OWN},
+          {"points": [{"metric": "M1", "by": "2027-06-30", "expected": "100"}],
+           "reason": "matrix"}),
 ]
 TABLE = READS + WRITES
 CELLS = [(route, role, scope) for route in TABLE for role in ROLES for scope in (OWN, OTHER)]
@@ -168,6 +192,8 @@ def new_world() -> Iterator[tuple[TestClient, Runtime]]:
     """A Harborview world served by the app."""
     runtime = harborview_runtime()
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
+        runtime.extras["review"] = str(runtime.app.open_review(  # one review to read
+            Principal("cx.matrix", frozenset({CX_EXEC})), period=PERIOD, title="Matrix").id)
         yield client, runtime
     runtime.close()
 
@@ -198,6 +224,7 @@ def send(client: TestClient, runtime: Runtime, route: Route, role: str,
     values = {"period": PERIOD, "write": str(write_id),
               "read": str(gov.initiative_id(PERIOD, READ_ON)),
               "version": f'"{gov.initiative(write_id).version}"',
+              "review": runtime.extras.get("review", REVIEW),
               "newest": str(client.app.state.services.models.log.max_position())}  # type: ignore[attr-defined]
     path = route.path.format(**values)
     body = dict(route.body) if route.body is not None else None
@@ -222,7 +249,8 @@ def test_the_table_covers_every_route() -> None:
     placeholders = {"{period}": "{code}", "{write}": "{initiative_id}",
                     "{read}": "{initiative_id}", "M1": "{code}",
                     "00000000-0000-4000-8000-000000000000": "{decision_id}",
-                    HOOK: "{subscription_id}"}
+                    HOOK: "{subscription_id}", REVIEW: "{review_id}", SIGNAL: "{key}",
+                    "{review}": "{review_id}"}
     table = set()
     for row in TABLE:
         path = row.path.split("?")[0]
@@ -252,7 +280,8 @@ def test_no_route_answers_without_a_credential(world: tuple[TestClient, Runtime]
     client, _ = world
     statuses = {}
     for route in TABLE:
-        path = route.path.format(period=PERIOD, write="x", read="x", version="1", newest="1")
+        path = route.path.format(period=PERIOD, write="x", read="x", version="1", newest="1",
+                                 review="x")
         response = client.request(route.method, path, json=route.body, follow_redirects=False)
         signs_in = response.headers.get("location", "").startswith("/dashboard/sign-in")
         statuses[(route.method, route.path)] = ("sign-in" if signs_in else response.status_code)
