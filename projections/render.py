@@ -16,7 +16,13 @@ from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_c
 from projections import feed
 from projections.codec import plain, plain_row
 from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
-from projections.state import InitiativeState, MetricState, PeriodState, PortfolioState
+from projections.state import (
+    InitiativeState,
+    MetricState,
+    PeriodState,
+    PortfolioState,
+    first_target,
+)
 
 Row = dict[str, Any]  # a document's payload: the JSON of a row of `projections.rows`
 
@@ -159,12 +165,34 @@ def scorecard(state: PortfolioState, period: str, metric: MetricState) -> Row:
             row["trend_direction"] = "flat" if delta == 0 else (
                 "improving" if improving else "worsening")
     row["did"] = _did(metric)
+    row["targets"] = target_history(state, period, metric)
     row["initiatives"] = _aimed(state, period, metric, point.value if point else None)
     claimed = sum((Decimal(a["reach"]) * Decimal(a["gap_closed"]) for a in row["initiatives"]),
                   ZERO)
     row["claimed_gap_share"] = claimed
     row["overclaimed"] = claimed > 1
     return plain_row(row)
+
+
+def target_history(state: PortfolioState, period: str, metric: MetricState) -> list[Row]:
+    """Each target version of a metric, the positions it was in force for, and the decisions
+    of `period` on initiatives claiming the metric whose ranking was taken under it (a
+    decision's `ranking_position` in [in_force_from, in_force_until))."""
+    versions = metric.targets or [first_target(metric)]
+    taken = sorted(((d, i.code) for i in state.claimants(period, metric.code)
+                    for d in i.decisions), key=lambda pair: pair[0]["position"])
+    rows = []
+    for n, version in enumerate(versions):
+        start = version["position"]
+        end = versions[n + 1]["position"] if n + 1 < len(versions) else None
+        rows.append({
+            **version, "version": n + 1, "in_force_from": start, "in_force_until": end,
+            "decisions": [{"code": code, "outcome": d["outcome"], "rank": d["rank"],
+                           "position": d["position"], "ranking_position": d["ranking_position"]}
+                          for d, code in taken
+                          if (start is None or d["ranking_position"] >= start)
+                          and (end is None or d["ranking_position"] < end)]})
+    return rows
 
 
 def _expected(metric: MetricState, at: datetime) -> Decimal | None:
@@ -214,6 +242,8 @@ def initiative(state: PortfolioState, i: InitiativeState) -> Row:
         "submitted_by": i.submitted_by, "submitted_at": i.submitted_at,
         "updated_at": i.updated_at, "approvals": i.approvals, "decisions": i.decisions,
         "committed": i.committed, "delivered_on": i.delivered_on, "outcomes": i.outcomes,
+        "carried_from": i.carried_from, "carried_to": i.carried_to,
+        "carry_reason": i.carry_reason,
     })
 
 

@@ -168,6 +168,52 @@ class AimedInitiative(ReadRow):
     title: str
 
 
+class TargetDecision(ReadRow):
+    """A decision on an initiative claiming the metric, ranked while a target version was in
+    force (its `ranking_position` fell in that version's positions)."""
+
+    code: str
+    outcome: str
+    position: int
+    rank: int | None
+    ranking_position: int
+
+
+class TargetVersion(ReadRow):
+    """One version of a metric's baseline and target: the definition, then each re-baseline
+    or retarget, with the positions it was in force for (from its own position up to, not
+    including, the next version's; `in_force_until` None: still in force)."""
+
+    actor: str | None
+    at: TimeText
+    baseline: DecimalText
+    kind: str = Field(description="`definition`, `rebaseline`, `retarget` or "
+                                  "`rebaseline+retarget`.")
+    position: int | None
+    reason: str | None
+    target: DecimalText
+    target_date: DayText | None
+
+
+class TargetInForce(ReadRow):
+    """A target version (as `TargetVersion`) on a scorecard card: when it was in force, and
+    the decisions of the card's period on initiatives claiming the metric that were ranked
+    under it."""
+
+    actor: str | None
+    at: TimeText
+    baseline: DecimalText
+    decisions: list[TargetDecision]
+    in_force_from: int | None
+    in_force_until: int | None
+    kind: str
+    position: int | None
+    reason: str | None
+    target: DecimalText
+    target_date: DayText | None
+    version: int
+
+
 class ScorecardCard(ReadRow):
     """One customer success metric: where it is, where it should be, who works on it."""
 
@@ -194,6 +240,8 @@ class ScorecardCard(ReadRow):
     status: str
     target: DecimalText
     target_date: DayText | None
+    # the target history (issue 14); the default reads cards stored before it
+    targets: list[TargetInForce] = Field(default_factory=list)
     trend: list[TrendPoint]
     trend_direction: str | None
     unit: str
@@ -263,6 +311,10 @@ class InitiativeCard(ReadRow):
     """An initiative's whole card."""
 
     approvals: list[str]
+    # carry-over links (issue 14): "FY2027/I05"; the defaults read cards stored before them
+    carried_from: str | None = None
+    carried_to: str | None = None
+    carry_reason: str | None = None
     code: str
     committed: DecimalText
     decisions: list[DecisionRecord]
@@ -317,6 +369,8 @@ class MetricRow(ReadRow):
     scenario: str | None
     target: DecimalText
     target_date: DayText | None
+    # every target version, the definition first (issue 14); the default reads older rows
+    targets: list[TargetVersion] = Field(default_factory=list)
     unit: str
 
 
