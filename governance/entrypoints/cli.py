@@ -38,6 +38,7 @@ from governance.entrypoints.serve import (
     sign_in_link_command,
     token_command,
 )
+from governance.entrypoints.spend_import import import_spend_command
 from governance.entrypoints.views import render_ranking, views
 from governance.settings import get_settings
 from governance.stores.database import embedded_status, embedded_stop
@@ -169,6 +170,7 @@ app.command("serve")(serve_command)
 app.command("token")(token_command)
 app.command("sign-in-link")(sign_in_link_command)
 app.command("export")(export_command)
+app.command("import-spend")(import_spend_command)
 app.command("feed")(feed_command)
 
 
