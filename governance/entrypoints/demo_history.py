@@ -18,6 +18,7 @@ The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 * nine deliveries between July and October 2026; each closes a share of its metric's
   remaining gap (reach x gap closed x how much of it was realised), phased in over three
   months, so the readings move after the work lands; outcomes recorded on four of them;
+* M8 re-baselined (4.2 -> 4.0, a recount) after the budget round;
 * benefit plans on nine funded initiatives, two of which lag their promise (benefits at
   risk: I27 on M9, I04 on M2); one signal acknowledged on its own, one review held (opened,
   two signals acknowledged in it, closed with minutes); the other signals stay open.
@@ -103,6 +104,9 @@ REVIEW_TITLE = "FY2027 autumn review: benefits and overlapping claims"
 REVIEW_MINUTES = ("Reviewed the open signals. I27's benefit lags its plan: acknowledged, owner "
                   "to report in January. Overlapping claims on M4 acknowledged: realised change "
                   "is reported per metric. No funding change.")
+#: A re-baseline after the budget round (the ranking as of the decision point keeps 4.2).
+REBASELINE = ("M8", Decimal("4.0"), "Address-change contacts re-counted after the CRM merge "
+                                    "in September 2026: the baseline was 4.0, not 4.2.")
 REJECTED = {"I28": "Declares no customer success metric: nothing for customers to gain.",
             "I30": "Declares no customer success metric: nothing for customers to gain."}
 DEFERRED = {"I23": "Platform bet below the cut line: revisit in the FY2028 round."}
@@ -239,6 +243,9 @@ def apply_history(app: Governance, company: CompanyFile, *,
                            observed_at=month_end(year, month),
                            note="Read from the monthly operational report.")
         commands += 1
+    metric, baseline, why = REBASELINE
+    app.retarget_metric(chief, code=metric, baseline=baseline, reason=why)
+    commands += 1
     for code, metric, expected, by in BENEFITS:
         spec = next(i for i in company.initiatives if i.code == code)
         app.plan_benefits(owner(code), initiative_id=ids[code],
