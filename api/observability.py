@@ -115,6 +115,34 @@ class ReadSideCollector(Collector):
         yield from (events, seconds, position, pools, failed, failed_at)
 
 
+class WebhookCollector(Collector):
+    """The webhook outbox, read at scrape time (api/routes/webhooks.py's outbox)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterable[Metric]:
+        """Deliveries waiting, dead letters, the oldest undelivered delivery's age."""
+        outbox = getattr(self.app.state, "outbox", None)
+        if outbox is None:
+            return
+        try:
+            stats = outbox.stats()
+        except Exception as exc:  # e.g. the database is restarting: see /readyz
+            log.warning("webhook metrics unavailable: %s", exc)
+            return
+        depth = GaugeMetricFamily("cxgov_webhook_outbox_depth",
+                                  "Webhook deliveries waiting to be delivered (pending).")
+        dead = GaugeMetricFamily("cxgov_webhook_dead_letters",
+                                 "Webhook deliveries that gave up (the dead-letter list).")
+        oldest = GaugeMetricFamily("cxgov_webhook_oldest_undelivered_seconds",
+                                   "Age of the oldest pending webhook delivery (0 when none).")
+        depth.add_metric([], stats.pending)
+        dead.add_metric([], stats.dead)
+        oldest.add_metric([], stats.oldest_pending_seconds)
+        yield from (depth, dead, oldest)
+
+
 class LoopCollector(Collector):
     """Open signals by kind and loop speed by period (issue 14), read at scrape time."""
 
@@ -158,6 +186,7 @@ class Instruments:
             ["command", "outcome"], registry=self.registry)
         self.registry.register(ReadSideCollector(app))
         self.registry.register(LoopCollector(app))
+        self.registry.register(WebhookCollector(app))
 
 
 class ObservabilityMiddleware:
