@@ -32,7 +32,6 @@ from governance.fields import (
     Count,
     Label,
     LongText,
-    OptionalLine,
     OptionalReason,
     Reason,
     Source,
@@ -140,6 +139,23 @@ class ReasonCreate(RequestBody):
     reason: Reason
 
 
+class CarryOverCreate(RequestBody):
+    """Carry a deferred initiative (or one left undecided when its period closed) into
+    another period as a new initiative with the same proposal; `cost` revises its cost,
+    `code` names it (default: the next free code), `dependencies` name initiatives of the
+    target period (the original's are not carried: codes belong to their period)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"to_period": "FY2028", "reason": "deferred for budget; the problem remains",
+         "cost": "4500000"}]})
+
+    to_period: Code
+    reason: Reason
+    cost: Amount | None = None
+    code: Code | None = None
+    dependencies: Annotated[list[Code], Field(max_length=50)] = []
+
+
 # --- register ----------------------------------------------------------------------------------
 
 
@@ -188,6 +204,22 @@ class MetricCreate(RequestBody):
     customer_threshold: Number | None = None
     importance: Number | None = None
     satisfaction: Number | None = None
+
+
+class RetargetCreate(RequestBody):
+    """Re-baseline (`baseline`) or retarget (`target`, `target_date`) a metric, with a reason.
+    A field left out keeps its value; `target_date: null` drops the date. A change that
+    changes nothing is refused (422)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"target": "36", "target_date": "2028-06-30",
+         "reason": "24 h needs a core-banking change; 36 h is reachable this year"},
+        {"baseline": "110", "reason": "the 120 h baseline counted weekends twice"}]})
+
+    baseline: Number | None = None
+    target: Number | None = None
+    target_date: date | None = None
+    reason: Reason
 
 
 class ReadingCreate(RequestBody):
@@ -371,44 +403,6 @@ class OutcomeCreate(RequestBody):
     note: LongText = ""
 
 
-# --- money over time (issue 14): spend actuals, descope ---------------------------------------
-
-
-class SpendCreate(RequestBody):
-    """Record a spend actual against approved or delivered work."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"amount": "250000", "spent_on": "2026-09-30", "reference": "PO-1042",
-         "note": "first milestone"}]})
-
-    amount: Amount
-    spent_on: date
-    reference: OptionalLine = ""
-    note: LongText = ""
-
-
-class SpendItemCreate(SpendCreate):
-    """One spend actual of a bulk call, naming its initiative."""
-
-    initiative_id: UUID
-
-
-class SpendBatchCreate(RequestBody):
-    """Up to 1,000 spend actuals across initiatives, recorded all or nothing."""
-
-    items: list[SpendItemCreate] = Field(min_length=1, max_length=1000)
-
-
-class DescopeCreate(RequestBody):
-    """Cut an approved initiative's commitment to `new_cost`, with a reason."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"new_cost": "3000000", "reason": "phase 2 dropped"}]})
-
-    new_cost: Amount
-    reason: Reason
-
-
 # --- responses ---------------------------------------------------------------------------------
 
 
@@ -417,15 +411,6 @@ class ReceiptPublic(BaseModel):
 
     position: int
     entry_hash: str | None = None
-
-
-class SpendBatchPublic(BaseModel):
-    """What a bulk spend call wrote: how many actuals, on which initiatives, where."""
-
-    count: int
-    initiatives: list[str]
-    position: int
-    receipt: ReceiptPublic
 
 
 class WrittenPublic(BaseModel):
@@ -719,7 +704,6 @@ class WebhookDeliveryPagePublic(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
-
 
 # --- the loop (issue 14): signals, reviews, loop speed, benefit plans ---------------------------
 

@@ -1,5 +1,4 @@
-"""Initiatives: submit, revise (If-Match), withdraw, decide, deliver, record outcomes, stop
-(cancel), descope, record spend."""
+"""Initiatives: submit, revise (If-Match), withdraw, decide, deliver, record outcomes, cancel."""
 
 from __future__ import annotations
 
@@ -24,10 +23,10 @@ from api.deps import (
 from api.routes.docs import READ, WRITE, problems
 from api.routes.pages import page
 from api.schemas import (
+    CarryOverCreate,
     Code,
     DecisionCreate,
     DeliveryCreate,
-    DescopeCreate,
     ImpactIn,
     InitiativeCreate,
     InitiativePagePublic,
@@ -35,7 +34,6 @@ from api.schemas import (
     InitiativeUpdate,
     OutcomeCreate,
     ReasonCreate,
-    SpendCreate,
     WrittenPublic,
 )
 from domain.errors import InitiativeNotFound
@@ -50,7 +48,7 @@ IfMatch = Annotated[str, Header(
 NULLABLE = frozenset({"scenario", "mandate_reason"})
 Status = Annotated[str | None, Query(
     pattern=r"^(submitted|pending_second_approval|deferred|approved|rejected|withdrawn|"
-            r"delivered|cancelled)$", description="Only initiatives in this status.")]
+            r"delivered|cancelled|carried_over)$", description="Only initiatives in this status.")]
 
 
 def claims(impacts: list[ImpactIn]) -> tuple[ImpactClaim, ...]:
@@ -149,6 +147,21 @@ def decide(initiative_id: UUID, body: DecisionCreate, request: Request, s: Servi
     return written(s.gov, result, status=201, location=where, etag=True)
 
 
+@router.post("/{initiative_id}/carry-over", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def carry_over(initiative_id: UUID, body: CarryOverCreate, request: Request, s: ServicesDep,
+               who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Carry a deferred initiative (or one left undecided when its period closed) into
+    another period (CX executive), with a reason: the new initiative (201, `Location`) links
+    back by `carried_from`; the original becomes `carried_over` and links on by `carried_to`.
+    """
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.carry_over(who, initiative_id=initiative_id, to_period=body.to_period,
+                                reason=body.reason, cost=body.cost, code=body.code,
+                                dependencies=tuple(body.dependencies))
+    return written(s.gov, result, status=201, location=location(result.id), etag=True)
+
+
 @router.post("/{initiative_id}/delivery", response_model=WrittenPublic, responses=WRITE)
 def report_delivery(initiative_id: UUID, body: DeliveryCreate, request: Request,
                     s: ServicesDep, who: PrincipalDep,
@@ -174,41 +187,7 @@ def record_outcome(initiative_id: UUID, body: OutcomeCreate, request: Request, s
 @router.post("/{initiative_id}/cancel", response_model=WrittenPublic, responses=WRITE)
 def cancel(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Stop approved work (the older name of `/stop`; same command, same effect)."""
+    """Cancel approved work and release its funds (CX executive)."""
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason)
     return written(s.gov, result, etag=True)
-
-
-@router.post("/{initiative_id}/stop", response_model=WrittenPublic, responses=WRITE)
-def stop(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
-         who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Stop approved work (CX executive): what is committed and not spent goes back to the
-    pool; the spent part stays committed. Recorded as `Initiative.Cancelled`."""
-    with keyed(s.gov, who, request, key, body) as gov:
-        result = gov.stop_initiative(who, initiative_id=initiative_id, reason=body.reason)
-    return written(s.gov, result, etag=True)
-
-
-@router.post("/{initiative_id}/descope", response_model=WrittenPublic, responses=WRITE)
-def descope(initiative_id: UUID, body: DescopeCreate, request: Request, s: ServicesDep,
-            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Cut an approved or delivered initiative's commitment to `new_cost` (CX executive; at
-    least what was spent, below what is committed); the difference goes back to the pool."""
-    with keyed(s.gov, who, request, key, body) as gov:
-        result = gov.descope_initiative(who, initiative_id=initiative_id,
-                                        new_cost=body.new_cost, reason=body.reason)
-    return written(s.gov, result, etag=True)
-
-
-@router.post("/{initiative_id}/spend", status_code=201, response_model=WrittenPublic,
-             responses=WRITE)
-def record_spend(initiative_id: UUID, body: SpendCreate, request: Request, s: ServicesDep,
-                 who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Record a spend actual against approved or delivered work (finance, ingest services).
-    Spend beyond the commitment is recorded and reported (the ledger's `over_plan`)."""
-    with keyed(s.gov, who, request, key, body) as gov:
-        result = gov.record_spend(who, initiative_id=initiative_id, amount=body.amount,
-                                  spent_on=body.spent_on, reference=body.reference,
-                                  note=body.note)
-    return written(s.gov, result, status=201, location=location(initiative_id), etag=True)

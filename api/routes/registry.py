@@ -32,6 +32,7 @@ from api.schemas import (
     ObservationBatchesPublic,
     PnlCreate,
     PnlPagePublic,
+    RetargetCreate,
     ScenarioCreate,
     ScenarioPagePublic,
     WrittenPublic,
@@ -116,6 +117,20 @@ def get_metric(code: MetricCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf 
     if found is None:
         raise MetricNotFound(f"no metric {code}", code=code)
     return MetricPublic(item=found, position=snapshot.position)
+
+
+@router.post("/metrics/{code}/targets", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def retarget_metric(code: MetricCode, body: RetargetCreate, request: Request, s: ServicesDep,
+                    who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Re-baseline or retarget a metric (CX executive): a new target version with its reason;
+    the metric's `targets` and the scorecard keep every version."""
+    clear = "target_date" in body.model_fields_set and body.target_date is None
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.retarget_metric(who, code=code, baseline=body.baseline, target=body.target,
+                                     target_date=body.target_date, reason=body.reason,
+                                     clear_target_date=clear)
+    return written(s.gov, result, status=201, location=f"/v1/metrics/{code}")
 
 
 @router.post("/metrics/{code}/observations", status_code=201, response_model=WrittenPublic,

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.web import actions, errors, pages
+from api.web import actions, errors, pages, redecide
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
 
@@ -18,6 +18,7 @@ def install(app: FastAPI) -> None:
     problem+json handlers they keep for every other address)."""
     app.include_router(pages.router)
     app.include_router(actions.router)
+    app.include_router(redecide.router)  # carry-over, retarget (issue 14)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

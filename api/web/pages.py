@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.web import charts
+from api.web.redecide import carry_context
 from api.web.session import require_user
 from api.web.views import Page, open_page
 from domain.errors import CxgovError
@@ -94,16 +95,19 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
     history = page.services.models.audit_events(aggregate_id=str(initiative_id), limit=500,
                                                 upto=upto)
     return page.render("initiative.html", card=card, ranked=ranked, metrics=metrics,
-                       terms=terms, history=history, done=done, **decide_context(page))
+                       terms=terms, history=history, done=done, **decide_context(page),
+                       **carry_context(page, card))
 
 
 @router.get("/dashboard/scorecard", response_class=HTMLResponse)
 def scorecard(request: Request, who: User, period: Text = None,
-              as_of: Text = None) -> HTMLResponse:
-    """One card per customer success metric."""
-    page = open_page(request, who, period=period, as_of=as_of)
+              as_of: Text = None, min_position: Position = None,
+              done: Text = None) -> HTMLResponse:
+    """One card per customer success metric, with its target history (and, for CX
+    executives, the retarget form)."""
+    page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
     cards = page.snapshot.scorecard(page.period) if page.period else []
-    return page.render("scorecard.html", cards=cards,
+    return page.render("scorecard.html", cards=cards, done=done,
                        charts={card.metric: charts.trend_chart(card) for card in cards})
 
 

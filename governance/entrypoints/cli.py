@@ -29,6 +29,7 @@ from governance.entrypoints.demo_history import apply_history
 from governance.entrypoints.export import export_command
 from governance.entrypoints.feed import feed_command
 from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
+from governance.entrypoints.redecide import carry_over_command, metrics_app
 from governance.entrypoints.serve import (
     app_factory,
     checkpointer,
@@ -38,9 +39,7 @@ from governance.entrypoints.serve import (
     sign_in_link_command,
     token_command,
 )
-from governance.entrypoints.spend_import import import_spend_command
 from governance.entrypoints.views import render_ranking, views
-from governance.entrypoints.webhooks import deliver_command, webhooks_app
 from governance.settings import get_settings
 from governance.stores.database import embedded_status, embedded_stop
 from governance.stores.projectors import run_projectors
@@ -60,6 +59,8 @@ app.add_typer(audit_app, name="audit",
 app.add_typer(signals_app, name="signals", help="Signals: list, ack, resolve, loop-speed.")
 app.add_typer(reviews_app, name="reviews", help="Reviews: list, show, open, stop, close.")
 app.add_typer(benefits_app, name="benefits", help="Benefit plans: list, plan, revise.")
+app.add_typer(metrics_app, name="metrics", help="Metrics: retarget, re-baseline, history.")
+app.command("carry-over")(carry_over_command)
 app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(
     migrate_command
 )
@@ -171,10 +172,6 @@ app.command("serve")(serve_command)
 app.command("token")(token_command)
 app.command("sign-in-link")(sign_in_link_command)
 app.command("export")(export_command)
-app.command("deliver")(deliver_command)
-app.add_typer(webhooks_app, name="webhooks",
-              help="Outbound webhooks: subscriptions, deliveries, dead letters, replay.")
-app.command("import-spend")(import_spend_command)
 app.command("feed")(feed_command)
 
 

@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from governance.bootstrap import Runtime
-from governance.entrypoints.webhooks import delivering
 from governance.identity import LINK_PURPOSE, Persona, demo_personas, mint
 from governance.principal import ROLES
 from governance.settings import get_settings
@@ -103,8 +102,7 @@ def projecting(rt: Runtime) -> Iterator[None]:
                               name="projectors", daemon=True)
     thread.start()
     try:
-        with delivering(rt):  # the webhook process beside the projectors
-            yield
+        yield
     finally:
         stop.set()
         thread.join(timeout=30)

@@ -149,14 +149,11 @@ WRITES = [
     Route("POST", "/v1/initiatives/{write}/outcomes", {PNL_OWNER: OWN},
           {"metric": "M1", "observed_value": "60", "observed_at": "2026-09-30T00:00:00Z"}),
     Route("POST", "/v1/initiatives/{write}/cancel", {CX_EXEC: ALL}, {"reason": "moot"}),
-    Route("POST", "/v1/initiatives/{write}/stop", {CX_EXEC: ALL}, {"reason": "moot"}),
-    Route("POST", "/v1/initiatives/{write}/descope", {CX_EXEC: ALL},
-          {"new_cost": "1", "reason": "moot"}),
-    Route("POST", "/v1/initiatives/{write}/spend", {FINANCE: ALL, INGEST: ALL},
-          {"amount": "1", "spent_on": "2026-03-31"}),
-    Route("POST", "/v1/spend", {FINANCE: ALL, INGEST: ALL}, {"items": [
-        {"initiative_id": "00000000-0000-4000-8000-0000000000bb", "amount": "1",
-         "spent_on": "2026-03-31"}]}),
+    # no period FY2031 in the matrix world: allowed means 404, and nothing is written
+    Route("POST", "/v1/initiatives/{write}/carry-over", {CX_EXEC: ALL},
+          {"to_period": "FY2031", "reason": "matrix"}),
+    # a target version that changes nothing: allowed means 422, and nothing is written
+    Route("POST", "/v1/metrics/M1/targets", {CX_EXEC: ALL}, {"reason": "matrix"}),
     Route("POST", "/v1/webhooks", {CX_EXEC: ALL},
           {"url": "https://hooks.example.com/matrix", "kinds": ["*"]}),
     Route("POST", f"/v1/webhooks/{HOOK}/pause", {CX_EXEC: ALL}, {"reason": "quiet"}),
@@ -185,6 +182,8 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("GET", "/dashboard/oidc/start"), ("GET", "/dashboard/oidc/callback"),
                      ("POST", "/dashboard/sign-out"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/decide"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/carry-over"),
+                     ("POST", "/dashboard/metrics/{code}/retarget"),
                      ("POST", "/dashboard/desk")}
 
 

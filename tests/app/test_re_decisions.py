@@ -19,6 +19,8 @@ from domain.errors import (
 from domain.initiative import Initiative
 from governance.errors import Forbidden
 from governance.stores.readside import in_memory
+from projections.codec import dump_state, load_state
+from projections.render import target_history
 from tests.builders import (
     AUDITOR_ONE,
     CX_CHIEF,
@@ -244,3 +246,39 @@ def test_the_scorecard_shows_which_ranking_used_which_target_as_of_any_position(
     assert then.target == "24" and [t.target for t in then.targets] == ["24"]
     assert [(d.code, d.outcome) for d in then.targets[0].decisions] == [("I01", "approve")]
     assert then.targets[0].in_force_until is None
+
+
+def test_a_fold_snapshot_older_than_the_history_starts_it_from_the_metrics_values(
+        world: World) -> None:
+    gov = world.gov
+    at = gov.position()
+    gov.retarget_metric(CX_CHIEF, code="M1", target=Decimal(48), reason="ambition reset")
+    models = in_memory(gov).read_models()
+    state = models.state_at(at)
+    state.metrics["M1"].targets = []  # as a fold snapshot written before this release holds it
+    (notification,) = gov.notification_log.select(at + 1, 1)
+    state.apply(notification.id, gov.mapper.to_domain_event(notification))
+    history = target_history(state, "FY2027", state.metrics["M1"])
+    assert [(t["kind"], t["target"], t["position"]) for t in history] == [
+        ("definition", Decimal(24), None), ("retarget", Decimal(48), notification.id)]
+    assert (history[0]["in_force_from"], history[0]["in_force_until"]) == (None,
+                                                                          notification.id)
+    blank = models.state_at(at)
+    blank.metrics["M1"].targets = []  # never retargeted since: one version, position unknown
+    (only,) = target_history(blank, "FY2027", blank.metrics["M1"])
+    assert (only["version"], only["target"], only["position"]) == (1, Decimal(24), None)
+
+
+def test_the_fold_snapshot_codec_keeps_the_links_and_the_history(world: World) -> None:
+    original = deferred(world)
+    open_next(world)
+    world.gov.carry_over(CX_DEPUTY, initiative_id=original, to_period=NEXT, reason="carry")
+    world.gov.retarget_metric(CX_CHIEF, code="M2", baseline=Decimal(70), reason="resurveyed")
+    state = in_memory(world.gov).read_models().state_at(world.gov.position())
+    again = load_state(dump_state(state))
+    assert again.initiatives[str(original)].carried_to == "FY2028/I01"
+    assert again.initiatives[str(original)].carry_reason == "carry"
+    successor = str(Initiative.create_id(NEXT, "I01"))
+    assert again.initiatives[successor].carried_from == "FY2027/I01"
+    assert again.metrics["M2"].targets == state.metrics["M2"].targets
+    assert [t["kind"] for t in again.metrics["M2"].targets] == ["definition", "rebaseline"]
