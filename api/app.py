@@ -11,11 +11,11 @@ from api import errors, observability, security, web
 from api.auth import TokenVerifier, verifier_from_settings
 from api.deps import Services
 from api.guard import BodyGuard
-from api.routes import audit, health, initiatives, periods, policy, registry
-from api.routes import webhooks as webhook_routes
+from api.routes import audit, health, initiatives, periods, policy, registry, spend
 from api.routes import feed as you_said_we_did
 from api.routes import reviews as review_routes
 from api.routes import signals as signal_routes
+from api.routes import webhooks as webhook_routes
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
@@ -61,7 +61,7 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP
     errors.install(app)
     app.add_exception_handler(CsrfRefused, refused)
-    for module in (periods, registry, policy, initiatives, audit, health):
+    for module in (periods, registry, policy, initiatives, spend, audit, health):
         app.include_router(module.router)
     app.include_router(you_said_we_did.router)
     web.install(app)  # the dashboard: /, /dashboard, /static

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
 from api.deps import Services
+from domain.signals import KINDS as SIGNAL_KINDS
 from governance.principal import Principal
 from governance.stores.metrics import pool_uses, projection_failures, projection_lags
 
@@ -114,6 +115,64 @@ class ReadSideCollector(Collector):
         yield from (events, seconds, position, pools, failed, failed_at)
 
 
+class WebhookCollector(Collector):
+    """The webhook outbox, read at scrape time (api/routes/webhooks.py's outbox)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterable[Metric]:
+        """Deliveries waiting, dead letters, the oldest undelivered delivery's age."""
+        outbox = getattr(self.app.state, "outbox", None)
+        if outbox is None:
+            return
+        try:
+            stats = outbox.stats()
+        except Exception as exc:  # e.g. the database is restarting: see /readyz
+            log.warning("webhook metrics unavailable: %s", exc)
+            return
+        depth = GaugeMetricFamily("cxgov_webhook_outbox_depth",
+                                  "Webhook deliveries waiting to be delivered (pending).")
+        dead = GaugeMetricFamily("cxgov_webhook_dead_letters",
+                                 "Webhook deliveries that gave up (the dead-letter list).")
+        oldest = GaugeMetricFamily("cxgov_webhook_oldest_undelivered_seconds",
+                                   "Age of the oldest pending webhook delivery (0 when none).")
+        depth.add_metric([], stats.pending)
+        dead.add_metric([], stats.dead)
+        oldest.add_metric([], stats.oldest_pending_seconds)
+        yield from (depth, dead, oldest)
+
+
+class LoopCollector(Collector):
+    """Open signals by kind and loop speed by period (issue 14), read at scrape time."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterable[Metric]:
+        """cxgov_signals_open{kind}, cxgov_loop_seconds{period,quantile}."""
+        try:
+            view = self.app.state.services.models.loop()
+            counts = view.open_counts()
+            speeds = view.loop_speed()
+        except Exception as exc:  # the scrape still answers with the request metrics
+            log.warning("loop metrics unavailable: %s", exc)
+            return
+        open_ = GaugeMetricFamily("cxgov_signals_open",
+                                  "Signals open or acknowledged (not resolved), by kind.",
+                                  labels=["kind"])
+        for kind in SIGNAL_KINDS:
+            open_.add_metric([kind], counts.get(kind, 0))
+        loop = GaugeMetricFamily("cxgov_loop_seconds",
+                                 "Time from a signal to its first answer, per period of the "
+                                 "answered signals ('all': every period): median (0.5), 90th "
+                                 "percentile (0.9).", labels=["period", "quantile"])
+        for row in speeds:
+            loop.add_metric([row.period, "0.5"], float(row.median_seconds))
+            loop.add_metric([row.period, "0.9"], float(row.p90_seconds))
+        yield from (open_, loop)
+
+
 class Instruments:
     """The per-app registry and its request metrics."""
 
@@ -126,6 +185,8 @@ class Instruments:
             "cxgov_commands", "Write requests (commands) by outcome: ok or the error code.",
             ["command", "outcome"], registry=self.registry)
         self.registry.register(ReadSideCollector(app))
+        self.registry.register(LoopCollector(app))
+        self.registry.register(WebhookCollector(app))
 
 
 class ObservabilityMiddleware:

@@ -32,6 +32,7 @@ from governance.fields import (
     Count,
     Label,
     LongText,
+    OptionalLine,
     OptionalReason,
     Reason,
     Source,
@@ -403,6 +404,44 @@ class OutcomeCreate(RequestBody):
     note: LongText = ""
 
 
+# --- money over time (issue 14): spend actuals, descope ---------------------------------------
+
+
+class SpendCreate(RequestBody):
+    """Record a spend actual against approved or delivered work."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"amount": "250000", "spent_on": "2026-09-30", "reference": "PO-1042",
+         "note": "first milestone"}]})
+
+    amount: Amount
+    spent_on: date
+    reference: OptionalLine = ""
+    note: LongText = ""
+
+
+class SpendItemCreate(SpendCreate):
+    """One spend actual of a bulk call, naming its initiative."""
+
+    initiative_id: UUID
+
+
+class SpendBatchCreate(RequestBody):
+    """Up to 1,000 spend actuals across initiatives, recorded all or nothing."""
+
+    items: list[SpendItemCreate] = Field(min_length=1, max_length=1000)
+
+
+class DescopeCreate(RequestBody):
+    """Cut an approved initiative's commitment to `new_cost`, with a reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"new_cost": "3000000", "reason": "phase 2 dropped"}]})
+
+    new_cost: Amount
+    reason: Reason
+
+
 # --- responses ---------------------------------------------------------------------------------
 
 
@@ -411,6 +450,15 @@ class ReceiptPublic(BaseModel):
 
     position: int
     entry_hash: str | None = None
+
+
+class SpendBatchPublic(BaseModel):
+    """What a bulk spend call wrote: how many actuals, on which initiatives, where."""
+
+    count: int
+    initiatives: list[str]
+    position: int
+    receipt: ReceiptPublic
 
 
 class WrittenPublic(BaseModel):
@@ -704,6 +752,7 @@ class WebhookDeliveryPagePublic(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
 
 # --- the loop (issue 14): signals, reviews, loop speed, benefit plans ---------------------------
 

@@ -34,6 +34,12 @@ class InvalidInput(CxgovError):
         return InvalidInput(f"{prefix}: {self.message}", field=field, **details)
 
 
+class DescopeOutOfRange(InvalidInput):
+    """A descope's new cost is not below the commitment, or is below what was spent."""
+
+    code = "validation.descope_out_of_range"
+
+
 class NotFound(CxgovError):
     """The named thing does not exist."""
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidInput, InvalidTransition
+from domain.errors import DescopeOutOfRange, InvalidInput, InvalidTransition
 from domain.ids import natural_id
 from domain.lifecycle import (
     CARRIABLE_ANYTIME,
@@ -194,9 +194,32 @@ class Initiative(Aggregate):
         actor: str
 
     class Cancelled(Aggregate.Event):
+        """Stopped ("cancel" in the log): `amount_released` went back to the pool. Before
+        spend was recorded it was always the whole commitment; since, commitment - spent."""
+
         TOPIC = "cxgov.Initiative.Cancelled"
         reason: str
         amount_released: Decimal
+        actor: str
+
+    class SpendRecorded(Aggregate.Event):
+        """Money actually spent on funded work (an invoice, a purchase order's actuals)."""
+
+        TOPIC = "cxgov.Initiative.SpendRecorded"
+        amount: Decimal
+        spent_on: date
+        reference: str
+        note: str
+        actor: str
+
+    class Descoped(Aggregate.Event):
+        """The commitment cut to `new_cost`; `amount_released` went back to the pool."""
+
+        TOPIC = "cxgov.Initiative.Descoped"
+        new_cost: Decimal
+        previous_commitment: Decimal
+        amount_released: Decimal
+        reason: str
         actor: str
 
     class CarriedOver(Aggregate.Event):
@@ -256,6 +279,7 @@ class Initiative(Aggregate):
         self.outcomes: list[tuple[str, Decimal, datetime]] = []
         self.carried_from = carried_from  # "FY2027/I05" when carried over from there
         self.carried_to: str | None = None  # "FY2028/I01" once carried over
+        self.spent = Decimal(0)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -372,10 +396,55 @@ class Initiative(Aggregate):
                                     status=self.status)
 
     def cancel(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
-        """Cancel approved work; the pool releases its funds in the same transaction."""
+        """Cancel (stop) approved work; the pool releases `amount_released` (what is committed
+        and not spent: `unspent`) in the same transaction."""
         self._require(_APPROVED, "cancel")
-        self._cancelled(reason=require_text(reason, field="reason"),
+        self._cancelled(reason=require_text(reason, field="reason", max_length=2000),
                         amount_released=amount_released, actor=actor)
+
+    @property
+    def unspent(self) -> Decimal:
+        """What is committed and not spent (never below zero: spend may exceed the plan)."""
+        return max(self.committed_amount - self.spent, Decimal(0))
+
+    def record_spend(self, *, amount: Decimal, spent_on: date, reference: str, note: str,
+                     actor: str, now: datetime) -> None:
+        """Record money spent on approved or delivered work, spent between 1970 and a day
+        past `now`. Spend beyond the commitment is recorded (a fact to report, not refused)."""
+        amount = require_amount(amount, field="amount")
+        check_spent_on(spent_on, now=now)
+        reference = optional_text(reference, field="reference", max_length=200,
+                                  multiline=False)
+        note = optional_text(note, field="note", max_length=4000)
+        self._require(_SPENDABLE, "record spend on")
+        self._spend(amount=amount, spent_on=spent_on, reference=reference, note=note,
+                    actor=actor)
+
+    def check_descopable(self, new_cost: Decimal) -> Decimal:
+        """The amount a descope to `new_cost` releases: approved or delivered work, and
+        spent <= new_cost < commitment (zero is not a descope: stop the work instead)."""
+        self._require(_SPENDABLE, "descope")
+        new_cost = require_amount(new_cost, field="new_cost")
+        if new_cost >= self.committed_amount:
+            raise DescopeOutOfRange(
+                f"new cost {new_cost} must be below the {self.committed_amount} committed to "
+                f"{self.code}", field="new_cost", committed=str(self.committed_amount),
+                spent=str(self.spent))
+        if new_cost < self.spent:
+            raise DescopeOutOfRange(
+                f"new cost {new_cost} is below the {self.spent} already spent on {self.code}",
+                field="new_cost", committed=str(self.committed_amount), spent=str(self.spent))
+        return self.committed_amount - new_cost
+
+    def descope(self, *, new_cost: Decimal, reason: str, actor: str) -> Decimal:
+        """Cut the commitment to `new_cost` with a written reason; returns the amount the pool
+        releases in the same transaction."""
+        released = self.check_descopable(new_cost)
+        self._descoped(new_cost=new_cost, previous_commitment=self.committed_amount,
+                       amount_released=released,
+                       reason=require_text(reason, field="reason", max_length=2000),
+                       actor=actor)
+        return released
 
     def carry_over(self, *, to_period: str, period_closed: bool, cost: Decimal | None = None,
                    dependencies: tuple[str, ...] = (), code: str, reason: str,
@@ -458,7 +527,19 @@ class Initiative(Aggregate):
     @event(Cancelled)
     def _cancelled(self, *, reason: str, amount_released: Decimal, actor: str) -> None:
         self._moved(Initiative.Cancelled, actor)
-        self.committed_amount = Decimal(0)
+        # Old events released the whole commitment (this leaves 0, as before); a stop after
+        # spend keeps the spent part committed.
+        self.committed_amount -= amount_released
+
+    @event(SpendRecorded)
+    def _spend(self, *, amount: Decimal, spent_on: date, reference: str, note: str,
+               actor: str) -> None:
+        self.spent += amount
+
+    @event(Descoped)
+    def _descoped(self, *, new_cost: Decimal, previous_commitment: Decimal,
+                  amount_released: Decimal, reason: str, actor: str) -> None:
+        self.committed_amount = new_cost
 
     @event(CarriedOver)
     def _carried_over(self, *, to_period: str, to_code: str, to_id: UUID, previous_status: str,
@@ -485,3 +566,17 @@ _SUBMITTED_OR_DEFERRED: Final = REVISABLE
 _DEFERRABLE: Final = frozenset({Status.SUBMITTED, Status.PENDING_SECOND_APPROVAL})
 _APPROVED: Final = frozenset({Status.APPROVED})
 _DELIVERED: Final = frozenset({Status.DELIVERED})
+_SPENDABLE: Final = frozenset({Status.APPROVED, Status.DELIVERED})
+EARLIEST_SPEND: Final = date(1970, 1, 1)
+
+
+def check_spent_on(spent_on: date, *, now: datetime, field: str = "spent_on") -> None:
+    """Spend happened between 1970 and the recording clock's next day (clock skew, as for
+    observations: decision 31)."""
+    if isinstance(spent_on, datetime) or not isinstance(spent_on, date):
+        raise InvalidInput(f"{field} must be a date", field=field)
+    if spent_on < EARLIEST_SPEND:
+        raise InvalidInput(f"{field} {spent_on.isoformat()} is before 1970", field=field)
+    if spent_on > (now + timedelta(days=1)).date():
+        raise InvalidInput(f"{field} {spent_on.isoformat()} is in the future (the server's "
+                           f"clock reads {now.date().isoformat()})", field=field)

@@ -220,11 +220,19 @@ class FundingPool(Aggregate):
             actor=actor,
         )
 
-    def release(self, *, initiative_id: UUID, reason: str, actor: str) -> Decimal:
-        """Release what was committed to an initiative; returns the amount released."""
-        amount = self.commitments.get(initiative_id)
-        if amount is None:
+    def release(self, *, initiative_id: UUID, reason: str, actor: str,
+                amount: Decimal | None = None) -> Decimal:
+        """Release what was committed to an initiative (all of it, or `amount` of it: a stop
+        after spend, a descope); returns the amount released."""
+        held = self.commitments.get(initiative_id)
+        if held is None:
             raise InvalidTransition("no funds are committed to this initiative")
+        if amount is None:
+            amount = held
+        require_amount(amount, field="amount")
+        if amount > held:
+            raise InvalidTransition(f"only {held} is committed to this initiative; "
+                                    f"{amount} cannot be released")
         self._released(
             initiative_id=initiative_id,
             amount=amount,
@@ -280,7 +288,10 @@ class FundingPool(Aggregate):
         actor: str,
     ) -> None:
         self.released += amount
-        del self.commitments[initiative_id]
+        # Before partial releases every release was the whole commitment: deleted, as before.
+        left = self.commitments.pop(initiative_id) - amount
+        if left > 0:
+            self.commitments[initiative_id] = left
 
     @event(Closed)
     def _closed(self, *, reason: str, committed: Decimal, actor: str) -> None:

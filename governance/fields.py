@@ -53,6 +53,7 @@ LongText = Annotated[str, _text(4000, required=False, multiline=True),
 Reason = Annotated[str, _text(2000, multiline=True), _clean(multiline=True)]
 OptionalReason = Annotated[str, _text(2000, required=False, multiline=True),
                            _clean(required=False, multiline=True)]
+OptionalLine = Annotated[str, _text(200, required=False), _clean(required=False)]
 Label = Annotated[str, _text(80), _clean()]
 Unit = Annotated[str, _text(40), _clean()]
 Source = Label

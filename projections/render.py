@@ -87,9 +87,22 @@ def ledger(state: PortfolioState, period: str) -> Row | None:
     if found is None:
         return None
     initiatives = state.period_initiatives(period)
-    funded = [i for i in initiatives if i.status in FUNDED]
+    # funded work, and stopped work whose spent part stays committed
+    funded = [i for i in initiatives if i.status in FUNDED or i.committed > 0]
     pending = [i for i in initiatives if i.status == "pending_second_approval"]
+    spending = [i for i in initiatives if i.spent or i.released]
     return plain_row({
+        "spent": found.spent,
+        "unspent": sum((max(i.committed - i.spent, ZERO) for i in funded), ZERO),
+        "over_plan": [i.code for i in initiatives if i.spent > i.committed],
+        "spent_by_pnl": _sum_by((i.pnl or "CX", i.spent) for i in spending),
+        "spent_by_kind": _sum_by((i.kind, i.spent) for i in spending),
+        "spent_by_touchpoint": _sum_by(
+            (t, i.spent) for i in spending for t in i.proposal.touchpoints),
+        "released_by_pnl": _sum_by((i.pnl or "CX", i.released) for i in spending),
+        "released_by_kind": _sum_by((i.kind, i.released) for i in spending),
+        "released_by_touchpoint": _sum_by(
+            (t, i.released) for i in spending for t in i.proposal.touchpoints),
         "period": period, "currency": found.currency, "opex_total": found.opex_total,
         "cap_percent": found.cap_percent, "amount": found.amount, "committed": found.committed,
         "released": found.released, "net_committed": found.committed - found.released,
@@ -244,6 +257,7 @@ def initiative(state: PortfolioState, i: InitiativeState) -> Row:
         "committed": i.committed, "delivered_on": i.delivered_on, "outcomes": i.outcomes,
         "carried_from": i.carried_from, "carried_to": i.carried_to,
         "carry_reason": i.carry_reason,
+        "spent": i.spent, "spend": i.spend, "released": i.released, "descopes": i.descopes,
     })
 
 

@@ -99,7 +99,11 @@ class RankingRow(ReadRow):
 
 
 class Ledger(ReadRow):
-    """A period's pool: amount, committed, released, available, and breakdowns."""
+    """A period's pool: amount, committed, spent, released, available, and breakdowns.
+
+    The money-over-time fields (issue 14: spent, unspent, over_plan, spent_by_*,
+    released_by_*) have defaults so that ledgers stored before spend was recorded still read.
+    """
 
     amount: DecimalText
     available: DecimalText
@@ -115,10 +119,21 @@ class Ledger(ReadRow):
     initiatives: int
     net_committed: DecimalText
     opex_total: DecimalText
+    over_plan: list[str] = Field(default_factory=list, description=(
+        "Codes of initiatives that spent more than is committed to them."))
     pending_second_approval: DecimalText
     period: str
     released: DecimalText
+    released_by_kind: dict[str, DecimalText] = Field(default_factory=dict)
+    released_by_pnl: dict[str, DecimalText] = Field(default_factory=dict)
+    released_by_touchpoint: dict[str, DecimalText] = Field(default_factory=dict)
     requested: DecimalText
+    spent: DecimalText = "0"
+    spent_by_kind: dict[str, DecimalText] = Field(default_factory=dict)
+    spent_by_pnl: dict[str, DecimalText] = Field(default_factory=dict)
+    spent_by_touchpoint: dict[str, DecimalText] = Field(default_factory=dict)
+    unspent: DecimalText = Field(default="0", description=(
+        "What funded work has committed and not spent (per initiative, never below 0)."))
 
 
 # --- scorecard ----------------------------------------------------------------------------
@@ -307,8 +322,33 @@ class OutcomeRow(ReadRow):
     observed_value: DecimalText
 
 
+class SpendRow(ReadRow):
+    """A spend actual recorded against funded work."""
+
+    actor: str
+    amount: DecimalText
+    at: TimeText
+    note: str
+    position: int
+    reference: str
+    spent_on: DayText
+
+
+class DescopeRow(ReadRow):
+    """A descope: the commitment cut, what went back to the pool, and why."""
+
+    actor: str
+    amount_released: DecimalText
+    at: TimeText
+    new_cost: DecimalText
+    position: int
+    previous_commitment: DecimalText
+    reason: str
+
+
 class InitiativeCard(ReadRow):
-    """An initiative's whole card."""
+    """An initiative's whole card (spent, spend, released and descopes: issue 14, with
+    defaults so that cards stored before spend was recorded still read)."""
 
     approvals: list[str]
     # carry-over links (issue 14): "FY2027/I05"; the defaults read cards stored before them
@@ -319,12 +359,16 @@ class InitiativeCard(ReadRow):
     committed: DecimalText
     decisions: list[DecisionRecord]
     delivered_on: DayText | None
+    descopes: list[DescopeRow] = Field(default_factory=list)
     id: str
     kind: str
     outcomes: list[OutcomeRow]
     period: str
     pnl: str | None
     proposal: ProposalRow
+    released: DecimalText = "0"
+    spend: list[SpendRow] = Field(default_factory=list)
+    spent: DecimalText = "0"
     status: str
     submitted_at: TimeText
     submitted_by: str

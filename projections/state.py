@@ -38,6 +38,7 @@ class PeriodState:
     released: Decimal = Decimal(0)
     closed: bool = False
     initiatives: list[str] = field(default_factory=list)
+    spent: Decimal = Decimal(0)
 
     @property
     def amount(self) -> Decimal:
@@ -110,6 +111,10 @@ class InitiativeState:
     carried_from: str | None = None  # "FY2027/I05": carried over from there
     carried_to: str | None = None  # "FY2028/I01": carried over to there
     carry_reason: str | None = None  # why it was carried over (on the original)
+    spent: Decimal = Decimal(0)
+    spend: list[dict[str, Any]] = field(default_factory=list)
+    released: Decimal = Decimal(0)  # given back to the pool by a stop or descopes
+    descopes: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # A fold snapshot stores the status as its string.
@@ -369,7 +374,10 @@ def _moved(s: PortfolioState, e: Any) -> set[str]:
     if kind is Initiative.Approved:
         state.committed = e.amount
     elif kind is Initiative.Cancelled:
-        state.committed = Decimal(0)
+        # old stops released the whole commitment (0 left, as before); since spend, the
+        # spent part stays committed
+        state.committed -= e.amount_released
+        state.released += e.amount_released
     elif kind is Initiative.Delivered:
         state.delivered_on = e.delivered_on
     return {f"period:{state.period}", f"initiative:{state.id}"}
@@ -387,6 +395,28 @@ def _outcome(s: PortfolioState, e: Initiative.OutcomeRecorded) -> set[str]:
     state.outcomes.append({"metric": e.metric, "observed_value": e.observed_value,
                            "observed_at": e.observed_at, "note": e.note, "actor": e.actor})
     return {f"period:{state.period}", f"initiative:{state.id}", f"metric:{e.metric}"}
+
+
+def _spend(s: PortfolioState, e: Initiative.SpendRecorded) -> set[str]:
+    state = s._initiative(e)
+    state.spent += e.amount
+    state.spend.append({"amount": e.amount, "spent_on": e.spent_on, "reference": e.reference,
+                        "note": e.note, "actor": e.actor, "at": e.timestamp,
+                        "position": s.position})
+    period = s.periods.get(state.period)
+    if period is not None:
+        period.spent += e.amount
+    return {f"period:{state.period}", f"initiative:{state.id}"}
+
+
+def _descoped(s: PortfolioState, e: Initiative.Descoped) -> set[str]:
+    state = s._initiative(e)
+    state.committed = e.new_cost
+    state.released += e.amount_released
+    state.descopes.append({"new_cost": e.new_cost, "previous_commitment": e.previous_commitment,
+                           "amount_released": e.amount_released, "reason": e.reason,
+                           "actor": e.actor, "at": e.timestamp, "position": s.position})
+    return {f"period:{state.period}", f"initiative:{state.id}"}
 
 
 _HANDLERS: dict[type, Any] = {
@@ -413,6 +443,8 @@ _HANDLERS: dict[type, Any] = {
     Initiative.OutcomeRecorded: _outcome,
     Initiative.Cancelled: _moved,
     Initiative.CarriedOver: _carried_over,
+    Initiative.SpendRecorded: _spend,
+    Initiative.Descoped: _descoped,
 }
 
 
@@ -425,7 +457,8 @@ _HANDLERS.update(LOOP_HANDLERS)
 _ON_INITIATIVE = frozenset({
     Initiative.Revised, Initiative.Withdrawn, Initiative.FirstApprovalRecorded,
     Initiative.Approved, Initiative.Rejected, Initiative.Deferred, Initiative.Delivered,
-    Initiative.OutcomeRecorded, Initiative.Cancelled, Initiative.CarriedOver})
+    Initiative.OutcomeRecorded, Initiative.Cancelled, Initiative.CarriedOver,
+    Initiative.SpendRecorded, Initiative.Descoped})
 
 
 def periods_touched(state: PortfolioState, events: Iterable[Any]) -> set[str] | None:

@@ -1,4 +1,5 @@
-"""Initiatives: submit, revise (If-Match), withdraw, decide, deliver, record outcomes, cancel."""
+"""Initiatives: submit, revise (If-Match), withdraw, decide, deliver, record outcomes, stop
+(cancel), descope, record spend."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from api.schemas import (
     Code,
     DecisionCreate,
     DeliveryCreate,
+    DescopeCreate,
     ImpactIn,
     InitiativeCreate,
     InitiativePagePublic,
@@ -34,6 +36,7 @@ from api.schemas import (
     InitiativeUpdate,
     OutcomeCreate,
     ReasonCreate,
+    SpendCreate,
     WrittenPublic,
 )
 from domain.errors import InitiativeNotFound
@@ -187,7 +190,41 @@ def record_outcome(initiative_id: UUID, body: OutcomeCreate, request: Request, s
 @router.post("/{initiative_id}/cancel", response_model=WrittenPublic, responses=WRITE)
 def cancel(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Cancel approved work and release its funds (CX executive)."""
+    """Stop approved work (the older name of `/stop`; same command, same effect)."""
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason)
     return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/stop", response_model=WrittenPublic, responses=WRITE)
+def stop(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
+         who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Stop approved work (CX executive): what is committed and not spent goes back to the
+    pool; the spent part stays committed. Recorded as `Initiative.Cancelled`."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.stop_initiative(who, initiative_id=initiative_id, reason=body.reason)
+    return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/descope", response_model=WrittenPublic, responses=WRITE)
+def descope(initiative_id: UUID, body: DescopeCreate, request: Request, s: ServicesDep,
+            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Cut an approved or delivered initiative's commitment to `new_cost` (CX executive; at
+    least what was spent, below what is committed); the difference goes back to the pool."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.descope_initiative(who, initiative_id=initiative_id,
+                                        new_cost=body.new_cost, reason=body.reason)
+    return written(s.gov, result, etag=True)
+
+
+@router.post("/{initiative_id}/spend", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def record_spend(initiative_id: UUID, body: SpendCreate, request: Request, s: ServicesDep,
+                 who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Record a spend actual against approved or delivered work (finance, ingest services).
+    Spend beyond the commitment is recorded and reported (the ledger's `over_plan`)."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.record_spend(who, initiative_id=initiative_id, amount=body.amount,
+                                  spent_on=body.spent_on, reference=body.reference,
+                                  note=body.note)
+    return written(s.gov, result, status=201, location=location(initiative_id), etag=True)

@@ -39,7 +39,9 @@ from governance.entrypoints.serve import (
     sign_in_link_command,
     token_command,
 )
+from governance.entrypoints.spend_import import import_spend_command
 from governance.entrypoints.views import render_ranking, views
+from governance.entrypoints.webhooks import deliver_command, webhooks_app
 from governance.settings import get_settings
 from governance.stores.database import embedded_status, embedded_stop
 from governance.stores.projectors import run_projectors
@@ -172,6 +174,10 @@ app.command("serve")(serve_command)
 app.command("token")(token_command)
 app.command("sign-in-link")(sign_in_link_command)
 app.command("export")(export_command)
+app.command("deliver")(deliver_command)
+app.add_typer(webhooks_app, name="webhooks",
+              help="Outbound webhooks: subscriptions, deliveries, dead letters, replay.")
+app.command("import-spend")(import_spend_command)
 app.command("feed")(feed_command)
 
 

@@ -3,8 +3,9 @@
 `cxgov demo` applies it once, right after importing the company file (the plain import
 stays as published, so the tests built on it keep their state). Everything goes through the
 Governance use cases, never by writing events; it is deterministic (a fixed seed and fixed
-business dates) and fast (one bulk observations call, then about fifty-five commands).
-Answering signals asks the read side (`Governance.signal_source`, set by the runtime).
+business dates) and fast (one bulk observations call, one bulk spend call, then about sixty
+commands). Answering signals asks the read side (`Governance.signal_source`, set by the
+runtime).
 
 The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 
@@ -18,9 +19,13 @@ The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 * nine deliveries between July and October 2026; each closes a share of its metric's
   remaining gap (reach x gap closed x how much of it was realised), phased in over three
   months, so the readings move after the work lands; outcomes recorded on four of them;
+* M8 re-baselined (4.2 -> 4.0, a recount) after the budget round;
+* monthly spend actuals of the funded work from July to November 2026 (one bulk call; I10
+  spends past its commitment), I21 descoped from $12M to $9M (phase 2 moved to FY2028);
 * benefit plans on nine funded initiatives, two of which lag their promise (benefits at
   risk: I27 on M9, I04 on M2); one signal acknowledged on its own, one review held (opened,
-  two signals acknowledged in it, closed with minutes); the other signals stay open.
+  two signals acknowledged and I02 stopped in it, its unspent funds released, closed with
+  minutes); the other signals stay open.
 
 The ranking as of the first decision point (`HistoryReport.decision_point`) is the one the
 file publishes: nothing in the history changes a metric's baseline or target before it.
@@ -33,12 +38,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from uuid import UUID
 
 from domain.benefits import BenefitPoint
 from domain.values import Reading
 from governance.app import Governance
 from governance.entrypoints.company import DEFAULT_ISSUER, CompanyFile, MetricIn, owner_of
-from governance.principal import CX_EXEC, INGEST, PNL_OWNER, Principal
+from governance.principal import CX_EXEC, FINANCE, INGEST, PNL_OWNER, Principal
+from governance.usecases.finance import SpendItem
 
 SEED = 2027
 FIRST_MONTH = (2025, 6)
@@ -103,6 +110,18 @@ REVIEW_TITLE = "FY2027 autumn review: benefits and overlapping claims"
 REVIEW_MINUTES = ("Reviewed the open signals. I27's benefit lags its plan: acknowledged, owner "
                   "to report in January. Overlapping claims on M4 acknowledged: realised change "
                   "is reported per metric. No funding change.")
+#: Spend actuals, monthly from July to November 2026 (finance, one bulk call): delivered work
+#: spent 88-98% of its cost by its delivery month, work in flight about a twelfth a month;
+#: I10 overspends its commitment (a signal for finance).
+SPEND_MONTHS = ((2026, 7), (2026, 8), (2026, 9), (2026, 10), (2026, 11))
+OVERSPENT = ("I10", Decimal("6800000"))
+DESCOPED = ("I21", Decimal("9000000"), "Phase 2, the branch roll-out, moves to FY2028; "
+                                       "phase 1 covers the contact centres.")
+STOPPED = ("I02", "The card scheme now provisions wallets itself: the work is no longer "
+                  "needed. Stopped in the review; what is unspent goes back to the pool.")
+#: A re-baseline after the budget round (the ranking as of the decision point keeps 4.2).
+REBASELINE = ("M8", Decimal("4.0"), "Address-change contacts re-counted after the CRM merge "
+                                    "in September 2026: the baseline was 4.0, not 4.2.")
 REJECTED = {"I28": "Declares no customer success metric: nothing for customers to gain.",
             "I30": "Declares no customer success metric: nothing for customers to gain."}
 DEFERRED = {"I23": "Platform bet below the cut line: revisit in the FY2028 round."}
@@ -188,6 +207,34 @@ def readings(company: CompanyFile) -> list[tuple[str, str, tuple[Reading, ...], 
     return batches
 
 
+def spend(company: CompanyFile, ids: dict[str, UUID],
+          funded: Sequence[str]) -> list[SpendItem]:
+    """Monthly spend actuals of the funded initiatives (deterministic)."""
+    rnd = random.Random(SEED + 1)
+    costs = {i.code: i.amount() for i in company.initiatives}
+    delivered = {d.code: d.delivered_on for d in DELIVERIES}
+    items = []
+    for code in funded:
+        cost = costs[code]
+        if code in delivered:
+            done = delivered[code]
+            active = [m for m in SPEND_MONTHS if m <= (done.year, done.month)]
+            total = cost * rnd.randint(88, 98) / 100
+        else:
+            active = list(SPEND_MONTHS)
+            total = cost * len(active) / 12 * rnd.randint(80, 110) / 100
+        if code == OVERSPENT[0]:
+            total = OVERSPENT[1]
+        share = (total / len(active)).quantize(Decimal(1))
+        for n, (year, month) in enumerate(active):
+            amount = share if n < len(active) - 1 else total.quantize(Decimal(1)) - share * n
+            items.append(SpendItem(initiative_id=ids[code], amount=amount,
+                                   spent_on=month_end(year, month).date(),
+                                   reference=f"AP-{year}{month:02d}-{code}",
+                                   note="Monthly actuals from the ledger."))
+    return items
+
+
 def _person(subject: str, role: str, issuer: str, pnls: Sequence[str] = ()) -> Principal:
     return Principal(subject=subject, roles=frozenset({role}), pnls=frozenset(pnls),
                      issuer=issuer)
@@ -201,6 +248,7 @@ def apply_history(app: Governance, company: CompanyFile, *,
     deputy = _person("cx.deputy", CX_EXEC, issuer)
     sponsor = _person(company.cx_sponsor, CX_EXEC, issuer)
     ingest = _person("ingest.bot", INGEST, issuer)
+    finance = _person("finance.lead", FINANCE, issuer)
     owners = {p.code: _person(owner_of(p), PNL_OWNER, issuer, (p.code,)) for p in company.pnls}
     decision_point = app.position()
     commands = 0
@@ -211,14 +259,13 @@ def apply_history(app: Governance, company: CompanyFile, *,
 
     app.record_observation_batches(ingest, batches=readings(company))
     commands += 1
-    ids = {i.code: app.initiative_id(period, i.code or "") for i in company.initiatives}
-    for entry in app.assess(period).entries:
-        if not entry.recommended:
-            continue
-        app.decide(chief, initiative_id=ids[entry.code], outcome="approve", rationale=RATIONALE)
+    ids = {i.code or "": app.initiative_id(period, i.code or "") for i in company.initiatives}
+    funded = [e.code for e in app.assess(period).entries if e.recommended]
+    for code in funded:
+        app.decide(chief, initiative_id=ids[code], outcome="approve", rationale=RATIONALE)
         commands += 1
-        if entry.code in FOUR_EYES:
-            app.decide(deputy, initiative_id=ids[entry.code], outcome="approve",
+        if code in FOUR_EYES:
+            app.decide(deputy, initiative_id=ids[code], outcome="approve",
                        rationale=RATIONALE)
             commands += 1
     for code, why in REJECTED.items():
@@ -239,6 +286,13 @@ def apply_history(app: Governance, company: CompanyFile, *,
                            observed_at=month_end(year, month),
                            note="Read from the monthly operational report.")
         commands += 1
+    metric, baseline, why = REBASELINE
+    app.retarget_metric(chief, code=metric, baseline=baseline, reason=why)
+    commands += 1
+    app.record_spend_batch(finance, items=spend(company, ids, funded))
+    code, new_cost, why = DESCOPED
+    app.descope_initiative(chief, initiative_id=ids[code], new_cost=new_cost, reason=why)
+    commands += 2
     for code, metric, expected, by in BENEFITS:
         spec = next(i for i in company.initiatives if i.code == code)
         app.plan_benefits(owner(code), initiative_id=ids[code],
@@ -253,6 +307,9 @@ def apply_history(app: Governance, company: CompanyFile, *,
     for key, note in IN_REVIEW.items():
         app.acknowledge_signal(chief, key=key, note=note, review=review)
         commands += 1
+    code, why = STOPPED
+    app.stop_initiative(chief, initiative_id=ids[code], reason=why, review=review)
+    commands += 1
     app.close_review(chief, review_id=review, minutes=REVIEW_MINUTES)
     commands += 2
     return HistoryReport(decision_point=decision_point, first_position=decision_point + 1,

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from governance.bootstrap import Runtime
+from governance.entrypoints.webhooks import delivering
 from governance.identity import LINK_PURPOSE, Persona, demo_personas, mint
 from governance.principal import ROLES
 from governance.settings import get_settings
@@ -102,7 +103,8 @@ def projecting(rt: Runtime) -> Iterator[None]:
                               name="projectors", daemon=True)
     thread.start()
     try:
-        yield
+        with delivering(rt):  # the webhook process beside the projectors
+            yield
     finally:
         stop.set()
         thread.join(timeout=30)

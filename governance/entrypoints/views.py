@@ -84,8 +84,13 @@ def render_ledger(row: dict[str, Any]) -> str:
            f"({row['cap_percent']}% of OpEx {_m(row['opex_total'])} M)",
            f"  committed {_m(row['committed'])} M, released {_m(row['released'])} M, "
            f"available {_m(row['available'])} M, pending second approval "
-           f"{_m(row['pending_second_approval'])} M"]
-    for label in ("by_pnl", "by_kind", "by_touchpoint", "by_functional_area"):
+           f"{_m(row['pending_second_approval'])} M",
+           f"  spent {_m(row.get('spent', 0))} M, unspent {_m(row.get('unspent', 0))} M"
+           + (f", over plan: {', '.join(row['over_plan'])}" if row.get("over_plan") else "")]
+    for label in ("by_pnl", "by_kind", "by_touchpoint", "by_functional_area",
+                  "spent_by_pnl", "spent_by_kind", "released_by_pnl", "released_by_kind"):
+        if label not in row:
+            continue
         items = ", ".join(f"{k} {_m(v)}" for k, v in row[label].items())
         out.append(f"  {label.replace('_', ' ')}: {items or '-'}")
     return "\n".join(out)

@@ -167,22 +167,51 @@ class CxExecUseCases(Commands):
 
     def cancel_initiative(self, principal: Principal, *, initiative_id: UUID,
                           reason: str, review: UUID | None = None) -> CommandResult:
-        """Cancel approved work and release its funds, in one transaction. With `review`, the
-        stop is recorded on that review in the same transaction."""
-        require_role(principal, CX_EXEC, action="cancelling funded work")
-        require_text(reason, field="reason")
+        """Stop (cancel) approved work and release what it has not spent (commitment - spent,
+        never below 0) back to the pool, in one transaction under the pool's turn. With
+        `review`, the stop is recorded on that review in the same transaction."""
+        require_role(principal, CX_EXEC, action="stopping funded work")
+        require_text(reason, field="reason", max_length=2000)
 
         def build(unit: UnitOfWork) -> list[Aggregate]:
             initiative = unit.initiative(initiative_id)
             initiative.check_cancellable()
             pool = unit.pool(initiative.period, writing=True)
-            amount = pool.release(initiative_id=initiative.id, reason=reason,
-                                  actor=principal.actor)
+            amount = initiative.unspent
+            if amount > 0:
+                pool.release(initiative_id=initiative.id, reason=reason,
+                             actor=principal.actor, amount=amount)
             initiative.cancel(reason=reason, amount_released=amount, actor=principal.actor)
-            changed: list[Aggregate] = [pool, initiative]
+            changed: list[Aggregate] = [pool, initiative] if amount > 0 else [initiative]
             if review is not None:  # the stop as an item of the review it was taken in
                 changed.append(review_item(unit, review, principal, item="stop",
                                            initiative=initiative_id, note=reason))
             return changed
+
+        return self.transact(build)
+
+    def stop_initiative(self, principal: Principal, *, initiative_id: UUID,
+                        reason: str, review: UUID | None = None) -> CommandResult:
+        """Stop approved work: `cancel_initiative` by the name users know it by."""
+        return self.cancel_initiative(principal, initiative_id=initiative_id, reason=reason,
+                                      review=review)
+
+    def descope_initiative(self, principal: Principal, *, initiative_id: UUID,
+                           new_cost: Decimal, reason: str) -> CommandResult:
+        """Cut an approved (or delivered) initiative's commitment to `new_cost` (spent <=
+        new_cost < commitment) with a written reason; the difference goes back to the pool
+        in the same transaction, under the pool's turn."""
+        require_role(principal, CX_EXEC, action="descoping funded work")
+        require_text(reason, field="reason", max_length=2000)
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            initiative = unit.initiative(initiative_id)
+            initiative.check_descopable(new_cost)  # refused before queueing for the turn
+            pool = unit.pool(initiative.period, writing=True)
+            released = initiative.descope(new_cost=new_cost, reason=reason,
+                                          actor=principal.actor)
+            pool.release(initiative_id=initiative.id, reason=reason, actor=principal.actor,
+                         amount=released)
+            return [pool, initiative]
 
         return self.transact(build)

@@ -22,12 +22,13 @@ from ops.reliability.crashes import crash_control, crash_drill
 from ops.reliability.faults import faults_drill
 from ops.reliability.race import negative_control, race_drill
 from ops.reliability.tailing import tailing_control, tailing_drill
+from ops.reliability.webhooks import webhook_drill
 
 QUICK = {"racers": 16, "rounds": 1, "room": 5, "fault_s": 8.0, "tail_s": 2.0, "kills": 2,
-         "events": 400}
+         "events": 400, "refuse_s": 3.0, "hook_events": 40}
 CONTROL_KILLS, CONTROL_EVENTS = 10, 3000  # the crash control's size, quick or full
 FULL = {"racers": 200, "rounds": 50, "room": 7, "fault_s": 300.0, "tail_s": 60.0, "kills": 50,
-        "events": 20_000}
+        "events": 20_000, "refuse_s": 30.0, "hook_events": 400}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,8 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fault-seconds", type=float)
     parser.add_argument("--kills", type=int)
     parser.add_argument("--events", type=int, help="history length of the crash drill")
+    parser.add_argument("--refuse-seconds", type=float,
+                        help="how long the webhook drill's receiver refuses (503)")
     parser.add_argument("--only", choices=("race", "control", "faults", "tailing",
-                                            "tailing-control", "crashes", "crash-control"),
+                                            "tailing-control", "crashes", "crash-control",
+                                            "webhooks"),
                         action="append")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up scratch state
@@ -55,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes["kills"] = args.kills
     if args.events:
         sizes["events"] = args.events
+    if args.refuse_seconds:
+        sizes["refuse_s"] = args.refuse_seconds
     print(f"sizes: {sizes}", flush=True)
     reports: list[Report] = []
     with scratch_server() as admin, tempfile.TemporaryDirectory() as folder:
@@ -75,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            events=int(sizes["events"])),
             "crash-control": lambda: crash_control(admin, data_dir, kills=CONTROL_KILLS,
                                                    events=CONTROL_EVENTS),
+            "webhooks": lambda: webhook_drill(admin, data_dir, refuse_s=sizes["refuse_s"],
+                                              events=int(sizes["hook_events"]),
+                                              kills=min(int(sizes["kills"]), 6)),
         }
         for name, drill in drills.items():
             if args.only and name not in args.only:

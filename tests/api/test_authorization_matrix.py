@@ -154,6 +154,14 @@ WRITES = [
           {"to_period": "FY2031", "reason": "matrix"}),
     # a target version that changes nothing: allowed means 422, and nothing is written
     Route("POST", "/v1/metrics/M1/targets", {CX_EXEC: ALL}, {"reason": "matrix"}),
+    Route("POST", "/v1/initiatives/{write}/stop", {CX_EXEC: ALL}, {"reason": "moot"}),
+    Route("POST", "/v1/initiatives/{write}/descope", {CX_EXEC: ALL},
+          {"new_cost": "1", "reason": "moot"}),
+    Route("POST", "/v1/initiatives/{write}/spend", {FINANCE: ALL, INGEST: ALL},
+          {"amount": "1", "spent_on": "2026-03-31"}),
+    Route("POST", "/v1/spend", {FINANCE: ALL, INGEST: ALL}, {"items": [
+        {"initiative_id": "00000000-0000-4000-8000-0000000000bb", "amount": "1",
+         "spent_on": "2026-03-31"}]}),
     Route("POST", "/v1/webhooks", {CX_EXEC: ALL},
           {"url": "https://hooks.example.com/matrix", "kinds": ["*"]}),
     Route("POST", f"/v1/webhooks/{HOOK}/pause", {CX_EXEC: ALL}, {"reason": "quiet"}),

@@ -97,3 +97,14 @@ def test_deliveries_dead_letters_and_replay(client: TestClient, runtime: Runtime
     assert [d["delivery_id"] for d in cancelled["items"]] == [dead[0]["delivery_id"]]
     assert client.post(f"/v1/webhooks/{created['id']}/resume", json={},
                        headers=CX).status_code == 409
+
+
+def test_metrics_show_the_outbox(client: TestClient) -> None:
+    client.post("/v1/webhooks", json=HOOK, headers=CX)
+    client.post("/v1/pnls", json={"code": "CD", "name": "Cards"}, headers=auth("f", FINANCE))
+    client.get("/v1/webhooks/deliveries", headers=CX)  # the in-memory outbox catches up
+    lines = {line.split(" ")[0]: line.split(" ")[1] for line in client.get(
+        "/metrics").text.splitlines() if line.startswith("cxgov_webhook")}
+    assert float(lines["cxgov_webhook_outbox_depth"]) == 1.0
+    assert float(lines["cxgov_webhook_dead_letters"]) == 0.0
+    assert float(lines["cxgov_webhook_oldest_undelivered_seconds"]) >= 0.0

@@ -75,8 +75,16 @@ def test_every_scorecard_card_has_data_and_the_ledger_money(
     assert m4.did is not None and Decimal(m4.did.effect) == Decimal("-6.9")  # DOMAIN.md 5
     ledger = models.ledger("FY2027")
     assert ledger is not None
-    assert Decimal(ledger.committed) == Decimal("118.8") * 1_000_000
-    assert ledger.funded_count == 22
+    million = 1_000_000
+    assert Decimal(ledger.committed) == Decimal("118.8") * million
+    stopped = next(c for c in models.snapshot().initiatives("FY2027") if c.code == "I02")
+    assert stopped.status == "cancelled" and Decimal(stopped.spent) > 0
+    # the descope of I21 (12 M -> 9 M) and what the stopped I02 had not spent
+    assert Decimal(ledger.released) == 3 * million + Decimal("3.5") * million - Decimal(
+        stopped.spent)
+    assert Decimal(ledger.spent) > 0 and ledger.over_plan == ["I10"]
+    assert Decimal(ledger.available) == Decimal(ledger.amount) - Decimal(
+        ledger.net_committed)
 
 
 def test_the_decisions_deliveries_and_outcomes_are_in_the_record(
@@ -89,6 +97,7 @@ def test_the_decisions_deliveries_and_outcomes_are_in_the_record(
     assert cards["I23"].status == "deferred"
     assert {c for c, card in cards.items() if card.status == "submitted"} == {
         "I03", "I09", "I14", "I06", "I29"}
+    assert cards["I02"].status == "cancelled" and len(cards["I21"].descopes) == 1
     assert len(cards["I19"].approvals) == 2  # above the four-eyes threshold
     assert [o.metric for o in cards["I11"].outcomes] == ["M5"]
     assert not any(d.departure for c in cards.values() for d in c.decisions)
@@ -113,8 +122,10 @@ def test_the_loop_turned_benefit_plans_signals_and_one_review(
     assert {k for k, state in states.items() if state == "acknowledged"} == {
         *IN_REVIEW, *OUTSIDE_REVIEW}
     assert "open" in states.values()
+    assert states["spend_over_plan:FY2027:I10"] == "open"
     (review,) = loop.reviews("FY2027")
-    assert review.closed and review.minutes and len(review.items) == len(IN_REVIEW)
+    assert review.closed and review.minutes
+    assert [i.item for i in review.items] == ["acknowledge"] * len(IN_REVIEW) + ["stop"]
 
 
 def test_the_history_is_deterministic(alive: tuple[ReadModels, HistoryReport]) -> None:

@@ -17,7 +17,8 @@ DRILLS = ("last-funds race over HTTP",
           "negative control (check-then-act over HTTP, must be caught)",
           "randomised history with faults", "tailing readers",
           "tailing negative control (no insert lock, must be caught)", "projector crashes",
-          "crash negative control (tracking before rows, must be caught)")
+          "crash negative control (tracking before rows, must be caught)",
+          "webhook delivery (receiver refuses 3 s, deliverers killed)")
 
 
 def test_every_drill_passes_and_the_broken_variant_is_caught(pg_admin_url: str) -> None:

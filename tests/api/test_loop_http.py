@@ -1,0 +1,115 @@
+"""The loop over HTTP: signals, acknowledgement in a review (with an Idempotency-Key), loop
+speed, reviews, benefit plans, problem responses, and the /metrics gauges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.observability import iter_lines
+from governance.bootstrap import Runtime, bootstrap
+from governance.principal import CX_EXEC, PNL_OWNER
+from tests.api.conftest import auth, memory_settings
+from tests.builders import CX_CHIEF, World
+
+CX = auth("cx.chief", CX_EXEC)
+RB = auth("rob", PNL_OWNER, pnls=("RB",))
+KEY = "metric_off_track:FY2027:M2"
+READING = {"batch_key": "2026-11", "source": "survey", "readings": [
+    {"value": "60", "observed_at": "2026-11-30T12:00:00Z", "sample_size": 400}]}
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[TestClient, Runtime]]:
+    """A small world with one approved initiative claiming M2, served by the app."""
+    runtime = bootstrap(memory_settings())
+    world = World(runtime.app)
+    funded = world.submit("I01", cost_m="8", impacts=(("M2", "80", "0.5"),))
+    runtime.app.decide(CX_CHIEF, initiative_id=funded, outcome="approve")
+    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
+        yield client, runtime
+    runtime.close()
+
+
+def gauges(client: TestClient) -> dict[str, float]:
+    pairs = (line.rsplit(" ", 1) for line in iter_lines(client.get("/metrics").text))
+    return {name: float(value) for name, value in pairs}
+
+
+def test_a_signal_is_served_answered_in_a_review_and_counted(
+        world: tuple[TestClient, Runtime]) -> None:
+    client, _ = world
+    assert client.get("/v1/signals", headers=CX).json()["items"] == []
+    assert gauges(client)['cxgov_signals_open{kind="metric_off_track"}'] == 0
+    assert client.post("/v1/metrics/M2/observations", headers=CX,
+                       json=READING).status_code == 201
+
+    listed = client.get("/v1/signals?kind=metric_off_track&state=open", headers=CX).json()
+    assert [(s["key"], s["role"], s["severity"]) for s in listed["items"]] == [
+        (KEY, "cx_exec", "high")]
+    assert listed["items"][0]["evidence"]["readings"][0]["sample_size"] == 400
+    assert gauges(client)['cxgov_signals_open{kind="metric_off_track"}'] == 1
+
+    opened = client.post("/v1/reviews", headers=CX, json={"period": "FY2027",
+                                                          "title": "November"})
+    assert opened.status_code == 201, opened.text
+    review = opened.json()["id"]
+    keyed = {**CX, "Idempotency-Key": "ack-1"}
+    body = {"note": "stop I01 next", "review": review}
+    first = client.post(f"/v1/signals/{KEY}/acknowledge", headers=keyed, json=body)
+    again = client.post(f"/v1/signals/{KEY}/acknowledge", headers=keyed, json=body)
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.content == first.content
+    # acknowledged twice without a key: refused, a problem with a stable code
+    twice = client.post(f"/v1/signals/{KEY}/acknowledge", headers=CX, json={"note": "again"})
+    assert (twice.status_code, twice.json()["code"]) == (409, "state.invalid_transition")
+    # a P&L owner may not answer a CX executive's signal
+    assert client.post(f"/v1/signals/{KEY}/resolve", headers=RB,
+                       json={"note": "x"}).status_code == 403
+
+    one = client.get(f"/v1/reviews/{review}", headers=CX).json()["item"]
+    assert [s["key"] for s in one["signals"]] == [KEY]
+    assert [(i["item"], i["answers"]) for i in one["items"]] == [("acknowledge", [KEY])]
+    speed = client.get("/v1/loop-speed?period=FY2027", headers=CX).json()
+    assert [(r["period"], r["answered"]) for r in speed["items"]] == [("FY2027", 1),
+                                                                    ("all", 1)]
+    assert speed["answers"][0]["answered_by"] == "acknowledged"
+    assert gauges(client)['cxgov_loop_seconds{period="FY2027",quantile="0.5"}'] > 0
+
+    closed = client.post(f"/v1/reviews/{review}/close", headers=CX,
+                         json={"minutes": "Acknowledged M2; I01 to be stopped."})
+    assert closed.status_code == 200, closed.text
+    late = client.post(f"/v1/signals/{KEY}/resolve", headers=CX,
+                       json={"note": "done", "review": review})
+    assert (late.status_code, late.json()["code"]) == (409, "state.invalid_transition")
+    # as of the review's opening, nothing was acknowledged yet
+    then = client.get(f"/v1/signals?as_of={opened.json()['position']}", headers=CX).json()
+    assert [s["state"] for s in then["items"]] == ["open"]
+
+
+def test_bad_loop_input_is_a_problem_and_writes_nothing(
+        world: tuple[TestClient, Runtime]) -> None:
+    client, runtime = world
+    before = runtime.app.position()
+    unknown = client.post("/v1/signals/pool_underused:FY2027/acknowledge", headers=CX,
+                          json={"note": "?"})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "signal.not_found")
+    bad_key = client.post("/v1/signals/no_such_kind:FY2027/acknowledge", headers=CX,
+                          json={"note": "?"})
+    assert bad_key.status_code == 422
+    i01 = str(runtime.app.initiative_id("FY2027", "I01"))
+    unclaimed = client.post(f"/v1/initiatives/{i01}/benefit-plan", headers=CX, json={
+        "owner": "Ops", "points": [{"metric": "M1", "by": "2027-06-30", "expected": "48"}]})
+    assert (unclaimed.status_code, unclaimed.json()["code"]) == (422, "validation.invalid")
+    assert client.post("/v1/reviews", headers=CX, json={"period": "FY2099"}).status_code == 404
+    assert runtime.app.position() == before
+    planned = client.post(f"/v1/initiatives/{i01}/benefit-plan", headers=RB, json={
+        "owner": "Ops", "points": [{"metric": "M2", "by": "2027-06-30", "expected": "74"}]})
+    assert planned.status_code == 201, planned.text
+    plans = client.get("/v1/benefit-plans", headers=RB).json()["items"]
+    assert [(p["code"], p["owner"], p["points"][0]["expected"]) for p in plans] == [
+        ("I01", "Ops", "74")]

@@ -1,0 +1,135 @@
+"""Releasing funds races on PostgreSQL (issue 14 acceptance): 100 concurrent stop, descope,
+approve and spend commands on one pool, threads in two processes, never overspend; afterwards
+the pool's committed - released <= amount, every commitment the pool holds is what its
+initiative says it holds, and the ledger read model agrees with the aggregates."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from domain.errors import CxgovError
+from governance.app import Governance
+from governance.stores.readside import in_process_postgres
+from tests.builders import CX_CHIEF, CX_DEPUTY, FINANCE_LEAD, M, World
+
+pytestmark = pytest.mark.pg
+
+PROCESSES = 2
+FUNDED = 30  # approved before the race, 2 M each, 0.5 M spent on each
+CANDIDATES = 40  # submitted, 1.5 M each: more than the pool can take at first
+POOL_M = 70  # 60 M committed before the race, 10 M available
+OK = {"stop": "stopped", "descope": "descoped", "approve": "approved", "spend": "spent"}
+REFUSALS = {"pool.insufficient_funds", "state.invalid_transition",
+            "validation.descope_out_of_range"}
+
+Command = tuple[str, str]  # (kind, initiative id)
+
+
+def run_commands(env: dict[str, str], commands: list[Command], start_at: float) -> list[str]:
+    """In one process: one thread per command, all released together; their outcomes."""
+    app = Governance(env=env)
+    barrier = threading.Barrier(len(commands))
+    outcomes = ["unset"] * len(commands)
+
+    def racer(n: int) -> None:
+        kind, raw = commands[n]
+        initiative_id = UUID(raw)
+        barrier.wait()
+        time.sleep(max(0.0, start_at - time.time()))
+        try:
+            if kind == "stop":
+                app.stop_initiative(CX_CHIEF, initiative_id=initiative_id, reason="race: stop")
+            elif kind == "descope":
+                app.descope_initiative(CX_DEPUTY, initiative_id=initiative_id,
+                                       new_cost=Decimal("0.75") * M, reason="race: descope")
+            elif kind == "approve":
+                app.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve",
+                           rationale="race: funding whatever fits")
+            else:
+                app.record_spend(FINANCE_LEAD, initiative_id=initiative_id,
+                                 amount=Decimal("0.25") * M, spent_on=date(2026, 3, 31))
+            outcomes[n] = OK[kind]
+        except CxgovError as exc:
+            outcomes[n] = exc.code
+        except Exception as exc:  # anything else is a crash the test must report
+            outcomes[n] = f"crash: {type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=racer, args=(n,)) for n in range(len(commands))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    app.close()
+    return outcomes
+
+
+def test_a_hundred_racing_stops_descopes_approvals_and_spends_never_overspend(
+        pg_env: dict[str, str]) -> None:
+    gov = Governance(env=pg_env)
+    world = World(gov, opex_m=str(POOL_M * 10), four_eyes_m="100")
+    funded = [world.submit(f"F{n:02d}", cost_m="2") for n in range(FUNDED)]
+    for initiative_id in funded:
+        gov.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve", rationale="setup")
+        gov.record_spend(FINANCE_LEAD, initiative_id=initiative_id, amount=Decimal("0.5") * M,
+                         spent_on=date(2026, 1, 31))
+    candidates = [world.submit(f"C{n:02d}", cost_m="1.5") for n in range(CANDIDATES)]
+    assert gov.pool("FY2027").available == (POOL_M - 2 * FUNDED) * M
+
+    # 100 commands: every funded initiative is stopped (15 of them) or descoped (15), and each
+    # gets a spend racing the re-decision; 40 approvals race for what is released.
+    commands: list[Command] = [("stop" if n % 2 else "descope", str(i))
+                               for n, i in enumerate(funded)]
+    commands += [("spend", str(i)) for i in funded]
+    commands += [("approve", str(i)) for i in candidates]
+    assert len(commands) == 100
+    commands = commands[::2] + commands[1::2]  # each process gets every kind
+    start_at = time.time() + 3.0
+    share = len(commands) // PROCESSES
+    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_commands, pg_env, commands[p * share:(p + 1) * share],
+                               start_at) for p in range(PROCESSES)]
+        outcomes = [o for f in futures for o in f.result(timeout=600)]
+
+    crashes = [o for o in outcomes if o not in {*OK.values(), *REFUSALS}]
+    assert crashes == []
+    assert outcomes.count("stopped") == FUNDED // 2  # a stop has no condition that can fail
+    assert outcomes.count("descoped") == FUNDED // 2  # spend (<= 0.75 M) never blocks them
+    assert outcomes.count("approved") >= 1
+
+    pool = gov.pool("FY2027")
+    assert pool.committed - pool.released <= pool.amount
+    everyone = [*funded, *candidates]
+    initiatives = {i: gov.initiative(i) for i in everyone}
+    held = {i: a.committed_amount for i, a in initiatives.items() if a.committed_amount}
+    assert pool.commitments == held
+    assert pool.net_committed == sum(held.values(), Decimal(0))
+    approved = [i for i in candidates if initiatives[i].status == "approved"]
+    assert len(approved) == outcomes.count("approved")
+    # every stop released what was committed and not spent when it ran; spend is kept
+    spent = sum((a.spent for a in initiatives.values()), Decimal(0))
+    assert spent == FUNDED * Decimal("0.5") * M + outcomes.count("spent") * Decimal("0.25") * M
+    for n, initiative_id in enumerate(funded):
+        state = initiatives[initiative_id]
+        if n % 2:
+            assert state.status == "cancelled" and state.committed_amount == state.spent
+        else:
+            assert state.status == "approved" and state.committed_amount == Decimal("0.75") * M
+
+    models = in_process_postgres(gov, pg_env).read_models()
+    ledger = models.ledger("FY2027", min_position=gov.position())
+    assert ledger is not None
+    assert Decimal(ledger.committed) == pool.committed
+    assert Decimal(ledger.released) == pool.released
+    assert Decimal(ledger.net_committed) == pool.net_committed
+    assert Decimal(ledger.available) == pool.available >= 0
+    assert Decimal(ledger.spent) == spent
+    assert sum((Decimal(v) for v in ledger.by_pnl.values()), Decimal(0)) == pool.net_committed
+    gov.close()
