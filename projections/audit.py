@@ -32,7 +32,9 @@ SUMMARY_KEYS = ("period", "code", "title", "amount", "opex_total", "metric", "ba
                 "spent_on", "reference", "new_cost",
                 # re-decisions (issue 14): carry-overs and metric target versions
                 "carried_from", "to_period", "to_code", "previous_baseline", "baseline",
-                "previous_target", "target", "target_date")
+                "previous_target", "target", "target_date",
+                # outbound webhooks (issue 14): a subscription's target and kinds
+                "url", "kinds")
 _SUMMARY_KEYS: dict[type, tuple[str, ...]] = {}
 _DETAILS: dict[type, tuple[str, ...]] = {}
 
