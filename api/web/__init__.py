@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.web import actions, errors, pages, redecide
+from api.web import actions, errors, loop_pages, money, pages, redecide
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
 
@@ -19,6 +19,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(actions.router)
     app.include_router(redecide.router)  # carry-over, retarget (issue 14)
+    app.include_router(money.router)  # ledger page, stop and descope forms (issue 14)
+    app.include_router(loop_pages.router)  # signals inbox, loop speed, reviews (issue 14)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

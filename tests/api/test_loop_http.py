@@ -4,14 +4,17 @@ speed, reviews, benefit plans, problem responses, and the /metrics gauges."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.observability import iter_lines
+from api.web.session import COOKIE
 from governance.bootstrap import Runtime, bootstrap
 from governance.principal import CX_EXEC, PNL_OWNER
+from governance.stores.sessions import Claims, sessions_of
 from tests.api.conftest import auth, memory_settings
 from tests.builders import CX_CHIEF, World
 
@@ -113,3 +116,40 @@ def test_bad_loop_input_is_a_problem_and_writes_nothing(
     plans = client.get("/v1/benefit-plans", headers=RB).json()["items"]
     assert [(p["code"], p["owner"], p["points"][0]["expected"]) for p in plans] == [
         ("I01", "Ops", "74")]
+
+
+def cookie(runtime: Runtime, role: str, pnls: tuple[str, ...] = ()) -> dict[str, str]:
+    """A dashboard session for one role."""
+    session = sessions_of(runtime).start(Claims(f"{role}.one", role, (role,), pnls, "cxgov"),
+                                         idle=timedelta(minutes=5),
+                                         lifetime=timedelta(minutes=5))
+    return {"Cookie": f"{COOKIE}={session}"}
+
+
+def test_the_dashboard_inbox_puts_each_roles_signals_first_and_shows_reviews(
+        world: tuple[TestClient, Runtime]) -> None:
+    client, runtime = world
+    before = client.app.state.services.models.log.max_position()  # type: ignore[attr-defined]
+    client.post("/v1/metrics/M2/observations", headers=CX, json=READING)
+    review = client.post("/v1/reviews", headers=CX, json={"period": "FY2027",
+                                                          "title": "November"}).json()["id"]
+    client.post(f"/v1/signals/{KEY}/acknowledge", headers=CX,
+                json={"note": "looking into it", "review": review})
+
+    exec_page = client.get("/dashboard/signals", headers=cookie(runtime, CX_EXEC)).text
+    mine = exec_page.split('id="mine"')[1].split("</ul>")[0]
+    assert KEY in mine and "looking into it" in mine
+    owner_page = client.get("/dashboard/signals",
+                            headers=cookie(runtime, PNL_OWNER, ("RB",))).text
+    assert KEY not in owner_page.split('id="mine"')[1].split("</ul>")[0]
+    assert KEY in owner_page.split('id="others"')[1].split("</ul>")[0]
+    assert 'id="loop-speed"' in exec_page and "No signal answered yet" not in exec_page
+    then = client.get(f"/dashboard/signals?as_of={before}", headers=cookie(runtime, CX_EXEC))
+    assert then.status_code == 200 and KEY not in then.text
+
+    listed = client.get("/dashboard/reviews", headers=cookie(runtime, CX_EXEC)).text
+    assert f"/dashboard/reviews/{review}" in listed
+    one = client.get(f"/dashboard/reviews/{review}", headers=cookie(runtime, CX_EXEC)).text
+    assert KEY in one.split('id="review-signals"')[1] and "looking into it" in one
+    assert client.get(f"/dashboard/reviews/{review}",
+                      headers=cookie(runtime, "ingest")).status_code == 403
