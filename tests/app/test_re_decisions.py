@@ -9,6 +9,8 @@ from uuid import UUID
 
 import pytest
 
+from auditverify.model import EventRow, Row
+from auditverify.rules import check_decisions
 from domain.errors import (
     InvalidInput,
     InvalidTransition,
@@ -17,6 +19,7 @@ from domain.errors import (
     SelfApproval,
 )
 from domain.initiative import Initiative
+from governance.app import Governance
 from governance.errors import Forbidden
 from governance.stores.readside import in_memory
 from projections.codec import dump_state, load_state
@@ -282,3 +285,46 @@ def test_the_fold_snapshot_codec_keeps_the_links_and_the_history(world: World) -
     assert again.initiatives[successor].carried_from == "FY2027/I01"
     assert again.metrics["M2"].targets == state.metrics["M2"].targets
     assert [t["kind"] for t in again.metrics["M2"].targets] == ["definition", "rebaseline"]
+
+
+def test_the_offline_verifier_replays_ranks_and_rules_across_a_carry_over(
+        world: World) -> None:
+    """auditverify's own copy of the lifecycle words knows `carried_over`: a carried
+    initiative leaves its period's ranking, so later decisions there verify."""
+    gov = world.gov
+    first = deferred(world, cost_m="2")  # the best value for money: ranked first
+    second = world.submit("I02", cost_m="5")
+    third = world.submit("I03", cost_m="6")
+    open_next(world)
+    successor = gov.carry_over(CX_DEPUTY, initiative_id=first, to_period=NEXT,
+                               reason="next year").id
+    gov.decide(CX_CHIEF, initiative_id=second, outcome="approve")
+    gov.decide(CX_CHIEF, initiative_id=third, outcome="approve")
+    gov.decide(CX_CHIEF, initiative_id=successor, outcome="approve")
+    assert [d.rank for d in gov.initiative(second).decisions] == [1]  # I01 no longer ranks
+    notifications = gov.recorder.select_notifications(start=1, limit=10_000)
+    rows = [Row(n.id, EventRow(str(n.originator_id), n.originator_version, n.topic, n.state),
+                None) for n in notifications]
+    assert check_decisions(lambda: rows) == (4, [])
+
+
+def test_carry_over_and_retarget_on_either_store(any_gov: Governance) -> None:
+    """The three events of a carry-over land in one transaction, on the in-memory store and
+    on PostgreSQL; a refused one (the target closed) writes nothing."""
+    world = World(any_gov)
+    original = deferred(world)
+    open_next(world)
+    other = world.submit("I02")
+    world.gov.decide(CX_CHIEF, initiative_id=other, outcome="defer", rationale="later")
+    before = any_gov.position()
+    result = any_gov.carry_over(CX_DEPUTY, initiative_id=original, to_period=NEXT,
+                                reason="carry", cost=Decimal(3) * M)
+    assert result.position == before + 3  # enlisted, carried over, submitted: one save
+    assert any_gov.initiative(original).carried_to == "FY2028/I01"
+    assert any_gov.initiative(result.id).carried_from == "FY2027/I01"
+    assert any_gov.pool(NEXT).initiatives == [result.id]
+    any_gov.close_period(FINANCE_LEAD, period=NEXT, reason="frozen")
+    rejected_without_writing(any_gov, PeriodClosed, lambda: any_gov.carry_over(
+        CX_DEPUTY, initiative_id=other, to_period=NEXT, reason="too late"))
+    any_gov.retarget_metric(CX_CHIEF, code="M1", target=Decimal(30), reason="closer")
+    assert any_gov.metric("M1").target == 30
