@@ -29,6 +29,7 @@ from governance.entrypoints.demo_history import apply_history
 from governance.entrypoints.export import export_command
 from governance.entrypoints.feed import feed_command
 from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
+from governance.entrypoints.money import descope_command, spend_command, stop_command
 from governance.entrypoints.redecide import carry_over_command, metrics_app
 from governance.entrypoints.serve import (
     app_factory,
@@ -178,6 +179,9 @@ app.command("deliver")(deliver_command)
 app.add_typer(webhooks_app, name="webhooks",
               help="Outbound webhooks: subscriptions, deliveries, dead letters, replay.")
 app.command("import-spend")(import_spend_command)
+app.command("spend")(spend_command)
+app.command("stop")(stop_command)
+app.command("descope")(descope_command)
 app.command("feed")(feed_command)
 
 

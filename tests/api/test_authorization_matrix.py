@@ -91,6 +91,8 @@ READS = [
     Route("GET", "/dashboard/initiatives/{read}", GOVERNANCE, refused=HIDDEN,
           refusals={INGEST: DENY}),
     Route("GET", "/dashboard/scorecard", EVERYONE),
+    Route("GET", "/dashboard/ledger", EVERYONE),
+    Route("GET", "/dashboard/ledger?as_of={newest}", EVERYONE),
     Route("GET", "/dashboard/you-said-we-did", INITIATIVE_READERS),
     Route("GET", "/dashboard/you-said-we-did?as_of={newest}", INITIATIVE_READERS),
     Route("GET", "/v1/you-said-we-did", INITIATIVE_READERS),
@@ -206,6 +208,8 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/sign-out"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/decide"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/carry-over"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/stop"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/descope"),
                      ("POST", "/dashboard/metrics/{code}/retarget"),
                      ("POST", "/dashboard/desk")}
 
