@@ -23,7 +23,9 @@ Text = Annotated[str | None, Query(max_length=40)]
 Position = Annotated[int | None, Query(ge=0, le=2**62)]
 DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Deferred",
                    "Initiative.FirstApprovalRecorded", "Initiative.Cancelled",
-                   "Initiative.Withdrawn", "ScoringPolicy.")
+                   "Initiative.Withdrawn", "ScoringPolicy.",
+                   # re-decisions (issue 14): carry-overs, new target versions
+                   "Initiative.CarriedOver", "CustomerSuccessMetric.Retargeted")
 
 
 @router.get("/")

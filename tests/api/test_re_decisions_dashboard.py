@@ -80,6 +80,8 @@ def test_carry_over_from_the_initiative_page_and_the_links_both_ways(
     assert 'id="carry-over"' not in old.text  # auditors see no form; it is carried anyway
     then = auditor.get(f"/dashboard/initiatives/{deferred}?as_of={before}")
     assert "Carried over to" not in then.text
+    timeline = auditor.get("/dashboard/audit?show=decisions").text
+    assert "<strong>Initiative.CarriedOver</strong>" in timeline and "to_code=I01" in timeline
 
 
 def test_a_refused_carry_over_comes_back_by_its_field_and_writes_nothing(
@@ -120,6 +122,8 @@ def test_retarget_from_the_scorecard_and_the_history_as_of_a_position(
     assert "Recorded — new target version" in now.text
     assert "Target history: 2 versions" in now.text and "core banking first" in now.text
     assert 'id="retarget-M1"' not in now.text  # auditors read the history, no form
+    timeline = auditor.get("/dashboard/audit?show=decisions").text
+    assert "<strong>CustomerSuccessMetric.Retargeted</strong>" in timeline
     then = auditor.get(f"/dashboard/scorecard?period=FY2027&as_of={before}")
     history = then.text.split('id="targets-M1"')[1].split("</details>")[0]
     assert "Target history: 1 version<" in history and "core banking first" not in history
