@@ -121,16 +121,6 @@ READS = [
     Route("GET", "/dashboard/reviews", INITIATIVE_READERS),
     Route("GET", "/dashboard/reviews/{review}", INITIATIVE_READERS),
     Route("GET", "/dashboard/reviews/{review}?as_of={newest}", INITIATIVE_READERS),
-    Route("GET", "/dashboard/signals", INITIATIVE_READERS),
-    Route("GET", "/dashboard/signals?as_of={newest}&show=all", INITIATIVE_READERS),
-    Route("GET", "/dashboard/reviews", INITIATIVE_READERS),
-    Route("GET", "/dashboard/reviews/{review}", INITIATIVE_READERS),
-    Route("GET", "/dashboard/reviews/{review}?as_of={newest}", INITIATIVE_READERS),
-    Route("GET", "/dashboard/signals", INITIATIVE_READERS),
-    Route("GET", "/dashboard/signals?as_of={newest}&show=all", INITIATIVE_READERS),
-    Route("GET", "/dashboard/reviews", INITIATIVE_READERS),
-    Route("GET", "/dashboard/reviews/{review}", INITIATIVE_READERS),
-    Route("GET", "/dashboard/reviews/{review}?as_of={newest}", INITIATIVE_READERS),
 ]
 WRITES = [
     Route("POST", "/v1/periods", {FINANCE: ALL},
