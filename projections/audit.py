@@ -34,7 +34,9 @@ SUMMARY_KEYS = ("period", "code", "title", "amount", "opex_total", "metric", "ba
                 "carried_from", "to_period", "to_code", "previous_baseline", "baseline",
                 "previous_target", "target", "target_date",
                 # outbound webhooks (issue 14): a subscription's target and kinds
-                "url", "kinds")
+                "url", "kinds",
+                # the loop (issue 14): review items, benefit owners, review minutes
+                "item", "signal", "answers", "owner", "minutes")
 _SUMMARY_KEYS: dict[type, tuple[str, ...]] = {}
 _DETAILS: dict[type, tuple[str, ...]] = {}
 
@@ -63,6 +65,10 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
     readings = fields.get("readings")
     if readings is not None:
         parts.append(f"readings={len(readings)}")
+    if name in ("SignalNote.Acknowledged", "SignalNote.Resolved"):  # which signal, and why
+        parts[:0] = [f"key={fields.get('key')}"]
+        if fields.get("note"):
+            parts.append(f"note={fields['note']}")
     return f"{name}: {' '.join(parts)}".strip()
 
 

@@ -139,3 +139,22 @@ def test_plan_points_of_two_metrics_ascend_each_on_their_own() -> None:
         BenefitPoint("M2", date(2027, 1, 1), Decimal(70)),
         BenefitPoint("M1", date(2027, 12, 1), Decimal(48))])
     assert [p["metric"] for p in stored] == ["M1", "M2", "M1"]
+
+
+def test_the_audit_log_says_which_signal_was_answered_and_how() -> None:
+    from projections.audit import summary
+
+    note = SignalNote.start(key="metric_off_track:FY2027:M2", actor="a")
+    note.acknowledge(facts(), note="stopping I01", review=None, actor="a")
+    review = Review.open(period="FY2027", title="Nov", position=7, signals=[facts()],
+                         ranking=["I01"], actor="a")
+    review.record(item="acknowledge", signal=facts().key, actor="a")
+    review.close(minutes="Stopped I01.", actor="a")
+    lines = [summary(e) for e in [*note.collect_events(), *review.collect_events()]]
+    assert lines[1:] == [
+        "SignalNote.Acknowledged: key=metric_off_track:FY2027:M2 period=FY2027 "
+        "note=stopping I01",
+        "Review.Opened: period=FY2027 title=Nov",
+        "Review.ItemRecorded: item=acknowledge signal=metric_off_track:FY2027:M2 "
+        "answers=['metric_off_track:FY2027:M2']",
+        "Review.Closed: minutes=Stopped I01."]
