@@ -1,4 +1,5 @@
-"""The living demo in a real browser: every page shows data (issue 14, part 8).
+"""The living demo in a real browser: every page shows data (issue 14, part 8): the home
+page's pool card, the ledger, the scorecard, "you said, we did" and the signals inbox.
 
 The server holds Harborview with its seeded history (governance/entrypoints/demo_history.py),
 as the first `./ops/demo` does. Screenshots at 1280 px wide go to artifacts/screenshots/.
@@ -50,6 +51,16 @@ def test_the_first_demo_shows_data_on_every_page(browser: webdriver.Chrome, serv
     assert statuses.count("approved") == 22 - len(DELIVERIES) - 1  # I02 stopped
     screenshot(driver, "demo-home-ledger")
 
+    # the ledger page: committed, spent, released, by P&L
+    driver.get(f"{server}/dashboard/ledger")
+    wait_for(driver, "#ledger-figures")
+    assert figure(driver, "committed") == "$113,700,000"
+    assert figure(driver, "released") == "$5,100,000"
+    assert figure(driver, "spent") not in ("$0", "\u2013")
+    assert "I10" in driver.find_element(By.ID, "over-plan").text
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#by-pnl tbody tr")) >= 4
+    screenshot(driver, "demo-ledger")
+
     # scorecard: nine cards, none grey, each with a current value and a trend
     driver.get(f"{server}/dashboard/scorecard")
     wait_for(driver, "article.metric")
@@ -71,6 +82,17 @@ def test_the_first_demo_shows_data_on_every_page(browser: webdriver.Chrome, serv
     assert "went from" in m4.text and "better for customers" in m4.text
     assert figure(driver, "now-M4") != "\u2013"
     screenshot(driver, "demo-you-said-we-did")
+
+    # the signals inbox: open and acknowledged signals, and the loop's speed
+    driver.get(f"{server}/dashboard/signals")
+    wait_for(driver, "#mine")
+    listed = {li.get_attribute("data-key"): li.find_element(By.CSS_SELECTOR, ".state").text
+              for li in driver.find_elements(By.CSS_SELECTOR, "li.signal")}
+    assert listed["benefit_at_risk:FY2027:I27:M9"] == "acknowledged"
+    assert listed["benefit_at_risk:FY2027:I04:M2"] == "open"
+    assert listed["spend_over_plan:FY2027:I10"] == "open"
+    assert driver.find_elements(By.CSS_SELECTOR, "#loop-speed tbody tr td")[0].text == "FY2027"
+    screenshot(driver, "demo-signals")
 
     # as of the first decision point: nothing delivered yet
     driver.get(f"{server}/dashboard/you-said-we-did?as_of={decision_point}")
