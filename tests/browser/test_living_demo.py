@@ -94,6 +94,14 @@ def test_the_first_demo_shows_data_on_every_page(browser: webdriver.Chrome, serv
     assert driver.find_elements(By.CSS_SELECTOR, "#loop-speed tbody tr td")[0].text == "FY2027"
     screenshot(driver, "demo-signals")
 
+    # the review held: listed, closed, with its three items
+    driver.get(f"{server}/dashboard/reviews")
+    wait_for(driver, "#reviews")
+    (held,) = driver.find_elements(By.CSS_SELECTOR, "#reviews li")
+    assert "FY2027 autumn review" in held.text and "3 item(s)" in held.text
+    assert held.text.endswith("closed")
+    screenshot(driver, "demo-reviews")
+
     # as of the first decision point: nothing delivered yet
     driver.get(f"{server}/dashboard/you-said-we-did?as_of={decision_point}")
     wait_for(driver, "#nothing-delivered")
