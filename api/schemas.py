@@ -768,6 +768,15 @@ class SignalAnswerCreate(RequestBody):
     review: UUID | None = None
 
 
+class StopCreate(ReasonCreate):
+    """Stop approved work with a reason; in a review when named (recorded on it)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"reason": "not moving M2", "review": "6f1c0c2e-8a43-5b8e-9d1f-2a7b4c1d9e00"}]})
+
+    review: UUID | None = None
+
+
 class ReviewCreate(RequestBody):
     """Open a review of a period (the open signals and the ranking are recorded as of now)."""
 

@@ -362,6 +362,7 @@ def signals(state: PortfolioState, now: datetime) -> list[Signal]:
     for key, noted in sorted(state.signal_notes.items()):
         if key in live or not noted["notes"]:
             continue
+        live.add(key)
         last = noted["notes"][-1]
         found.append({"key": key, "kind": noted["kind"], "severity": "low",
                       "since": last["raised_at"], "period": last["period"], "role": "cx_exec",
@@ -371,6 +372,20 @@ def signals(state: PortfolioState, now: datetime) -> list[Signal]:
                       "notes": [n for n in noted["notes"]
                                 if n["raised_at"] == last["raised_at"]],
                       "state": "resolved" if last["act"] == "resolved" else "closed"})
+    for review in state.reviews.values():  # answered by a decision in a review, then lapsed
+        raised = {s["key"]: s for s in review["signals"]}
+        for item in review["items"]:
+            for key in item["answers"] if item["item"] == "stop" else ():
+                if key in live or key not in raised:
+                    continue
+                live.add(key)
+                found.append({"key": key, "kind": raised[key]["kind"], "severity": "low",
+                              "since": since_of(raised[key]), "period": review["period"],
+                              "role": "cx_exec", "title": f"{key} no longer holds",
+                              "evidence": {"metric": None, "initiatives": [], "readings": [],
+                                           "detail": "answered by a decision in review "
+                                                     f"{review['id']}"},
+                              "notes": [], "state": "closed"})
     found.sort(key=lambda s: (SEVERITY_ORDER.get(s["severity"], 3), s["since"], s["key"]))
     return found
 

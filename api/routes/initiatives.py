@@ -37,6 +37,7 @@ from api.schemas import (
     OutcomeCreate,
     ReasonCreate,
     SpendCreate,
+    StopCreate,
     WrittenPublic,
 )
 from domain.errors import InitiativeNotFound
@@ -188,21 +189,24 @@ def record_outcome(initiative_id: UUID, body: OutcomeCreate, request: Request, s
 
 
 @router.post("/{initiative_id}/cancel", response_model=WrittenPublic, responses=WRITE)
-def cancel(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
+def cancel(initiative_id: UUID, body: StopCreate, request: Request, s: ServicesDep,
            who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Stop approved work (the older name of `/stop`; same command, same effect)."""
     with keyed(s.gov, who, request, key, body) as gov:
-        result = gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason)
+        result = gov.cancel_initiative(who, initiative_id=initiative_id, reason=body.reason,
+                                       review=body.review)
     return written(s.gov, result, etag=True)
 
 
 @router.post("/{initiative_id}/stop", response_model=WrittenPublic, responses=WRITE)
-def stop(initiative_id: UUID, body: ReasonCreate, request: Request, s: ServicesDep,
+def stop(initiative_id: UUID, body: StopCreate, request: Request, s: ServicesDep,
          who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Stop approved work (CX executive): what is committed and not spent goes back to the
-    pool; the spent part stays committed. Recorded as `Initiative.Cancelled`."""
+    pool; the spent part stays committed. Recorded as `Initiative.Cancelled`; with `review`,
+    also as an item of that open review, in the same transaction."""
     with keyed(s.gov, who, request, key, body) as gov:
-        result = gov.stop_initiative(who, initiative_id=initiative_id, reason=body.reason)
+        result = gov.stop_initiative(who, initiative_id=initiative_id, reason=body.reason,
+                                     review=body.review)
     return written(s.gov, result, etag=True)
 
 

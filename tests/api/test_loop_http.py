@@ -153,3 +153,25 @@ def test_the_dashboard_inbox_puts_each_roles_signals_first_and_shows_reviews(
     assert KEY in one.split('id="review-signals"')[1] and "looking into it" in one
     assert client.get(f"/dashboard/reviews/{review}",
                       headers=cookie(runtime, "ingest")).status_code == 403
+
+
+def test_a_stop_in_a_review_answers_the_signals_naming_the_initiative(
+        world: tuple[TestClient, Runtime]) -> None:
+    client, runtime = world
+    client.post("/v1/metrics/M2/observations", headers=CX, json=READING)
+    review = client.post("/v1/reviews", headers=CX, json={"period": "FY2027"}).json()["id"]
+    i01 = runtime.app.initiative_id("FY2027", "I01")
+    stopped = client.post(f"/v1/initiatives/{i01}/stop", headers=CX,
+                          json={"reason": "not moving M2", "review": review})
+    assert stopped.status_code == 200, stopped.text
+    items = client.get(f"/v1/reviews/{review}", headers=CX).json()["item"]["items"]
+    assert [(i["item"], i["initiative"], i["answers"]) for i in items] == [
+        ("stop", str(i01), [KEY])]
+    answers = client.get("/v1/loop-speed", headers=CX).json()["answers"]
+    assert [(a["key"], a["answered_by"]) for a in answers] == [(KEY, "decision")]
+    # no funded work claims M2 any more: the signal's condition stopped holding
+    closed = client.get("/v1/signals?kind=metric_off_track", headers=CX).json()["items"]
+    assert [(s["key"], s["state"]) for s in closed] == [(KEY, "closed")]
+    refused = client.post(f"/v1/initiatives/{i01}/stop", headers=CX,
+                          json={"reason": "again", "review": review})
+    assert refused.status_code == 409
