@@ -56,3 +56,6 @@ IN_CONTENTION: Final = UNDECIDED | FUNDED
 #: (submitted, pending a second approval) only once its own period is closed.
 CARRIABLE_ANYTIME: Final = frozenset({Status.DEFERRED})
 CARRIABLE_WHEN_CLOSED: Final = UNDECIDED
+#: Content still under decision, read whole only by the governance roles, its P&L's owners
+#: and its submitter: undecided work, and carried-over work (its proposal is its successor's).
+CONFIDENTIAL: Final = UNDECIDED | {Status.CARRIED_OVER}

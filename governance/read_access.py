@@ -7,7 +7,8 @@ One rule for every read of the portfolio (docs/api-guide.md, "Who reads what"):
   accounts read none: periods, the ledger, the register and the scorecard without its
   initiatives, and 403 on the ranking, the recommendation and initiatives;
 * a decided initiative is seen whole by every initiative reader;
-* an undecided one (submitted, deferred, pending a second approval) is seen whole by
+* an undecided one (submitted, deferred, pending a second approval), or one carried over
+  into another period (its proposal is its undecided successor's), is seen whole by
   finance, CX executives, auditors, the owners of its P&L and its submitter. Any other
   initiative reader sees only its place in the ranking (rank, P&L, kind, status, cost, score,
   the cut line): not its id, code, title, problem or impacts. It is absent from initiative
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from domain.lifecycle import UNDECIDED
+from domain.lifecycle import CONFIDENTIAL
 from governance.access import require_role
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, PNL_OWNER, Principal
 from projections.rows import (
@@ -41,6 +42,7 @@ from projections.rows import (
     SaidDidStory,
     ScenarioRow,
     ScorecardCard,
+    TargetInForce,
     Unfunded,
 )
 from projections.snapshot import Snapshot
@@ -90,7 +92,7 @@ def visibility(principal: Principal, card: InitiativeCard | RankingRow) -> Visib
     """How much of an initiative (its card, or its ranking row) the principal reads."""
     if not reads_initiatives(principal):
         return Visibility.HIDDEN
-    if card.status not in UNDECIDED or principal.has(*SEE_ALL_INITIATIVES):
+    if card.status not in CONFIDENTIAL or principal.has(*SEE_ALL_INITIATIVES):
         return Visibility.FULL
     if principal.has(PNL_OWNER) and card.pnl in principal.pnls:
         return Visibility.FULL
@@ -176,11 +178,22 @@ class PortfolioReader:
     # --- initiatives, by the rule ------------------------------------------------------------
 
     def scorecard(self, period: str) -> list[ScorecardCard]:
-        """The scorecard (without its initiatives for callers who read none)."""
+        """The scorecard (without its initiatives for callers who read none); each target
+        version lists only the decisions on initiatives the principal reads whole."""
         cards = self.snapshot.scorecard(period)
-        if self.reads_initiatives:
+        if self.sees_all:
             return cards
-        return [card.model_copy(update={"initiatives": []}) for card in cards]
+        shown = {card.code for card in self.initiatives(period)}
+
+        def history(card: ScorecardCard) -> list[TargetInForce]:
+            return [t.model_copy(update={"decisions": [d for d in t.decisions
+                                                       if d.code in shown]})
+                    for t in card.targets]
+
+        if self.reads_initiatives:
+            return [card.model_copy(update={"targets": history(card)}) for card in cards]
+        return [card.model_copy(update={"initiatives": [], "targets": history(card)})
+                for card in cards]
 
     def initiatives(self, period: str | None = None) -> list[InitiativeCard]:
         """The initiatives the principal reads whole."""

@@ -232,3 +232,53 @@ def test_a_refused_retarget_is_a_problem_and_writes_nothing(
     problem = refused(client, runtime, path, body, headers)
     assert (problem["status"], problem["code"]) == (status, code)
     assert Decimal(metric(client)["target"]) == 24
+
+
+# --- who reads what ------------------------------------------------------------------------
+
+INGEST = auth("bot", "ingest")
+
+
+def owners(pnl: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers of an owner of `pnl` and of an owner of another P&L."""
+    other = "SBS" if pnl != "SBS" else "WM"
+    return (auth(f"{pnl.lower()}.lead", "pnl_owner", pnls=(pnl,)),
+            auth(f"{other.lower()}.lead", "pnl_owner", pnls=(other,)))
+
+
+def test_a_carried_over_initiative_is_read_as_undecided_work_is(
+        client: TestClient, deferred: dict[str, Any]) -> None:
+    """Its proposal is its undecided successor's: the owner of another P&L reads neither
+    (404, as for an initiative that does not exist); its own P&L's owner reads both."""
+    open_fy2028(client)
+    new_id = client.post(f"/v1/initiatives/{deferred['id']}/carry-over", headers=DEPUTY,
+                         json={"to_period": "FY2028", "reason": "carry"}).json()["id"]
+    own, other = owners(deferred["pnl"])
+    for initiative_id in (deferred["id"], new_id):
+        assert client.get(f"/v1/initiatives/{initiative_id}", headers=own).status_code == 200
+        hidden = client.get(f"/v1/initiatives/{initiative_id}", headers=other)
+        assert (hidden.status_code, hidden.json()["code"]) == (404, "initiative.not_found")
+    listed = client.get("/v1/initiatives", headers=other,
+                        params={"status": "carried_over"}).json()["items"]
+    assert listed == []
+
+
+def test_the_target_history_names_only_decisions_the_caller_reads(
+        client: TestClient, deferred: dict[str, Any]) -> None:
+    code = sorted(line["metric"] for line in deferred["lines"])[0]
+    before = metric(client, code)
+    step = 1 if before["direction"] == "increase" else -1
+    body = {"target": str(Decimal(before["target"]) + step), "reason": "moved"}
+    assert client.post(f"/v1/metrics/{code}/targets", headers=CHIEF, json=body).status_code == 201
+
+    def decided(headers: dict[str, str]) -> list[str]:
+        response = client.get("/v1/scorecard", headers=headers, params={"period": "FY2027"})
+        assert response.status_code == 200, response.text
+        found = next(c for c in response.json()["items"] if c["metric"] == code)
+        assert len(found["targets"]) == 2  # every reader sees the versions
+        return [d["code"] for t in found["targets"] for d in t["decisions"]]
+
+    own, other = owners(deferred["pnl"])
+    assert deferred["code"] in decided(CHIEF) and deferred["code"] in decided(own)
+    assert deferred["code"] not in decided(other)  # deferred: undecided, another P&L
+    assert decided(INGEST) == []
