@@ -11,9 +11,11 @@ the rule, at the position of the event that breaks it:
   second approval by the first approver;
 - `pool_arithmetic`: replaying the pool's own events (opened, restated, funds committed and
   released, closed), committed - released exceeds the pool, an event's recorded
-  `available_before`/`available_after` (or a release's amount, a closing's committed total)
-  differ from the replay, a final approval has no commitment of its cost under its decision
-  id, or a decision record's `available_before`/`available_after` differ from the replayed
+  `available_before`/`available_after` (or a release beyond what the initiative holds, a
+  closing's committed total) differ from the replay (a release of part of a commitment, by a
+  stop after spend or a descope, keeps the rest committed), a final approval has no
+  commitment of its cost under its decision id, or a decision record's
+  `available_before`/`available_after` differ from the replayed
   pool at the record's ranking position;
 - `departure_flag`: `departure != (recommended != (outcome == "approve"))`, or a departure
   without a written rationale (comply or explain).
@@ -169,9 +171,11 @@ class RuleReplay:
             initiative, amount = uuid_key(data["initiative_id"]), _amount(data["amount"])
             self._recorded(p, name, data, pool.available, pool.available + amount)
             held = pool.commitments.pop(initiative, None)
-            if held != amount:
+            if held is None or not Decimal(0) < amount <= held:
                 self._add("pool_arithmetic", p,
                           f"{amount} released where the replay holds {held} committed")
+            elif amount < held:  # a stop after spend, a descope: the rest stays committed
+                pool.commitments[initiative] = held - amount
             pool.released += amount
         elif name == "FundingPool.Closed":
             net = pool.committed - pool.released

@@ -6,6 +6,7 @@ initiative says it holds, and the ledger read model agrees with the aggregates."
 from __future__ import annotations
 
 import multiprocessing
+import random
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -15,8 +16,10 @@ from uuid import UUID
 
 import pytest
 
+from auditverify.live import verify_database
 from domain.errors import CxgovError
 from governance.app import Governance
+from governance.stores.database import connect
 from governance.stores.readside import in_process_postgres
 from tests.builders import CX_CHIEF, CX_DEPUTY, FINANCE_LEAD, M, World
 
@@ -133,3 +136,48 @@ def test_a_hundred_racing_stops_descopes_approvals_and_spends_never_overspend(
     assert Decimal(ledger.spent) == spent
     assert sum((Decimal(v) for v in ledger.by_pnl.values()), Decimal(0)) == pool.net_committed
     gov.close()
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_histories_with_spend_stops_and_descopes_verify_offline_with_no_finding(
+        pg_env: dict[str, str], pg_url: str, seed: int) -> None:
+    """The offline verifier replays partial releases (a stop after spend, a descope): the rest
+    of a commitment stays committed, and a clean history has no pool_arithmetic finding."""
+    rnd = random.Random(seed)
+    gov = Governance(env=pg_env)
+    world = World(gov, opex_m="300", four_eyes_m="100")
+    ids = [world.submit(f"I{n:02d}", cost_m=str(rnd.randint(2, 9))) for n in range(1, 9)]
+    for _ in range(40):
+        op, target = rnd.random(), rnd.choice(ids)
+        try:
+            if op < 0.35:
+                gov.decide(CX_CHIEF, initiative_id=target, outcome="approve", rationale="go")
+            elif op < 0.6:
+                gov.record_spend(FINANCE_LEAD, initiative_id=target,
+                                 amount=Decimal(rnd.randint(1, 4)) * M / 2,
+                                 spent_on=date(2026, 3, 31))
+            elif op < 0.8:
+                spent = gov.initiative(target).spent
+                gov.descope_initiative(CX_DEPUTY, initiative_id=target,
+                                       new_cost=spent + M / 4, reason="smaller")
+            else:
+                gov.stop_initiative(CX_DEPUTY, initiative_id=target, reason="stopped")
+        except CxgovError:
+            pass
+    for code, stop in (("J1", False), ("J2", True)):  # each kind at least once
+        target = world.submit(code, cost_m="2")
+        gov.decide(CX_CHIEF, initiative_id=target, outcome="approve", rationale="go")
+        gov.record_spend(FINANCE_LEAD, initiative_id=target, amount=M / 2,
+                         spent_on=date(2026, 3, 31))
+        if stop:
+            gov.stop_initiative(CX_DEPUTY, initiative_id=target, reason="stopped")
+        else:
+            gov.descope_initiative(CX_DEPUTY, initiative_id=target, new_cost=M,
+                                   reason="smaller")
+    report = verify_database(pg_url, public_keys=[])
+    with connect(pg_url) as conn:
+        topics = {r[0] for r in conn.execute("SELECT DISTINCT topic FROM cxgov_events")}
+    gov.close()
+    assert report.ok and report.errors == (), report.errors
+    assert {"cxgov.Initiative.SpendRecorded", "cxgov.Initiative.Descoped",
+            "cxgov.Initiative.Cancelled", "cxgov.FundingPool.FundsReleased"} <= topics

@@ -261,6 +261,21 @@ def test_a_release_of_more_than_was_committed_is_found() -> None:
     assert log.findings() == [("pool_arithmetic", released)]
 
 
+def test_a_partial_release_keeps_the_rest_committed_and_breaks_no_rule() -> None:
+    """A stop after spend or a descope releases part of a commitment (issue 14)."""
+    log = Log()
+    initiative = log.submit(5)
+    log.approve(initiative, actor="chris")
+    log.cost[initiative] = Decimal(3) * M  # released: 3 of the 5 committed
+    log.cancel(initiative)
+    log.cost[initiative] = Decimal(2) * M  # the rest, later: still no finding
+    log.cancel(initiative)
+    assert log.findings() == []
+    log.cost[initiative] = Decimal(1)  # nothing is committed any more
+    released = log.cancel(initiative) - 1
+    assert log.findings() == [("pool_arithmetic", released)]
+
+
 # --- departure flag ------------------------------------------------------------------------
 
 
