@@ -207,6 +207,17 @@ class MetricCreate(RequestBody):
     satisfaction: Number | None = None
 
 
+def _day_text(value: object) -> object:
+    """A day travels as its ISO 8601 text ("2028-06-30"), never as a number of seconds."""
+    if isinstance(value, int | float):
+        raise ValueError("a day is an ISO 8601 date such as 2028-06-30")
+    return value
+
+
+#: A calendar day sent as text (a number is refused rather than read as a Unix time).
+Day = Annotated[date, BeforeValidator(_day_text)]
+
+
 class RetargetCreate(RequestBody):
     """Re-baseline (`baseline`) or retarget (`target`, `target_date`) a metric, with a reason.
     A field left out keeps its value; `target_date: null` drops the date. A change that
@@ -219,7 +230,7 @@ class RetargetCreate(RequestBody):
 
     baseline: Number | None = None
     target: Number | None = None
-    target_date: date | None = None
+    target_date: Day | None = None
     reason: Reason
 
 

@@ -220,6 +220,8 @@ def test_retarget_and_rebaseline_keep_the_history_and_the_scorecard_reads_as_of(
     ("/v1/metrics/M1/targets", {"target": "30"}, CHIEF, 422, "validation.request"),
     ("/v1/metrics/M1/targets", {"target": "thirty", "reason": "x"}, CHIEF, 422,
      "validation.request"),
+    ("/v1/metrics/M1/targets", {"target_date": 0, "reason": "x"}, CHIEF, 422,
+     "validation.request"),  # a number is not read as a Unix time
     ("/v1/metrics/M99/targets", {"target": "30", "reason": "x"}, CHIEF, 404,
      "metric.not_found"),
     ("/v1/metrics/M1/targets", {"target": "30", "reason": "x"}, OWNER, 403, "auth.forbidden"),
