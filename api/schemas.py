@@ -53,6 +53,7 @@ from projections.rows import (
     RankingRow,
     ReadRow,
     Recommendation,
+    SaidDidScenario,
     SaidDidStory,
     ScenarioRow,
     ScorecardCard,
@@ -561,6 +562,9 @@ class YouSaidWeDidPublic(BaseModel):
     was delivered for it, what changed since), as of a log position."""
 
     items: list[SaidDidStory]
+    scenarios: list[SaidDidScenario] = Field(description="Per customer scenario with a "
+                                                         "delivery: its metrics and the work "
+                                                         "delivered for them.")
     position: int
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from projections.codec import plain_row
 from projections.documents import Changes, ScopeKind
-from projections.rows import SaidDidDelivery, SaidDidStory
+from projections.rows import SaidDidDelivery, SaidDidScenario, SaidDidStory
 from projections.state import InitiativeState, MetricState, MonthPoint, PortfolioState
 
 #: The stored document model (one per metric, keyed by its code).
@@ -160,6 +160,30 @@ def _lower_first(text: str) -> str:
 
 def _day_time(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def scenarios(stories: Iterable[SaidDidStory]) -> list[SaidDidScenario]:
+    """Per customer scenario with a delivery: its told metrics and the work delivered for
+    them, in scenario order (metrics without a scenario last)."""
+    grouped: dict[str | None, list[SaidDidStory]] = {}
+    for s in sorted(stories, key=lambda s: (s.scenario is None, s.scenario or "", s.metric)):
+        if s.deliveries:
+            grouped.setdefault(s.scenario, []).append(s)
+    found = []
+    for code, told in grouped.items():
+        done = sorted({(d.delivered_on, d.code) for s in told for d in s.deliveries})
+        delivered = list(dict.fromkeys(c for _, c in done))
+        said = " and ".join(f"\u201c{s.customer_phrasing}\u201d" for s in told)
+        name = told[0].scenario_name
+        found.append(SaidDidScenario(
+            code=code, name=name, metrics=[s.metric for s in told], delivered=delivered,
+            sentence=f"{name or 'Across scenarios'}: you said {said}; we delivered "
+                     f"{_listed(delivered)}."))
+    return found
+
+
+def _listed(codes: list[str]) -> str:
+    return codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} and {codes[-1]}"
 
 
 # --- publishing: JSON Feed 1.1 and Atom 1.0 ----------------------------------------------

@@ -599,6 +599,18 @@ class SaidDidDelivery(ReadRow):
                                      "`no_reading_yet` after the delivery.")
 
 
+class SaidDidScenario(ReadRow):
+    """A customer scenario: what was delivered for the metrics customers set on it (computed
+    from the stories at read time)."""
+
+    code: str | None
+    name: str | None
+    metrics: list[str]
+    delivered: list[str] = Field(description="Codes of the delivered initiatives, in "
+                                             "delivery order.")
+    sentence: str
+
+
 class SaidDidStory(ReadRow):
     """One customer success metric: what customers said, what was delivered for it, and what
     changed for them since the first delivery (plain language in `sentence`)."""

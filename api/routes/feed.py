@@ -47,9 +47,12 @@ def _base(request: Request) -> str:
 def get_you_said_we_did(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                         min_position: MinPosition = None) -> YouSaidWeDidPublic:
     """One story per customer success metric: what customers said, the delivered initiatives
-    that claim it, and the metric before delivery against now, in plain language (not ingest)."""
+    that claim it, and the metric before delivery against now, in plain language; and per
+    customer scenario, its metrics and the work delivered for them (not ingest)."""
     snapshot = _reader(s, who, as_of, min_position)
-    return YouSaidWeDidPublic(items=snapshot.you_said_we_did(), position=snapshot.position)
+    stories = snapshot.you_said_we_did()
+    return YouSaidWeDidPublic(items=stories, scenarios=feed.scenarios(stories),
+                              position=snapshot.position)
 
 
 @router.get("/feed.json", response_model=JsonFeedPublic, response_class=FeedJSONResponse,

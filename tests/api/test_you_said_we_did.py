@@ -153,3 +153,14 @@ def test_cxgov_demo_applies_the_history_once(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "commands of seeded history" in result.output
     assert "first decision point is position" in result.output
+
+
+def test_per_scenario_the_metrics_and_the_work_delivered_for_them(
+        alive: tuple[TestClient, Runtime, HistoryReport]) -> None:
+    found = alive[0].get("/v1/you-said-we-did", headers=WM_OWNER).json()["scenarios"]
+    assert [s["code"] for s in found] == ["S2", "S3", "S4", "S5", "S6", "S7"]
+    s4 = found[2]
+    assert (s4["metrics"], s4["delivered"]) == (["M4", "M5"], ["I13", "I11", "I25"])
+    assert s4["sentence"] == (
+        "Get my claim paid after an accident: you said \u201cPaid within a week of the "
+        "accident\u201d and \u201cSend documents once\u201d; we delivered I13, I11 and I25.")
