@@ -384,13 +384,36 @@ class InitiativeUpdate(RequestBody):
     reason: OptionalReason = ""
 
 
+class GateIn(RequestBody):
+    """A later tranche of an approval: its gate's name and amount."""
+
+    name: Label
+    amount: Amount
+
+
 class DecisionCreate(RequestBody):
-    """Approve, reject or defer; departures from the recommendation need a rationale."""
+    """Approve, reject or defer; departures from the recommendation need a rationale. A final
+    approval may fund a first tranche and name the gates of the rest (first + gates = cost)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"outcome": "approve", "rationale": "Regulator deadline moves this up"}]})
+        {"outcome": "approve", "rationale": "Regulator deadline moves this up"},
+        {"outcome": "approve", "first_tranche": "2000000",
+         "gates": [{"name": "pilot results", "amount": "3000000"}]}]})
 
     outcome: Literal["approve", "reject", "defer"]
+    rationale: LongText = ""
+    first_tranche: Amount | None = None
+    gates: Annotated[list[GateIn], Field(max_length=20)] = []
+
+
+class TrancheReleaseCreate(RequestBody):
+    """Release a gate's tranche; a release the current ranking would not fund needs a
+    rationale (comply or explain)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"gate": "pilot results", "rationale": "the pilot halved wait times"}]})
+
+    gate: Label
     rationale: LongText = ""
 
 

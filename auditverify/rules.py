@@ -84,6 +84,7 @@ class _Initiative:
     authors: set[str]
     status: str = "submitted"
     first_approver: str | None = None
+    gates: list[Decimal] = field(default_factory=list)  # tranches approved, not yet committed
 
 
 class RuleReplay:
@@ -162,10 +163,13 @@ class RuleReplay:
         elif name == "FundingPool.FundsCommitted":
             initiative, amount = uuid_key(data["initiative_id"]), _amount(data["amount"])
             self._recorded(p, name, data, pool.available, pool.available - amount)
-            if initiative in pool.commitments:
+            gated = self._initiatives.get(initiative)
+            if initiative in pool.commitments and gated is not None and amount in gated.gates:
+                gated.gates.remove(amount)  # a gate's tranche, released (issue 14)
+            elif initiative in pool.commitments:
                 self._add("pool_arithmetic", p, "funds committed twice to one initiative")
             pool.committed += amount
-            pool.commitments[initiative] = amount
+            pool.commitments[initiative] = pool.commitments.get(initiative, Decimal(0)) + amount
             pool.by_decision[uuid_key(data["decision_id"])] = (initiative, amount)
         elif name == "FundingPool.FundsReleased":
             initiative, amount = uuid_key(data["initiative_id"]), _amount(data["amount"])
@@ -212,6 +216,8 @@ class RuleReplay:
         self._check_departure(p, name, record)
         if name == FINAL_APPROVAL:
             self._check_four_eyes(p, initiative, actor)
+            # an approval in tranches commits the first now; the gates' tranches later
+            initiative.gates = [_amount(g["amount"]) for g in data.get("gates") or []]
         self._check_availability(p, name, originator, initiative, record)
         if name == "Initiative.FirstApprovalRecorded":
             initiative.first_approver, initiative.status = actor, "pending_second_approval"
@@ -259,9 +265,12 @@ class RuleReplay:
                 self._add("pool_arithmetic", p,
                           "a final approval without funds committed under its decision id")
                 return
-            if committed[1] != initiative.cost:
+            first = initiative.cost - sum(initiative.gates, Decimal(0))
+            if committed[1] != first:
                 self._add("pool_arithmetic", p, f"{committed[1]} committed for a cost of "
-                          f"{initiative.cost}")
+                          f"{initiative.cost}"
+                          + (f" less {initiative.cost - first} at gates" if initiative.gates
+                             else ""))
             expected = (before, None if before is None else before - committed[1])
         if recorded != expected:
             self._add("pool_arithmetic", p,

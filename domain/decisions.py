@@ -21,6 +21,7 @@ application can refuse before it queues for the pool's turn or ranks the period.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -32,7 +33,7 @@ from domain.errors import (
     SecondApproverRequired,
     SelfApproval,
 )
-from domain.initiative import DecisionRecord, Initiative
+from domain.initiative import DecisionRecord, Initiative, Tranches
 from domain.lifecycle import UNDECIDED, Outcome, Status
 from domain.policy import PolicyTerms
 from domain.pool import FundingPool
@@ -60,10 +61,12 @@ def check_decidable(initiative: Initiative, *, actor: str) -> Initiative:
     return initiative
 
 
-def check_affordable(initiative: Initiative, pool: FundingPool, outcome: Outcome) -> None:
-    """Rule 2: an approval asks for no more than the pool still has available."""
+def check_affordable(initiative: Initiative, pool: FundingPool, outcome: Outcome,
+                     tranches: Tranches | None = None) -> None:
+    """Rule 2: an approval asks for no more than the pool still has available (with
+    tranches: the first tranche, the only part committed now)."""
     if outcome == Outcome.APPROVE:
-        pool.require_funds(initiative.cost)
+        pool.require_funds(tranches.first if tranches else initiative.cost)
 
 
 def decide(
@@ -78,9 +81,11 @@ def decide(
     policy_version: int,
     ranking_position: int,
     decision_id: UUID,
+    tranches: Tranches | None = None,
 ) -> Decision:
     """Apply every decision rule, record the decision on the initiative and, for a final
-    approval, commit the funds on the pool.
+    approval, commit the funds on the pool (`tranches`: only the first tranche; the gates'
+    tranches are released later by `release_tranche`).
 
     `assessment` ranks the pool's initiatives in contention (funded ones included) under
     `terms`, policy number `policy_version`, as of log position `ranking_position`.
@@ -89,7 +94,7 @@ def decide(
     rationale = optional_text(rationale, field="rationale", max_length=4000)
     approving = outcome == Outcome.APPROVE
     check_decidable(initiative, actor=actor)
-    check_affordable(initiative, pool, outcome)
+    check_affordable(initiative, pool, outcome, tranches)
     entry = assessment.entry(initiative.code)
     if entry is None:  # undecided initiatives are always in contention
         raise InvalidTransition(f"{initiative.code} is not in contention")
@@ -102,15 +107,16 @@ def decide(
             cut_line_rank=assessment.cut_line_rank)
     if approving:
         _check_approver_and_dependencies(initiative, actor, assessment, terms)
-    cost = initiative.cost
+    cost = initiative.cost  # four eyes judge the whole cost, tranches or not
     final = approving and (cost <= terms.four_eyes_threshold
                            or initiative.status == Status.PENDING_SECOND_APPROVAL)
+    committed = tranches.first if tranches else cost
     record = DecisionRecord(
         decision_id=decision_id, outcome=outcome, rationale=rationale, departure=departure,
         recommended=entry.recommended, rank=entry.rank, score=entry.scored.score,
         cip=entry.scored.cip, policy_version=policy_version,
         available_before=pool.available,
-        available_after=pool.available - cost if final else pool.available,
+        available_after=pool.available - committed if final else pool.available,
         ranking_position=ranking_position, cut_line_rank=assessment.cut_line_rank,
         approvals=(*initiative.approvals, actor) if approving else tuple(initiative.approvals),
     )
@@ -121,11 +127,74 @@ def decide(
     elif not final:
         initiative.record_first_approval(decision=record, actor=actor)
     else:
-        pool.commit(initiative_id=initiative.id, amount=cost, decision_id=decision_id,
+        pool.commit(initiative_id=initiative.id, amount=committed, decision_id=decision_id,
                     actor=actor)
-        initiative.approve(decision=record, actor=actor)
+        initiative.approve(decision=record, actor=actor, tranches=tranches)
         return Decision(record, (pool, initiative))
     return Decision(record, (initiative,))
+
+
+def release_tranche(
+    initiative: Initiative,
+    pool: FundingPool,
+    *,
+    gate: str,
+    actor: str,
+    rationale: str,
+    assessment: Assessment,
+    terms: PolicyTerms,
+    policy_version: int,
+    ranking_position: int,
+    decision_id: UUID,
+) -> Decision:
+    """Release a gate's tranche: a decision with the approval's rules, in this order:
+
+    1. approved (or delivered) work with that gate unreleased (InvalidInput, InvalidTransition),
+       never by one of its authors (SelfApproval);
+    2. the tranche fits what the pool has available (InsufficientFunds);
+    3. comply or explain: `assessment` ranks the initiative as if undecided and asking for
+       the tranche; a release it would not recommend needs a written rationale
+       (JustificationRequired);
+    4. four eyes, judged on the tranche: above the threshold a first approval is recorded
+       and a different CX executive releases (SecondApproverRequired).
+    """
+    rationale = optional_text(rationale, field="rationale", max_length=4000)
+    amount = initiative.check_tranche(gate)
+    if actor in initiative.authors:
+        raise SelfApproval("nobody releases a tranche of an initiative they submitted or "
+                           "revised")
+    pool.require_funds(amount)
+    entry = assessment.entry(initiative.code)
+    recommended = entry is not None and entry.recommended
+    if not recommended and not rationale:
+        raise JustificationRequired(
+            f"the current ranking would not fund the {amount} of gate {gate!r} of "
+            f"{initiative.code}; to release it, write a justification", field="rationale",
+            rank=entry.rank if entry else None, recommended=False,
+            cut_line_rank=assessment.cut_line_rank)
+    approvals = initiative.gate_approvals(gate)
+    if actor in approvals:
+        raise SecondApproverRequired(
+            f"the tranche of gate {gate!r} ({amount}) is above the four-eyes threshold "
+            f"{terms.four_eyes_threshold}: a different CX executive must release it")
+    final = amount <= terms.four_eyes_threshold or bool(approvals)
+    record = DecisionRecord(
+        decision_id=decision_id, outcome=Outcome.APPROVE, rationale=rationale,
+        departure=not recommended, recommended=recommended,
+        rank=entry.rank if entry else None,
+        score=entry.scored.score if entry else Decimal(0),
+        cip=entry.scored.cip if entry else Decimal(0), policy_version=policy_version,
+        available_before=pool.available,
+        available_after=pool.available - amount if final else pool.available,
+        ranking_position=ranking_position, cut_line_rank=assessment.cut_line_rank,
+        approvals=(*approvals, actor))
+    if not final:
+        initiative.record_tranche_approval(gate=gate, decision=record, actor=actor)
+        return Decision(record, (initiative,))
+    pool.commit(initiative_id=initiative.id, amount=amount, decision_id=decision_id,
+                actor=actor, tranche=True)
+    initiative.release_tranche(gate=gate, decision=record, actor=actor)
+    return Decision(record, (pool, initiative))
 
 
 def _check_approver_and_dependencies(initiative: Initiative, actor: str,

@@ -40,6 +40,12 @@ class DescopeOutOfRange(InvalidInput):
     code = "validation.descope_out_of_range"
 
 
+class TranchesDoNotAddUp(InvalidInput):
+    """An approval's first tranche and gates do not add up to the cost."""
+
+    code = "validation.tranches_do_not_add_up"
+
+
 class NotFound(CxgovError):
     """The named thing does not exist."""
 

@@ -15,7 +15,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DescopeOutOfRange, InvalidInput, InvalidTransition
+from domain.errors import (
+    DescopeOutOfRange,
+    InvalidInput,
+    InvalidTransition,
+    TranchesDoNotAddUp,
+)
 from domain.ids import natural_id
 from domain.lifecycle import (
     CARRIABLE_ANYTIME,
@@ -63,6 +68,49 @@ class DecisionRecord:
     def __post_init__(self) -> None:
         # A stored record decodes its outcome as the plain string it was written as.
         object.__setattr__(self, "outcome", Outcome(self.outcome))
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A later tranche of an approved initiative, released at its gate by a decision."""
+
+    name: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Tranches:
+    """How an approval funds the cost: a first tranche now, the gates' tranches later."""
+
+    first: Decimal
+    gates: tuple[Gate, ...] = ()
+
+    @staticmethod
+    def whole(cost: Decimal) -> Tranches:
+        """All of the cost at once (no gates)."""
+        return Tranches(cost)
+
+    @staticmethod
+    def plan(cost: Decimal, first: Decimal | None, gates: Sequence[Gate]) -> Tranches:
+        """Check a tranche plan against the cost: first tranche > 0, each gate named once
+        with an amount > 0, and first + gates == cost. None and no gates: the whole cost."""
+        if first is None and not gates:
+            return Tranches.whole(cost)
+        if first is None:
+            raise InvalidInput("name the first tranche when naming gates", field="first_tranche")
+        first = require_amount(first, field="first_tranche")
+        checked: list[Gate] = []
+        for n, gate in enumerate(gates):
+            name = require_text(gate.name, field=f"gates.{n}.name", max_length=100)
+            if any(g.name == name for g in checked):
+                raise InvalidInput(f"gate {name!r} is named twice", field=f"gates.{n}.name")
+            checked.append(Gate(name, require_amount(gate.amount, field=f"gates.{n}.amount")))
+        total = first + sum((g.amount for g in checked), Decimal(0))
+        if total != cost:
+            raise TranchesDoNotAddUp(
+                f"the first tranche {first} and the gates {total - first} add up to {total}, "
+                f"not the cost {cost}", field="gates", cost=str(cost), total=str(total))
+        return Tranches(first, tuple(checked))
 
 
 @dataclass(frozen=True)
@@ -164,10 +212,20 @@ class Initiative(Aggregate):
         actor: str
 
     class Approved(Aggregate.Event):
+        """v2 added `gates` (later tranches, each {"name", "amount"}: `amount` is then the
+        first tranche, committed now); v1 stored events committed the whole cost, no gates."""
+
         TOPIC = "cxgov.Initiative.Approved"
+        class_version = 2
         decision: DecisionRecord
         amount: Decimal
         actor: str
+        gates: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 approvals funded the whole cost at once."""
+            state["gates"] = []
 
     class Rejected(Aggregate.Event):
         TOPIC = "cxgov.Initiative.Rejected"
@@ -200,6 +258,23 @@ class Initiative(Aggregate):
         TOPIC = "cxgov.Initiative.Cancelled"
         reason: str
         amount_released: Decimal
+        actor: str
+
+    class TrancheApprovalRecorded(Aggregate.Event):
+        """The first of two approvals of a gate's tranche above the four-eyes threshold."""
+
+        TOPIC = "cxgov.Initiative.TrancheApprovalRecorded"
+        gate: str
+        decision: DecisionRecord
+        actor: str
+
+    class TrancheReleased(Aggregate.Event):
+        """A gate's tranche released: the pool commits `amount` in the same transaction."""
+
+        TOPIC = "cxgov.Initiative.TrancheReleased"
+        gate: str
+        amount: Decimal
+        decision: DecisionRecord
         actor: str
 
     class SpendRecorded(Aggregate.Event):
@@ -280,6 +355,7 @@ class Initiative(Aggregate):
         self.carried_from = carried_from  # "FY2027/I05" when carried over from there
         self.carried_to: str | None = None  # "FY2028/I01" once carried over
         self.spent = Decimal(0)
+        self.gates: list[dict[str, Any]] = []
 
     # --- queries --------------------------------------------------------------------------
 
@@ -354,10 +430,42 @@ class Initiative(Aggregate):
         self._require(_SUBMITTED_OR_DEFERRED, "approve")
         self._first_approval(decision=decision, actor=actor)
 
-    def approve(self, *, decision: DecisionRecord, actor: str) -> None:
-        """Final approval; funds are committed on the pool in the same transaction."""
+    def approve(self, *, decision: DecisionRecord, actor: str,
+                tranches: Tranches | None = None) -> None:
+        """Final approval; funds (the whole cost, or the first tranche) are committed on the
+        pool in the same transaction."""
         self._require(UNDECIDED, "approve")
-        self._approved(decision=decision, amount=self.cost, actor=actor)
+        plan = tranches or Tranches.whole(self.cost)
+        self._approved(decision=decision, amount=plan.first, actor=actor,
+                       gates=[{"name": g.name, "amount": g.amount} for g in plan.gates])
+
+    def check_tranche(self, gate: str) -> Decimal:
+        """The amount of an unreleased gate of approved (or delivered) work."""
+        self._require(_SPENDABLE, "release a tranche of")
+        found = next((g for g in self.gates if g["name"] == gate), None)
+        if found is None:
+            raise InvalidInput(f"{self.code} has no gate {gate!r}", field="gate")
+        if found["released"]:
+            raise InvalidTransition(f"the tranche of gate {gate!r} of {self.code} is "
+                                    "released already", status=self.status)
+        amount: Decimal = found["amount"]
+        return amount
+
+    def gate_approvals(self, gate: str) -> list[str]:
+        """Who has given a first approval to a gate's release (four eyes)."""
+        found = next((g for g in self.gates if g["name"] == gate), None)
+        return list(found["approvals"]) if found else []
+
+    def record_tranche_approval(self, *, gate: str, decision: DecisionRecord,
+                                actor: str) -> None:
+        """First of two approvals of a tranche above the four-eyes threshold."""
+        self.check_tranche(gate)
+        self._tranche_approval(gate=gate, decision=decision, actor=actor)
+
+    def release_tranche(self, *, gate: str, decision: DecisionRecord, actor: str) -> None:
+        """Release a gate's tranche; the pool commits it in the same transaction."""
+        amount = self.check_tranche(gate)
+        self._tranche_released(gate=gate, amount=amount, decision=decision, actor=actor)
 
     def reject(self, *, decision: DecisionRecord, actor: str) -> None:
         """Reject while undecided."""
@@ -499,9 +607,27 @@ class Initiative(Aggregate):
         self.decisions.append(decision)
 
     @event(Approved)
-    def _approved(self, *, decision: DecisionRecord, amount: Decimal, actor: str) -> None:
+    def _approved(self, *, decision: DecisionRecord, amount: Decimal, actor: str,
+                  gates: list[dict[str, Any]]) -> None:
         self._moved(Initiative.Approved, actor)
         self.committed_amount = amount
+        self.decisions.append(decision)
+        self.gates = [{**g, "released": False, "approvals": []} for g in gates]
+
+    @event(TrancheApprovalRecorded)
+    def _tranche_approval(self, *, gate: str, decision: DecisionRecord, actor: str) -> None:
+        for g in self.gates:
+            if g["name"] == gate:
+                g["approvals"] = [actor]
+        self.decisions.append(decision)
+
+    @event(TrancheReleased)
+    def _tranche_released(self, *, gate: str, amount: Decimal, decision: DecisionRecord,
+                          actor: str) -> None:
+        for g in self.gates:
+            if g["name"] == gate:
+                g["released"], g["approvals"] = True, [*g["approvals"], actor]
+        self.committed_amount += amount
         self.decisions.append(decision)
 
     @event(Rejected)
@@ -559,6 +685,7 @@ _STATUS_AFTER: Final[dict[type[Aggregate.Event], Status]] = {
     Initiative.Delivered: Status.DELIVERED,
     Initiative.Cancelled: Status.CANCELLED,
     Initiative.CarriedOver: Status.CARRIED_OVER,
+    # TrancheApprovalRecorded and TrancheReleased keep the status (approved or delivered)
 }
 #: Which statuses each command accepts (UNDECIDED: withdraw, approve, reject; this: revise and a
 #: first approval).

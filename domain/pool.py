@@ -203,13 +203,17 @@ class FundingPool(Aggregate):
         self._enlisted(initiative_id=initiative_id, code=code, actor=actor)
 
     def commit(
-        self, *, initiative_id: UUID, amount: Decimal, decision_id: UUID, actor: str
+        self, *, initiative_id: UUID, amount: Decimal, decision_id: UUID, actor: str,
+        tranche: bool = False,
     ) -> None:
-        """Commit funds to an approved initiative; never beyond the pool."""
+        """Commit funds to an approved initiative (`tranche`: a later tranche of one that
+        holds a commitment already); never beyond the pool."""
         self._require_open()
         require_amount(amount, field="amount")
-        if initiative_id in self.commitments:
-            raise InvalidTransition("funds are already committed to this initiative")
+        if (initiative_id in self.commitments) != tranche:
+            raise InvalidTransition("funds are already committed to this initiative"
+                                    if not tranche else
+                                    "a tranche is released only to funded work")
         self.require_funds(amount)
         self._committed(
             initiative_id=initiative_id,
@@ -274,7 +278,8 @@ class FundingPool(Aggregate):
         actor: str,
     ) -> None:
         self.committed += amount
-        self.commitments[initiative_id] = amount
+        # a later tranche adds to the commitment (before tranches: nothing held, as before)
+        self.commitments[initiative_id] = self.commitments.get(initiative_id, Decimal(0)) + amount
 
     @event(FundsReleased)
     def _released(

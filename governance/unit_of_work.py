@@ -45,7 +45,8 @@ MAX_ATTEMPTS = 60
 #: Streams written once and never read back by a command: not worth a place in the cache.
 WRITE_ONLY = (ObservationBatch, IdempotencyKey)
 DECISION_EVENTS = (Initiative.FirstApprovalRecorded, Initiative.Approved, Initiative.Rejected,
-                   Initiative.Deferred)
+                   Initiative.Deferred, Initiative.TrancheApprovalRecorded,
+                   Initiative.TrancheReleased)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def _names(cls: type) -> tuple[str, ...]:
 SUMMARY_KEYS = ("period", "code", "title", "amount", "opex_total", "metric", "batch_key",
                 "policy_version", "reason", "rationale",
                 # money over time (issue 14): spend and descopes
-                "spent_on", "reference", "new_cost",
+                "spent_on", "reference", "new_cost", "gate",
                 # re-decisions (issue 14): carry-overs and metric target versions
                 "carried_from", "to_period", "to_code", "previous_baseline", "baseline",
                 "previous_target", "target", "target_date",

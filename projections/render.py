@@ -93,6 +93,8 @@ def ledger(state: PortfolioState, period: str) -> Row | None:
     spending = [i for i in initiatives if i.spent or i.released]
     return plain_row({
         "spent": found.spent,
+        "gated": sum((g["amount"] for i in funded for g in i.gates if not g["released"]),
+                     ZERO),
         "unspent": sum((max(i.committed - i.spent, ZERO) for i in funded), ZERO),
         "over_plan": [i.code for i in initiatives if i.spent > i.committed],
         "spent_by_pnl": _sum_by((i.pnl or "CX", i.spent) for i in spending),
@@ -258,6 +260,7 @@ def initiative(state: PortfolioState, i: InitiativeState) -> Row:
         "carried_from": i.carried_from, "carried_to": i.carried_to,
         "carry_reason": i.carry_reason,
         "spent": i.spent, "spend": i.spend, "released": i.released, "descopes": i.descopes,
+        "gates": i.gates,
     })
 
 

@@ -116,6 +116,8 @@ class Ledger(ReadRow):
     committed: DecimalText
     currency: str
     funded_count: int
+    gated: DecimalText = Field(default="0", description=(
+        "Tranches approved at gates and not yet released (not committed)."))
     initiatives: int
     net_committed: DecimalText
     opex_total: DecimalText
@@ -346,6 +348,17 @@ class DescopeRow(ReadRow):
     reason: str
 
 
+class GateRow(ReadRow):
+    """A later tranche named on approval; `at` and `position` are its release's."""
+
+    amount: DecimalText
+    approvals: list[str]
+    at: TimeText | None
+    name: str
+    position: int | None
+    released: bool
+
+
 class InitiativeCard(ReadRow):
     """An initiative's whole card (spent, spend, released and descopes: issue 14, with
     defaults so that cards stored before spend was recorded still read)."""
@@ -360,6 +373,7 @@ class InitiativeCard(ReadRow):
     decisions: list[DecisionRecord]
     delivered_on: DayText | None
     descopes: list[DescopeRow] = Field(default_factory=list)
+    gates: list[GateRow] = Field(default_factory=list)
     id: str
     kind: str
     outcomes: list[OutcomeRow]

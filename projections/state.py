@@ -115,6 +115,9 @@ class InitiativeState:
     spend: list[dict[str, Any]] = field(default_factory=list)
     released: Decimal = Decimal(0)  # given back to the pool by a stop or descopes
     descopes: list[dict[str, Any]] = field(default_factory=list)
+    # later tranches named on approval: name, amount, released, at, position (of the release),
+    # approvals (a first approval above the four-eyes threshold waits for a second)
+    gates: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # A fold snapshot stores the status as its string.
@@ -373,6 +376,8 @@ def _moved(s: PortfolioState, e: Any) -> set[str]:
     state.approvals = Initiative.approvals_after(kind, state.approvals, e.actor)
     if kind is Initiative.Approved:
         state.committed = e.amount
+        state.gates = [{"name": g["name"], "amount": g["amount"], "released": False,
+                        "at": None, "position": None, "approvals": []} for g in e.gates]
     elif kind is Initiative.Cancelled:
         # old stops released the whole commitment (0 left, as before); since spend, the
         # spent part stays committed
@@ -419,6 +424,22 @@ def _descoped(s: PortfolioState, e: Initiative.Descoped) -> set[str]:
     return {f"period:{state.period}", f"initiative:{state.id}"}
 
 
+def _tranche(s: PortfolioState, e: Any) -> set[str]:
+    """A gate's first approval (four eyes) or its release: a decision like an approval's."""
+    state = s._initiative(e)
+    state.decisions.append({**e.decision.__dict__, "actor": e.actor, "at": e.timestamp,
+                            "position": s.position})
+    released = type(e) is Initiative.TrancheReleased
+    for gate in state.gates:
+        if gate["name"] == e.gate:
+            gate["approvals"] = [*gate["approvals"], e.actor] if released else [e.actor]
+            if released:
+                gate.update(released=True, at=e.timestamp, position=s.position)
+    if released:
+        state.committed += e.amount
+    return {f"period:{state.period}", f"initiative:{state.id}"}
+
+
 _HANDLERS: dict[type, Any] = {
     FundingPool.Opened: _period_opened,
     FundingPool.OpexRestated: _opex_restated,
@@ -445,6 +466,8 @@ _HANDLERS: dict[type, Any] = {
     Initiative.CarriedOver: _carried_over,
     Initiative.SpendRecorded: _spend,
     Initiative.Descoped: _descoped,
+    Initiative.TrancheApprovalRecorded: _tranche,
+    Initiative.TrancheReleased: _tranche,
 }
 
 
@@ -458,7 +481,8 @@ _ON_INITIATIVE = frozenset({
     Initiative.Revised, Initiative.Withdrawn, Initiative.FirstApprovalRecorded,
     Initiative.Approved, Initiative.Rejected, Initiative.Deferred, Initiative.Delivered,
     Initiative.OutcomeRecorded, Initiative.Cancelled, Initiative.CarriedOver,
-    Initiative.SpendRecorded, Initiative.Descoped})
+    Initiative.SpendRecorded, Initiative.Descoped, Initiative.TrancheApprovalRecorded,
+    Initiative.TrancheReleased})
 
 
 def periods_touched(state: PortfolioState, events: Iterable[Any]) -> set[str] | None:

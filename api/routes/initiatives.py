@@ -38,10 +38,11 @@ from api.schemas import (
     ReasonCreate,
     SpendCreate,
     StopCreate,
+    TrancheReleaseCreate,
     WrittenPublic,
 )
 from domain.errors import InitiativeNotFound
-from domain.initiative import Proposal
+from domain.initiative import Gate, Proposal
 from domain.values import ImpactClaim
 from governance.read_access import read_as, require_initiative_reader
 
@@ -145,7 +146,8 @@ def decide(initiative_id: UUID, body: DecisionCreate, request: Request, s: Servi
     """Approve, reject or defer (CX executive); departures need a rationale."""
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.decide(who, initiative_id=initiative_id, outcome=body.outcome,
-                              rationale=body.rationale)
+                            rationale=body.rationale, first_tranche=body.first_tranche,
+                            gates=[Gate(g.name, g.amount) for g in body.gates])
     where = (f"/v1/audit/decisions/{result.decision.decision_id}" if result.decision
              else location(initiative_id))
     return written(s.gov, result, status=201, location=where, etag=True)
@@ -164,6 +166,22 @@ def carry_over(initiative_id: UUID, body: CarryOverCreate, request: Request, s: 
                                 reason=body.reason, cost=body.cost, code=body.code,
                                 dependencies=tuple(body.dependencies))
     return written(s.gov, result, status=201, location=location(result.id), etag=True)
+
+
+@router.post("/{initiative_id}/tranche-releases", status_code=201,
+             response_model=WrittenPublic, responses=WRITE)
+def release_tranche(initiative_id: UUID, body: TrancheReleaseCreate, request: Request,
+                    s: ServicesDep, who: PrincipalDep,
+                    key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Release a gate's tranche of approved work (CX executive, not an author): within what
+    the pool has, comply or explain, four eyes judged on the tranche (above the threshold
+    the first call records a first approval and a different executive releases)."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.release_tranche(who, initiative_id=initiative_id, gate=body.gate,
+                                     rationale=body.rationale)
+    where = (f"/v1/audit/decisions/{result.decision.decision_id}" if result.decision
+             else location(initiative_id))
+    return written(s.gov, result, status=201, location=where, etag=True)
 
 
 @router.post("/{initiative_id}/delivery", response_model=WrittenPublic, responses=WRITE)

@@ -38,6 +38,8 @@ def money_context(page: Page, card: InitiativeCard) -> dict[str, Any]:
         "stoppable": live and card.status == "approved",
         "descopable": live and card.status in ("approved", "delivered") and committed > spent,
         "stop_releases": max(committed - spent, ZERO),
+        "releasable": live and card.status in ("approved", "delivered")
+        and any(not g.released for g in card.gates),
         "over_plan": spent > committed}}
 
 
@@ -86,6 +88,25 @@ def stop(request: Request, initiative_id: UUID, who: PostUser,
         return _back(initiative_id, money_error=exc.message, money_code=exc.code,
                      money_form="stop", money_field=exc.details.get("field") or "reason")
     return _back(initiative_id, min_position=result.position, done=f"stopped: {result.status}")
+
+
+@router.post("/dashboard/initiatives/{initiative_id}/release-tranche")
+def release(request: Request, initiative_id: UUID, who: PostUser,
+            gate: Annotated[str, Form(max_length=100)] = "",
+            rationale: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    """Release a gate's tranche (CX executive): a decision, comply or explain, four eyes on
+    the tranche. Back to the initiative with the result, or the refusal by its field."""
+    gov = services(request).gov
+    try:
+        result = gov.release_tranche(who, initiative_id=initiative_id, gate=gate,
+                                     rationale=rationale)
+    except CxgovError as exc:
+        return _back(initiative_id, money_error=exc.message, money_code=exc.code,
+                     money_form="release", money_field=exc.details.get("field") or "gate")
+    released = result.decision is not None and result.decision.available_after != \
+        result.decision.available_before
+    return _back(initiative_id, min_position=result.position,
+                 done="tranche released" if released else "first approval of the tranche")
 
 
 @router.post("/dashboard/initiatives/{initiative_id}/descope")

@@ -29,7 +29,12 @@ from governance.entrypoints.demo_history import apply_history
 from governance.entrypoints.export import export_command
 from governance.entrypoints.feed import feed_command
 from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
-from governance.entrypoints.money import descope_command, spend_command, stop_command
+from governance.entrypoints.money import (
+    descope_command,
+    release_tranche_command,
+    spend_command,
+    stop_command,
+)
 from governance.entrypoints.redecide import carry_over_command, metrics_app
 from governance.entrypoints.serve import (
     app_factory,
@@ -182,6 +187,7 @@ app.command("import-spend")(import_spend_command)
 app.command("spend")(spend_command)
 app.command("stop")(stop_command)
 app.command("descope")(descope_command)
+app.command("release-tranche")(release_tranche_command)
 app.command("feed")(feed_command)
 
 

@@ -1,7 +1,9 @@
-"""`cxgov spend|stop|descope PERIOD CODE ...`: money over time from the command line.
+"""`cxgov spend|stop|descope|release-tranche PERIOD CODE ...`: money over time from the
+command line.
 
-`spend` runs as finance, `stop` and `descope` as a CX executive, each named by `--as` (the
-actor recorded). Bulk spend comes from a file: `cxgov import-spend` (spend_import.py).
+`spend` runs as finance, `stop`, `descope` and `release-tranche` as a CX executive, each
+named by `--as` (the actor recorded). Bulk spend comes from a file: `cxgov import-spend`
+(spend_import.py).
 """
 
 from __future__ import annotations
@@ -91,3 +93,17 @@ def descope_command(
     value = _amount(new_cost, "NEW_COST")
     _write(subject, CX_EXEC, lambda gov, who: gov.descope_initiative(
         who, initiative_id=Initiative.create_id(period, code), new_cost=value, reason=reason))
+
+
+def release_tranche_command(
+    period: Period, code: Code,
+    gate: Annotated[str, typer.Argument(help="The gate's name, as the approval named it.")],
+    rationale: Annotated[str, typer.Option(
+        "--rationale", help="Why (required when the current ranking would not fund it).")] = "",
+    subject: Annotated[str, typer.Option(
+        "--as", help="Who acts (the actor, with the CX executive role).")] = "cx.cli",
+) -> None:
+    """Release a gate's tranche of approved work (a decision: comply or explain, four eyes
+    judged on the tranche, never beyond the pool)."""
+    _write(subject, CX_EXEC, lambda gov, who: gov.release_tranche(
+        who, initiative_id=Initiative.create_id(period, code), gate=gate, rationale=rationale))

@@ -9,9 +9,11 @@ of work, calls the domain, and returns what to save.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Self
 from uuid import UUID
 
@@ -21,6 +23,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoder
 from domain.errors import InitiativeNotFound
 from domain.idempotency import check_key
 from domain.initiative import Initiative
+from domain.lifecycle import Status
 from domain.metric import CustomerSuccessMetric
 from domain.policy import PolicyTerms
 from domain.pool import FundingPool
@@ -144,8 +147,11 @@ class Commands(Application[UUID]):
             return self.assess_with(unit, pool, [loaded[i] for i in pool.initiatives], terms)
 
     def assess_with(self, unit: UnitOfWork, pool: FundingPool,
-                    initiatives: Sequence[Initiative], terms: PolicyTerms) -> Assessment:
-        """The ranking of these initiatives under these terms, read through `unit`."""
+                    initiatives: Sequence[Initiative], terms: PolicyTerms, *,
+                    asking: tuple[str, Decimal] | None = None) -> Assessment:
+        """The ranking of these initiatives under these terms, read through `unit`.
+        `asking` (code, amount): rank that initiative as if undecided and asking for the
+        amount (a tranche release is judged so)."""
         codes = {claim.metric for i in initiatives for claim in i.proposal.expected_impacts}
         unit.prefetch([CustomerSuccessMetric.create_id(code) for code in codes])
         metrics = {}
@@ -154,8 +160,12 @@ class Commands(Application[UUID]):
             metrics[code] = MetricTarget(code, metric.baseline, metric.target)
         version, current = unit.policy_terms()
         score = self._scores.scorer(version) if terms == current else score_candidate
-        return assess([candidate(i, seq) for seq, i in enumerate(initiatives, start=1)],
-                      metrics, terms, available=pool.available, score=score)
+        candidates = [candidate(i, seq) for seq, i in enumerate(initiatives, start=1)]
+        if asking is not None:
+            code, amount = asking
+            candidates = [dataclasses.replace(c, status=Status.SUBMITTED, cost=amount)
+                          if c.code == code else c for c in candidates]
+        return assess(candidates, metrics, terms, available=pool.available, score=score)
 
 
 class Scores:

@@ -3,14 +3,16 @@ cancelling funded work."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain.decisions import check_affordable, check_decidable, decide
-from domain.errors import PolicyNotAdopted
+from domain.decisions import check_affordable, check_decidable, decide, release_tranche
+from domain.errors import InvalidInput, PolicyNotAdopted
+from domain.initiative import Gate, Tranches
 from domain.lifecycle import Outcome
 from domain.metric import CustomerSuccessMetric
 from domain.policy import PolicyTerms, ScoringPolicy
@@ -132,9 +134,11 @@ class CxExecUseCases(Commands):
         return self.transact(build)
 
     def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
-               rationale: str = "") -> CommandResult:
+               rationale: str = "", first_tranche: Decimal | None = None,
+               gates: Sequence[Gate] = ()) -> CommandResult:
         """Approve, reject or defer; comply or explain against the current recommendation
-        (the rules: domain/decisions.py).
+        (the rules: domain/decisions.py). A final approval may fund a first tranche and name
+        the gates of the rest (first + gates == cost): only the first tranche is committed.
 
         An approval saves the pool and the initiative in one transaction; a lost race reloads
         and re-decides on fresh state, so the pool is never overspent.
@@ -142,6 +146,8 @@ class CxExecUseCases(Commands):
         require_role(principal, CX_EXEC, action="deciding on an initiative")
         chosen = Outcome.parse(outcome)
         rationale = optional_text(rationale, field="rationale", max_length=4000)
+        if (first_tranche is not None or gates) and chosen != Outcome.APPROVE:
+            raise InvalidInput("only an approval funds tranches", field="first_tranche")
 
         def build(unit: UnitOfWork) -> tuple[Aggregate, ...]:
             # refused before queueing for the pool's turn
@@ -153,7 +159,9 @@ class CxExecUseCases(Commands):
             initiative = check_decidable(unit.initiative(initiative_id), actor=principal.actor)
             version, terms = unit.policy_terms()
             pool = unit.pool(period)
-            check_affordable(initiative, pool, chosen)  # cheap and final: a lost race ends here
+            tranches = (Tranches.plan(initiative.cost, first_tranche, gates)
+                        if first_tranche is not None or gates else None)
+            check_affordable(initiative, pool, chosen, tranches)  # a lost race ends here
             others = unit.initiatives([i for i in pool.initiatives if i != initiative.id])
             contenders = [initiative if i == initiative.id else others[i]
                           for i in pool.initiatives]
@@ -161,7 +169,38 @@ class CxExecUseCases(Commands):
             return decide(initiative, pool, actor=principal.actor, outcome=chosen,
                           rationale=rationale, assessment=assessment, terms=terms,
                           policy_version=version, ranking_position=ranking_position,
-                          decision_id=uuid4()).changed
+                          decision_id=uuid4(), tranches=tranches).changed
+
+        return self.transact(build, lambda: [initiative_id, ScoringPolicy.create_id()])
+
+    def release_tranche(self, principal: Principal, *, initiative_id: UUID, gate: str,
+                        rationale: str = "") -> CommandResult:
+        """Release a gate's tranche of approved work: a decision with the approval's rules
+        (domain/decisions.py release_tranche): not by an author, within what the pool has
+        (under its turn), comply or explain against the ranking as if the initiative asked
+        for the tranche now, four eyes judged on the tranche."""
+        require_role(principal, CX_EXEC, action="releasing a tranche")
+        rationale = optional_text(rationale, field="rationale", max_length=4000)
+
+        def build(unit: UnitOfWork) -> tuple[Aggregate, ...]:
+            period = unit.initiative(initiative_id).period
+            unit.initiative(initiative_id).check_tranche(gate)  # refused before the turn
+            unit.take_turn(FundingPool.create_id(period))
+            ranking_position = unit.period_snapshot(initiative_id, period)
+            initiative = unit.initiative(initiative_id)
+            amount = initiative.check_tranche(gate)
+            version, terms = unit.policy_terms()
+            pool = unit.pool(period)
+            pool.require_funds(amount)  # cheap and final: a lost race ends here
+            others = unit.initiatives([i for i in pool.initiatives if i != initiative.id])
+            contenders = [initiative if i == initiative.id else others[i]
+                          for i in pool.initiatives]
+            assessment = self.assess_with(unit, pool, contenders, terms,
+                                          asking=(initiative.code, amount))
+            return release_tranche(initiative, pool, gate=gate, actor=principal.actor,
+                                   rationale=rationale, assessment=assessment, terms=terms,
+                                   policy_version=version, ranking_position=ranking_position,
+                                   decision_id=uuid4()).changed
 
         return self.transact(build, lambda: [initiative_id, ScoringPolicy.create_id()])
 

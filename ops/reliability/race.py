@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
@@ -14,7 +15,7 @@ from uuid import UUID, uuid4
 import httpx
 
 from domain.errors import InsufficientFunds
-from domain.initiative import DecisionRecord
+from domain.initiative import DecisionRecord, Gate
 from domain.lifecycle import Outcome
 from governance.app import CommandResult, Governance
 from governance.principal import Principal
@@ -33,8 +34,10 @@ class CheckThenAct(Governance):
     name = "cxgov"  # same tables as the real application
 
     def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
-               rationale: str = "") -> CommandResult:
-        """Approve without saving the pool in the same transaction as the initiative."""
+               rationale: str = "", first_tranche: Decimal | None = None,
+               gates: Sequence[Gate] = ()) -> CommandResult:
+        """Approve without saving the pool in the same transaction as the initiative
+        (no tranches: `first_tranche` and `gates` are ignored)."""
         initiative = self.initiative(initiative_id)
         pool = self.pool(initiative.period)
         if initiative.cost > pool.available:

@@ -164,6 +164,8 @@ WRITES = [
     Route("POST", "/v1/initiatives/{write}/stop", {CX_EXEC: ALL}, {"reason": "moot"}),
     Route("POST", "/v1/initiatives/{write}/descope", {CX_EXEC: ALL},
           {"new_cost": "1", "reason": "moot"}),
+    Route("POST", "/v1/initiatives/{write}/tranche-releases", {CX_EXEC: ALL},
+          {"gate": "pilot", "rationale": "matrix"}),
     Route("POST", "/v1/initiatives/{write}/spend", {FINANCE: ALL, INGEST: ALL},
           {"amount": "1", "spent_on": "2026-03-31"}),
     Route("POST", "/v1/spend", {FINANCE: ALL, INGEST: ALL}, {"items": [
@@ -200,6 +202,7 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/initiatives/{initiative_id}/carry-over"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/stop"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/descope"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/release-tranche"),
                      ("POST", "/dashboard/metrics/{code}/retarget"),
                      ("POST", "/dashboard/desk")}
 

@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.initiative import Gate
 from governance.bootstrap import Runtime
 from tests.api.test_re_decisions_dashboard import csrf_of, signed_in
 from tests.builders import CX_CHIEF, FINANCE_LEAD
@@ -99,3 +100,22 @@ def test_a_refused_descope_comes_back_by_its_field_and_writes_nothing(
     # finance sees the money, never the forms
     seen = owner.get(f"/dashboard/initiatives/{funded}")
     assert 'id="money-figures"' in seen.text and 'id="stop"' not in seen.text
+
+
+def test_release_a_tranche_from_the_initiative_page(runtime: Runtime,
+                                                    deputy: TestClient) -> None:
+    gov = runtime.app
+    initiative_id = gov.initiative_id("FY2027", "I02")
+    cost = gov.initiative(initiative_id).cost
+    gov.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve", rationale="go",
+               first_tranche=cost / 2, gates=[Gate("pilot results", cost / 2)])
+    page = deputy.get(f"/dashboard/initiatives/{initiative_id}")
+    assert 'id="gates"' in page.text and 'id="release"' in page.text
+    assert '<option value="pilot results">' in page.text
+    answer = deputy.post(f"/dashboard/initiatives/{initiative_id}/release-tranche", data={
+        "gate": "pilot results", "rationale": "the pilot worked", "csrf": csrf_of(page.text)},
+        follow_redirects=False)
+    assert answer.status_code == 303
+    after = deputy.get(answer.headers["location"])
+    assert "Recorded — tranche released" in after.text and 'id="release"' not in after.text
+    assert gov.initiative(initiative_id).committed_amount == cost

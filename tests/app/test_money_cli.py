@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from domain.initiative import Gate
 from governance.bootstrap import Runtime
 from governance.entrypoints import common, money
 from governance.entrypoints.cli import app
@@ -75,3 +76,17 @@ def test_spend_stop_and_descope_from_the_command_line(rt: Runtime, tmp_path: Pat
     text = render_ledger(jsonable(ledger))
     assert "spent 0.1 M" in text and "spent by pnl" in text and "released by kind" in text
     assert Decimal(ledger.released) == cost - 100_000 + half
+
+
+def test_release_a_tranche_from_the_command_line(rt: Runtime) -> None:
+    gov = rt.app
+    initiative_id = gov.initiative_id("FY2027", "I01")
+    cost = gov.initiative(initiative_id).cost
+    gov.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve", rationale="cli",
+               first_tranche=cost / 2, gates=[Gate("pilot", cost / 2)])
+    code, out = cxgov("release-tranche", "FY2027", "I01", "nope", "--rationale", "x")
+    assert code == 1 and "[validation.invalid]" in out
+    code, out = cxgov("release-tranche", "FY2027", "I01", "pilot", "--rationale",
+                      "the pilot worked", "--as", "cx.deputy")
+    assert code == 0, out
+    assert gov.initiative(initiative_id).committed_amount == cost

@@ -45,6 +45,8 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.Initiative.CarriedOver": ("reason", ("previous_status",),
                                      ("to_period", "to_code", "to_id", "cost")),
     "cxgov.Initiative.SpendRecorded": ("note", (), ("amount", "spent_on", "reference")),
+    "cxgov.Initiative.TrancheApprovalRecorded": ("decision", ("decision",), ("decision",)),
+    "cxgov.Initiative.TrancheReleased": ("decision", ("decision",), ("decision", "amount")),
     "cxgov.Initiative.Descoped": ("reason", ("previous_commitment",),
                                   ("new_cost", "amount_released")),
     "cxgov.IdempotencyKey.Recorded": ("fingerprint", (), ("result_id", "result_version")),
