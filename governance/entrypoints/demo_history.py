@@ -19,6 +19,7 @@ The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 * nine deliveries between July and October 2026; each closes a share of its metric's
   remaining gap (reach x gap closed x how much of it was realised), phased in over three
   months, so the readings move after the work lands; outcomes recorded on four of them;
+* I19 funded in tranches ($8M on approval, $6M released at its gate in October 2026);
 * M8 re-baselined (4.2 -> 4.0, a recount) after the budget round;
 * monthly spend actuals of the funded work from July to November 2026 (one bulk call; I10
   spends past its commitment), I21 descoped from $12M to $9M (phase 2 moved to FY2028);
@@ -41,6 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from domain.benefits import BenefitPoint
+from domain.initiative import Gate
 from domain.values import Reading
 from governance.app import Governance
 from governance.entrypoints.company import DEFAULT_ISSUER, CompanyFile, MetricIn, owner_of
@@ -126,6 +128,10 @@ REJECTED = {"I28": "Declares no customer success metric: nothing for customers t
             "I30": "Declares no customer success metric: nothing for customers to gain."}
 DEFERRED = {"I23": "Platform bet below the cut line: revisit in the FY2028 round."}
 FOUR_EYES = ("I19", "I21")
+#: I19 is funded in tranches: $8M on approval, $6M at its gate, released in October 2026.
+TRANCHED = ("I19", Decimal("8000000"), Gate("Identity pilot live in two P&Ls",
+                                            Decimal("6000000")))
+GATE_PASSED = "Pilot live in Retail Banking and Insurance in October 2026: second tranche."
 
 
 @dataclass(frozen=True)
@@ -265,8 +271,10 @@ def apply_history(app: Governance, company: CompanyFile, *,
         app.decide(chief, initiative_id=ids[code], outcome="approve", rationale=RATIONALE)
         commands += 1
         if code in FOUR_EYES:
+            tranched = code == TRANCHED[0]
             app.decide(deputy, initiative_id=ids[code], outcome="approve",
-                       rationale=RATIONALE)
+                       rationale=RATIONALE, first_tranche=TRANCHED[1] if tranched else None,
+                       gates=(TRANCHED[2],) if tranched else ())
             commands += 1
     for code, why in REJECTED.items():
         app.decide(deputy, initiative_id=ids[code], outcome="reject", rationale=why)
@@ -278,6 +286,9 @@ def apply_history(app: Governance, company: CompanyFile, *,
         app.report_delivery(owner(d.code), initiative_id=ids[d.code],
                             delivered_on=d.delivered_on, note="Live for every customer.")
         commands += 1
+    app.release_tranche(chief, initiative_id=ids[TRANCHED[0]], gate=TRANCHED[2].name,
+                        rationale=GATE_PASSED)
+    commands += 1
     values = {(metric, key): r[0].value for metric, key, r, _ in readings(company)}
     year, month = OUTCOME_MONTH
     for code, metric in OUTCOMES:

@@ -99,6 +99,9 @@ def test_the_decisions_deliveries_and_outcomes_are_in_the_record(
         "I03", "I09", "I14", "I06", "I29"}
     assert cards["I02"].status == "cancelled" and len(cards["I21"].descopes) == 1
     assert len(cards["I19"].approvals) == 2  # above the four-eyes threshold
+    (gate,) = cards["I19"].gates  # funded in tranches, the second released at its gate
+    assert gate.released and Decimal(gate.amount) == 6_000_000
+    assert Decimal(cards["I19"].committed) == 14_000_000
     assert [o.metric for o in cards["I11"].outcomes] == ["M5"]
     assert not any(d.departure for c in cards.values() for d in c.decisions)
 
