@@ -208,9 +208,11 @@ class Batch:
     deleted: list[UUID] = field(default_factory=list)
 
 
-def body_of(subscription_id: UUID, position: int, event: Any) -> tuple[UUID, str]:
-    """The delivery id and JSON body of an event for a subscription."""
-    row = audit_row(position, event)
+def body_of(subscription_id: UUID, position: int, event: Any,
+            row: dict[str, Any] | None = None) -> tuple[UUID, str]:
+    """The delivery id and JSON body of an event for a subscription (`row`: the event's
+    audit row, when already rendered)."""
+    row = row if row is not None else audit_row(position, event)
     found = delivery_id(subscription_id, position)
     return found, canonical({"delivery_id": str(found), "subscription_id": str(subscription_id),
                              "kind": row["topic"], "position": position, "at": row["at"],
@@ -227,9 +229,11 @@ def plan(events: Sequence[tuple[int, Any]], subscriptions: dict[UUID, Subscripti
     for position, event in events:
         batch.upto = position
         topic = getattr(type(event), "TOPIC", type(event).__qualname__)
+        row: dict[str, Any] | None = None  # rendered once, for the first subscription
         for subscription in current.values():
             if subscription.status == ACTIVE and matches(subscription.kinds, topic):
-                found, body = body_of(subscription.id, position, event)
+                row = row if row is not None else audit_row(position, event)
+                found, body = body_of(subscription.id, position, event, row)
                 batch.deliveries.append(NewDelivery(found, subscription.id, position, topic,
                                                     body))
         if isinstance(event, WebhookSubscription.Event):
@@ -394,9 +398,10 @@ def deliver_one(outbox: Outbox, client: httpx.Client, secret_of: Callable[[UUID]
                    ATTEMPT_HEADER: str(claimed.attempts),
                    SIGNATURE_HEADER: sign(secret_of(claimed.subscription_id),
                                           int(time.time()), body)}
-        response = client.post(claimed.url, content=body, headers=headers,
-                               timeout=config.timeout, follow_redirects=False)
-        status = response.status_code
+        # Streamed and closed unread: a receiver's answer body is never loaded.
+        with client.stream("POST", claimed.url, content=body, headers=headers,
+                           timeout=config.timeout, follow_redirects=False) as response:
+            status = response.status_code
         if 200 <= status < 300:
             outbox.succeeded(claimed, status)
             return True

@@ -28,7 +28,7 @@ from governance.stores.outbox import MemoryOutbox, PostgresOutbox
 from governance.usecases.webhooks import require_webhook_reader
 from governance.webhooks import hand_off, secrets_of
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1", tags=["webhooks"])
 State = Annotated[Literal["pending", "delivered", "dead", "cancelled"] | None, Query(
     description="Only deliveries in this state (dead: the dead-letter list).")]
 SubscriptionFilter = Annotated[UUID | None, Query(description="Only this subscription's.")]
@@ -43,7 +43,7 @@ def outbox(request: Request) -> MemoryOutbox | PostgresOutbox:
     return found
 
 
-@router.get("", response_model=WebhookListPublic, responses=READ)
+@router.get("/webhooks", response_model=WebhookListPublic, responses=READ)
 def list_webhooks(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None) -> WebhookListPublic:
     """Every subscription, deleted ones included, live or as of a position or time (CX
     executives and auditors)."""
@@ -58,7 +58,7 @@ def list_webhooks(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None) -> Webh
     return WebhookListPublic(items=items, position=position)
 
 
-@router.post("", status_code=201, response_model=WebhookCreatedPublic, responses=WRITE)
+@router.post("/webhooks", status_code=201, response_model=WebhookCreatedPublic, responses=WRITE)
 def create_webhook(body: WebhookCreate, request: Request, s: ServicesDep, who: PrincipalDep,
                    key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Subscribe a URL (https; http and private hosts only where the operator allows local
@@ -76,7 +76,7 @@ def create_webhook(body: WebhookCreate, request: Request, s: ServicesDep, who: P
                         status_code=201, headers=headers)
 
 
-@router.get("/deliveries", response_model=WebhookDeliveryPagePublic, responses=READ)
+@router.get("/webhook-deliveries", response_model=WebhookDeliveryPagePublic, responses=READ)
 def list_deliveries(request: Request, who: PrincipalDep, state: State = None,
                     subscription_id: SubscriptionFilter = None, limit: Limit = 100,
                     offset: Offset = 0) -> WebhookDeliveryPagePublic:
@@ -105,7 +105,7 @@ def _change(request: Request, s: ServicesDep, who: PrincipalDep, key: str | None
     return written_response(s.gov, result)
 
 
-@router.post("/{subscription_id}/pause", response_model=WrittenPublic, responses=WRITE)
+@router.post("/webhooks/{subscription_id}/pause", response_model=WrittenPublic, responses=WRITE)
 def pause(subscription_id: UUID, request: Request, s: ServicesDep, who: PrincipalDep,
           body: WebhookReasonCreate | None = None,
           key: IdempotencyKeyHeader = None) -> JSONResponse:
@@ -113,7 +113,7 @@ def pause(subscription_id: UUID, request: Request, s: ServicesDep, who: Principa
     return _change(request, s, who, key, body, subscription_id, "pause_webhook")
 
 
-@router.post("/{subscription_id}/resume", response_model=WrittenPublic, responses=WRITE)
+@router.post("/webhooks/{subscription_id}/resume", response_model=WrittenPublic, responses=WRITE)
 def resume(subscription_id: UUID, request: Request, s: ServicesDep, who: PrincipalDep,
            body: WebhookReasonCreate | None = None,
            key: IdempotencyKeyHeader = None) -> JSONResponse:
@@ -121,14 +121,14 @@ def resume(subscription_id: UUID, request: Request, s: ServicesDep, who: Princip
     return _change(request, s, who, key, body, subscription_id, "resume_webhook")
 
 
-@router.delete("/{subscription_id}", response_model=WrittenPublic, responses=WRITE)
+@router.delete("/webhooks/{subscription_id}", response_model=WrittenPublic, responses=WRITE)
 def delete(subscription_id: UUID, request: Request, s: ServicesDep, who: PrincipalDep,
            key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Delete: undelivered deliveries are cancelled; the history stays in the log."""
     return _change(request, s, who, key, None, subscription_id, "delete_webhook")
 
 
-@router.post("/{subscription_id}/replay", response_model=WrittenPublic, responses=WRITE)
+@router.post("/webhooks/{subscription_id}/replay", response_model=WrittenPublic, responses=WRITE)
 def replay(subscription_id: UUID, body: WebhookReplayCreate, request: Request,
            s: ServicesDep, who: PrincipalDep,
            key: IdempotencyKeyHeader = None) -> JSONResponse:

@@ -64,7 +64,7 @@ def test_deliveries_dead_letters_and_replay(client: TestClient, runtime: Runtime
     created = client.post("/v1/webhooks", json=HOOK, headers=CX).json()
     pnl = {"code": "CC", "name": "Cards"}
     assert client.post("/v1/pnls", json=pnl, headers=auth("fiona", FINANCE)).status_code == 201
-    listed = client.get("/v1/webhooks/deliveries?state=pending", headers=CX).json()
+    listed = client.get("/v1/webhook-deliveries?state=pending", headers=CX).json()
     assert [d["topic"] for d in listed["items"]] == ["cxgov.PnL.Registered"]
     outbox = client.app.state.outbox  # type: ignore[attr-defined]
     secret_of = secrets_of(runtime.settings)
@@ -82,18 +82,18 @@ def test_deliveries_dead_letters_and_replay(client: TestClient, runtime: Runtime
                            resolve=lambda host, port: ["93.184.216.34"])
     assert verify(secret_of(created["id"]), seen[0].headers["Cxgov-Signature"],
                   seen[0].content)
-    dead = client.get(f"/v1/webhooks/deliveries?state=dead&subscription_id={created['id']}",
+    dead = client.get(f"/v1/webhook-deliveries?state=dead&subscription_id={created['id']}",
                       headers=auth("alex", AUDITOR)).json()["items"]
     assert len(dead) == 1 and dead[0]["last_status"] == 410
     replayed = client.post(f"/v1/webhooks/{created['id']}/replay",
                            json={"delivery_ids": [dead[0]["delivery_id"]]}, headers=CX)
     assert replayed.status_code == 200, replayed.text
-    again = client.get("/v1/webhooks/deliveries?state=pending", headers=CX).json()["items"]
+    again = client.get("/v1/webhook-deliveries?state=pending", headers=CX).json()["items"]
     assert [d["delivery_id"] for d in again] == [dead[0]["delivery_id"]]
     assert again[0]["attempts"] == 0
     deleted = client.delete(f"/v1/webhooks/{created['id']}", headers=CX)
     assert deleted.status_code == 200, deleted.text
-    cancelled = client.get("/v1/webhooks/deliveries?state=cancelled", headers=CX).json()
+    cancelled = client.get("/v1/webhook-deliveries?state=cancelled", headers=CX).json()
     assert [d["delivery_id"] for d in cancelled["items"]] == [dead[0]["delivery_id"]]
     assert client.post(f"/v1/webhooks/{created['id']}/resume", json={},
                        headers=CX).status_code == 409
@@ -102,7 +102,7 @@ def test_deliveries_dead_letters_and_replay(client: TestClient, runtime: Runtime
 def test_metrics_show_the_outbox(client: TestClient) -> None:
     client.post("/v1/webhooks", json=HOOK, headers=CX)
     client.post("/v1/pnls", json={"code": "CD", "name": "Cards"}, headers=auth("f", FINANCE))
-    client.get("/v1/webhooks/deliveries", headers=CX)  # the in-memory outbox catches up
+    client.get("/v1/webhook-deliveries", headers=CX)  # the in-memory outbox catches up
     lines = {line.split(" ")[0]: line.split(" ")[1] for line in client.get(
         "/metrics").text.splitlines() if line.startswith("cxgov_webhook")}
     assert float(lines["cxgov_webhook_outbox_depth"]) == 1.0

@@ -291,3 +291,33 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     delays = [backoff(n, config, rng) for n in range(1, 10)]
     assert 1.0 <= delays[0] <= 2.0 and 30.0 <= delays[-1] <= 60.0
     assert len({round(backoff(3, config, rng), 6) for _ in range(5)}) > 1
+
+
+def test_a_redirect_is_a_failed_attempt_never_followed(
+        gov: Governance, outbox: MemoryOutbox) -> None:
+    gov.create_webhook(CX_CHIEF, url=URL, kinds=["cxgov.PnL.*"])
+    gov.register_pnl(FINANCE_LEAD, code="R1", name="Redirected")
+    hosts: list[str] = []
+
+    def redirect(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return httpx.Response(302, headers={"Location": "http://169.254.169.254/"})
+
+    with httpx.Client(transport=httpx.MockTransport(redirect)) as client:
+        drain(outbox, gov, client)
+    assert hosts == ["hooks.example.com"]
+    [row] = outbox.deliveries()
+    assert (row.state, row.last_status, row.last_error) == ("pending", 302, "HTTP 302")
+
+
+def test_a_target_that_resolves_to_a_private_address_is_never_contacted(
+        gov: Governance, outbox: MemoryOutbox, client: httpx.Client,
+        receiver: Receiver) -> None:
+    gov.create_webhook(CX_CHIEF, url=URL, kinds=["cxgov.PnL.*"])
+    gov.register_pnl(FINANCE_LEAD, code="R2", name="Rebound")
+    hand_off(outbox, gov)
+    assert deliver_one(outbox, client, secret_of, CONFIG,
+                       resolve=lambda host, port: ["10.0.0.8"])
+    [row] = outbox.deliveries()
+    assert receiver.requests == [] and row.last_error is not None
+    assert row.last_error.startswith("target refused")
