@@ -22,7 +22,7 @@ def _planned(s: PortfolioState, e: BenefitPlan.Planned) -> set[str]:
         "initiative_id": str(e.initiative_id), "period": e.period, "code": e.code,
         "owner": e.owner, "points": [dict(p) for p in e.points], "planned_by": e.actor,
         "planned_at": e.timestamp, "revisions": [], "plan_id": str(e.originator_id)}
-    return set()
+    return _cards(e.points)  # the scorecard shows plans beside the claims
 
 
 def _plan_revised(s: PortfolioState, e: BenefitPlan.Revised) -> set[str]:
@@ -30,11 +30,17 @@ def _plan_revised(s: PortfolioState, e: BenefitPlan.Revised) -> set[str]:
                  if p.get("plan_id") == str(e.originator_id)), None)
     if plan is None:
         return set()
+    before = plan["points"]
     plan["owner"] = e.owner
     plan["points"] = [dict(p) for p in e.points]
     plan["revisions"].append({"reason": e.reason, "actor": e.actor, "at": e.timestamp,
                               "position": s.position})
-    return set()
+    return _cards([*before, *e.points])
+
+
+def _cards(points: list[dict[str, Any]]) -> set[str]:
+    """The scorecard cards a plan's points show on (one per metric, in every period)."""
+    return {f"metric:{p['metric']}" for p in points}
 
 
 def _noted(s: PortfolioState, e: Any) -> set[str]:

@@ -219,6 +219,7 @@ class LoopView:
                 for i in s["evidence"]["initiatives"]:
                     risky.setdefault(i["id"], []).append(s["evidence"]["metric"])
         rows = []
+        keep = set(PlanPoint.model_fields)
         for plan in sorted(self.state.benefit_plans.values(),
                            key=lambda p: (p["period"], p["code"])):
             if period is not None and plan["period"] != period:
@@ -227,7 +228,8 @@ class LoopView:
                 "initiative_id": plan["initiative_id"], "period": plan["period"],
                 "code": plan["code"], "owner": plan["owner"], "planned_by": plan["planned_by"],
                 "planned_at": plan["planned_at"],
-                "points": detectors.realisation(self.state, plan, self.now),
+                "points": [{k: v for k, v in p.items() if k in keep}
+                           for p in detectors.realisation(self.state, plan, self.now)],
                 "revisions": len(plan["revisions"]),
                 "at_risk": risky.get(plan["initiative_id"], [])})))
         return rows

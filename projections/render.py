@@ -16,6 +16,7 @@ from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_c
 from projections import feed
 from projections.codec import plain, plain_row
 from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
+from projections.signals import realisation
 from projections.state import (
     InitiativeState,
     MetricState,
@@ -239,13 +240,20 @@ def _aimed(state: PortfolioState, period: str, metric: MetricState,
                 current if i.status == "delivered" else None)
             realized = (stats.realization_percent(metric.baseline, claim.expected_value, actual)
                         if actual is not None and planned != 0 else None)
+            plan = state.benefit_plans.get(i.id)  # the promised trajectory (issue 14)
             aimed.append({"code": i.code, "title": i.proposal.title, "status": i.status,
                           "expected_value": claim.expected_value, "reach": claim.reach,
                           "gap_closed": g, "planned_delta": planned,
                           "delivered_on": i.delivered_on, "actual": actual,
                           "realization_percent": realized,
                           "actual_source": "outcome" if outcome else (
-                              "metric" if actual is not None else None)})
+                              "metric" if actual is not None else None),
+                          "benefit_owner": plan["owner"] if plan else None,
+                          "benefit_points": [
+                              {k: p[k] for k in ("by", "expected", "actual", "actual_month",
+                                                 "realization_percent")}
+                              for p in (realisation(state, plan) if plan else [])
+                              if p["metric"] == metric.code]})
     return aimed
 
 

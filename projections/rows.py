@@ -169,11 +169,24 @@ class TrendPoint(ReadRow):
     value: DecimalText
 
 
+class AimedPlanPoint(ReadRow):
+    """A benefit plan's promise on the card's metric by a date, and what was read by then
+    (issue 14: realisation over time; the same `realization_percent` as the claim's)."""
+
+    actual: DecimalText | None
+    actual_month: str | None
+    by: DayText
+    expected: DecimalText
+    realization_percent: DecimalText | None
+
+
 class AimedInitiative(ReadRow):
     """A funded initiative that claims an impact on the card's metric."""
 
     actual: DecimalText | None
     actual_source: str | None
+    benefit_owner: str | None = None  # from its benefit plan (issue 14); None: no plan
+    benefit_points: list[AimedPlanPoint] = Field(default_factory=list)
     code: str
     delivered_on: DayText | None
     expected_value: DecimalText

@@ -169,29 +169,33 @@ def metric_off_track(state: PortfolioState, now: datetime) -> list[Signal]:
 # --- benefits -------------------------------------------------------------------------------
 
 
-def _reading_by(metric: MetricState, month: str, now: datetime) -> MonthPoint | None:
-    points = [p for p in _series(metric, now) if p.month <= month]
+def _reading_by(metric: MetricState, month: str, now: datetime | None) -> MonthPoint | None:
+    series = metric.series.get("") or next(iter(metric.series.values()), [])
+    points = [p for p in series if p.month <= month and (now is None or p.observed_at <= now)]
     return points[-1] if points else None
 
 
 def realisation(state: PortfolioState, plan: dict[str, Any],
-                now: datetime) -> list[dict[str, Any]]:
-    """Each plan point with the reading of its month (or the latest before) and the share of
-    the promised change realised (actual - baseline) / (expected - baseline)."""
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each plan point with the reading of its month (or the latest before; read by `now`
+    when given) and the share of the promised change realised, (actual - baseline) /
+    (expected - baseline): the scorecard's `stats.realization_percent`, also as a fraction."""
     rows = []
     for point in plan["points"]:
         metric = state.metrics.get(point["metric"])
         by = point["by"]
-        due = by <= now.date()
         reading = (_reading_by(metric, f"{by.year:04d}-{by.month:02d}", now)
                    if metric is not None else None)
-        share = None
+        percent = None
         if metric is not None and reading is not None and point["expected"] != metric.baseline:
-            share = (reading.value - metric.baseline) / (point["expected"] - metric.baseline)
+            percent = stats.realization_percent(metric.baseline, point["expected"],
+                                                reading.value)
         rows.append({"metric": point["metric"], "by": by, "expected": point["expected"],
-                     "due": due, "actual": reading.value if reading else None,
+                     "due": now is not None and by <= now.date(),
+                     "actual": reading.value if reading else None,
                      "actual_month": reading.month if reading else None,
-                     "realisation": share})
+                     "realization_percent": percent,
+                     "realisation": percent / 100 if percent is not None else None})
     return rows
 
 

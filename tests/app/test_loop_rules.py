@@ -60,6 +60,12 @@ def test_benefits_are_planned_for_approved_work_by_its_pnl_owners_or_cx(
     assert [(p.by, p.actual, p.realisation, p.due) for p in plan.points] == [
         ("2026-06-30", "71", "0.5", True), ("2026-12-31", "71", "0.25", False)]
     assert plan.at_risk == [] and models.loop().signals(kind="benefit_at_risk") == []
+    # the scorecard's card shows the plan beside the claim, with the same realisation figure
+    card = next(c for c in models.scorecard("FY2027") if c.metric == "M2")
+    assert [(a.code, a.benefit_owner, [(p.by, p.actual, p.realization_percent)
+                                        for p in a.benefit_points])
+            for a in card.initiatives] == [
+        ("I01", "Head of Service", [("2026-06-30", "71", "50.0"), ("2026-12-31", "71", "25.00")])]
 
     # revised down with a reason: 80 by June is now promised; 71 realises 25% -> at risk
     gov.revise_benefits(CX_CHIEF, initiative_id=i, reason="vendor slipped",
@@ -68,6 +74,8 @@ def test_benefits_are_planned_for_approved_work_by_its_pnl_owners_or_cx(
     assert [(s.key, s.role, s.since, s.state) for s in found] == [
         ("benefit_at_risk:FY2027:I01:M2", "pnl_owner", "2026-06-30T00:00:00+00:00", "open")]
     assert models.loop().benefit_plans()[0].at_risk == ["M2"]
+    card = next(c for c in models.scorecard("FY2027") if c.metric == "M2")
+    assert [p.by for p in card.initiatives[0].benefit_points] == ["2026-06-30"]
     # the benefit owner's P&L owner may answer it; a CX executive too
     gov.acknowledge_signal(RB_OWNER, key=found[0].key, note="catching up in Q3")
     assert models.loop().signals(kind="benefit_at_risk")[0].state == "acknowledged"
