@@ -14,6 +14,7 @@ from domain.values import Reading
 from governance.app import Governance
 from governance.stores.readside import in_memory
 from projections import feed
+from projections.documents import Changes
 from projections.query import ReadModels
 from projections.rows import SaidDidStory
 from tests.builders import CX_CHIEF, INGESTER, RB_OWNER, World
@@ -152,3 +153,19 @@ def test_an_empty_feed_is_valid_and_deterministic(gov: Governance) -> None:
     assert root.findall(f"{A}entry") == []
     assert root.find(f"{A}updated").text == "1970-01-01T00:00:00Z"  # type: ignore[union-attr]
     assert feed.json_feed(told)["items"] == []
+
+
+def test_a_story_is_rendered_again_only_when_something_it_reads_changes(world: World) -> None:
+    models = in_memory(world.gov).read_models()
+    state = models.state_at(models.position())
+    delivered = str(world.gov.initiative_id("FY2027", "I01"))
+    in_flight = str(world.gov.initiative_id("FY2027", "I02"))
+
+    def touched(*scopes: str) -> set[str]:
+        return feed.touched(state, Changes.of(scopes))
+
+    assert touched(f"initiative:{in_flight}", "period:FY2027") == set()
+    assert touched(f"initiative:{delivered}") == {"M1"}
+    assert touched("metric:M2") == {"M2"}
+    assert touched("directory") == touched("metrics") == {"M1", "M2"}
+    assert feed.touched(state, None) == {"M1", "M2"}
