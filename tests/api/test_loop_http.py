@@ -175,3 +175,16 @@ def test_a_stop_in_a_review_answers_the_signals_naming_the_initiative(
     refused = client.post(f"/v1/initiatives/{i01}/stop", headers=CX,
                           json={"reason": "again", "review": review})
     assert refused.status_code == 409
+
+
+def test_the_scorecard_page_shows_a_benefit_plan_beside_the_claim(
+        world: tuple[TestClient, Runtime]) -> None:
+    client, runtime = world
+    i01 = str(runtime.app.initiative_id("FY2027", "I01"))
+    client.post(f"/v1/initiatives/{i01}/benefit-plan", headers=CX, json={
+        "owner": "Head of Service", "points": [
+            {"metric": "M2", "by": "2026-11-30", "expected": "74"}]})
+    client.post("/v1/metrics/M2/observations", headers=CX, json=READING)
+    page = client.get("/dashboard/scorecard", headers=cookie(runtime, CX_EXEC)).text
+    assert "Benefit owner Head of Service; promised 74.0 by 2026-11-30 (read 60.0, " \
+           "-133% realised)" in page
