@@ -177,7 +177,7 @@ def scenarios(stories: Iterable[SaidDidStory]) -> list[SaidDidScenario]:
         name = told[0].scenario_name
         found.append(SaidDidScenario(
             code=code, name=name, metrics=[s.metric for s in told], delivered=delivered,
-            sentence=f"{name or 'Across scenarios'}: you said {said}; we delivered "
+            sentence=f"{name or 'Across scenarios'} \u2014 you said {said}; we delivered "
                      f"{_listed(delivered)}."))
     return found
 

@@ -16,6 +16,7 @@ from api.web.views import Page, open_page
 from domain.errors import CxgovError
 from governance.principal import Principal
 from governance.read_access import require_audit_reader, require_initiative_reader
+from projections import feed
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Principal, Depends(require_user)]
@@ -128,6 +129,7 @@ def you_said_we_did(request: Request, who: User, period: Text = None,
         told.setdefault(story.scenario, {"code": story.scenario, "name": story.scenario_name,
                                          "stories": []})["stories"].append(story)
     return page.render("you_said_we_did.html", told=list(told.values()),
+                       scenarios=feed.scenarios(stories),
                        waiting=[s for s in stories if not s.deliveries])
 
 

@@ -110,6 +110,9 @@ def test_the_dashboard_page_tells_the_stories_by_scenario(
     assert "I25 Claims-to-payment end-to-end redesign" in text
     assert "Secret" not in text and "Paperless branch tablet" not in text  # I03: undecided
     assert "You said, we did</a>" in text  # the navigation link
+    assert ("Get my claim paid after an accident \u2014 you said “Paid within a week of the "
+            "accident” and “Send documents once”; we delivered I13, I11 and "
+            "I25.") in text
     then = page(alive, f"/dashboard/you-said-we-did?as_of={alive[2].decision_point}",
                 PNL_OWNER, ("WM",))
     assert 'id="nothing-delivered"' in then.text
@@ -162,5 +165,5 @@ def test_per_scenario_the_metrics_and_the_work_delivered_for_them(
     s4 = found[2]
     assert (s4["metrics"], s4["delivered"]) == (["M4", "M5"], ["I13", "I11", "I25"])
     assert s4["sentence"] == (
-        "Get my claim paid after an accident: you said \u201cPaid within a week of the "
+        "Get my claim paid after an accident \u2014 you said \u201cPaid within a week of the "
         "accident\u201d and \u201cSend documents once\u201d; we delivered I13, I11 and I25.")
