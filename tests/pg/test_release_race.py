@@ -18,6 +18,7 @@ import pytest
 
 from auditverify.live import verify_database
 from domain.errors import CxgovError
+from domain.initiative import Gate
 from governance.app import Governance
 from governance.stores.database import connect
 from governance.stores.readside import in_process_postgres
@@ -181,3 +182,94 @@ def test_histories_with_spend_stops_and_descopes_verify_offline_with_no_finding(
     assert report.ok and report.errors == (), report.errors
     assert {"cxgov.Initiative.SpendRecorded", "cxgov.Initiative.Descoped",
             "cxgov.Initiative.Cancelled", "cxgov.FundingPool.FundsReleased"} <= topics
+
+
+def race_tranches(env: dict[str, str], commands: list[Command], start_at: float) -> list[str]:
+    """In one process: tranche releases, stops and approvals, one thread each."""
+    app = Governance(env=env)
+    barrier = threading.Barrier(len(commands))
+    outcomes = ["unset"] * len(commands)
+
+    def racer(n: int) -> None:
+        kind, raw = commands[n]
+        barrier.wait()
+        time.sleep(max(0.0, start_at - time.time()))
+        try:
+            if kind == "release":
+                app.release_tranche(CX_DEPUTY, initiative_id=UUID(raw), gate="rollout",
+                                    rationale="race: release")
+            elif kind == "stop":
+                app.stop_initiative(CX_CHIEF, initiative_id=UUID(raw), reason="race: stop")
+            else:
+                app.decide(CX_CHIEF, initiative_id=UUID(raw), outcome="approve",
+                           rationale="race: funding whatever fits")
+            outcomes[n] = {"release": "released", "stop": "stopped"}.get(kind, "approved")
+        except CxgovError as exc:
+            outcomes[n] = exc.code
+        except Exception as exc:  # anything else is a crash the test must report
+            outcomes[n] = f"crash: {type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=racer, args=(n,)) for n in range(len(commands))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    app.close()
+    return outcomes
+
+
+def test_a_hundred_racing_tranche_releases_stops_and_approvals_never_overspend(
+        pg_env: dict[str, str]) -> None:
+    """30 tranche releases (each gate asks 1 M), 20 stops releasing 2 M each, and 50
+    approvals (1.5 M each) race for a pool with 5 M left: the cap holds, every release and
+    approval that went through is committed once, and the ledger agrees."""
+    gov = Governance(env=pg_env)
+    world = World(gov, opex_m="1000", four_eyes_m="100")  # a 100 M pool
+    gated = [world.submit(f"G{n:02d}", cost_m="2") for n in range(30)]
+    for initiative_id in gated:
+        gov.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve", rationale="setup",
+                   first_tranche=M, gates=[Gate("rollout", M)])
+    stoppable = [world.submit(f"S{n:02d}", cost_m="2") for n in range(20)]
+    for initiative_id in stoppable:
+        gov.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve", rationale="setup")
+    filler = world.submit("F00", cost_m="25")
+    gov.decide(CX_CHIEF, initiative_id=filler, outcome="approve", rationale="setup")
+    candidates = [world.submit(f"C{n:02d}", cost_m="1.5") for n in range(50)]
+    assert gov.pool("FY2027").available == 5 * M  # 30 + 40 + 25 committed of 100
+
+    commands: list[Command] = [("release", str(i)) for i in gated]
+    commands += [("stop", str(i)) for i in stoppable]
+    commands += [("approve", str(i)) for i in candidates]
+    assert len(commands) == 100
+    commands = commands[::2] + commands[1::2]
+    start_at = time.time() + 3.0
+    share = len(commands) // PROCESSES
+    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(race_tranches, pg_env, commands[p * share:(p + 1) * share],
+                               start_at) for p in range(PROCESSES)]
+        outcomes = [o for f in futures for o in f.result(timeout=600)]
+
+    crashes = [o for o in outcomes
+               if o not in {"released", "stopped", "approved", "pool.insufficient_funds"}]
+    assert crashes == []
+    assert outcomes.count("stopped") == 20
+    pool_state = gov.pool("FY2027")
+    assert pool_state.committed - pool_state.released <= pool_state.amount
+    everyone = [*gated, *stoppable, filler, *candidates]
+    held = {i: a.committed_amount for i in everyone if (a := gov.initiative(i)).committed_amount}
+    assert pool_state.commitments == held
+    released = [i for i in gated if gov.initiative(i).gates[0]["released"]]
+    assert len(released) == outcomes.count("released")
+    assert all(gov.initiative(i).committed_amount == 2 * M for i in released)
+    approved = [i for i in candidates if gov.initiative(i).status == "approved"]
+    assert len(approved) == outcomes.count("approved")
+    assert pool_state.net_committed == (30 + len(released) + 25) * M + len(approved) * (
+        Decimal("1.5") * M)
+
+    models = in_process_postgres(gov, pg_env).read_models()
+    ledger = models.ledger("FY2027", min_position=gov.position())
+    assert ledger is not None
+    assert Decimal(ledger.net_committed) == pool_state.net_committed
+    assert Decimal(ledger.available) == pool_state.available >= 0
+    assert Decimal(ledger.gated) == (30 - len(released)) * M
+    gov.close()
