@@ -26,7 +26,9 @@ DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Def
                    "Initiative.FirstApprovalRecorded", "Initiative.Cancelled",
                    "Initiative.Withdrawn", "ScoringPolicy.",
                    # re-decisions (issue 14): carry-overs, new target versions
-                   "Initiative.CarriedOver", "CustomerSuccessMetric.Retargeted")
+                   "Initiative.CarriedOver", "CustomerSuccessMetric.Retargeted",
+                   # money over time (issue 14): descopes and tranche releases
+                   "Initiative.Descoped", "Initiative.Tranche")
 
 
 @router.get("/")

@@ -97,6 +97,7 @@ def test_a_refused_descope_comes_back_by_its_field_and_writes_nothing(
         follow_redirects=False)
     assert done.status_code == 303 and runtime.app.position() > before
     assert 'id="descopes"' in deputy.get(done.headers["location"]).text
+    assert "Descoped" in deputy.get("/dashboard/audit?show=decisions").text  # a re-decision
     # finance sees the money, never the forms
     seen = owner.get(f"/dashboard/initiatives/{funded}")
     assert 'id="money-figures"' in seen.text and 'id="stop"' not in seen.text
