@@ -130,6 +130,13 @@ def write_events(gov: Governance, events: int, seconds: float, written: list[int
             time.sleep(delay)
 
 
+def tracked(url: str) -> int:
+    """The log position the webhook hand-off has reached (0 before it first ran)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT position FROM wh_tracking").fetchone()
+    return int(row[0]) if row else 0
+
+
 def outbox_states(url: str) -> dict[str, int]:
     """How many outbox rows are in each state."""
     with psycopg.connect(url) as conn:
@@ -149,9 +156,14 @@ def webhook_drill(admin: str, data_dir: Path, *, refuse_s: float, events: int, k
         with serving(receiver) as target:
             created = gov.create_webhook(CX, url=target, kinds=["*"], description="drill")
             receiver.secret = subscription_secret(JWT_SECRET, created.id)
+            processes = [deliverer(url, data_dir, timeout) for _ in range(DELIVERERS)]
+            # The clock starts once a deliverer is up (it has handed off the subscription):
+            # the refusal and the kills are then never spent on the processes' start-up.
+            ready = time.monotonic() + 120.0
+            while tracked(url) < created.position and time.monotonic() < ready:
+                time.sleep(0.1)
             start = time.monotonic()
             receiver.refuse_until = start + refuse_s
-            processes = [deliverer(url, data_dir, timeout) for _ in range(DELIVERERS)]
             written: list[int] = []
             writer = threading.Thread(target=write_events,
                                       args=(gov, events, refuse_s + 2.0, written))
@@ -206,6 +218,8 @@ def webhook_drill(admin: str, data_dir: Path, *, refuse_s: float, events: int, k
         report.violations.append(f"{len(extra)} unexpected delivery ids")
     if any(n > 1 for n in by_position.values()):
         report.violations.append("an event reached the receiver under two delivery ids")
+    if not receiver.refused:
+        report.violations.append("the receiver refused nothing: no retry was exercised")
     if receiver.bad_signatures:
         report.violations.append(f"{receiver.bad_signatures} bad signatures")
     if states.get("delivered", 0) != len(expected) or set(states) - {"delivered"}:
