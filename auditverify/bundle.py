@@ -111,15 +111,32 @@ def _line(out: TextIO, data: Mapping[str, Any]) -> None:
     out.write("\n")
 
 
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(lines: Iterable[str], *, lenient: bool = False,
+             ) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """The JSON object of each non-blank line; with `lenient`, None for a line that is not
+    one (the caller reports it as a finding where it sits) instead of BundleError."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
+            if lenient and number > 1:
+                yield number, None
+                continue
             raise BundleError(f"line {number} is not JSON: {exc}") from None
         if not isinstance(record, dict):
+            if lenient and number > 1:
+                yield number, None
+                continue
+            raise BundleError(f"line {number} is not a JSON object")
+        yield number, record
+
+
+def _objects_only(records: Iterable[tuple[int, dict[str, Any] | None]],
+                  ) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, record in records:
+        if record is None:
             raise BundleError(f"line {number} is not a JSON object")
         yield number, record
 
@@ -141,46 +158,67 @@ def verify_bundle(
     """Verify a bundle file against the auditor's public keys (never the bundle's own)."""
     keys = {key_id(k): k for k in public_keys}
     with path.open(encoding="utf-8") as lines:
-        records = _records(lines)
+        records = _records(lines, lenient=True)
         first = next(records, None)
-        if first is None:
+        if first is None or first[1] is None:
             raise BundleError("the file is empty")
         header = read_header(first[1])
         checkpoints: list[Checkpoint] = []
         verifier: Verifier | None = None
         end: dict[str, Any] | None = None
         rows = 0
+        last_position = 0
+        unreadable: list[tuple[int, str]] = []  # checkpoints that cannot be read
         for number, record in records:
             if end is not None:
                 raise BundleError(f"line {number} follows the end record")
-            try:
-                if "checkpoint" in record:
-                    if verifier is not None:
-                        raise BundleError(f"line {number}: a checkpoint after the rows")
+            if record is not None and "checkpoint" in record:
+                if verifier is not None:
+                    raise BundleError(f"line {number}: a checkpoint after the rows")
+                try:
                     checkpoints.append(Checkpoint.from_json(record["checkpoint"]))
-                    continue
-                if verifier is None:
-                    verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
-                                        trusted_checkpoints=trusted_checkpoints,
-                                        receipts=receipts)
-                if "end" in record:
-                    end = dict(record["end"])
-                    continue
-                verifier.feed(row_from_json(record))
-                rows += 1
-            except (KeyError, TypeError, ValueError) as exc:
-                if isinstance(exc, BundleError):
-                    raise
-                raise BundleError(f"line {number} is malformed: {exc!r}") from None
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    stated = record["checkpoint"]
+                    where = stated.get("position") if isinstance(stated, dict) else None
+                    unreadable.append((where if isinstance(where, int) else 0,
+                                       f"line {number}: a checkpoint that cannot be read "
+                                       f"({type(exc).__name__}: {exc})"))
+                continue
+            if verifier is None:
+                verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
+                                    trusted_checkpoints=trusted_checkpoints, receipts=receipts)
+                for where, detail in unreadable:
+                    verifier.add("malformed_checkpoint", where, detail)
+            if record is not None and "end" in record:
+                end = dict(record["end"]) if isinstance(record["end"], dict) else {}
+                continue
+            # a row line: whatever is wrong with it is a finding at its position
+            row, problem = _row_or_problem(record)
+            if row is None:
+                where = _stated_position(record, after=last_position)
+                verifier.add("malformed_row", where,
+                             f"line {number} (position {where}) cannot be read as a row: "
+                             f"{problem}")
+                if where > last_position:
+                    verifier.feed(Row(where, None, None))
+                    last_position = where
+            else:
+                verifier.feed(row)
+                last_position = max(last_position, row.position)
+            rows += 1
         if verifier is None:
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
                                 trusted_checkpoints=trusted_checkpoints, receipts=receipts)
+            for where, detail in unreadable:
+                verifier.add("malformed_checkpoint", where, detail)
         if end is None:
-            verifier.add("bundle_incomplete", None, "the bundle has no end record (cut short?)")
+            verifier.add("bundle_incomplete", last_position + 1,
+                         f"the bundle has no end record: cut short after position "
+                         f"{last_position}")
         elif end.get("rows") != rows or end.get("checkpoints") != len(checkpoints):
-            verifier.add("bundle_incomplete", None,
+            verifier.add("bundle_incomplete", last_position + 1,
                          f"the end record counts {end} but the file holds {rows} rows and "
-                         f"{len(checkpoints)} checkpoints")
+                         f"{len(checkpoints)} checkpoints, up to position {last_position}")
         offered = {k["key_id"] for k in header.get("public_keys", [])}
         strangers = sorted(offered - set(keys))
         if strangers:
@@ -193,9 +231,30 @@ def verify_bundle(
 
 def _bundle_rows(path: Path) -> Iterator[Row]:
     with path.open(encoding="utf-8") as lines:
-        for _, record in _records(lines):
-            if "checkpoint" not in record and "end" not in record and "position" in record:
-                yield row_from_json(record)
+        for _, record in _records(lines, lenient=True):
+            if record is None or "checkpoint" in record or "end" in record:
+                continue
+            if "position" in record:
+                row, _ = _row_or_problem(record)
+                if row is not None:  # an unreadable row is already a finding
+                    yield row
+
+
+def _row_or_problem(record: Mapping[str, Any] | None) -> tuple[Row | None, str]:
+    if record is None:
+        return None, "not a JSON object"
+    try:
+        return row_from_json(record), ""
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _stated_position(record: Mapping[str, Any] | None, *, after: int) -> int:
+    """The position a broken row line names, if it names a usable one; else the next."""
+    value = None if record is None else record.get("position")
+    if isinstance(value, int) and not isinstance(value, bool) and value > after:
+        return value
+    return after + 1
 
 
 def load_receipts(path: Path) -> list[Receipt]:
@@ -215,4 +274,4 @@ def _objects(path: Path) -> list[dict[str, Any]]:
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
             raise BundleError(f"{path} is not a JSON array of objects")
         return data
-    return [record for _, record in _records(text.splitlines())]
+    return [record for _, record in _objects_only(_records(text.splitlines()))]

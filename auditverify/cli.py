@@ -20,7 +20,9 @@ Verify a cxgov history: every entry hash, the linkage of the chain, position ord
 are allowed and reported), per-aggregate version continuity, every checkpoint's signature
 against the PUBLIC KEY YOU SUPPLY (keys inside a bundle are never trusted), that each
 checkpoint's head equals the chain at its position, and the receipts and checkpoints you
-kept. Exit status: 0 verified, 1 tampering or damage found, 2 unusable input.
+kept. Each finding says what happened (deleted, inserted, altered, reordered,
+unauthenticated, truncated, forked, or rule: a decision the service's rules forbid) and where.
+Exit status: 0 verified, 1 tampering or damage found, 2 unusable input.
 """
 
 
@@ -61,7 +63,7 @@ def render(report: Report) -> str:
     for f in report.findings:
         if f.kind != "gap":
             where = "-" if f.position is None else str(f.position)
-            lines.append(f"  {f.severity:7} {f.kind:22} at {where}: {f.detail}")
+            lines.append(f"  {f.severity:7} {f.tamper:15} {f.kind:22} at {where}: {f.detail}")
     if gaps:
         lines.append(f"  info    {len(gaps)} gap(s) in the positions, each attested by the chain")
     if report.omitted_findings:

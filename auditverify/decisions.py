@@ -143,15 +143,19 @@ class _History:
 def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
     """Return how many decisions were checked and a finding for each whose rank differs."""
     wanted: dict[int, list[tuple[int, str, int]]] = {}
+    findings: list[Finding] = []
     for row in rows():
         event = row.event
         if event is not None and event.topic.removeprefix("cxgov.") in DECISIONS:
-            decision = payload(event.state)["decision"]
-            at = int(decision["ranking_position"])
-            wanted.setdefault(at, []).append((row.position, event.originator_id,
-                                              int(decision["rank"])))
+            try:
+                decision = payload(event.state)["decision"]
+                at = int(decision["ranking_position"])
+                rank = int(decision["rank"])
+            except READ_ERRORS as exc:
+                findings.append(_unreadable(row.position, event.topic, exc))
+                continue
+            wanted.setdefault(at, []).append((row.position, event.originator_id, rank))
     history = _History()
-    findings: list[Finding] = []
     checked = 0
     pending = sorted(wanted)
 
@@ -160,7 +164,14 @@ def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[F
         while pending and pending[0] <= upto:
             for position, initiative_id, recorded in wanted[pending.pop(0)]:
                 checked += 1
-                replayed = history.rank_of(initiative_id)
+                try:
+                    replayed = history.rank_of(initiative_id)
+                except READ_ERRORS as exc:
+                    findings.append(Finding(
+                        "decision_rank_mismatch", position,
+                        f"the decision's rank cannot be replayed from the log "
+                        f"({type(exc).__name__}: {exc}): an event it rests on is unreadable"))
+                    continue
                 if replayed != recorded:
                     findings.append(Finding(
                         "decision_rank_mismatch", position,
@@ -168,11 +179,24 @@ def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[F
                         f"ranking position gives {replayed}"))
 
     if not wanted:
-        return 0, []
+        return 0, findings
     for row in rows():
         settle(row.position - 1)
         event = row.event
         if event is not None and event.topic.removeprefix("cxgov.") in FOLDED:
-            history.apply(event.topic, event.originator_id, payload(event.state))
+            try:
+                history.apply(event.topic, event.originator_id, payload(event.state))
+            except READ_ERRORS as exc:
+                findings.append(_unreadable(row.position, event.topic, exc))
     settle(2**63)
     return checked, findings
+
+
+#: What reading a tampered event's JSON can raise; each becomes a finding at its position.
+READ_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, IndexError)
+
+
+def _unreadable(position: int, topic: str, exc: Exception) -> Finding:
+    return Finding("malformed_event", position,
+                   f"{topic.removeprefix('cxgov.')} cannot be read to replay the ranking: "
+                   f"{type(exc).__name__} {exc}")

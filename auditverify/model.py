@@ -124,14 +124,45 @@ class Checkpoint:
         )
 
 
+#: What happened, in one word, for each kind of finding (the issue 18 vocabulary): a row or
+#: checkpoint deleted, inserted, altered or reordered; written without the service's
+#: authentication; the history cut short; a history that forks from what was signed or kept;
+#: a decision the service's rules forbid. Info and warnings say "none" / "unanchored".
+TAMPER_KINDS: dict[str, str] = {
+    "missing_row": "deleted", "missing_event": "deleted", "anchor_missing": "deleted",
+    "checkpoint_missing": "deleted", "checkpoint_sequence": "deleted",
+    "unexpected_row": "inserted", "unchained_event": "inserted",
+    "hash_mismatch": "altered", "altered_entry": "altered", "broken_link": "altered",
+    "malformed_event": "altered", "malformed_row": "altered", "malformed_checkpoint": "altered",
+    "order": "reordered", "checkpoint_order": "reordered",
+    "bad_signature": "unauthenticated", "unknown_key": "unauthenticated",
+    "truncated": "truncated", "bundle_incomplete": "truncated",
+    "anchor_mismatch": "forked", "rewritten": "forked", "checkpoint_replaced": "forked",
+    "checkpoint_link": "forked",
+    "decision_rank_mismatch": "rule", "segregation_of_duties": "rule", "four_eyes": "rule",
+    "pool_arithmetic": "rule", "departure_flag": "rule",
+    "gap": "none", "foreign_key_offered": "none", "unanchored": "unanchored",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One thing the verifier found; only errors make a history fail."""
+    """One thing the verifier found; only errors make a history fail.
+
+    `kind` names the check that failed; `tamper` says what happened (TAMPER_KINDS; given
+    explicitly where the check can tell more, e.g. a version discontinuity or a rewrite
+    that deleted rows).
+    """
 
     kind: str
     position: int | None
     detail: str
     severity: Severity = "error"
+    tamper: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tamper:
+            object.__setattr__(self, "tamper", TAMPER_KINDS.get(self.kind, "altered"))
 
 
 @dataclass(frozen=True)
@@ -150,7 +181,15 @@ class Report:
     decisions_checked: int = 0
 
     def with_decisions(self, checked: int, findings: Sequence[Finding]) -> Report:
-        """This report plus the replayed decision ranks."""
+        """This report plus the replayed decision ranks and rules (one finding per kind and
+        position: an unreadable event is named once though both replays read it)."""
+        seen = {(f.kind, f.position) for f in self.findings}
+        unique: list[Finding] = []
+        for f in findings:
+            if (f.kind, f.position) not in seen:
+                seen.add((f.kind, f.position))
+                unique.append(f)
+        findings = unique
         bad = [f.position for f in findings if f.position is not None]
         first = min([*bad, *([self.first_bad_position] if self.first_bad_position else [])],
                     default=None)
@@ -178,8 +217,8 @@ class Report:
             "omitted_findings": self.omitted_findings,
             "decisions_checked": self.decisions_checked,
             "findings": [
-                {"kind": f.kind, "position": f.position, "severity": f.severity,
-                 "detail": f.detail}
+                {"kind": f.kind, "tamper": f.tamper, "position": f.position,
+                 "severity": f.severity, "detail": f.detail}
                 for f in self.findings
             ],
         }

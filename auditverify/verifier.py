@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -63,12 +63,20 @@ class Verifier:
         self._needed |= {r.position for r in self._receipts}
         self._seen: dict[int, tuple[bytes, int]] = {}
         self._positions = array("q")
+        self._chain_positions = array("q")  # positions with a chain entry, for counts
         self._check_versions = start is None
         position, head, count = start or (0, GENESIS, 0)
+        self._start_count = count
         self._last_chain_position = position
         self._last_entry = head
         self._chain_count = count
         self._versions: dict[str, int] = {}
+        self._last_at: dict[str, int] = {}  # each aggregate's newest position
+        self._gap_starts = array("q")  # where the chain attests unused positions
+        self._holes = array("q")  # rows the chain names that are not in the history
+        # versions an aggregate skipped -> the index of the finding that reported the skip
+        # (empty in a clean history): a skipped version that turns up later was reordered
+        self._skipped: dict[tuple[str, int], int] = {}
         self._findings: list[Finding] = []
         self._omitted = 0
         self._errors = 0
@@ -79,7 +87,7 @@ class Verifier:
     # --- findings ----------------------------------------------------------------------
 
     def add(self, kind: str, position: int | None, detail: str,
-            severity: Severity = "error") -> None:
+            severity: Severity = "error", tamper: str = "") -> None:
         """Record a finding (errors also move the first bad position)."""
         self._errors += severity == "error"
         if severity == "error" and position is not None and (
@@ -88,7 +96,7 @@ class Verifier:
         if len(self._findings) >= self._max_findings:
             self._omitted += 1
             return
-        self._findings.append(Finding(kind, position, detail, severity))
+        self._findings.append(Finding(kind, position, detail, severity, tamper))
 
     @property
     def has_errors(self) -> bool:
@@ -116,6 +124,7 @@ class Verifier:
         else:
             hash_ok = False
             if event is None:
+                self._holes.append(p)
                 self.add("missing_event", p, "a hash-chain entry whose event is missing")
             else:
                 expected = entry_hash(
@@ -134,6 +143,7 @@ class Verifier:
                              "the stored entry hash does not match the event's stored bytes")
             self._check_link(p, chain.prev_position, chain.prev_hash, hash_ok=hash_ok)
             self._chain_count += 1
+            self._chain_positions.append(p)
             self._last_chain_position = p
             self._last_entry = chain.entry_hash
             if p in self._needed:
@@ -147,6 +157,7 @@ class Verifier:
         if prev_position == last:
             if prev_hash == self._last_entry:
                 if p > last + 1:
+                    self._gap_starts.append(last + 1)
                     self.add("gap", last + 1,
                              f"positions {last + 1}..{p - 1} unused (attested by the chain)",
                              "info")
@@ -158,6 +169,7 @@ class Verifier:
                          f"the previous-hash does not match the entry hash of position {last}")
         elif prev_position > last:
             if prev_position < p:
+                self._holes.append(prev_position)
                 self.add("missing_row", prev_position,
                          f"position {p} names position {prev_position} as its predecessor, "
                          "which is not in the history")
@@ -172,10 +184,46 @@ class Verifier:
 
     def _check_version(self, p: int, originator_id: str, version: int) -> None:
         expected = self._versions.get(originator_id, 0) + 1
-        if version != expected:
-            self.add("version_discontinuity", p,
-                     f"aggregate {originator_id} has version {version} where {expected} "
-                     "was due")
+        previous_at = self._last_at.get(originator_id, 0)
+        self._last_at[originator_id] = p
+        if version > expected:
+            missing = version - expected
+            if len(self._findings) < self._max_findings:
+                for skipped in range(expected, version):
+                    self._skipped[(originator_id, skipped)] = len(self._findings)
+            # where the row went: a missing row the chain names since the aggregate's
+            # previous event, else (its successors re-chained) the nearest gap the new chain
+            # attests, else here
+            where = p
+            for marks in (self._holes, self._gap_starts):
+                index = bisect.bisect_left(marks, p) - 1
+                if index >= 0 and marks[index] > previous_at:
+                    where = marks[index]
+                    break
+            self.add("version_discontinuity", where,
+                     f"aggregate {originator_id} has version {version} at position {p} where "
+                     f"{expected} was due: {missing} of its event(s) deleted between positions "
+                     f"{previous_at} and {p}"
+                     + (f", likely at {where} (a gap)" if where != p else ""),
+                     tamper="deleted")
+        elif version < expected:
+            index = self._skipped.pop((originator_id, version), -1)
+            if index < 0:
+                self.add("version_discontinuity", p,
+                         f"aggregate {originator_id} has version {version} where {expected} "
+                         "was due: a second event at a version it already had (inserted)",
+                         tamper="inserted")
+            else:
+                earlier = self._findings[index]
+                self._findings[index] = replace(
+                    earlier, tamper="reordered",
+                    detail=f"{earlier.detail.split(':')[0]}: its version {version} comes "
+                           f"later, at position {p} (reordered)")
+                self.add("version_discontinuity", p,
+                         f"aggregate {originator_id} has version {version} after version "
+                         f"{expected - 1}, at {earlier.position}: its events were reordered",
+                         tamper="reordered")
+                return  # the aggregate's newest version stays the higher one
         self._versions[originator_id] = version
 
     # --- anchors -----------------------------------------------------------------------
@@ -184,9 +232,13 @@ class Verifier:
         valid: list[Checkpoint] = []
         prev_digest, prev_seq, prev_position = GENESIS, 0, 0
         for c in self._checkpoints:
-            if c.seq != prev_seq + 1:
+            if c.seq > prev_seq + 1:
                 self.add("checkpoint_sequence", c.position,
-                         f"checkpoint {c.seq} follows checkpoint {prev_seq}")
+                         f"checkpoint {c.seq} follows checkpoint {prev_seq}: "
+                         f"{c.seq - prev_seq - 1} checkpoint(s) deleted", tamper="deleted")
+            elif c.seq != prev_seq + 1:
+                self.add("checkpoint_sequence", c.position,
+                         f"checkpoint {c.seq} follows checkpoint {prev_seq}", tamper="inserted")
             if c.prev_hash != prev_digest:
                 self.add("checkpoint_link", c.position,
                          f"checkpoint {c.seq} does not name checkpoint {prev_seq} as predecessor")
@@ -230,6 +282,23 @@ class Verifier:
         index = bisect.bisect_right(self._positions, position)
         return self._positions[index] if index < len(self._positions) else position + 1
 
+    def count_at(self, position: int) -> int:
+        """How many chain entries the history holds at or before `position`."""
+        return self._start_count + bisect.bisect_right(self._chain_positions, position)
+
+    def _count_tamper(self, a: Anchor) -> tuple[str, str]:
+        """What a disagreeing anchor says happened, from the entries it counts (a receipt
+        counts none: then only that the history forked from it)."""
+        if a.count is None:
+            return "forked", ""
+        held = self.count_at(a.position)
+        if held != a.count:
+            what = "deleted" if held < a.count else "inserted"
+            return what, (f"; {abs(a.count - held)} chain entry(ies) {what}: {a.source} counts "
+                          f"{a.count} through position {a.position}, the history holds {held}")
+        return "altered", (f"; as many entries as {a.source} counts ({a.count}), so an entry "
+                           "was altered")
+
     def _explained(self, low: int, high: int) -> bool:
         """Whether an error was already found at a position in (low, high]."""
         index = bisect.bisect_right(self._error_positions, low)
@@ -259,15 +328,19 @@ class Verifier:
                 self.add("anchor_missing", a.position,
                          f"{a.source} names position {a.position}, which has no chain entry")
             elif seen[0] != a.entry_hash or (a.count is not None and a.count != seen[1]):
+                tamper, why = self._count_tamper(a)
                 self.add("anchor_mismatch", a.position,
-                         f"the chain at {a.position} disagrees with {a.source}")
+                         f"the chain at {a.position} disagrees with {a.source}{why}",
+                         tamper=tamper)
             else:
                 good = max(good, a.position)
                 continue
             if not self._explained(good, a.position):
+                tamper, why = self._count_tamper(a)
                 self.add("rewritten", self._after(good),
-                         f"the history after position {good} (the last matching anchor) was "
-                         f"rewritten and re-chained: {a.source} disagrees")
+                         f"the history between position {good} (the last matching anchor) "
+                         f"and {a.position} was changed and the chain re-computed over it: "
+                         f"{a.source} disagrees{why}", tamper=tamper)
 
     # --- verdict -----------------------------------------------------------------------
 

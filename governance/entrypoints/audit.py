@@ -18,8 +18,10 @@ from governance.settings import get_settings
 from governance.stores.database import DatabaseError
 from governance.stores.integrity import (
     HistoryTampered,
+    SigningKeyRefused,
     export_bundle,
     issue_checkpoint,
+    latest_checkpoint,
     load_signing_key,
     signing_key_path,
 )
@@ -53,15 +55,41 @@ def checkpoint_command(
     keep: Annotated[Path | None, typer.Option(
         "--keep", help="Also append the checkpoint (one JSON line) to this file, kept "
                        "outside the database.")] = None,
+    new_key: Annotated[bool, typer.Option(
+        "--new-key", help="Sign with a key other than the one that signed the newest "
+                          "checkpoint (creating the key file if absent): a deliberate "
+                          "rotation; give auditors the new public key.")] = False,
 ) -> None:
-    """Check the rows added since the last checkpoint, then sign and store a new one."""
-    key = load_signing_key(get_settings())
+    """Check the rows added since the last checkpoint, then sign and store a new one.
+
+    Never starts a new key silently: with no key configured, a key file is created only for
+    a log without checkpoints (or with --new-key), and a key other than the one that signed
+    the newest checkpoint is refused (exit 2) unless --new-key.
+    """
+    settings = get_settings()
     with _runtime() as runtime:
         try:
-            checkpoint = issue_checkpoint(runtime.app, key)
+            try:
+                key = load_signing_key(settings, create=False)
+            except SigningKeyRefused as missing:
+                last = latest_checkpoint(runtime.app)
+                if last is not None and not new_key:
+                    raise SigningKeyRefused(
+                        f"{missing}, but the log has {last.seq} checkpoint(s), the newest "
+                        f"signed by key {last.key_id}: point CXGOV_DATA_DIR or "
+                        "CXGOV_AUDIT_SIGNING_KEY_FILE at that key, or pass --new-key to "
+                        "rotate on purpose") from None
+                key = load_signing_key(settings)
+                typer.echo(f"created a new signing key at {signing_key_path(settings)} (key "
+                           f"id {key_id(key.public_key())}); give auditors its public key "
+                           "(cxgov audit public-key)", err=True)
+            checkpoint = issue_checkpoint(runtime.app, key, new_key=new_key)
+        except SigningKeyRefused as exc:
+            raise _fail(f"refused to sign: {exc}") from None
         except HistoryTampered as exc:
             for finding in exc.findings:
-                typer.echo(f"  {finding.kind} at {finding.position}: {finding.detail}", err=True)
+                typer.echo(f"  {finding.tamper} {finding.kind} at {finding.position}: "
+                           f"{finding.detail}", err=True)
             raise _fail(f"refused to sign: {exc}", 1) from None
     line = json.dumps(checkpoint.to_json(), sort_keys=True)
     if keep is not None:
@@ -74,7 +102,10 @@ def checkpoint_command(
 def public_key_command() -> None:
     """Print the checkpoint signing public key (PEM) for auditors to keep."""
     settings = get_settings()
-    key = load_signing_key(settings).public_key()
+    try:
+        key = load_signing_key(settings, create=False).public_key()
+    except SigningKeyRefused as exc:
+        raise _fail(f"{exc}; `cxgov audit checkpoint` creates one for a new log") from None
     if settings.audit_signing_key is None:
         typer.echo(f"# key file: {signing_key_path(settings)}", err=True)
     typer.echo(f"# key id: {key_id(key)}", err=True)
@@ -108,8 +139,8 @@ def verify_command(
                 assert runtime.database_url is not None
                 report = verify_database(runtime.database_url, public_keys=keys,
                                          trusted_checkpoints=kept, receipts=kept_receipts)
-    except (BundleError, OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    except (BundleError, OSError, ValueError, KeyError) as exc:
+        raise _fail(f"unusable input: {exc}") from None
     typer.echo(json.dumps(report.to_json(), indent=2) if as_json else render(report))
     if not report.ok:
         raise typer.Exit(1)

@@ -67,6 +67,11 @@ class HistoryTampered(Exception):
         self.findings = tuple(findings)
 
 
+class SigningKeyRefused(Exception):
+    """The signing key is not the one that signed the log's newest checkpoint (or there is no
+    key for a log that has checkpoints): refuse to sign rather than start a new key silently."""
+
+
 class IntegrityUnavailable(RuntimeError):
     """The application does not run on the chained PostgreSQL store."""
 
@@ -372,12 +377,15 @@ def signing_key_path(settings: Settings) -> Path:
     return settings.audit_signing_key_file or settings.data_dir / SIGNING_KEY_FILE
 
 
-def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The checkpoint signing key: CXGOV_AUDIT_SIGNING_KEY, else the key file (made if absent)."""
+def load_signing_key(settings: Settings, *, create: bool = True) -> Ed25519PrivateKey:
+    """The checkpoint signing key: CXGOV_AUDIT_SIGNING_KEY, else the key file (made if absent
+    and `create`; else SigningKeyRefused)."""
     if settings.audit_signing_key is not None:
         return parse_signing_key(settings.audit_signing_key.get_secret_value())
     path = signing_key_path(settings)
     if not path.exists():
+        if not create:
+            raise SigningKeyRefused(f"no signing key at {path} (nor CXGOV_AUDIT_SIGNING_KEY)")
         _create_key_file(path)
     return parse_signing_key(path.read_text(encoding="ascii"))
 
@@ -402,27 +410,44 @@ def _create_key_file(path: Path) -> None:
 # --- checkpoints --------------------------------------------------------------------------
 
 
-def issue_checkpoint(target: Target, key: Ed25519PrivateKey, *, attempts: int = 5) -> Checkpoint:
+def latest_checkpoint(target: Target) -> Checkpoint | None:
+    """The log's newest stored checkpoint, if any."""
+    url, schema = database_url(target), _schema(target)
+    with snapshot(url) as conn, conn.transaction():
+        found = read_checkpoints(conn, schema=schema, latest_only=True)
+    return found[-1] if found else None
+
+
+def issue_checkpoint(target: Target, key: Ed25519PrivateKey, *, attempts: int = 5,
+                     new_key: bool = False) -> Checkpoint:
     """Check the rows added since the last checkpoint, then sign and store a new one.
 
     Refuses (HistoryTampered) if the history no longer extends the last checkpoint, so a
-    rewritten history is never laundered by a fresh signature.
+    rewritten history is never laundered by a fresh signature; refuses (SigningKeyRefused) a
+    key other than the one that signed the newest checkpoint unless `new_key` (a rotation
+    the operator asked for; auditors must then be given the new public key).
     """
     url, schema = database_url(target), _schema(target)
     for attempt in range(attempts):
         try:
-            return _issue_once(url, schema, key)
+            return _issue_once(url, schema, key, new_key=new_key)
         except psycopg.errors.UniqueViolation:
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def _issue_once(url: str, schema: str, key: Ed25519PrivateKey) -> Checkpoint:
+def _issue_once(url: str, schema: str, key: Ed25519PrivateKey, *,
+                new_key: bool = False) -> Checkpoint:
     with snapshot(url) as conn:
         with conn.transaction():
             previous = read_checkpoints(conn, schema=schema, latest_only=True)
             last = previous[-1] if previous else None
+            signer = key_id(key.public_key())
+            if last is not None and last.key_id != signer and not new_key:
+                raise SigningKeyRefused(
+                    f"checkpoint {last.seq} was signed by key {last.key_id}, not by this "
+                    f"key {signer}: restore that key, or rotate to this one on purpose")
             start = (last.position, last.head, last.count) if last else (0, GENESIS, 0)
             if last is not None and last.position > 0:
                 _check_anchor(conn, schema, last)

@@ -1,0 +1,287 @@
+"""The tamper catalogue (issue 18, part 7): every tamper an administrator can make to the stored
+history is found with the public key alone, with a position and a kind that says what
+happened (deleted, inserted, altered, reordered, unauthenticated, truncated, forked, or a
+decision the rules forbid), and never as a traceback or "unusable input"."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from auditverify.bundle import verify_bundle, write_bundle
+from auditverify.cli import main
+from auditverify.encoding import GENESIS, entry_hash
+from auditverify.keys import raw_public_key
+from auditverify.model import ChainRow, Checkpoint, EventRow, Report, Row
+from auditverify.rules import check_decisions
+from auditverify.verifier import verify_rows as verify_chain
+from tests.unit.test_auditverify import KEY, sign
+from tests.unit.test_auditverify_rules import Log
+
+PUBLIC = [KEY.public_key()]
+T0 = 1_800_000_000_000_000
+
+
+def verify_rows(rows: list[Row], **anchors: list[Checkpoint]) -> Report:
+    """What the verifier reports on a bundle or database: chain, anchors and decisions."""
+    report = verify_chain(rows, **anchors)  # type: ignore[arg-type]
+    return report.with_decisions(*check_decisions(lambda: rows))
+
+
+def rechain(rows: list[Row]) -> list[Row]:
+    """What a superuser does after an edit: re-compute every entry hash from genesis."""
+    out: list[Row] = []
+    prev_position, prev_hash = 0, GENESIS
+    for row in rows:
+        assert row.event is not None
+        e, recorded = row.event, row.chain.recorded_at_us if row.chain else T0
+        digest = entry_hash(prev_hash=prev_hash, prev_position=prev_position,
+                            position=row.position, originator_id=e.originator_id,
+                            originator_version=e.originator_version, topic=e.topic,
+                            state=e.state, recorded_at_us=recorded)
+        out.append(Row(row.position, e, ChainRow(prev_position, prev_hash, digest, recorded)))
+        prev_position, prev_hash = row.position, digest
+    return out
+
+
+def history() -> tuple[Log, list[Checkpoint]]:
+    """A pool, a policy, three initiatives and decisions, checkpoints at 6 and at the end."""
+    log = Log()
+    a, b, c = log.submit(3), log.submit(4), log.submit(18)
+    log.approve(a, actor="dana", rank=1)  # all score 0: ranked by cost
+    log.decide(c, "Initiative.FirstApprovalRecorded", actor="chris", rank=3)
+    log.approve(c, actor="dana", rank=3)
+    log.decide(b, "Initiative.Rejected", actor="dana", outcome="reject", recommended=False,
+               rationale="later", rank=2)
+    return log, sign(log.rows, [6, log.position])
+
+
+def errors(report: Report) -> set[tuple[str, int | None]]:
+    """(what happened, where) of every error."""
+    return {(f.tamper, f.position) for f in report.errors}
+
+
+def edit_state(row: Row, change: Callable[[dict[str, object]], object]) -> Row:
+    """The row with its event's JSON changed in place."""
+    assert row.event is not None
+    data = json.loads(row.event.state)
+    change(data)
+    return replace(row, event=replace(row.event, state=json.dumps(data).encode()))
+
+
+def test_the_clean_history_verifies_with_every_rule() -> None:
+    log, checkpoints = history()
+    report = verify_rows(log.rows, public_keys=PUBLIC, checkpoints=checkpoints)
+    assert (report.ok, report.errors, report.anchored_through) == (True, (), log.position)
+
+
+def test_an_altered_row_is_altered_at_its_position() -> None:
+    log, checkpoints = history()
+    rows = list(log.rows)
+    rows[8] = edit_state(rows[8], lambda d: d.update(actor="mallory"))
+    report = verify_rows(rows, public_keys=PUBLIC, checkpoints=checkpoints)
+    assert ("altered", 9) in errors(report) and report.first_bad_position == 9
+
+
+def test_an_altered_row_re_chained_is_placed_between_the_anchors_as_altered() -> None:
+    log, checkpoints = history()
+    rows = list(log.rows)
+    rows[8] = edit_state(rows[8], lambda d: d.update(actor="mallory"))
+    report = verify_rows(rechain(rows), public_keys=PUBLIC, checkpoints=checkpoints)
+    rewritten = [f for f in report.errors if f.kind == "rewritten"]
+    assert [(f.tamper, f.position) for f in rewritten] == [("altered", 7)]
+
+
+def test_a_deleted_row_is_deleted_at_its_position() -> None:
+    log, checkpoints = history()
+    rows = [r for r in log.rows if r.position != 9]
+    report = verify_rows(rows, public_keys=PUBLIC, checkpoints=checkpoints)
+    assert ("deleted", 9) in errors(report) and report.first_bad_position == 9
+    assert "rewritten" not in report.kinds()
+
+
+def test_a_deleted_row_re_chained_is_a_deletion_not_a_rewrite_of_unknown_kind() -> None:
+    log, checkpoints = history()
+    rows = rechain([r for r in log.rows if r.position != 9])
+    report = verify_rows(rows, public_keys=PUBLIC, checkpoints=checkpoints)
+    kinds = {f.tamper for f in report.errors}
+    assert "deleted" in kinds and kinds <= {"deleted", "rule"}, report.errors  # rule: the
+    # deleted row was the pool's commitment, so the replayed pool disagrees downstream
+    assert report.first_bad_position == 9  # the gap its deletion left
+    assert any("1 chain entry(ies) deleted" in f.detail for f in report.errors)
+
+
+def test_the_newest_row_deleted_is_truncated_where_it_was() -> None:
+    log, checkpoints = history()
+    report = verify_rows(log.rows[:-1], public_keys=PUBLIC, checkpoints=checkpoints)
+    assert errors(report) == {("truncated", log.position)}
+
+
+def test_a_row_inserted_into_the_chain_is_inserted_at_its_position() -> None:
+    log, _ = history()
+    rows = list(log.rows)
+    forged = edit_state(rows[9], lambda d: d.update(actor="mallory"))
+    shifted = [replace(r, position=r.position * 2) for r in rows]  # room between positions
+    spliced = [*shifted[:10], replace(forged, position=21), *shifted[10:]]
+    report = verify_rows(rechain(spliced), public_keys=PUBLIC)
+    assert ("inserted", 21) in errors(report)
+
+
+def test_a_row_inserted_and_re_chained_under_checkpoints_is_counted_as_inserted() -> None:
+    log, _ = history()
+    spaced = [replace(r, position=r.position * 2) for r in log.rows]  # a history with gaps
+    spaced = rechain(spaced)
+    checkpoints = sign(spaced, [12, 28])
+    forged = Row(21, EventRow("forged", 1, "cxgov.Probe.Noted", b"{}"), None)
+    rows = rechain([*spaced[:10], forged, *spaced[10:]])
+    report = verify_chain(rows, public_keys=PUBLIC, checkpoints=checkpoints)
+    # the rows cannot tell an inserted row from a legitimate one in a gap: the anchors'
+    # counts can, between the last one that matches (12) and the first that does not
+    assert errors(report) == {("inserted", 14), ("inserted", 28)}
+
+
+def test_two_events_of_one_aggregate_swapped_and_re_chained_are_reordered() -> None:
+    log, _ = history()
+    rows = list(log.rows)
+    pool = [i for i, r in enumerate(rows) if r.event and r.event.originator_id ==
+            rows[0].event.originator_id]  # type: ignore[union-attr]
+    i, j = pool[1], pool[2]
+    rows[i], rows[j] = (replace(rows[j], position=rows[i].position),
+                        replace(rows[i], position=rows[j].position))
+    report = verify_rows(rechain(rows), public_keys=PUBLIC)
+    reordered = {f.position for f in report.errors if f.tamper == "reordered"}
+    assert reordered == {rows[i].position, rows[j].position}
+
+
+def test_rows_out_of_position_order_are_reordered() -> None:
+    log, _ = history()
+    rows = [*log.rows[:4], log.rows[5], log.rows[4], *log.rows[6:]]
+    assert ("reordered", 5) in errors(verify_rows(rows, public_keys=PUBLIC))
+
+
+def test_a_checkpoint_signed_by_another_key_is_unauthenticated() -> None:
+    log, _ = history()
+    other = sign(log.rows, [6, log.position], Ed25519PrivateKey.generate())
+    report = verify_rows(log.rows, public_keys=PUBLIC, checkpoints=other)
+    assert errors(report) == {("unauthenticated", 6), ("unauthenticated", log.position)}
+
+
+def test_a_history_that_forks_from_a_kept_checkpoint_is_forked() -> None:
+    log, checkpoints = history()
+    kept = checkpoints[:1]
+    rows = list(log.rows)
+    rows[2] = edit_state(rows[2], lambda d: d.update(actor="mallory"))
+    rows = rechain(rows)
+    served = sign(rows, [6, log.position])  # the operator re-signs with the real key
+    report = verify_rows(rows, public_keys=PUBLIC, checkpoints=served,
+                         trusted_checkpoints=kept)
+    assert ("forked", 6) in errors(report)
+
+
+def test_corrupted_json_in_a_decision_re_chained_is_altered_at_its_position() -> None:
+    log, _ = history()
+    rows = list(log.rows)
+    target = next(r for r in rows if r.event and r.event.topic.endswith("Approved"))
+    assert target.event is not None
+    broken = replace(target, event=replace(target.event, state=target.event.state[:-7]))
+    rows[rows.index(target)] = broken
+    report = verify_rows(rechain(rows), public_keys=PUBLIC)
+    assert errors(report) >= {("altered", target.position)}
+
+
+def test_a_renamed_key_in_a_decision_re_chained_is_altered_at_its_position() -> None:
+    log, _ = history()
+    rows = list(log.rows)
+    index = next(i for i, r in enumerate(rows) if r.event and r.event.topic.endswith("Approved"))
+    rows[index] = edit_state(rows[index], lambda d: d.update(verdict=d.pop("decision")))
+    report = verify_rows(rechain(rows), public_keys=PUBLIC)
+    assert ("altered", rows[index].position) in errors(report)
+
+
+def test_a_one_approver_approval_above_the_threshold_is_a_rule_finding() -> None:
+    log = Log()
+    big = log.submit(18)
+    forged = log.approve(big, actor="dana")
+    report = verify_rows(log.rows, public_keys=PUBLIC)
+    assert errors(report) == {("rule", forged)}
+
+
+# --- bundles and the command line ----------------------------------------------------------
+
+
+def bundle(tmp_path: Path, edit: Callable[[list[str]], list[str]]) -> Path:
+    """The history's bundle with its lines edited."""
+    log, checkpoints = history()
+    path = tmp_path / "b.jsonl"
+    write_bundle(path, rows=log.rows, checkpoints=checkpoints, source="test")
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+    return path
+
+
+def test_a_bundle_row_that_is_not_json_is_a_finding_at_its_position(tmp_path: Path) -> None:
+    def cut(lines: list[str]) -> list[str]:
+        lines[3 + 9 - 1] = lines[3 + 9 - 1][:40]  # header, 2 checkpoints, then row 9
+        return lines
+    report = verify_bundle(bundle(tmp_path, cut), public_keys=PUBLIC)
+    assert ("altered", 9) in errors(report) and report.first_bad_position == 9
+
+
+def test_a_bundle_row_with_bad_base64_is_a_finding_at_its_position(tmp_path: Path) -> None:
+    def garble(lines: list[str]) -> list[str]:
+        row = json.loads(lines[3 + 4 - 1])
+        row["event"]["state"] = "!!not base64!!"
+        lines[3 + 4 - 1] = json.dumps(row)
+        return lines
+    report = verify_bundle(bundle(tmp_path, garble), public_keys=PUBLIC)
+    assert ("altered", 4) in errors(report)
+
+
+def test_a_cut_bundle_names_where_it_was_cut(tmp_path: Path) -> None:
+    report = verify_bundle(bundle(tmp_path, lambda lines: lines[:-3]), public_keys=PUBLIC)
+    last_row = len(history()[0].rows) - 2
+    assert ("truncated", last_row + 1) in errors(report)
+
+
+def test_an_unreadable_checkpoint_in_a_bundle_is_a_finding(tmp_path: Path) -> None:
+    def garble(lines: list[str]) -> list[str]:
+        record = json.loads(lines[1])
+        record["checkpoint"]["signature"] = "%%%"
+        lines[1] = json.dumps(record)
+        return lines
+    report = verify_bundle(bundle(tmp_path, garble), public_keys=PUBLIC)
+    assert ("altered", 6) in errors(report)
+
+
+@pytest.mark.parametrize("tamper", ["json", "renamed", "cut"])
+def test_the_cli_exits_one_with_a_position_never_unusable_input(
+    tamper: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    def edit(lines: list[str]) -> list[str]:
+        if tamper == "cut":
+            return lines[:-2]
+        row = json.loads(lines[3 + 10 - 1])  # position 10: an approval
+        state = json.loads(base64.b64decode(row["event"]["state"]))
+        if tamper == "json":
+            raw = json.dumps(state).encode()[:-5]
+        else:
+            state["verdict"] = state.pop("decision")
+            raw = json.dumps(state).encode()
+        row["event"]["state"] = base64.b64encode(raw).decode()
+        lines[3 + 10 - 1] = json.dumps(row)
+        return lines
+    path = bundle(tmp_path, edit)
+    status = main(["--bundle", str(path), "--public-key", raw_public_key(KEY.public_key()).hex(),
+                   "--json"])
+    out = capsys.readouterr()
+    assert status == 1, out.err
+    assert "unusable" not in out.err and "Traceback" not in out.err
+    report = json.loads(out.out)
+    assert report["first_bad_position"] is not None
+    assert all(f["position"] is not None and f["tamper"] for f in report["findings"]
+               if f["severity"] == "error")
