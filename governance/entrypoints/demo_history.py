@@ -26,7 +26,8 @@ The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 * benefit plans on nine funded initiatives, two of which lag their promise (benefits at
   risk: I27 on M9, I04 on M2); one signal acknowledged on its own, one review held (opened,
   two signals acknowledged and I02 stopped in it, its unspent funds released, closed with
-  minutes); the other signals stay open.
+  minutes); the other signals stay open;
+* a webhook subscription for the CX team's channel, paused (nothing is sent).
 
 The ranking as of the first decision point (`HistoryReport.decision_point`) is the one the
 file publishes: nothing in the history changes a metric's baseline or target before it.
@@ -124,6 +125,11 @@ STOPPED = ("I02", "The card scheme now provisions wallets itself: the work is no
 #: A re-baseline after the budget round (the ranking as of the decision point keeps 4.2).
 REBASELINE = ("M8", Decimal("4.0"), "Address-change contacts re-counted after the CRM merge "
                                     "in September 2026: the baseline was 4.0, not 4.2.")
+#: The CX team's chat channel, subscribed to signal answers and reviews, paused until the
+#: channel is approved (nothing is queued while paused; the demo reaches no outside host).
+WEBHOOK = ("https://hooks.example.com/harborview/cx-loop", ("cxgov.SignalNote.*",
+                                                            "cxgov.Review.*"),
+           "CX loop channel", "Paused until the channel is approved by IT security.")
 REJECTED = {"I28": "Declares no customer success metric: nothing for customers to gain.",
             "I30": "Declares no customer success metric: nothing for customers to gain."}
 DEFERRED = {"I23": "Platform bet below the cut line: revisit in the FY2028 round."}
@@ -322,6 +328,9 @@ def apply_history(app: Governance, company: CompanyFile, *,
     app.stop_initiative(chief, initiative_id=ids[code], reason=why, review=review)
     commands += 1
     app.close_review(chief, review_id=review, minutes=REVIEW_MINUTES)
-    commands += 2
+    url, kinds, description, paused = WEBHOOK
+    hook = app.create_webhook(chief, url=url, kinds=kinds, description=description).id
+    app.pause_webhook(chief, hook, reason=paused)
+    commands += 4
     return HistoryReport(decision_point=decision_point, first_position=decision_point + 1,
                          last_position=app.position(), commands=commands)

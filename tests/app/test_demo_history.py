@@ -18,10 +18,12 @@ from governance.entrypoints.demo_history import (
     DELIVERIES,
     IN_REVIEW,
     OUTSIDE_REVIEW,
+    WEBHOOK,
     HistoryReport,
     apply_history,
     readings,
 )
+from governance.principal import AUDITOR, Principal
 from projections.query import ReadModels
 from tests.api.conftest import harborview_runtime
 from tests.builders import harborview_path
@@ -44,10 +46,17 @@ def demo(runtime: Runtime) -> tuple[ReadModels, HistoryReport]:
 
 
 @pytest.fixture(scope="module")
-def alive() -> Iterator[tuple[ReadModels, HistoryReport]]:
+def runtime_of_alive() -> Iterator[Runtime]:
     runtime = harborview_runtime()
-    yield demo(runtime)
+    runtime.extras["alive"] = demo(runtime)
+    yield runtime
     runtime.close()
+
+
+@pytest.fixture(scope="module")
+def alive(runtime_of_alive: Runtime) -> tuple[ReadModels, HistoryReport]:
+    found: tuple[ReadModels, HistoryReport] = runtime_of_alive.extras["alive"]
+    return found
 
 
 def test_the_ranking_at_the_first_decision_point_is_the_published_one(
@@ -129,6 +138,12 @@ def test_the_loop_turned_benefit_plans_signals_and_one_review(
     (review,) = loop.reviews("FY2027")
     assert review.closed and review.minutes
     assert [i.item for i in review.items] == ["acknowledge"] * len(IN_REVIEW) + ["stop"]
+
+
+def test_a_webhook_subscription_waits_paused(runtime_of_alive: Runtime) -> None:
+    (hook,) = runtime_of_alive.app.webhook_subscriptions(
+        Principal(subject="a", roles=frozenset({AUDITOR}), pnls=frozenset(), issuer="t"))
+    assert (hook.url, hook.status) == (WEBHOOK[0], "paused")
 
 
 def test_the_history_is_deterministic(alive: tuple[ReadModels, HistoryReport]) -> None:
