@@ -153,8 +153,9 @@ def _demo(*, serve: bool, host: str, port: int) -> None:
             _import(rt, company, issuer=rt.settings.jwt_issuer)
             history = apply_history(rt.app, company, issuer=rt.settings.jwt_issuer)
             typer.echo(f"applied {history.commands} commands of seeded history (readings "
-                       f"June 2025 - November 2026, decisions, deliveries, outcomes, benefit "
-                       f"plans, signals answered, one review): log "
+                       f"June 2025 - November 2026, the budget round, deliveries, outcomes, "
+                       f"spend, a descope, benefit plans, signals answered, a review with a "
+                       f"stop, a paused webhook): log "
                        f"positions {history.first_position}..{history.last_position}; the "
                        f"first decision point is position {history.decision_point}")
         period = company.period.code
