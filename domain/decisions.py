@@ -9,7 +9,9 @@ are checked (the first that fails is the one reported):
 2. an approval fits what the pool still has available (InsufficientFunds);
 3. the initiative is ranked in the assessment (InvalidTransition);
 4. comply or explain: a departure from the recommendation (approving below the cut line,
-   rejecting or deferring above it) needs a written rationale (JustificationRequired);
+   rejecting or deferring above it) needs a written rationale (JustificationRequired); with
+   a plan of record adopted for the period (issue 16, domain/plans.py) the reference is the
+   plan instead: approving what it does not fund, or rejecting or deferring what it funds;
 5. an approval: the second approval above the four-eyes threshold comes from someone else
    (SecondApproverRequired), and every dependency is funded first (DependencyNotMet);
 6. the lifecycle takes the transition (InvalidTransition, e.g. deferring what is deferred).
@@ -35,6 +37,7 @@ from domain.errors import (
 )
 from domain.initiative import DecisionRecord, Initiative, Tranches
 from domain.lifecycle import UNDECIDED, Outcome, Status
+from domain.plans import AdoptedPlan
 from domain.policy import PolicyTerms
 from domain.pool import FundingPool
 from domain.portfolio import Assessment
@@ -82,6 +85,7 @@ def decide(
     ranking_position: int,
     decision_id: UUID,
     tranches: Tranches | None = None,
+    plan: AdoptedPlan | None = None,
 ) -> Decision:
     """Apply every decision rule, record the decision on the initiative and, for a final
     approval, commit the funds on the pool (`tranches`: only the first tranche; the gates'
@@ -89,6 +93,8 @@ def decide(
 
     `assessment` ranks the pool's initiatives in contention (funded ones included) under
     `terms`, policy number `policy_version`, as of log position `ranking_position`.
+    `plan`: the period's plan of record, when one is adopted; comply or explain then judges
+    the decision against it (`recommended` records whether the plan funds the initiative).
     """
     outcome = Outcome.parse(outcome)
     rationale = optional_text(rationale, field="rationale", max_length=4000)
@@ -98,7 +104,14 @@ def decide(
     entry = assessment.entry(initiative.code)
     if entry is None:  # undecided initiatives are always in contention
         raise InvalidTransition(f"{initiative.code} is not in contention")
-    departure = entry.recommended != approving
+    recommended = plan.funds(initiative.code) if plan is not None else entry.recommended
+    departure = recommended != approving
+    if departure and not rationale and plan is not None:
+        raise JustificationRequired(
+            f"{initiative.code} is {'in' if recommended else 'outside'} the plan of record "
+            f"{plan.name!r}; to {outcome} it, write a justification", field="rationale",
+            rank=entry.rank, recommended=recommended, plan=plan.name,
+            cut_line_rank=assessment.cut_line_rank)
     if departure and not rationale:
         raise JustificationRequired(
             f"{initiative.code} is {'above' if entry.recommended else 'below'} the "
@@ -113,12 +126,13 @@ def decide(
     committed = tranches.first if tranches else cost
     record = DecisionRecord(
         decision_id=decision_id, outcome=outcome, rationale=rationale, departure=departure,
-        recommended=entry.recommended, rank=entry.rank, score=entry.scored.score,
+        recommended=recommended, rank=entry.rank, score=entry.scored.score,
         cip=entry.scored.cip, policy_version=policy_version,
         available_before=pool.available,
         available_after=pool.available - committed if final else pool.available,
         ranking_position=ranking_position, cut_line_rank=assessment.cut_line_rank,
         approvals=(*initiative.approvals, actor) if approving else tuple(initiative.approvals),
+        plan=plan.name if plan is not None else None,
     )
     if outcome == Outcome.REJECT:
         initiative.reject(decision=record, actor=actor)

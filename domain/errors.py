@@ -203,3 +203,15 @@ class WebhookNotFound(NotFound):
     """No webhook subscription with this id."""
 
     code = "webhook.not_found"
+
+
+class PlanNotFound(NotFound):
+    """No funding plan with this name in the period (issue 16)."""
+
+    code = "plan.not_found"
+
+
+class PlanInfeasible(InvalidInput):
+    """A funding plan's budget or forced initiatives cannot be honoured (issue 16)."""
+
+    code = "validation.plan_infeasible"

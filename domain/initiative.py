@@ -64,6 +64,9 @@ class DecisionRecord:
     ranking_position: int
     cut_line_rank: int | None
     approvals: tuple[str, ...]
+    #: The plan of record it was judged against (issue 16; then `recommended` means "the plan
+    #: funds it"); None: judged against the recommendation's cut line, as every record before.
+    plan: str | None = None
 
     def __post_init__(self) -> None:
         # A stored record decodes its outcome as the plain string it was written as.

@@ -15,12 +15,13 @@ from governance.usecases.cx_exec import CxExecUseCases
 from governance.usecases.finance import FinanceUseCases
 from governance.usecases.ingest import IngestUseCases
 from governance.usecases.loop import LoopUseCases
+from governance.usecases.plans import PlanUseCases
 from governance.usecases.pnl_owner import OwnerUseCases
 from governance.usecases.webhooks import WebhookUseCases
 
 
 class Governance(FinanceUseCases, CxExecUseCases, OwnerUseCases, IngestUseCases,
-                 LoopUseCases, WebhookUseCases):
+                 LoopUseCases, WebhookUseCases, PlanUseCases):
     """Commands for finance, CX executives, P&L owners and ingest services."""
 
     name = "cxgov"  # the library names an application after its class unless told (tables)

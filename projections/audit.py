@@ -61,7 +61,8 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
     decision = fields.get("decision")
     if decision is not None:
         parts.append(f"outcome={decision.outcome} rank={decision.rank}"
-                     f"{' departure' if decision.departure else ''}")
+                     f"{' departure' if decision.departure else ''}"
+                     f"{f' plan={decision.plan}' if getattr(decision, 'plan', None) else ''}")
     readings = fields.get("readings")
     if readings is not None:
         parts.append(f"readings={len(readings)}")
@@ -69,6 +70,15 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
         parts[:0] = [f"key={fields.get('key')}"]
         if fields.get("note"):
             parts.append(f"note={fields['note']}")
+    if name in ("FundingPlan.Saved", "PlanOfRecord.Adopted"):  # issue 16: which plan
+        parts[:0] = [f"name={fields.get('name')}"]
+        if fields.get("budget") is not None:
+            parts.append(f"budget={fields['budget']}")
+        funds = fields.get("items", fields.get("codes"))
+        if funds is not None:
+            parts.append(f"funds={len(funds)}")
+        if fields.get("replaces"):
+            parts.append(f"replaces={fields['replaces']}")
     return f"{name}: {' '.join(parts)}".strip()
 
 

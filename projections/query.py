@@ -7,10 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.errors import InvalidInput, PlanNotFound
+from domain.plans import COMPARE_AT_MOST
 from domain.policy import PolicyTerms
 from projections import render
 from projections.log import LogReader
 from projections.loop_rows import LoopView
+from projections.plans import PlanComparison, PlansList, compare, find_plans, plans_list
 from projections.projection import state_at
 from projections.rows import (
     AuditEvent,
@@ -138,6 +141,38 @@ class ReadModels:
             self.wait(min_position)
             return LoopView(self.state_at(self.position()), datetime.now(UTC))
         return LoopView(self.state_at(position), self.time_at(position))
+
+    def plans(self, period: str, **at: Any) -> tuple[int, PlansList | None]:
+        """A period's funding plans and plan of record (issue 16), and the position read
+        (None: no such period then). Plans live in the fold's core: as of any position they
+        replay without loading an initiative."""
+        state = self._core_at(**at)
+        if period not in state.periods:
+            return state.position, None
+        return state.position, plans_list(state, period)
+
+    def compare_plans(self, period: str, names: list[str],
+                      **at: Any) -> tuple[int, PlanComparison | None]:
+        """Named plans of a period side by side (1 to 4), as `plans` reads them; a name
+        that is not a plan of the period then is refused (PlanNotFound)."""
+        if not 1 <= len(names) <= COMPARE_AT_MOST:
+            raise InvalidInput(f"name 1 to {COMPARE_AT_MOST} plans to compare", field="names")
+        state = self._core_at(**at)
+        if period not in state.periods:
+            return state.position, None
+        found, missing = find_plans(state, period, names)
+        if missing:
+            raise PlanNotFound(f"{period} has no plan named {', '.join(map(repr, missing))}",
+                               field="names", names=missing)
+        return state.position, compare(state, period, found)
+
+    def _core_at(self, as_of: str | int | datetime | None = None,
+                 min_position: int | None = None) -> PortfolioState:
+        position = self.resolve(as_of)
+        if position is None:
+            self.wait(min_position)
+            position = self.position()
+        return self.state_at(position, set())
 
     def time_at(self, position: int) -> datetime:
         """The time of the event at a log position (the epoch for position 0)."""

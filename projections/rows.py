@@ -161,6 +161,73 @@ class Interval(ReadRow):
     method: str
 
 
+class StatInterval(ReadRow):
+    """An interval the latest reading supports (issue 15): `of` names the statistic (`nps`
+    in points, `top_box_share` and `value` in percent, `mean`, `median` in the metric's unit)."""
+
+    confidence: DecimalText
+    estimate: DecimalText
+    high: DecimalText
+    low: DecimalText
+    method: str = Field(description="`adjusted-wald`, `wilson`, `t` or "
+                                    "`normal-approximation` (docs/scoring-guide.md).")
+    of: str
+
+
+class PeriodChange(ReadRow):
+    """The change from the previous month's reading to the latest, with its test (issue 15):
+    `method` `nps-difference-z`, `two-proportion-z` (percent) or `welch-t`; `word` is
+    "improving" / "worsening" only when p < 0.05, else "no detectable change"."""
+
+    after: DecimalText
+    before: DecimalText
+    df: DecimalText | None
+    difference: DecimalText
+    from_month: str
+    method: str
+    p_value: DecimalText
+    significant: bool
+    statistic: DecimalText
+    to_month: str
+    word: str
+
+
+class ThresholdShare(ReadRow):
+    """The share of the latest reading's sample meeting the customer's own threshold, with
+    its Wilson interval (fractions)."""
+
+    high: DecimalText | None
+    low: DecimalText | None
+    sample_size: int | None
+    share: DecimalText
+    threshold: DecimalText | None
+
+
+class ControlSignal(ReadRow):
+    """A run rule broken at a month: `beyond_limits`, `run_of_8`, `2_of_3_beyond_2_sigma`
+    or `4_of_5_beyond_1_sigma`, above or below the centre line."""
+
+    month: str
+    rule: str
+    side: str
+
+
+class ControlLimits(ReadRow):
+    """An individuals (XmR) chart of the monthly values: natural process limits centre ±
+    2.66 * average moving range, from the first `baseline_points` months."""
+
+    baseline_points: int
+    centre: DecimalText
+    latest_signals: list[str]
+    lower: DecimalText
+    moving_range: DecimalText
+    points: int
+    sigma: DecimalText
+    signals: list[ControlSignal]
+    upper: DecimalText
+    word: str
+
+
 class TrendPoint(ReadRow):
     """A month's latest reading."""
 
@@ -245,9 +312,14 @@ class TargetInForce(ReadRow):
 
 
 class ScorecardCard(ReadRow):
-    """One customer success metric: where it is, where it should be, who works on it."""
+    """One customer success metric: where it is, where it should be, who works on it.
+
+    Issue 15 added (with defaults, for cards stored before): `intervals` of the latest
+    reading, the tested `change` from the previous month, the customer-`threshold_share`,
+    the control chart (`spc`) and the `trend_word` that follows them (`trend_basis`)."""
 
     baseline: DecimalText
+    change: PeriodChange | None = None
     claimed_gap_share: DecimalText
     current: DecimalText | None
     customer_phrasing: str
@@ -257,6 +329,7 @@ class ScorecardCard(ReadRow):
     expected_progress: DecimalText | None
     initiatives: list[AimedInitiative]
     interval: Interval | None
+    intervals: list[StatInterval] = Field(default_factory=list)
     metric: str
     observed_at: TimeText | None
     operational_metric: str
@@ -267,13 +340,20 @@ class ScorecardCard(ReadRow):
     readings: int
     sample_size: int | None
     scenario: str | None
+    spc: ControlLimits | None = None
     status: str
     target: DecimalText
     target_date: DayText | None
     # the target history (issue 14); the default reads cards stored before it
     targets: list[TargetInForce] = Field(default_factory=list)
+    threshold_share: ThresholdShare | None = None
     trend: list[TrendPoint]
+    trend_basis: str | None = Field(default=None, description="`test` or `control chart`.")
     trend_direction: str | None
+    trend_word: str | None = Field(default=None, description=(
+        "`improving`, `worsening` or `no detectable change`, from the test of the latest "
+        "change when the readings carry samples, else from the control chart's run rules "
+        "at the latest month; None with a single reading."))
     unit: str
     weight: int
 
@@ -325,6 +405,9 @@ class DecisionRecord(ReadRow):
     rationale: str
     recommended: bool
     score: DecimalText
+    plan: str | None = Field(default=None, description=(
+        "The plan of record the decision was judged against (issue 16): then `recommended` "
+        "means the plan funds it. None: judged against the recommendation's cut line."))
 
 
 class OutcomeRow(ReadRow):

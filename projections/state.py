@@ -21,6 +21,7 @@ from domain.metric import CustomerSuccessMetric, ObservationBatch, change_kind
 from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool, pool_amount
 from domain.registry import PnL, Scenario
+from domain.values import Reading
 
 SERIES_LIMIT = 36  # monthly points kept per metric and cohort: bounded memory at any history
 
@@ -60,6 +61,9 @@ class MonthPoint:
     observed_at: datetime
     readings: int
     sample_size: int | None
+    # the latest reading's summary and counts (issue 15: mean, sd, median, p90,
+    # share_meeting, promoters, passives, detractors, top_box; only those it carried)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,6 +146,9 @@ class PortfolioState:
     benefit_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     signal_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     reviews: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # funding plans (issue 16; projections/plans.py): plans by id, plans of record by period
+    funding_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans_of_record: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.forget_derived()
@@ -325,7 +332,7 @@ def _observed(s: PortfolioState, e: ObservationBatch.Recorded) -> set[str]:
             (p for p in series if p.month == month), None)
         if point is None:
             series.append(MonthPoint(month, reading.value, reading.observed_at, 1,
-                                     reading.sample_size))
+                                     reading.sample_size, reading_detail(reading)))
             series.sort(key=lambda p: p.month)
             del series[:-SERIES_LIMIT]
             continue
@@ -333,7 +340,19 @@ def _observed(s: PortfolioState, e: ObservationBatch.Recorded) -> set[str]:
         if reading.observed_at >= point.observed_at:
             point.value, point.observed_at = reading.value, reading.observed_at
             point.sample_size = reading.sample_size
+            point.detail = reading_detail(reading)
     return {f"metric:{e.metric}"}
+
+
+#: A reading's summary and counts a month point keeps (issue 15).
+DETAIL_FIELDS = ("mean", "sd", "median", "p90", "share_meeting", "promoters", "passives",
+                 "detractors", "top_box")
+
+
+def reading_detail(reading: Reading) -> dict[str, Any]:
+    """The summary and counts a reading carries (none for a plain reading)."""
+    return {name: value for name in DETAIL_FIELDS
+            if (value := getattr(reading, name)) is not None}
 
 
 def _policy(s: PortfolioState, e: ScoringPolicy.Adopted) -> set[str]:
@@ -474,6 +493,10 @@ _HANDLERS: dict[type, Any] = {
 from projections.loop_fold import LOOP_HANDLERS  # noqa: E402  (its handlers take this state)
 
 _HANDLERS.update(LOOP_HANDLERS)
+
+from projections.plans_fold import PLAN_HANDLERS  # noqa: E402  (issue 16: funding plans)
+
+_HANDLERS.update(PLAN_HANDLERS)
 
 
 #: Events the fold applies to an existing initiative (Submitted creates one).

@@ -34,16 +34,18 @@ class DateAsISO(Transcoding):
 class DataclassTranscoding(Transcoding):
     """A frozen dataclass as a dict of its fields; lists come back as tuples where declared."""
 
-    def __init__(self, cls: type[Any], name: str) -> None:
+    def __init__(self, cls: type[Any], name: str, *, sparse: tuple[str, ...] = ()) -> None:
         self.type = cls
         self.name = name
         fields = dataclasses.fields(cls)
         self._names = [f.name for f in fields]
         self._tuples = {f.name for f in fields if str(f.type).startswith("tuple")}
+        self._sparse = frozenset(sparse)
 
     def encode(self, obj: Any) -> dict[str, Any]:
-        """Encode the dataclass's fields."""
-        return {name: getattr(obj, name) for name in self._names}
+        """Encode the dataclass's fields (a `sparse` field only when it is not None)."""
+        return {name: value for name in self._names
+                if (value := getattr(obj, name)) is not None or name not in self._sparse}
 
     def decode(self, data: dict[str, Any]) -> Any:
         """Rebuild the dataclass; fields added later take their defaults."""
@@ -65,9 +67,20 @@ VALUE_OBJECTS: tuple[tuple[type[Any], str], ...] = (
 )
 
 
+#: Fields added to a value object later, stored only when set: a reading without a summary,
+#: counts or the newer segments is stored exactly as before they existed (issue 15), and a
+#: stored reading without them decodes with None.
+SPARSE: dict[type[Any], tuple[str, ...]] = {
+    Reading: ("channel", "region", "mean", "sd", "median", "p90", "share_meeting", "promoters",
+              "passives", "detractors", "top_box"),
+    DecisionRecord: ("plan",),  # issue 16: only a decision judged against a plan of record
+}
+
+
 def transcodings() -> list[Transcoding]:
     """Every transcoding the application registers besides the library's defaults."""
-    return [DateAsISO(), *(DataclassTranscoding(cls, name) for cls, name in VALUE_OBJECTS)]
+    return [DateAsISO(), *(DataclassTranscoding(cls, name, sparse=SPARSE.get(cls, ()))
+                           for cls, name in VALUE_OBJECTS)]
 
 
 #: Escapes in a stored event's JSON that may decode to a code point PostgreSQL cannot store

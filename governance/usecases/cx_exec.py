@@ -25,6 +25,7 @@ from governance.principal import CX_EXEC, Principal
 from governance.unit_of_work import CommandResult, UnitOfWork
 from governance.usecases.base import Commands
 from governance.usecases.loop import review_item
+from governance.usecases.plans import plan_of_record
 from governance.usecases.pnl_owner import check_proposal
 
 
@@ -135,7 +136,7 @@ class CxExecUseCases(Commands):
 
     def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
                rationale: str = "", first_tranche: Decimal | None = None,
-               gates: Sequence[Gate] = ()) -> CommandResult:
+               gates: Sequence[Gate] = (), review: UUID | None = None) -> CommandResult:
         """Approve, reject or defer; comply or explain against the current recommendation
         (the rules: domain/decisions.py). A final approval may fund a first tranche and name
         the gates of the rest (first + gates == cost): only the first tranche is committed.
@@ -166,10 +167,16 @@ class CxExecUseCases(Commands):
             contenders = [initiative if i == initiative.id else others[i]
                           for i in pool.initiatives]
             assessment = self.assess_with(unit, pool, contenders, terms)
-            return decide(initiative, pool, actor=principal.actor, outcome=chosen,
-                          rationale=rationale, assessment=assessment, terms=terms,
-                          policy_version=version, ranking_position=ranking_position,
-                          decision_id=uuid4(), tranches=tranches).changed
+            changed = decide(initiative, pool, actor=principal.actor, outcome=chosen,
+                             rationale=rationale, assessment=assessment, terms=terms,
+                             policy_version=version, ranking_position=ranking_position,
+                             decision_id=uuid4(), tranches=tranches,
+                             plan=plan_of_record(unit, period)).changed  # issue 16
+            if review is None:
+                return changed
+            # taken in a review (issue 14): recorded on it in the same transaction
+            return (*changed, review_item(unit, review, principal, item="decide",
+                                          initiative=initiative_id, note=rationale))
 
         return self.transact(build, lambda: [initiative_id, ScoringPolicy.create_id()])
 
@@ -236,7 +243,8 @@ class CxExecUseCases(Commands):
                                       review=review)
 
     def descope_initiative(self, principal: Principal, *, initiative_id: UUID,
-                           new_cost: Decimal, reason: str) -> CommandResult:
+                           new_cost: Decimal, reason: str,
+                           review: UUID | None = None) -> CommandResult:
         """Cut an approved (or delivered) initiative's commitment to `new_cost` (spent <=
         new_cost < commitment) with a written reason; the difference goes back to the pool
         in the same transaction, under the pool's turn."""
@@ -251,6 +259,9 @@ class CxExecUseCases(Commands):
                                           actor=principal.actor)
             pool.release(initiative_id=initiative.id, reason=reason, actor=principal.actor,
                          amount=released)
+            if review is not None:  # taken in a review (issue 14): recorded on it
+                return [pool, initiative, review_item(unit, review, principal, item="descope",
+                                                      initiative=initiative_id, note=reason)]
             return [pool, initiative]
 
         return self.transact(build)
