@@ -243,6 +243,18 @@ class ReadingCreate(RequestBody):
     sample_size: Count | None = None
     pnl: Code | None = None
     cohort: Cohort | None = None
+    # issue 15: segments, a distribution summary of the sample_size responses, category counts
+    channel: Cohort | None = None
+    region: Cohort | None = None
+    mean: Number | None = None
+    sd: Number | None = None
+    median: Number | None = None
+    p90: Number | None = None
+    share_meeting: Number | None = None
+    promoters: Count | None = None
+    passives: Count | None = None
+    detractors: Count | None = None
+    top_box: Count | None = None
 
 
 class ObservationBatchCreate(RequestBody):

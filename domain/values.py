@@ -49,13 +49,39 @@ class ImpactClaim:
 
 @dataclass(frozen=True)
 class Reading:
-    """One observation of an operational metric."""
+    """One observation of an operational metric.
+
+    Beyond the value, a reading may carry (issue 15) segment dimensions (P&L, cohort, channel,
+    region), a distribution summary of its `sample_size` responses or occurrences (mean,
+    sample standard deviation `sd`, median, 90th percentile, share meeting the customer's
+    threshold) and category counts (NPS promoters / passives / detractors; `top_box` for CSAT
+    or CES). All are optional and stored only when set (a plain reading is stored as before);
+    `check_reading` refuses counts that do not add up.
+    """
 
     value: Decimal
     observed_at: datetime
     sample_size: int | None = None
     pnl: str | None = None
     cohort: str | None = None
+    channel: str | None = None
+    region: str | None = None
+    mean: Decimal | None = None
+    sd: Decimal | None = None
+    median: Decimal | None = None
+    p90: Decimal | None = None
+    share_meeting: Decimal | None = None
+    promoters: int | None = None
+    passives: int | None = None
+    detractors: int | None = None
+    top_box: int | None = None
+
+    @property
+    def categories(self) -> tuple[int, int, int] | None:
+        """(promoters, passives, detractors) when the reading carries NPS counts."""
+        if self.promoters is None or self.passives is None or self.detractors is None:
+            return None
+        return self.promoters, self.passives, self.detractors
 
     def __post_init__(self) -> None:
         if not self.value.is_finite():
@@ -89,12 +115,73 @@ def check_observed_at(observed_at: datetime, *, now: datetime, field: str = "obs
 
 
 def check_reading(reading: Reading, *, now: datetime) -> Reading:
-    """A new reading, checked as a command: its time and its cohort's text (cleaned)."""
+    """A new reading, checked as a command: its time, its summary and counts
+    (`check_summary`) and its segments' text (cleaned)."""
     check_observed_at(reading.observed_at, now=now)
-    if reading.cohort is None:
+    check_summary(reading)
+    if all(getattr(reading, name) is None for name in SEGMENT_LABELS):
         return reading
-    cohort = clean_text(reading.cohort, field="cohort", max_length=80, required=False)
-    return replace(reading, cohort=cohort or None)
+    return replace(reading, cohort=_label(reading.cohort, "cohort"),
+                   channel=_label(reading.channel, "channel"),
+                   region=_label(reading.region, "region"))
+
+
+def _label(text: str | None, field: str) -> str | None:
+    if text is None:
+        return None
+    return clean_text(text, field=field, max_length=80, required=False) or None
+
+
+#: The free-text segment dimensions of a reading (the P&L is a code).
+SEGMENT_LABELS: Final = ("cohort", "channel", "region")
+_SUMMARY: Final = ("mean", "sd", "median", "p90", "share_meeting")
+_COUNTS: Final = ("promoters", "passives", "detractors", "top_box")
+_CATEGORIES: Final = ("promoters", "passives", "detractors")
+
+
+def check_summary(reading: Reading) -> None:
+    """A reading's distribution summary and category counts must be coherent (issue 15):
+    finite numbers; counts whole and not negative; promoters, passives and detractors given
+    together and adding up to the sample size n; a top-box count within n; a standard
+    deviation not negative; the 90th percentile not below the median; the share meeting the
+    threshold within [0, 1]. Each refusal names its field."""
+    for name in _SUMMARY:
+        number = getattr(reading, name)
+        if number is not None and (not isinstance(number, Decimal) or not number.is_finite()):
+            raise InvalidInput(f"{name} must be a finite number", field=name)
+    for name in _COUNTS:
+        count = getattr(reading, name)
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise InvalidInput(f"{name} must be a whole number", field=name)
+        if count is not None and count < 0:
+            raise InvalidInput(f"{name} cannot be negative, got {count}", field=name)
+    n = reading.sample_size
+    given = [name for name in _CATEGORIES if getattr(reading, name) is not None]
+    if given and len(given) < len(_CATEGORIES):
+        missing = next(name for name in _CATEGORIES if name not in given)
+        raise InvalidInput(f"{missing} is missing: promoters, passives and detractors come "
+                           "together", field=missing)
+    has_summary = any(getattr(reading, name) is not None for name in (*_SUMMARY, *_COUNTS))
+    if has_summary and not n:
+        raise InvalidInput("a distribution summary or category counts need the sample size n "
+                           "(at least 1)", field="sample_size")
+    categories = reading.categories
+    if categories is not None and sum(categories) != n:
+        raise InvalidInput(f"promoters + passives + detractors = {sum(categories)}, not the "
+                           f"sample size {n}", field="sample_size")
+    if reading.top_box is not None and n is not None and reading.top_box > n:
+        raise InvalidInput(f"top_box {reading.top_box} is more than the sample size {n}",
+                           field="top_box")
+    if reading.sd is not None and reading.sd < 0:
+        raise InvalidInput("sd cannot be negative", field="sd")
+    if (reading.p90 is not None and reading.median is not None
+            and reading.p90 < reading.median):
+        raise InvalidInput(f"p90 {reading.p90} is below the median {reading.median}",
+                           field="p90")
+    share = reading.share_meeting
+    if share is not None and not Decimal(0) <= share <= Decimal(1):
+        raise InvalidInput(f"share_meeting must be within [0, 1], got {share}",
+                           field="share_meeting")
 
 
 def require_text(value: str, *, field: str, max_length: int = 500) -> str:

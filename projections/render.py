@@ -16,6 +16,7 @@ from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_c
 from projections import feed
 from projections.codec import plain, plain_row
 from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
+from projections.scorestats import card_statistics
 from projections.signals import realisation
 from projections.state import (
     InitiativeState,
@@ -153,6 +154,8 @@ def scorecard(state: PortfolioState, period: str, metric: MetricState) -> Row:
         "readings": metric.readings, "current": None, "observed_at": None, "sample_size": None,
         "progress": None, "expected_progress": None, "status": "grey", "interval": None,
         "detectable_change": None, "trend": [], "trend_direction": None,
+        "intervals": [], "change": None, "threshold_share": None, "spc": None,
+        "trend_word": None, "trend_basis": None,
     }
     if point is not None:
         row.update(current=point.value, observed_at=point.observed_at,
@@ -180,6 +183,7 @@ def scorecard(state: PortfolioState, period: str, metric: MetricState) -> Row:
             improving = delta < 0 if metric.direction == "decrease" else delta > 0
             row["trend_direction"] = "flat" if delta == 0 else (
                 "improving" if improving else "worsening")
+        row.update(card_statistics(metric, series))  # issue 15: signal from noise
     row["did"] = _did(metric)
     row["targets"] = target_history(state, period, metric)
     row["initiatives"] = _aimed(state, period, metric, point.value if point else None)

@@ -139,8 +139,7 @@ def record_observations(code: MetricCode, body: ObservationBatchCreate, request:
                         s: ServicesDep, who: PrincipalDep,
                         key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Record a batch of readings (ingest services, CX executives)."""
-    readings = [Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
-                for r in body.readings]
+    readings = [Reading(**r.model_dump()) for r in body.readings]
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.record_observations(who, metric=code, batch_key=body.batch_key,
                                            readings=readings, source=body.source)
@@ -156,8 +155,7 @@ def record_observation_batches(body: ObservationBatchesCreate, request: Request,
     (ingest services, CX executives). A batch key recorded already refuses the whole request
     (409 `resource.already_exists`, naming every such batch in `details.duplicates`)."""
     batches = [(b.metric, b.batch_key,
-                [Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
-                 for r in b.readings], b.source) for b in body.batches]
+                [Reading(**r.model_dump()) for r in b.readings], b.source) for b in body.batches]
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.record_observation_batches(who, batches=batches)
     # The ids follow from metric and batch key, so a replay answers the same bytes.

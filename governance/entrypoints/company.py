@@ -128,6 +128,22 @@ class ReadingIn(_Model):
     sample_size: FileCount | None = None
     pnl: str | None = None
     cohort: Cohort | None = None
+    # issue 15: segments, a distribution summary and category counts (domain.values.Reading)
+    channel: Cohort | None = None
+    region: Cohort | None = None
+    mean: Amount | None = None
+    sd: Amount | None = None
+    median: Amount | None = None
+    p90: Amount | None = None
+    share_meeting: Amount | None = None
+    promoters: FileCount | None = None
+    passives: FileCount | None = None
+    detractors: FileCount | None = None
+    top_box: FileCount | None = None
+
+    def reading(self) -> Reading:
+        """The domain's reading (its fields have the same names)."""
+        return Reading(**self.model_dump())
 
 
 class ObservationsIn(_Model):
@@ -291,8 +307,7 @@ def import_company(app: Governance, company: CompanyFile,
             code=i.code))
     for chunk in observation_chunks(company.observations):
         batches = [(b.metric, b.batch_key,
-                    tuple(Reading(r.value, r.observed_at, r.sample_size, r.pnl, r.cohort)
-                          for r in b.readings), b.source) for b in chunk]
+                    tuple(r.reading() for r in b.readings), b.source) for b in chunk]
         step(f"observations {chunk[0].metric}/{chunk[0].batch_key} .. "
              f"{chunk[-1].metric}/{chunk[-1].batch_key} ({len(chunk)} batches)",
              app.record_observation_batches(ingest, batches=batches))

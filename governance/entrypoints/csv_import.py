@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import CxgovError
+from domain.errors import CxgovError, InvalidInput
 from domain.policy import DEFAULT_CONFIDENCE_TIERS
-from domain.values import ImpactClaim, Reading, require_code
+from domain.values import ImpactClaim, check_summary, require_code
 from governance.entrypoints.company import (
     CompanyFile,
     ImpactIn,
@@ -312,10 +312,9 @@ def _observations(rows: list[Row], metrics: dict[str, Any],
         if reading is None or reasons:
             continue
         try:
-            Reading(reading.value, reading.observed_at, reading.sample_size, reading.pnl,
-                    reading.cohort)
-        except CxgovError as exc:
-            errors.add("observations.csv", n, exc.message)
+            check_summary(reading.reading())
+        except InvalidInput as exc:  # named by its column, as the type errors are
+            errors.add("observations.csv", n, f"{exc.field}: {exc.message}")
             continue
         groups.setdefault((metric, batch_key), (source, []))[1].append(reading)
     batches: list[ObservationsIn] = []
@@ -398,8 +397,8 @@ def write_csv_company(company: CompanyFile, folder: Path) -> list[Path]:
     _write(folder / "impacts.csv", ["initiative", "metric", "expected_value", "reach"],
            ({"initiative": i.code, **c.model_dump()} for i in company.initiatives
             for c in i.expected_impacts))
-    _write(folder / "observations.csv", ["metric", "batch_key", "source", "value",
-                                         "observed_at", "sample_size", "pnl", "cohort"],
+    _write(folder / "observations.csv", ["metric", "batch_key", "source",
+                                         *ReadingIn.model_fields],
            ({"metric": b.metric, "batch_key": b.batch_key, "source": b.source,
              **r.model_dump()} for b in company.observations for r in b.readings))
     return sorted(folder.glob("*.csv"))
