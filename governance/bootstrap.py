@@ -35,6 +35,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Webhook targets follow this runtime's settings (tests build runtimes from their own).
+        self.app.webhook_allow_local = self.settings.webhook_allow_local_targets
         if self.app.signal_source is None:  # the loop's commands ask the read side (issue 14)
             self.app.signal_source = ReadSideSignals(self.read_models)
 

@@ -108,3 +108,18 @@ def test_metrics_show_the_outbox(client: TestClient) -> None:
     assert float(lines["cxgov_webhook_outbox_depth"]) == 1.0
     assert float(lines["cxgov_webhook_dead_letters"]) == 0.0
     assert float(lines["cxgov_webhook_oldest_undelivered_seconds"]) >= 0.0
+
+
+def test_local_targets_follow_the_runtime_setting() -> None:
+    from api.app import create_app
+    from governance.bootstrap import bootstrap
+    from tests.api.conftest import memory_settings
+
+    local = {**HOOK, "url": "http://127.0.0.1:9999/hook"}
+    for allowed, status in ((False, 422), (True, 201)):
+        runtime = bootstrap(memory_settings(webhook_allow_local_targets=allowed))
+        try:
+            with TestClient(create_app(runtime)) as client:
+                assert client.post("/v1/webhooks", json=local, headers=CX).status_code == status
+        finally:
+            runtime.close()

@@ -152,3 +152,32 @@ def test_the_cli_manages_subscriptions_and_lists_dead_letters(
         assert replayed.exit_code == 0, replayed.output
     finally:
         get_settings.cache_clear()
+
+
+def test_the_thread_beside_the_projectors_delivers(pg_env: dict[str, str], pg_url: str) -> None:
+    import time
+
+    from pydantic import SecretStr
+
+    from governance.bootstrap import bootstrap
+    from governance.entrypoints.webhooks import delivering
+    from governance.settings import Settings
+    from governance.webhooks import subscription_secret
+    from ops.reliability.webhooks import Receiver, serving
+
+    secret = "thread-test-secret-0123456789-0123456789"
+    rt = bootstrap(Settings(store="postgres", database_url=SecretStr(pg_url),
+                            jwt_secret=SecretStr(secret), db_pool_size=1, db_max_overflow=2,
+                            webhook_allow_local_targets=True, webhook_workers=1))
+    receiver = Receiver(secret="", refuse_until=0.0)
+    try:
+        with serving(receiver) as target, delivering(rt):
+            created = rt.app.create_webhook(CX, url=target, kinds=["cxgov.PnL.Registered"])
+            receiver.secret = subscription_secret(secret, created.id)
+            rt.app.register_pnl(FIN, code="TH", name="Thread")
+            deadline = time.monotonic() + 60
+            while not receiver.accepted and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert len(receiver.accepted) == 1 and receiver.bad_signatures == 0
+    finally:
+        rt.close()
