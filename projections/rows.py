@@ -351,9 +351,9 @@ class ScorecardCard(ReadRow):
     trend_basis: str | None = Field(default=None, description="`test` or `control chart`.")
     trend_direction: str | None
     trend_word: str | None = Field(default=None, description=(
-        "`improving`, `worsening` or `no detectable change`, from the test of the latest "
-        "change when the readings carry samples, else from the control chart's run rules "
-        "at the latest month; None with a single reading."))
+        "`improving` or `worsening` when the tested change from the previous month is "
+        "significant, else when a run rule breaks at the latest month; otherwise `no "
+        "detectable change`; None with a single reading."))
     unit: str
     weight: int
 

@@ -22,6 +22,7 @@ _HUNDRED = Decimal(100)
 #: `SPC_BASELINE` points kept (a year of months; all when fewer).
 SPC_MIN_POINTS = 5
 SPC_BASELINE = 12
+NO_CHANGE = "no detectable change"
 
 
 def _direction(metric: MetricState) -> stats.MetricDirection:
@@ -126,13 +127,15 @@ def card_statistics(metric: MetricState, series: Sequence[MonthPoint]) -> Row:
     direction = _direction(metric)
     tested = change(metric, series[-2], latest) if len(series) >= 2 else None
     chart = control_chart(series)
-    word: str | None
+    # the tested change decides when it is significant, else a run rule broken at the latest
+    # month; neither: "no detectable change" (None with a single reading and no chart)
+    words: list[tuple[str, str]] = []
     if tested is not None:
-        word = stats.trend_word(tested, direction)
-    elif chart is not None:
-        word = stats.spc_word(chart, direction)
-    else:
-        word = None
+        words.append((stats.trend_word(tested, direction), "test"))
+    if chart is not None:
+        words.append((stats.spc_word(chart, direction), "control chart"))
+    word, basis = next((w for w in words if w[0] != NO_CHANGE), words[0] if words else
+                       (None, None))
     return {
         "intervals": intervals(metric, latest),
         "change": None if tested is None else {
@@ -144,8 +147,7 @@ def card_statistics(metric: MetricState, series: Sequence[MonthPoint]) -> Row:
         "threshold_share": threshold_share(metric, latest),
         "spc": None if chart is None else _chart_row(chart, series, direction),
         "trend_word": word,
-        "trend_basis": ("test" if tested is not None else "control chart"
-                        if chart is not None else None),
+        "trend_basis": basis,
     }
 
 
