@@ -23,6 +23,9 @@ _HUNDRED = Decimal(100)
 SPC_MIN_POINTS = 5
 SPC_BASELINE = 12
 NO_CHANGE = "no detectable change"
+#: The run rules, strongest evidence first (the order `latest_signals` lists them in).
+RULES = ("beyond_limits", f"run_of_{stats.RUN_LENGTH}", "2_of_3_beyond_2_sigma",
+         "4_of_5_beyond_1_sigma")
 
 
 def _direction(metric: MetricState) -> stats.MetricDirection:
@@ -160,6 +163,7 @@ def _chart_row(chart: stats.ControlChart, series: Sequence[MonthPoint],
         "baseline_points": min(len(series), SPC_BASELINE), "points": len(series),
         "signals": [{"rule": s.rule, "month": series[s.index].month, "side": s.side}
                     for s in chart.signals],
-        "latest_signals": sorted({s.rule for s in chart.signals if s.index == last}),
+        "latest_signals": sorted({s.rule for s in chart.signals if s.index == last},
+                                 key=RULES.index),
         "word": stats.spc_word(chart, direction),
     }

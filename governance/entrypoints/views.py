@@ -102,12 +102,26 @@ def render_scorecard(cards: list[dict[str, Any]]) -> str:
         return "-" if v is None else f"{Decimal(v):.2f}"
 
     out = [f"{'metric':<6} {'status':<6} {'baseline':>9} {'current':>9} {'target':>9} "
-           f"{'progress':>9} {'expected':>9}  customer phrasing"]
+           f"{'progress':>9} {'expected':>9}  {'trend (issue 15)':<40} customer phrasing"]
     for c in cards:
         out.append(f"{c['metric']:<6} {c['status']:<6} {fmt(c['baseline']):>9} "
                    f"{fmt(c['current']):>9} {fmt(c['target']):>9} {fmt(c['progress']):>9} "
-                   f"{fmt(c['expected_progress']):>9}  {c['customer_phrasing']}")
+                   f"{fmt(c['expected_progress']):>9}  {trend_text(c):<40} "
+                   f"{c['customer_phrasing']}")
     return "\n".join(out)
+
+
+def trend_text(card: dict[str, Any]) -> str:
+    """The card's trend word and what decided it: the change's p-value or the chart's rule."""
+    word = card["trend_word"]
+    if word is None:
+        return "-"
+    change, spc = card["change"], card["spc"]
+    if card["trend_basis"] == "control chart" and spc and spc["latest_signals"]:
+        return f"{word} (SPC: {spc['latest_signals'][0]})"
+    if change:
+        return f"{word} (p={float(change['p_value']):.3g})"
+    return str(word)
 
 
 @views.command("ranking")

@@ -51,3 +51,13 @@ def test_a_single_reading_has_an_interval_and_no_word() -> None:
     found = card_statistics(metric(), points(["62"]))
     assert [i["of"] for i in found["intervals"]] == ["value"]
     assert (found["change"], found["spc"], found["trend_word"]) == (None, None, None)
+
+
+def test_the_command_line_names_the_word_and_what_decided_it() -> None:
+    from governance.entrypoints.views import trend_text
+
+    shifted = card_statistics(metric(), points([*STEADY, "66", "67"]))
+    assert trend_text(shifted) == "improving (SPC: beyond_limits)"
+    tested = card_statistics(metric(), points([*STEADY, "60", "80"]))
+    assert trend_text(tested).startswith("improving (p=")
+    assert trend_text(card_statistics(metric(), points(["62"]))) == "-"
