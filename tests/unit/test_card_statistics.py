@@ -61,3 +61,20 @@ def test_the_command_line_names_the_word_and_what_decided_it() -> None:
     tested = card_statistics(metric(), points([*STEADY, "60", "80"]))
     assert trend_text(tested).startswith("improving (p=")
     assert trend_text(card_statistics(metric(), points(["62"]))) == "-"
+
+
+def test_a_month_points_summary_survives_a_fold_snapshot() -> None:
+    """The fold snapshot keeps `MonthPoint.detail` exactly; one taken before it reads empty."""
+    from projections.codec import dump_state, load_state
+    from projections.state import PortfolioState
+
+    m = metric()
+    m.series[""] = points(["62"])
+    m.series[""][0].detail = {"promoters": 90, "passives": 70, "detractors": 40,
+                              "share_meeting": Decimal("0.625")}
+    text = dump_state(PortfolioState(metrics={"M9": m}))
+    assert load_state(text).metrics["M9"].series[""][0].detail == m.series[""][0].detail
+    older = text.replace(',"detail":{"$map":[["promoters",90],["passives",70],'
+                         '["detractors",40],["share_meeting",{"$d":"0.625"}]]}', "")
+    assert older != text
+    assert load_state(older).metrics["M9"].series[""][0].detail == {}
