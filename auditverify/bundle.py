@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditverify.encoding import from_micros, micros
 from auditverify.keys import key_id
-from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
+from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row, SealRow
 from auditverify.rules import check_decisions
 from auditverify.verifier import Verifier
 
@@ -44,6 +44,7 @@ def row_to_json(row: Row) -> dict[str, Any]:
             "entry_hash": chain.entry_hash.hex(),
             "recorded_at": from_micros(chain.recorded_at_us).isoformat(),
         },
+        **({} if row.seal is None else {"seal": row.seal.to_json()}),
     }
 
 
@@ -51,7 +52,9 @@ def row_from_json(data: Mapping[str, Any]) -> Row:
     """One position from its JSON object."""
     event = data.get("event")
     chain = data.get("chain")
+    seal = data.get("seal")
     return Row(
+        seal=None if seal is None else SealRow.from_json(seal),
         position=int(data["position"]),
         event=None if event is None else EventRow(
             originator_id=str(event["originator_id"]),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 CHAIN_TAG = b"cxgov-chain-v1"
 CHECKPOINT_TAG = b"cxgov-checkpoint-v1"
+SEAL_TAG = b"cxgov-seal-v1"
 GENESIS = bytes(32)
 HASH_SIZE = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -81,6 +82,28 @@ def checkpoint_payload(
         head,
         int64(issued_at_us),
         prev_hash,
+        key_id.encode("utf-8"),
+    )
+
+
+def seal_payload(
+    *,
+    prev_position: int,
+    prev_hash: bytes,
+    position: int,
+    entry_hash: bytes,
+    entries: int,
+    key_id: str,
+) -> bytes:
+    """The exact bytes a write seal's signature covers: one transaction's chain entries, from
+    the head it extended (prev_position, prev_hash) to its last entry (position, entry_hash)."""
+    return frame(
+        SEAL_TAG,
+        int64(prev_position),
+        prev_hash,
+        int64(position),
+        entry_hash,
+        int64(entries),
         key_id.encode("utf-8"),
     )
 

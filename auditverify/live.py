@@ -11,7 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from auditverify.encoding import micros
-from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row
+from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row, SealRow
 from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows
 
@@ -48,16 +48,27 @@ def iter_rows(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
               schema: str = DEFAULT_SCHEMA, after: int = 0) -> Iterator[Row]:
     """Events joined to chain entries by position, in order (a server-side cursor).
 
-    Must run inside a transaction; positions <= `after` are skipped.
+    Must run inside a transaction; positions <= `after` are skipped. Each chain entry that
+    ends a write transaction carries its seal (when the database has the seals table).
     """
+    seals = has_seals(conn, prefix=prefix, schema=schema)
     query = sql.SQL(
         "SELECT coalesce(e.notification_id, c.position) AS position, "
         "e.originator_id, e.originator_version, e.topic, e.state, "
-        "c.prev_position, c.prev_hash, c.entry_hash, c.recorded_at "
+        "c.prev_position, c.prev_hash, c.entry_hash, c.recorded_at, {seal_columns} "
         "FROM (SELECT * FROM {events} WHERE notification_id > %(after)s) e "
         "FULL OUTER JOIN (SELECT * FROM {chain} WHERE position > %(after)s) c "
-        "ON c.position = e.notification_id ORDER BY 1"
-    ).format(events=_table(schema, prefix, "events"), chain=_table(schema, prefix, "chain"))
+        "ON c.position = e.notification_id {seal_join} ORDER BY 1"
+    ).format(
+        events=_table(schema, prefix, "events"), chain=_table(schema, prefix, "chain"),
+        seal_columns=sql.SQL(
+            "s.prev_position AS s_prev_position, s.prev_hash AS s_prev_hash, "
+            "s.entry_hash AS s_entry_hash, s.entries AS s_entries, s.key_id AS s_key_id, "
+            "s.signature AS s_signature" if seals else
+            "NULL AS s_prev_position, NULL AS s_prev_hash, NULL AS s_entry_hash, "
+            "NULL AS s_entries, NULL AS s_key_id, NULL AS s_signature"),
+        seal_join=sql.SQL("LEFT JOIN {} s ON s.position = c.position").format(
+            _table(schema, prefix, "seals")) if seals else sql.SQL(""))
     with conn.cursor(name="auditverify_rows", row_factory=dict_row) as cur:
         cur.itersize = FETCH_SIZE
         cur.execute(query, {"after": after})
@@ -76,7 +87,23 @@ def iter_rows(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
                     entry_hash=bytes(r["entry_hash"]),
                     recorded_at_us=micros(r["recorded_at"]),
                 ),
+                seal=None if r["s_signature"] is None else SealRow(
+                    prev_position=r["s_prev_position"],
+                    prev_hash=bytes(r["s_prev_hash"]),
+                    entry_hash=bytes(r["s_entry_hash"]),
+                    entries=r["s_entries"],
+                    key_id=r["s_key_id"],
+                    signature=bytes(r["s_signature"]),
+                ),
             )
+
+
+def has_seals(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
+              schema: str = DEFAULT_SCHEMA) -> bool:
+    """Whether the database has the write seals table (migration 0010 and later)."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                       (f'"{schema}"."{prefix}_seals"',)).fetchone()
+    return bool(row and row[0])
 
 
 def snapshot(url: str) -> psycopg.Connection[Any]:

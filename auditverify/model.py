@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from auditverify.encoding import checkpoint_payload, from_micros, micros, sha256
+from auditverify.encoding import checkpoint_payload, from_micros, micros, seal_payload, sha256
 
 Severity = Literal["error", "warning", "info"]
 
@@ -34,12 +34,51 @@ class ChainRow:
 
 
 @dataclass(frozen=True)
+class SealRow:
+    """The service's signature over one write transaction's chain entries (issue 18, part 1),
+    stored at the transaction's last position: the head it extended, its last entry, how many
+    entries it wrote. A role that can only INSERT cannot make one: the key is not in the
+    database."""
+
+    prev_position: int
+    prev_hash: bytes
+    entry_hash: bytes
+    entries: int
+    key_id: str
+    signature: bytes
+
+    def payload(self, position: int) -> bytes:
+        """The signed bytes, for the seal stored at `position`."""
+        return seal_payload(prev_position=self.prev_position, prev_hash=self.prev_hash,
+                            position=position, entry_hash=self.entry_hash,
+                            entries=self.entries, key_id=self.key_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """As a JSON object (hashes in hex, signature in base64)."""
+        return {"prev_position": self.prev_position, "prev_hash": self.prev_hash.hex(),
+                "entry_hash": self.entry_hash.hex(), "entries": self.entries,
+                "key_id": self.key_id,
+                "signature": base64.b64encode(self.signature).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SealRow:
+        """From a JSON object written by to_json."""
+        return cls(prev_position=int(data["prev_position"]),
+                   prev_hash=bytes.fromhex(data["prev_hash"]),
+                   entry_hash=bytes.fromhex(data["entry_hash"]), entries=int(data["entries"]),
+                   key_id=str(data["key_id"]),
+                   signature=base64.b64decode(data["signature"], validate=True))
+
+
+@dataclass(frozen=True)
 class Row:
-    """What the history holds at one position: an event, a chain entry, or both."""
+    """What the history holds at one position: an event, a chain entry, or both (and the
+    seal of the write transaction that ends here, if any)."""
 
     position: int
     event: EventRow | None
     chain: ChainRow | None
+    seal: SealRow | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +175,8 @@ TAMPER_KINDS: dict[str, str] = {
     "malformed_event": "altered", "malformed_row": "altered", "malformed_checkpoint": "altered",
     "order": "reordered", "checkpoint_order": "reordered",
     "bad_signature": "unauthenticated", "unknown_key": "unauthenticated",
+    "unsealed_row": "unauthenticated", "bad_seal": "unauthenticated",
+    "unsealed_history": "unauthenticated",
     "truncated": "truncated", "bundle_incomplete": "truncated",
     "anchor_mismatch": "forked", "rewritten": "forked", "checkpoint_replaced": "forked",
     "checkpoint_link": "forked",
@@ -176,6 +217,7 @@ class Report:
     last_position: int = 0
     valid_checkpoints: int = 0
     anchored_through: int = 0
+    sealed_through: int = 0
     omitted_findings: int = 0
     sources: tuple[str, ...] = field(default_factory=tuple)
     decisions_checked: int = 0
@@ -214,6 +256,7 @@ class Report:
             "last_position": self.last_position,
             "valid_checkpoints": self.valid_checkpoints,
             "anchored_through": self.anchored_through,
+            "sealed_through": self.sealed_through,
             "omitted_findings": self.omitted_findings,
             "decisions_checked": self.decisions_checked,
             "findings": [

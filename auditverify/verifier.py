@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditverify.encoding import GENESIS, entry_hash
 from auditverify.keys import key_id, verify_signature
-from auditverify.model import Checkpoint, Finding, Receipt, Report, Row, Severity
+from auditverify.model import Checkpoint, Finding, Receipt, Report, Row, SealRow, Severity
 
 DEFAULT_MAX_FINDINGS = 1000
 #: Errors found in the rows themselves; they explain a disagreeing anchor precisely.
@@ -41,7 +41,16 @@ class Verifier:
     """Feed rows in position order, then call finish() for the report.
 
     `start` resumes after a trusted point (position, entry hash, chain count), for checking
-    only the rows added since a checkpoint; version continuity is then not checked.
+    only the rows added since a checkpoint; version continuity is then not checked. `sealed`
+    says that the history before `start` already had write seals (so every row after it must
+    be sealed).
+
+    Write seals (issue 18, part 1): once the history has a seal, every chain entry must be
+    covered by one, signed by a key the auditor gave. A seal covers the entries after the
+    head its transaction extended (its prev_position) up to its own position; entries between
+    the previous seal and that head were appended by someone without the service's key (e.g.
+    the INSERT-only role) and are reported one by one as `unsealed_row`. Entries before the
+    first seal (written before sealing was turned on) are one `unsealed_history` warning.
     """
 
     def __init__(
@@ -52,6 +61,7 @@ class Verifier:
         trusted_checkpoints: Sequence[Checkpoint] = (),
         receipts: Sequence[Receipt] = (),
         start: tuple[int, bytes, int] | None = None,
+        sealed: bool = False,
         max_findings: int = DEFAULT_MAX_FINDINGS,
     ) -> None:
         self._keys = dict(public_keys) if isinstance(public_keys, Mapping) else keyring(
@@ -67,6 +77,11 @@ class Verifier:
         self._check_versions = start is None
         position, head, count = start or (0, GENESIS, 0)
         self._start_count = count
+        self._seals = 1 if sealed else 0  # valid seals seen (1: resumed after sealed rows)
+        self._sealed_through = position if sealed else 0
+        self._pending = array("q")  # chain entries no valid seal covers yet
+        self._legacy: list[int] = []  # (first, last) unsealed entries before the first seal
+        self._legacy_count = 0
         self._last_chain_position = position
         self._last_entry = head
         self._chain_count = count
@@ -144,6 +159,9 @@ class Verifier:
             self._check_link(p, chain.prev_position, chain.prev_hash, hash_ok=hash_ok)
             self._chain_count += 1
             self._chain_positions.append(p)
+            self._pending.append(p)
+            if row.seal is not None:
+                self._check_seal(p, row.seal, chain.entry_hash)
             self._last_chain_position = p
             self._last_entry = chain.entry_hash
             if p in self._needed:
@@ -181,6 +199,61 @@ class Verifier:
             self.add("unexpected_row", intruder,
                      f"position {p} names position {prev_position} as its predecessor, so "
                      f"the rows {prev_position + 1}..{p - 1} are not part of the chain")
+
+    def _check_seal(self, p: int, seal: SealRow, entry: bytes) -> None:
+        key = self._keys.get(seal.key_id)
+        if key is None:
+            self.add("bad_seal", p, f"the write seal at {p} is signed by key {seal.key_id}, "
+                     "not a key the auditor gave")
+            return
+        if not verify_signature(key, seal.signature, seal.payload(p)):
+            self.add("bad_seal", p, f"the write seal at {p} has an invalid signature")
+            return
+        if seal.entry_hash != entry:
+            self.add("bad_seal", p, f"the write seal at {p} signs another entry hash than "
+                     "the chain holds there (the entry was re-computed)", tamper="altered")
+            return
+        covered_from = seal.prev_position  # entries after it are the seal's transaction
+        unsealed = [q for q in self._pending if q <= covered_from]
+        if unsealed:
+            if self._seals == 0:
+                self._legacy_count += len(unsealed)
+                self._legacy = [self._legacy[0] if self._legacy else unsealed[0], unsealed[-1]]
+            else:
+                for q in unsealed:
+                    self.add("unsealed_row", q,
+                             f"the chain entry at {q} is not covered by a write seal: the "
+                             f"seal at {p} extends position {covered_from}, the one before "
+                             f"ended at {self._sealed_through}; it was appended without the "
+                             "service's key (e.g. by a role that can only INSERT)")
+        covered = [q for q in self._pending if q > covered_from]
+        if len(covered) != seal.entries:
+            self.add("bad_seal", p, f"the write seal at {p} covers {seal.entries} entries "
+                     f"after {covered_from}; the history holds {len(covered)} there",
+                     tamper="inserted" if len(covered) > seal.entries else "deleted")
+        self._pending = array("q")
+        self._seals += 1
+        self._sealed_through = p
+
+    def _finish_seals(self) -> None:
+        if self._legacy_count:
+            first, last = self._legacy
+            self.add("unsealed_history", first,
+                     f"{self._legacy_count} chain entr(y/ies) at positions {first}..{last} "
+                     "were written before write seals began; only checkpoints vouch for them",
+                     "warning")
+        if self._seals == 0:
+            if self._pending:
+                self.add("unsealed_history", self._pending[0],
+                         f"no write seal in the history: its {len(self._pending)} chain "
+                         "entries were written without the service's writer key (sealing is "
+                         "off); only checkpoints vouch for them", "warning")
+            return
+        for q in self._pending:
+            self.add("unsealed_row", q,
+                     f"the chain entry at {q} is after the last write seal (at "
+                     f"{self._sealed_through}): appended without the service's key (e.g. by "
+                     "a role that can only INSERT)")
 
     def _check_version(self, p: int, originator_id: str, version: int) -> None:
         expected = self._versions.get(originator_id, 0) + 1
@@ -346,6 +419,7 @@ class Verifier:
 
     def finish(self) -> Report:
         """Check checkpoints and receipts against what was fed, and report."""
+        self._finish_seals()
         checkpoints = self._valid_checkpoints()
         trusted = self._trusted_checkpoints()
         anchors = [
@@ -373,6 +447,7 @@ class Verifier:
             last_position=last,
             valid_checkpoints=len(checkpoints),
             anchored_through=anchored,
+            sealed_through=self._sealed_through,
             omitted_findings=self._omitted,
         )
 

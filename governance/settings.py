@@ -245,4 +245,16 @@ def eventstore_env(settings: Settings, database_url: str | None) -> dict[str, st
         "POSTGRES_STATEMENT_TIMEOUT": str(settings.db_statement_timeout),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
             settings.db_idle_in_transaction_timeout),
+        **audit_seal_env(settings),
     }
+
+
+def audit_seal_env(settings: Settings) -> dict[str, str]:
+    """The key that seals each write transaction (issue 18): the audit signing key, when one
+    is configured or its key file exists (never created here); none, writes are unsealed."""
+    if settings.audit_signing_key is not None:
+        return {"CXGOV_AUDIT_SEAL_KEY": settings.audit_signing_key.get_secret_value()}
+    path = settings.audit_signing_key_file or settings.data_dir / "audit" / "signing.key"
+    if path.is_file():
+        return {"CXGOV_AUDIT_SEAL_KEY": path.read_text(encoding="ascii")}
+    return {}

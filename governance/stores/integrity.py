@@ -45,10 +45,10 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from auditverify.bundle import write_bundle
-from auditverify.encoding import GENESIS, micros
+from auditverify.encoding import GENESIS, micros, seal_payload
 from auditverify.encoding import entry_hash as chain_hash
 from auditverify.keys import key_id, raw_public_key
-from auditverify.live import iter_rows, read_checkpoints, snapshot
+from auditverify.live import has_seals, iter_rows, read_checkpoints, snapshot
 from auditverify.model import Checkpoint, Finding, Receipt
 from auditverify.verifier import Verifier
 from governance.settings import ConnParams, Settings, parse_database_url
@@ -82,6 +82,9 @@ class StoreBusy(es_persistence.OperationalError):
     server cancelled it and rolled the transaction back). Nothing was written; retry."""
 
 
+#: Env key of the key that seals each write transaction (PEM, or base64/hex of the seed); no
+#: seals when absent. governance.settings.eventstore_env sets it from the audit signing key.
+SEAL_KEY_ENV = "CXGOV_AUDIT_SEAL_KEY"
 #: Env key (eventsourcing style, seconds; 0 = none) of the write transaction's
 #: statement_timeout; governance.settings.eventstore_env sets it from CXGOV_DB_STATEMENT_TIMEOUT.
 STATEMENT_TIMEOUT_ENV = "POSTGRES_STATEMENT_TIMEOUT"
@@ -146,7 +149,20 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             "RETURNING position"
         ).format(chain)
         self._select_entry = SQL("SELECT entry_hash FROM {} WHERE position = %s").format(chain)
+        # The chain entries and the transaction's seal in one statement.
+        self._insert_sealed = SQL(
+            "WITH c AS ({}), s AS (INSERT INTO {} (position, prev_position, prev_hash, "
+            "entry_hash, entries, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING position) SELECT c.position FROM c"
+        ).format(self._insert_chain, SQL("{}.{}").format(schema, Identifier(f"{prefix}_seals")))
+        self.seal_key: Ed25519PrivateKey | None = None
+        self._seal_key_id = ""
         self._chained = threading.local()  # this thread's last chained (position, hash)
+
+    def set_seal_key(self, key: Ed25519PrivateKey | None) -> None:
+        """Seal every write transaction with `key` (None: write unsealed)."""
+        self.seal_key = key
+        self._seal_key_id = "" if key is None else key_id(key.public_key())
 
     def set_statement_timeout(self, seconds: int) -> None:
         """Bound every statement of a write transaction (0: no bound)."""
@@ -263,9 +279,17 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             prev_hashes.append(prev_hash)
             hashes.append(digest)
             prev_position, prev_hash = position, digest
-        written = curs.execute(
-            self._insert_chain, (recorded_at, list(ids), prevs, prev_hashes, hashes)
-        ).fetchall()
+        params: tuple[Any, ...] = (recorded_at, list(ids), prevs, prev_hashes, hashes)
+        if self.seal_key is None:
+            written = curs.execute(self._insert_chain, params).fetchall()
+        else:
+            first_prev, first_hash = prevs[0], prev_hashes[0]
+            signature = self.seal_key.sign(seal_payload(
+                prev_position=first_prev, prev_hash=first_hash, position=ids[-1],
+                entry_hash=hashes[-1], entries=len(ids), key_id=self._seal_key_id))
+            written = curs.execute(self._insert_sealed, (
+                *params, ids[-1], first_prev, first_hash, hashes[-1], len(ids),
+                self._seal_key_id, signature)).fetchall()
         if len(written) != len(ids):
             msg = f"chained {len(written)} of {len(ids)} events"
             raise ProgrammingError(msg)
@@ -300,6 +324,12 @@ class Factory(es_postgres.PostgresFactory):
             except ValueError:
                 raise OSError(f"{STATEMENT_TIMEOUT_ENV} must be an integer: {value!r}") from None
             recorder.set_statement_timeout(seconds)
+            seal = self.env.get(SEAL_KEY_ENV)
+            if seal:
+                try:
+                    recorder.set_seal_key(parse_signing_key(seal))
+                except ValueError as exc:
+                    raise OSError(f"{SEAL_KEY_ENV}: {exc}") from None
         return recorder
 
 
@@ -451,13 +481,15 @@ def _issue_once(url: str, schema: str, key: Ed25519PrivateKey, *,
             start = (last.position, last.head, last.count) if last else (0, GENESIS, 0)
             if last is not None and last.position > 0:
                 _check_anchor(conn, schema, last)
-            verifier = Verifier(start=start)
+            # rows appended without a write seal once sealing began are refused too
+            verifier = Verifier(public_keys=[key.public_key()], start=start,
+                                sealed=_sealed_before(conn, schema, start[0]))
             for row in iter_rows(conn, schema=schema, after=start[0]):
                 verifier.feed(row)
             now = conn.execute("SELECT clock_timestamp()").fetchone()
             assert now is not None
-        if verifier.has_errors:
-            report = verifier.finish()
+        report = verifier.finish()  # also the write seals of the rows since the last one
+        if not report.ok:
             raise HistoryTampered(
                 f"the history does not extend checkpoint {last.seq if last else 0}: "
                 f"first bad position {report.first_bad_position}", report.errors)
@@ -481,6 +513,15 @@ def _issue_once(url: str, schema: str, key: Ed25519PrivateKey, *,
                  signed.signature),
             )
     return signed
+
+
+def _sealed_before(conn: psycopg.Connection[Any], schema: str, position: int) -> bool:
+    """Whether write seals began at or before `position` (so every later entry needs one)."""
+    if position <= 0 or not has_seals(conn, schema=schema):
+        return False
+    row = conn.execute(SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE position <= %s)").format(
+        Identifier(schema, "cxgov_seals")), (position,)).fetchone()
+    return bool(row and row[0])
 
 
 def _check_anchor(conn: psycopg.Connection[Any], schema: str, last: Checkpoint) -> None:

@@ -159,7 +159,7 @@ def test_the_clean_ten_thousand_event_history_verifies(history: History) -> None
     assert report.rows == EVENTS
     assert report.valid_checkpoints == EVENTS // PER_SAVE // CHECKPOINT_EVERY - 1
     assert report.anchored_through == history.checkpoints[-1].position
-    assert {f.kind for f in report.findings} == {"gap", "unanchored"}
+    assert {f.kind for f in report.findings} == {"gap", "unanchored", "unsealed_history"}
 
 
 def test_one_flipped_payload_byte_is_found_at_its_position(history: History) -> None:

@@ -89,7 +89,7 @@ def test_a_clean_history_verifies_and_reports_its_gap() -> None:
     report = verify_rows(rows, public_keys=[KEY.public_key()], checkpoints=sign(rows, [5, 10]))
     assert report.ok and report.first_bad_position is None
     assert [(f.kind, f.position, f.severity) for f in report.findings] == [
-        ("gap", 6, "info"), ("unanchored", 11, "warning")]
+        ("gap", 6, "info"), ("unsealed_history", 1, "warning"), ("unanchored", 11, "warning")]
     assert report.anchored_through == 10
 
 

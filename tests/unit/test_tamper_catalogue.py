@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from auditverify.bundle import verify_bundle, write_bundle
 from auditverify.cli import main
 from auditverify.encoding import GENESIS, entry_hash
-from auditverify.keys import raw_public_key
-from auditverify.model import ChainRow, Checkpoint, EventRow, Report, Row
+from auditverify.keys import key_id, raw_public_key
+from auditverify.model import ChainRow, Checkpoint, EventRow, Report, Row, SealRow
 from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows as verify_chain
 from tests.unit.test_auditverify import KEY, sign
@@ -285,3 +285,68 @@ def test_the_cli_exits_one_with_a_position_never_unusable_input(
     assert report["first_bad_position"] is not None
     assert all(f["position"] is not None and f["tamper"] for f in report["findings"]
                if f["severity"] == "error")
+
+
+# --- write seals (issue 18, part 1) ----------------------------------------------------------
+
+
+def sealed(rows: list[Row], ends: list[int], key: Ed25519PrivateKey = KEY) -> list[Row]:
+    """The rows with a write seal at each transaction's last position (`ends`)."""
+    out: list[Row] = []
+    start = 0  # index of the transaction's first row
+    for index, row in enumerate(rows):
+        if row.position in ends:
+            assert row.chain is not None
+            first = rows[start].chain
+            assert first is not None
+            seal = SealRow(first.prev_position, first.prev_hash, row.chain.entry_hash,
+                           index - start + 1, key_id(key.public_key()), b"")
+            seal = replace(seal, signature=key.sign(seal.payload(row.position)))
+            out.append(replace(row, seal=seal))
+            start = index + 1
+        else:
+            out.append(row)
+    return out
+
+
+def test_a_sealed_history_verifies_and_survives_a_bundle(tmp_path: Path) -> None:
+    log, checkpoints = history()
+    rows = sealed(log.rows, [2, 6, 10, 13, 14])
+    report = verify_rows(rows, public_keys=PUBLIC, checkpoints=checkpoints)
+    assert report.ok and report.sealed_through == 14
+    assert "unsealed_history" not in {f.kind for f in report.findings}
+    write_bundle(tmp_path / "b.jsonl", rows=rows, checkpoints=checkpoints, source="test")
+    again = verify_bundle(tmp_path / "b.jsonl", public_keys=PUBLIC)
+    assert again.ok and again.sealed_through == 14
+
+
+def test_rows_appended_without_a_seal_are_unauthenticated_at_their_positions() -> None:
+    log, _ = history()
+    # 11 and 12 appended by a role without the key; the service's next write (13..14)
+    # extends them: its seal names 12 as the head it extended
+    rows = sealed(log.rows, [2, 6, 10])
+    tail = sealed(log.rows[12:], [14])
+    report = verify_rows([*rows[:12], *tail], public_keys=PUBLIC)
+    assert errors(report) == {("unauthenticated", 11), ("unauthenticated", 12)}
+    after = verify_rows(rows, public_keys=PUBLIC)  # nothing sealed after 10
+    assert errors(after) == {("unauthenticated", p) for p in (11, 12, 13, 14)}
+
+
+def test_a_seal_by_another_key_or_over_a_re_computed_entry_is_refused() -> None:
+    log, _ = history()
+    stranger = sealed(log.rows, [14], Ed25519PrivateKey.generate())
+    assert errors(verify_rows(stranger, public_keys=PUBLIC)) >= {("unauthenticated", 14)}
+    rows = sealed(log.rows, [14])
+    rows[5] = edit_state(rows[5], lambda d: d.update(actor="mallory"))
+    rechained = [replace(r, seal=s.seal) for r, s in zip(rechain(rows), rows, strict=True)]
+    kinds = {f.kind for f in verify_rows(rechained, public_keys=PUBLIC).errors}
+    assert "bad_seal" in kinds
+
+
+def test_entries_before_the_first_seal_are_one_warning() -> None:
+    log, _ = history()
+    legacy = sealed(log.rows[10:], [12, 14])  # sealing turned on after position 10
+    report = verify_rows([*log.rows[:10], *legacy], public_keys=PUBLIC)
+    assert report.ok
+    warned = [(f.kind, f.position) for f in report.findings if f.severity == "warning"]
+    assert ("unsealed_history", 1) in warned
