@@ -416,6 +416,7 @@ class DecisionCreate(RequestBody):
     rationale: LongText = ""
     first_tranche: Amount | None = None
     gates: Annotated[list[GateIn], Field(max_length=20)] = []
+    review: UUID | None = None  # taken in this open review (issue 14): recorded on it
 
 
 class TrancheReleaseCreate(RequestBody):
@@ -487,6 +488,7 @@ class DescopeCreate(RequestBody):
 
     new_cost: Amount
     reason: Reason
+    review: UUID | None = None  # taken in this open review (issue 14): recorded on it
 
 
 # --- responses ---------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from domain.signals import SignalFacts
 from domain.text import clean_text, optional_text
 from domain.values import require_code
 
-ITEM_KINDS: Final = ("acknowledge", "resolve", "stop")
+#: Decisions on an initiative taken in a review: each answers the review's signals naming it.
+DECISION_ITEMS: Final = ("stop", "descope", "decide")
+ITEM_KINDS: Final = ("acknowledge", "resolve", *DECISION_ITEMS)
 
 
 class Review(Aggregate):

@@ -18,7 +18,7 @@ from typing import Any
 
 from domain import stats
 from domain.lifecycle import FUNDED, Status
-from domain.review import since_of
+from domain.review import DECISION_ITEMS, since_of
 from domain.scoring import MetricTarget, gap_closed
 from domain.signals import (
     BENEFIT_AT_RISK,
@@ -379,7 +379,7 @@ def signals(state: PortfolioState, now: datetime) -> list[Signal]:
     for review in state.reviews.values():  # answered by a decision in a review, then lapsed
         raised = {s["key"]: s for s in review["signals"]}
         for item in review["items"]:
-            for key in item["answers"] if item["item"] == "stop" else ():
+            for key in item["answers"] if item["item"] in DECISION_ITEMS else ():
                 if key in live or key not in raised:
                     continue
                 live.add(key)
@@ -406,7 +406,8 @@ def facts(signal: Signal) -> SignalFacts:
 
 def answers(state: PortfolioState) -> list[dict[str, Any]]:
     """Each answered raise of a signal: when it was raised, its first answer (a note, or a
-    decision taken in a review on an initiative its evidence names) and the time between."""
+    decision taken in a review on an initiative its evidence names: stop, descope, decide)
+    and the time between."""
     first: dict[tuple[str, datetime], dict[str, Any]] = {}
 
     def offer(key: str, raised_at: datetime, period: str | None, at: datetime, by: str) -> None:
@@ -421,7 +422,7 @@ def answers(state: PortfolioState) -> list[dict[str, Any]]:
     for review in state.reviews.values():
         raised = {s["key"]: since_of(s) for s in review["signals"]}
         for item in review["items"]:
-            if item["item"] != "stop":
+            if item["item"] not in DECISION_ITEMS:
                 continue
             for key in item["answers"]:
                 if key in raised:

@@ -147,7 +147,8 @@ def decide(initiative_id: UUID, body: DecisionCreate, request: Request, s: Servi
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.decide(who, initiative_id=initiative_id, outcome=body.outcome,
                             rationale=body.rationale, first_tranche=body.first_tranche,
-                            gates=[Gate(g.name, g.amount) for g in body.gates])
+                            gates=[Gate(g.name, g.amount) for g in body.gates],
+                            review=body.review)
     where = (f"/v1/audit/decisions/{result.decision.decision_id}" if result.decision
              else location(initiative_id))
     return written(s.gov, result, status=201, location=where, etag=True)
@@ -235,7 +236,8 @@ def descope(initiative_id: UUID, body: DescopeCreate, request: Request, s: Servi
     least what was spent, below what is committed); the difference goes back to the pool."""
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.descope_initiative(who, initiative_id=initiative_id,
-                                        new_cost=body.new_cost, reason=body.reason)
+                                        new_cost=body.new_cost, reason=body.reason,
+                                        review=body.review)
     return written(s.gov, result, etag=True)
 
 

@@ -35,9 +35,9 @@ class CheckThenAct(Governance):
 
     def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
                rationale: str = "", first_tranche: Decimal | None = None,
-               gates: Sequence[Gate] = ()) -> CommandResult:
+               gates: Sequence[Gate] = (), review: UUID | None = None) -> CommandResult:
         """Approve without saving the pool in the same transaction as the initiative
-        (no tranches: `first_tranche` and `gates` are ignored)."""
+        (no tranches, no review: `first_tranche`, `gates` and `review` are ignored)."""
         initiative = self.initiative(initiative_id)
         pool = self.pool(initiative.period)
         if initiative.cost > pool.available:

@@ -20,6 +20,7 @@ from projections.query import ReadModels
 from projections.signals import decisions_waiting
 from tests.builders import (
     CX_CHIEF,
+    CX_DEPUTY,
     FINANCE_LEAD,
     INGESTER,
     INS_OWNER,
@@ -117,3 +118,21 @@ def test_a_submission_undecided_for_the_policys_days_raises_a_signal(
     found = decisions_waiting(state, submitted + timedelta(days=31))
     assert [(s["key"], s["since"]) for s in found] == [
         ("submission_undecided:FY2027:I01", submitted + timedelta(days=30))]
+
+
+def test_decisions_taken_in_a_review_answer_its_signals_naming_the_initiative(
+        loop: tuple[Governance, ReadModels, World]) -> None:
+    gov, models, world = loop
+    big = world.submit("I01", cost_m="12")  # above the 10 M four-eyes threshold
+    gov.decide(CX_CHIEF, initiative_id=big, outcome="approve")
+    review = gov.open_review(CX_CHIEF, period="FY2027", title="Weekly").id
+    gov.decide(CX_DEPUTY, initiative_id=big, outcome="approve", review=review)
+    gov.descope_initiative(CX_CHIEF, initiative_id=big, new_cost=Decimal(9_000_000),
+                           reason="phase 2 dropped", review=review)
+    found = models.loop()
+    items = found.review(str(review)).items  # type: ignore[union-attr]
+    key = "second_approval_waiting:FY2027:I01"
+    assert [(i.item, i.answers) for i in items] == [("decide", [key]), ("descope", [key])]
+    assert [(a.key, a.answered_by) for a in found.answers()] == [(key, "decision")]
+    assert [(s.key, s.state) for s in found.signals(kind="second_approval_waiting")] == [
+        (key, "closed")]
