@@ -33,6 +33,12 @@ class ApplicationLog:
         """The newest position (0 when empty)."""
         return self.app.recorder.max_notification_id() or 0
 
+    def whole(self, position: int) -> int:
+        """The newest position at or before `position` that ends a write transaction, when
+        the store records transactions (the chained PostgreSQL store); else the position."""
+        floor = getattr(self.app.recorder, "transaction_floor", None)
+        return position if floor is None else int(floor(position))
+
     def read(self, *, after: int, upto: int | None = None) -> Iterator[tuple[int, Any]]:
         """Decoded events with after < position <= upto, in order."""
         start = after

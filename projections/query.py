@@ -97,7 +97,14 @@ class ReadModels:
                               f"within {timeout:g} s; retry shortly") from None
 
     def resolve(self, as_of: str | int | datetime | None) -> int | None:
-        """An as-of value (position, or ISO time / datetime in UTC) as a log position."""
+        """An as-of value (position, or ISO time / datetime in UTC) as a log position: the
+        newest one at or before it that ends a write transaction (where the store records
+        transactions), so an as-of state never holds half a transaction (issue 18)."""
+        position = self._resolve(as_of)
+        whole = getattr(self.log, "whole", None)
+        return position if position is None or whole is None else int(whole(position))
+
+    def _resolve(self, as_of: str | int | datetime | None) -> int | None:
         if as_of is None or as_of == "":
             return None
         newest = self.log.max_position()

@@ -149,6 +149,17 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             "RETURNING position"
         ).format(chain)
         self._select_entry = SQL("SELECT entry_hash FROM {} WHERE position = %s").format(chain)
+        # The newest position <= p that ends a write transaction: every entry of one
+        # transaction has the same recorded_at, so p ends one unless the next entry shares its
+        # time; then the end of the previous one is the newest earlier entry of another time
+        # (index scans over the one transaction's entries).
+        self._select_floor = SQL(
+            "SELECT CASE WHEN (SELECT n.recorded_at FROM {c} n WHERE n.position > c.position "
+            "ORDER BY n.position LIMIT 1) IS DISTINCT FROM c.recorded_at THEN c.position "
+            "ELSE coalesce((SELECT b.position FROM {c} b WHERE b.position < c.position "
+            "AND b.recorded_at <> c.recorded_at ORDER BY b.position DESC LIMIT 1), 0) END "
+            "FROM {c} c WHERE c.position = %s"
+        ).format(c=chain)
         # The chain entries and the transaction's seal in one statement.
         self._insert_sealed = SQL(
             "WITH c AS ({}), s AS (INSERT INTO {} (position, prev_position, prev_hash, "
@@ -301,6 +312,16 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         last: tuple[int, bytes] | None = getattr(self._chained, "last", None)
         self._chained.last = None
         return last
+
+    def transaction_floor(self, position: int) -> int:
+        """The newest position at or before `position` that ends a write transaction (the
+        position itself when it ends one or has no chain entry): as of it, the log holds
+        whole transactions only."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            row = curs.execute(self._select_floor, (position,)).fetchone()
+        if row is None:
+            return position
+        return int(next(iter(row.values())) if isinstance(row, dict) else row[0])
 
     def entry_hash(self, position: int) -> bytes | None:
         """The chain's entry hash at a position (None if there is no entry there)."""
