@@ -12,6 +12,7 @@ from auditverify.bundle import BundleError, load_checkpoints, load_receipts, ver
 from auditverify.keys import load_public_key
 from auditverify.live import DEFAULT_PREFIX, DEFAULT_SCHEMA, verify_database
 from auditverify.model import Report
+from auditverify.policy import Policy, parse_duration
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -42,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "in the history and match it")
     parser.add_argument("--receipts", type=Path, metavar="FILE",
                         help="receipts you kept: {\"position\", \"entry_hash\"} per line")
+    parser.add_argument("--require-anchored-through", type=int, metavar="POSITION",
+                        help="fail unless valid checkpoints anchor the history through "
+                             "POSITION (e.g. the newest position you saw last time)")
+    parser.add_argument("--min-checkpoints", type=int, metavar="N",
+                        help="fail unless at least N valid checkpoints are in the history")
+    parser.add_argument("--max-age", metavar="DURATION",
+                        help="fail unless the newest valid checkpoint is at most this old "
+                             "(3600, 90m, 2h, 7d)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--schema", default=DEFAULT_SCHEMA, help="schema of a live database")
     parser.add_argument("--table-prefix", default=DEFAULT_PREFIX,
@@ -75,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; return the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        policy = Policy(
+            anchored_through=args.require_anchored_through,
+            min_checkpoints=args.min_checkpoints,
+            max_age_s=None if args.max_age is None else parse_duration(args.max_age))
         keys = [load_public_key(k) for k in args.public_key]
         kept = load_checkpoints(args.checkpoints) if args.checkpoints else []
         receipts = load_receipts(args.receipts) if args.receipts else []
@@ -91,5 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # e.g. psycopg errors on a live database
         print(f"auditverify: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    report = policy.check(report)
     print(json.dumps(report.to_json(), indent=2) if args.json else render(report))
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -183,6 +183,8 @@ TAMPER_KINDS: dict[str, str] = {
     "decision_rank_mismatch": "rule", "segregation_of_duties": "rule", "four_eyes": "rule",
     "pool_arithmetic": "rule", "departure_flag": "rule",
     "gap": "none", "foreign_key_offered": "none", "unanchored": "unanchored",
+    "policy_anchored_through": "truncated", "policy_min_checkpoints": "deleted",
+    "policy_max_age": "truncated",
 }
 
 
@@ -218,6 +220,7 @@ class Report:
     valid_checkpoints: int = 0
     anchored_through: int = 0
     sealed_through: int = 0
+    newest_checkpoint_at_us: int | None = None  # the newest valid, matching checkpoint's time
     omitted_findings: int = 0
     sources: tuple[str, ...] = field(default_factory=tuple)
     decisions_checked: int = 0
@@ -238,6 +241,15 @@ class Report:
         return replace(self, ok=self.ok and not findings, first_bad_position=first,
                        findings=(*self.findings, *findings), decisions_checked=checked)
 
+    def with_findings(self, findings: Sequence[Finding]) -> Report:
+        """This report plus more findings (errors make it fail)."""
+        bad = [f.position for f in findings if f.position is not None and f.severity == "error"]
+        first = min([*bad, *([self.first_bad_position] if self.first_bad_position else [])],
+                    default=None)
+        failed = any(f.severity == "error" for f in findings)
+        return replace(self, ok=self.ok and not failed, first_bad_position=first,
+                       findings=(*self.findings, *findings))
+
     @property
     def errors(self) -> tuple[Finding, ...]:
         """The findings that make the history fail."""
@@ -257,6 +269,8 @@ class Report:
             "valid_checkpoints": self.valid_checkpoints,
             "anchored_through": self.anchored_through,
             "sealed_through": self.sealed_through,
+            "newest_checkpoint_at": None if self.newest_checkpoint_at_us is None else
+            from_micros(self.newest_checkpoint_at_us).isoformat(),
             "omitted_findings": self.omitted_findings,
             "decisions_checked": self.decisions_checked,
             "findings": [

@@ -446,6 +446,9 @@ class Verifier:
             rows=len(self._positions),
             last_position=last,
             valid_checkpoints=len(checkpoints),
+            newest_checkpoint_at_us=max(
+                (c.issued_at_us for c in (*checkpoints, *trusted) if self._matches(Anchor(
+                    c.position, c.head, c.count, "", True))), default=None),
             anchored_through=anchored,
             sealed_through=self._sealed_through,
             omitted_findings=self._omitted,

@@ -13,6 +13,7 @@ from auditverify.cli import render
 from auditverify.keys import key_id, load_public_key, public_key_pem
 from auditverify.live import verify_database
 from auditverify.model import Report
+from auditverify.policy import Policy, parse_duration
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
 from governance.settings import get_settings
 from governance.stores.database import DatabaseError
@@ -124,9 +125,20 @@ def verify_command(
     receipts: Annotated[Path | None, typer.Option(
         "--receipts", help="Receipts you kept: {position, entry_hash} per line.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    anchored_through: Annotated[int | None, typer.Option(
+        "--require-anchored-through", help="Fail unless valid checkpoints anchor the history "
+                                           "through this position.")] = None,
+    min_checkpoints: Annotated[int | None, typer.Option(
+        "--min-checkpoints", help="Fail unless at least this many valid checkpoints.")] = None,
+    max_age: Annotated[str | None, typer.Option(
+        "--max-age", help="Fail unless the newest valid checkpoint is at most this old "
+                          "(3600, 90m, 2h, 7d).")] = None,
 ) -> None:
-    """Verify hashes, linkage, versions, checkpoints and receipts (exit 1 if tampered)."""
+    """Verify hashes, linkage, versions, seals, checkpoints and receipts, and the policy
+    given (exit 1 if tampered or the policy is not met)."""
     try:
+        policy = Policy(anchored_through=anchored_through, min_checkpoints=min_checkpoints,
+                        max_age_s=None if max_age is None else parse_duration(max_age))
         keys = [load_public_key(k) for k in public_key]
         kept = load_checkpoints(checkpoints) if checkpoints else []
         kept_receipts = load_receipts(receipts) if receipts else []
@@ -141,6 +153,7 @@ def verify_command(
                                          trusted_checkpoints=kept, receipts=kept_receipts)
     except (BundleError, OSError, ValueError, KeyError) as exc:
         raise _fail(f"unusable input: {exc}") from None
+    report = policy.check(report)
     typer.echo(json.dumps(report.to_json(), indent=2) if as_json else render(report))
     if not report.ok:
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auditverify.bundle import verify_bundle, write_bundle
 from auditverify.cli import main
-from auditverify.encoding import GENESIS, entry_hash
+from auditverify.encoding import GENESIS, entry_hash, from_micros
 from auditverify.keys import key_id, raw_public_key
 from auditverify.model import ChainRow, Checkpoint, EventRow, Report, Row, SealRow
+from auditverify.policy import Policy, parse_duration
 from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows as verify_chain
 from tests.unit.test_auditverify import KEY, sign
@@ -350,3 +352,38 @@ def test_entries_before_the_first_seal_are_one_warning() -> None:
     assert report.ok
     warned = [(f.kind, f.position) for f in report.findings if f.severity == "warning"]
     assert ("unsealed_history", 1) in warned
+
+
+# --- the auditor's policy (issue 18, part 4) ------------------------------------------------
+
+
+def test_the_newest_rows_and_their_checkpoint_deleted_fail_a_required_anchor() -> None:
+    log, checkpoints = history()
+    # the operator deletes the newest rows and the checkpoint over them: consistent, but
+    # the auditor saw position 14 signed last time
+    report = verify_rows(log.rows[:10], public_keys=PUBLIC, checkpoints=checkpoints[:1])
+    assert report.ok  # only the unanchored warning, with the public key alone
+    required = Policy(anchored_through=14).check(report)
+    assert errors(required) == {("truncated", 7)}
+
+
+def test_too_few_or_too_old_checkpoints_fail_the_policy() -> None:
+    log, checkpoints = history()
+    report = verify_rows(log.rows, public_keys=PUBLIC, checkpoints=checkpoints[:1])
+    assert errors(Policy(min_checkpoints=2).check(report)) == {("deleted", 7)}
+    issued = from_micros(max(c.issued_at_us for c in checkpoints[:1]))
+    fresh = Policy(max_age_s=3600).check(report, now=issued + timedelta(minutes=59))
+    stale = Policy(max_age_s=3600).check(report, now=issued + timedelta(minutes=61))
+    assert fresh.ok and errors(stale) == {("truncated", 7)}
+    assert parse_duration("2h") == 7200 and parse_duration("90m") == 5400
+
+
+def test_the_cli_applies_the_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log, checkpoints = history()
+    path = tmp_path / "b.jsonl"
+    write_bundle(path, rows=log.rows[:10], checkpoints=checkpoints[:1], source="test")
+    key = raw_public_key(KEY.public_key()).hex()
+    assert main(["--bundle", str(path), "--public-key", key]) == 0
+    assert main(["--bundle", str(path), "--public-key", key,
+                 "--require-anchored-through", "14"]) == 1
+    assert "policy_anchored_through" in capsys.readouterr().out
