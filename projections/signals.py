@@ -30,6 +30,7 @@ from domain.signals import (
     SUBMISSION_UNDECIDED,
     SignalFacts,
 )
+from projections import scorestats
 from projections.state import InitiativeState, MetricState, MonthPoint, PortfolioState
 
 #: Readings in a row on the wrong side of the glide path that make an off-track signal when no
@@ -82,22 +83,30 @@ def _worse(metric: MetricState, value: Decimal, than: Decimal) -> bool:
 
 
 def _interval(metric: MetricState, point: MonthPoint, min_n: int) -> tuple[Decimal, Decimal] | None:
-    """The 95% interval of a reading, when one is known (a % with its sample size)."""
+    """The 95% interval of a reading's value, when one is known, with a sample of at least the
+    policy's minimum: the scorecard's own intervals (issue 15, projections.scorestats) that
+    are on the value's scale: NPS counts (adjusted Wald), a percentage or, for a % metric, a
+    top-box share (Wilson), or a mean / median summary equal to the value (t; the normal
+    approximation)."""
     n = point.sample_size
-    if metric.unit != "%" or not n or n < min_n or not 0 <= point.value <= 100:
+    if not n or n < min_n:
         return None
-    successes = int((point.value / 100 * n).to_integral_value())
-    low, high = stats.wilson_interval(successes, n)
-    return low * 100, high * 100
+    for found in scorestats.intervals(metric, point):
+        of = found["of"]
+        if (of in ("nps", "value") or (of == "top_box_share" and metric.unit == "%")
+                or (of in ("mean", "median") and point.detail.get(of) == point.value)):
+            return found["low"], found["high"]
+    return None
 
 
 def off_track_since(metric: MetricState, points: list[MonthPoint],
                     min_n: int) -> datetime | None:
     """When the metric went off track (distinguishably from noise), or None if it is not.
 
-    With an interval (a percentage with a sample size of at least the policy's minimum): the
-    glide value lies outside the latest reading's 95% Wilson interval, on the better side;
-    raised at the first reading of that run. Without: the last RUN readings are all worse
+    With an interval (`_interval`: NPS counts, a percentage or top-box share, a mean or
+    median summary, with a sample of at least the policy's minimum): the glide value lies
+    outside the latest reading's 95% interval, on the better side; raised at the first
+    reading of that run. Without: the last RUN readings are all worse
     than the glide path; raised at the reading that completed the run.
     """
     if not points:
