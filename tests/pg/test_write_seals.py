@@ -17,7 +17,7 @@ from auditverify.live import verify_database
 from governance.app import Governance
 from governance.stores.integrity import SEAL_KEY_ENV, HistoryTampered, issue_checkpoint
 from tests.builders import CX_CHIEF, M, World
-from tests.pg.test_audit_rules import append_as_app_role
+from tests.pg.test_audit_rules import append_as_app_role, generate
 
 pytestmark = pytest.mark.pg
 
@@ -82,3 +82,15 @@ def test_seals_are_checked_against_the_auditors_key(gov: Governance, pg_url: str
     report = verify_database(pg_url, public_keys=[stranger.public_key()])
     assert not report.ok and {f.kind for f in report.errors} == {"bad_seal"}
     assert {f.tamper for f in report.errors} == {"unauthenticated"}
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_clean_generated_sealed_histories_verify_with_no_finding(
+    gov: Governance, pg_url: str, seed: int,
+) -> None:
+    generate(gov, seed)
+    issue_checkpoint(gov, KEY)
+    report = verify_database(pg_url, public_keys=[KEY.public_key()])
+    assert report.ok and report.errors == (), report.errors
+    assert report.sealed_through == report.anchored_through == gov.position()
+    assert report.decisions_checked >= 5
