@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from auditverify.cli import render
 from auditverify.keys import key_id, load_public_key, public_key_pem
 from auditverify.live import verify_database
 from auditverify.model import Report
+from auditverify.note import NoteError, parse_note
 from auditverify.policy import Policy, parse_duration
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
 from governance.settings import get_settings
@@ -20,11 +22,15 @@ from governance.stores.database import DatabaseError
 from governance.stores.integrity import (
     HistoryTampered,
     SigningKeyRefused,
+    entry_hash,
     export_bundle,
     issue_checkpoint,
     latest_checkpoint,
     load_signing_key,
+    log_origin,
+    merkle_log,
     signing_key_path,
+    tree_head_note,
 )
 
 audit_app = typer.Typer(
@@ -168,3 +174,69 @@ def export_command(
         assert runtime.database_url is not None
         rows = export_bundle(runtime.database_url, path)
     typer.echo(f"exported {rows} positions to {path}")
+
+
+@audit_app.command("tree-head")
+def tree_head_command(
+    size: Annotated[int | None, typer.Option(
+        "--size", help="The tree size (chain entries) to sign; default: all.")] = None,
+) -> None:
+    """Print a signed C2SP checkpoint (signed note) of the log's RFC 9162 Merkle tree: its
+    origin line, size and root, signed with the audit signing key."""
+    try:
+        key = load_signing_key(get_settings(), create=False)
+    except SigningKeyRefused as exc:
+        raise _fail(str(exc)) from None
+    with _runtime() as runtime:
+        try:
+            note = tree_head_note(runtime.app, key, size=size)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(note, nl=False)
+
+
+@audit_app.command("prove")
+def prove_command(
+    position: Annotated[int | None, typer.Option(
+        "--position", help="Prove this position's chain entry included.")] = None,
+    old_note: Annotated[Path | None, typer.Option(
+        "--since", help="A checkpoint (signed note) you kept: prove the log extends it.")] = None,
+    size: Annotated[int | None, typer.Option(
+        "--size", help="The tree size to prove against; default: all.")] = None,
+) -> None:
+    """Print an inclusion proof (--position) or a consistency proof (--since NOTE) as JSON,
+    with the signed checkpoint it is against; check it with python -m auditverify.proofs."""
+    if (position is None) == (old_note is None):
+        raise _fail("give exactly one of --position and --since")
+    try:
+        key = load_signing_key(get_settings(), create=False)
+        old = None if old_note is None else parse_note(old_note.read_text(encoding="utf-8"))[0]
+    except (SigningKeyRefused, NoteError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    with _runtime() as runtime:
+        tree, positions = merkle_log(runtime.app)
+        origin = log_origin(runtime.app)
+        if old is not None and old.origin != origin:
+            raise _fail(f"that checkpoint is of log {old.origin!r}, not this log {origin!r}")
+        try:
+            note = tree_head_note(runtime.app, key, size=size)
+            target = tree.size if size is None else size
+            out: dict[str, object] = {"checkpoint": note}
+            if position is not None:
+                if position not in positions:
+                    raise ValueError(f"position {position} has no chain entry")
+                index = positions.index(position)
+                proof = tree.inclusion_proof(index, target)
+                leaf = entry_hash(runtime.app, position)
+                assert leaf is not None
+                out.update(kind="inclusion", position=position, index=index,
+                           entry_hash=leaf.hex())
+            else:
+                assert old is not None
+                proof = tree.consistency_proof(old.size, target)
+                out.update(kind="consistency", old_size=old.size)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    out["proof"] = [base64.b64encode(p).decode("ascii") for p in proof]
+    typer.echo(json.dumps(out, indent=2))
+

@@ -49,11 +49,15 @@ from auditverify.encoding import GENESIS, micros, seal_payload
 from auditverify.encoding import entry_hash as chain_hash
 from auditverify.keys import key_id, raw_public_key
 from auditverify.live import has_seals, iter_rows, read_checkpoints, snapshot
+from auditverify.merkle import MerkleTree
 from auditverify.model import Checkpoint, Finding, Receipt
+from auditverify.note import TreeHead, sign_note
 from auditverify.verifier import Verifier
 from governance.settings import ConnParams, Settings, parse_database_url
 
 SIGNING_KEY_FILE = Path("audit") / "signing.key"
+#: The key name on the service's signed-note checkpoints.
+NOTE_KEY_NAME = "cxgov"
 _SEED_SIZE = 32
 
 Target = Application[Any] | Mapping[str, str] | str
@@ -569,3 +573,36 @@ def export_bundle(target: Target, path: Path) -> int:
             checkpoints=checkpoints,
             source=parse_database_url(url).redacted_url(),
         )
+
+
+# --- the Merkle log (issue 18, part 2) ----------------------------------------------------
+
+
+def log_origin(target: Target) -> str:
+    """The log's identity line for its checkpoints: the cluster's system identifier and the
+    database name, so two databases (even restored copies on other clusters) never share it."""
+    url = database_url(target)
+    with snapshot(url) as conn, conn.transaction():
+        row = conn.execute("SELECT (SELECT system_identifier FROM pg_control_system()), "
+                           "current_database()").fetchone()
+    assert row is not None
+    return f"cxgov/{row[0]}/{row[1]}"
+
+
+def merkle_log(target: Target) -> tuple[MerkleTree, list[int]]:
+    """The RFC 9162 tree over the chain's entry hashes in position order, and the position of
+    each leaf (leaf i is the i-th chain entry)."""
+    url, schema = database_url(target), _schema(target)
+    with snapshot(url) as conn, conn.transaction():
+        rows = conn.execute(SQL("SELECT position, entry_hash FROM {} ORDER BY position").format(
+            Identifier(schema, "cxgov_chain"))).fetchall()
+    return MerkleTree([bytes(r[1]) for r in rows]), [int(r[0]) for r in rows]
+
+
+def tree_head_note(target: Target, key: Ed25519PrivateKey, *, name: str = NOTE_KEY_NAME,
+                   size: int | None = None) -> str:
+    """A C2SP signed-note checkpoint of the log (its origin, tree size and root), signed."""
+    tree, _ = merkle_log(target)
+    head = TreeHead(log_origin(target), tree.size if size is None else size,
+                    tree.root(size))
+    return sign_note(head, name, key)
