@@ -40,7 +40,10 @@ from governance.fields import (
     Unit,
     whole_number,
 )
+from projections.departments import DepartmentSummary, DepartmentView
+from projections.fairshare import FairShares
 from projections.loop_rows import BenefitPlanRow, LoopAnswer, LoopSpeed, ReviewRow, SignalRow
+from projections.plans import PlanComparison, PlanRow, PlansList
 from projections.rows import (
     AuditEvent,
     Departure,
@@ -661,6 +664,14 @@ class RecommendationPublic(BaseModel):
     position: int
 
 
+class FairSharesPublic(BaseModel):
+    """A period's fair shares (issue 16): the Method of Equal Shares beside the greedy and
+    exact plans, with each P&L's share of spend and of value, as of a log position."""
+
+    item: FairShares
+    position: int
+
+
 class InitiativePublic(BaseModel):
     """One initiative's card as of a log position."""
 
@@ -912,3 +923,99 @@ class BenefitPlanListPublic(BaseModel):
     items: list[BenefitPlanRow]
     position: int
     now: AwareDatetime
+
+
+# --- funding plans (issue 16) -------------------------------------------------------------------
+
+class ForcedIn(RequestBody):
+    """An initiative forced into or out of a plan, with the reason."""
+
+    code: Code
+    reason: Reason
+
+
+class PlanCreate(RequestBody):
+    """Save a named plan of the period: its selection is computed now and recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Cross-P&L first", "budget": "120000000", "policy_version": 1,
+         "forced_in": [{"code": "I04", "reason": "gets done no other way"}],
+         "forced_out": [], "description": ""}]})
+
+    name: Label
+    budget: Amount = Field(description="What the period may commit in all, funded work "
+                                       "included.")
+    policy_version: Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(whole_number)] \
+        | None = Field(default=None, description="Default: the policy in force.")
+    forced_in: list[ForcedIn] = Field(default_factory=list, max_length=500)
+    forced_out: list[ForcedIn] = Field(default_factory=list, max_length=500)
+    description: LongText = ""
+
+
+class PlanAdopt(RequestBody):
+    """Adopt a saved plan as the period's plan of record (CX executive), with the reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"rationale": "Seybold: cross-P&L work gets done no other way."}]})
+
+    rationale: Reason
+
+
+class PlansPublic(BaseModel):
+    """A period's funding plans and its plan of record, as of a log position."""
+
+    item: PlansList
+    position: int
+
+
+class PlanPublic(BaseModel):
+    """One funding plan, as of a log position."""
+
+    item: PlanRow
+    position: int
+
+
+class PlanComparisonPublic(BaseModel):
+    """Up to four plans side by side, as of a log position."""
+
+    item: PlanComparison
+    position: int
+
+
+# --- operational metrics with owners, departments (issue 15, part 3) ---------------------------
+
+class OperationalMetricIn(RequestBody):
+    """One operational metric a customer success metric maps to, and who owns it."""
+
+    name: Text
+    source: Text = Field(description="Where its data comes from.")
+    aggregation: Text = Field(description="How readings are aggregated, e.g. `median per "
+                                          "month`.")
+    department: Label = Field(description="The department or function that owns it "
+                                          "(matched case-insensitively).")
+
+
+class OperationalMetricsCreate(RequestBody):
+    """A metric's whole mapping to operational metrics (CX executive): 1 to 20, no name
+    twice; it replaces the mapping before. A mapping that changes nothing is refused (422)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"operational_metrics": [
+        {"name": "Hours from application to KYC decision", "source": "KYC case system",
+         "aggregation": "median per month", "department": "Onboarding Operations"}]}]})
+
+    operational_metrics: list[OperationalMetricIn] = Field(min_length=1, max_length=20)
+
+
+class DepartmentsPublic(BaseModel):
+    """Every department that owns an operational metric, as of a log position."""
+
+    items: list[DepartmentSummary]
+    position: int
+
+
+class DepartmentPublic(BaseModel):
+    """One department's operational metrics and the customer outcomes they serve."""
+
+    item: DepartmentView
+    position: int
+

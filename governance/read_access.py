@@ -30,6 +30,7 @@ from typing import TypeVar
 from domain.lifecycle import CONFIDENTIAL
 from governance.access import require_role
 from governance.principal import AUDITOR, CX_EXEC, FINANCE, PNL_OWNER, Principal
+from projections.fairshare import FairShares
 from projections.rows import (
     Departure,
     InitiativeCard,
@@ -251,6 +252,19 @@ class PortfolioReader:
             "frontier": [p.model_copy(update={"keys": keys(p.keys)}) for p in found.frontier],
             "unfunded": [unfunded(item) for item in found.unfunded],
         })
+
+    def fair_shares(self, period: str) -> FairShares | None:
+        """Fair shares (issue 16; computed on the whole ranking, the same for everyone), with
+        the codes of initiatives the principal may not read blanked, as the recommendation."""
+        if not self.reads_initiatives:
+            return None
+        found = self.snapshot.fair_shares(period)
+        if self.sees_all or found is None:
+            return found
+        shown = {r.code for r in self.ranking(period)} - {None}
+        return found.model_copy(update={"plans": [
+            plan.model_copy(update={"keys": [k if k in shown else None for k in plan.keys]})
+            for plan in found.plans]})
 
 
 def read_as(principal: Principal, snapshot: Snapshot) -> PortfolioReader:

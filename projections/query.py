@@ -11,6 +11,8 @@ from domain.errors import InvalidInput, PlanNotFound
 from domain.plans import COMPARE_AT_MOST
 from domain.policy import PolicyTerms
 from projections import render
+from projections.departments import DepartmentSummary, DepartmentView, department, departments
+from projections.fairshare import FairShares
 from projections.log import LogReader
 from projections.loop_rows import LoopView
 from projections.plans import PlanComparison, PlansList, compare, find_plans, plans_list
@@ -153,7 +155,7 @@ class ReadModels:
         """A period's funding plans and plan of record (issue 16), and the position read
         (None: no such period then). Plans live in the fold's core: as of any position they
         replay without loading an initiative."""
-        state = self._core_at(**at)
+        state = self.core_at(**at)
         if period not in state.periods:
             return state.position, None
         return state.position, plans_list(state, period)
@@ -164,7 +166,7 @@ class ReadModels:
         that is not a plan of the period then is refused (PlanNotFound)."""
         if not 1 <= len(names) <= COMPARE_AT_MOST:
             raise InvalidInput(f"name 1 to {COMPARE_AT_MOST} plans to compare", field="names")
-        state = self._core_at(**at)
+        state = self.core_at(**at)
         if period not in state.periods:
             return state.position, None
         found, missing = find_plans(state, period, names)
@@ -173,8 +175,21 @@ class ReadModels:
                                field="names", names=missing)
         return state.position, compare(state, period, found)
 
-    def _core_at(self, as_of: str | int | datetime | None = None,
-                 min_position: int | None = None) -> PortfolioState:
+    def departments(self, **at: Any) -> tuple[int, list[DepartmentSummary]]:
+        """Every department that owns an operational metric (issue 15), and the position
+        read; from the fold's core, live or as of any position."""
+        state = self.core_at(**at)
+        return state.position, departments(state)
+
+    def department(self, name: str, **at: Any) -> tuple[int, DepartmentView | None]:
+        """One department's operational metrics and the outcomes they serve (None: no
+        operational metric names it then), and the position read."""
+        state = self.core_at(**at)
+        return state.position, department(state, name)
+
+    def core_at(self, as_of: str | int | datetime | None = None,
+                min_position: int | None = None) -> PortfolioState:
+        """The fold's core (no initiatives) live or as of a position or time."""
         position = self.resolve(as_of)
         if position is None:
             self.wait(min_position)
@@ -203,6 +218,10 @@ class ReadModels:
     def recommendation(self, period: str, **at: Any) -> Recommendation | None:
         """Greedy, optimal and frontier for the remaining pool."""
         return self.snapshot(**at).recommendation(period)
+
+    def fair_shares(self, period: str, **at: Any) -> FairShares | None:
+        """Fair shares (issue 16): Method of Equal Shares beside the greedy and exact plans."""
+        return self.snapshot(**at).fair_shares(period)
 
     def scorecard(self, period: str, **at: Any) -> list[ScorecardCard]:
         """One card per metric."""

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from projections import feed, render
 from projections.codec import canonical
 from projections.documents import Scope, ScopeKind
+from projections.fairshare import FairShares, fair_shares
 from projections.recommend import recommendation
 from projections.rows import (
     Departure,
@@ -166,6 +167,15 @@ class Snapshot:
         if ledger is None:
             return None
         return recommendation(self.ranking(period), ledger)
+
+    def fair_shares(self, period: str) -> FairShares | None:
+        """Fair shares (issue 16): the Method of Equal Shares beside the greedy and exact
+        plans, each P&L's share of spend and of value (None: no such period)."""
+        ledger = self.ledger(period)
+        rec = self.recommendation(period)
+        if ledger is None or rec is None:
+            return None
+        return fair_shares(self.ranking(period), ledger, self.pnls(), rec)
 
     def you_said_we_did(self) -> list[SaidDidStory]:
         """"You said, we did": one story per metric, every period (projections/feed.py).

@@ -7,7 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.web import actions, errors, loop_pages, money, pages, redecide
+from api.web import actions, errors, fair_pages, loop_pages, money, pages, plan_pages, redecide
+from api.web.department_pages import router as department_router
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
 
@@ -21,6 +22,9 @@ def install(app: FastAPI) -> None:
     app.include_router(redecide.router)  # carry-over, retarget (issue 14)
     app.include_router(money.router)  # ledger page, stop and descope forms (issue 14)
     app.include_router(loop_pages.router)  # signals inbox, loop speed, reviews (issue 14)
+    app.include_router(fair_pages.router)  # fair shares (issue 16)
+    app.include_router(plan_pages.router)  # funding plans (issue 16)
+    app.include_router(department_router)  # departments (issue 15, part 3)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

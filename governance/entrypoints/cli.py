@@ -26,7 +26,9 @@ from governance.entrypoints.company import (
 )
 from governance.entrypoints.db import db_app, migrate_command
 from governance.entrypoints.demo_history import apply_history
+from governance.entrypoints.departments import departments_app
 from governance.entrypoints.export import export_command
+from governance.entrypoints.fairshares import fair_shares_command
 from governance.entrypoints.feed import feed_command
 from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
 from governance.entrypoints.money import (
@@ -35,6 +37,7 @@ from governance.entrypoints.money import (
     spend_command,
     stop_command,
 )
+from governance.entrypoints.plans import plans_app
 from governance.entrypoints.redecide import carry_over_command, metrics_app
 from governance.entrypoints.serve import (
     app_factory,
@@ -68,7 +71,11 @@ app.add_typer(signals_app, name="signals", help="Signals: list, ack, resolve, lo
 app.add_typer(reviews_app, name="reviews", help="Reviews: list, show, open, stop, close.")
 app.add_typer(benefits_app, name="benefits", help="Benefit plans: list, plan, revise.")
 app.add_typer(metrics_app, name="metrics", help="Metrics: retarget, re-baseline, history.")
+app.add_typer(plans_app, name="plans", help="Funding plans: save, list, compare, adopt.")
+app.add_typer(departments_app, name="departments",
+              help="Departments: operational metrics with owners (list, show, map).")
 app.command("carry-over")(carry_over_command)
+app.command("fair-shares")(fair_shares_command)
 app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(
     migrate_command
 )

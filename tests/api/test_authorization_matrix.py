@@ -12,6 +12,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -38,6 +39,9 @@ HOOK = "00000000-0000-4000-8000-0000000000aa"  # no such subscription: allowed m
 REVIEW = "00000000-0000-4000-8000-0000000000cc"  # no such review: allowed means 404
 SIGNAL = "metric_off_track:FY2027:M2"  # not open in Harborview: allowed means 404
 SIGNAL_ANSWERERS = {CX_EXEC: ALL, PNL_OWNER: ALL, FINANCE: ALL}
+PLAN_READERS = {FINANCE: ALL, CX_EXEC: ALL, AUDITOR: ALL}  # funding plans (issue 16)
+PLAN = "Matrix"  # a plan saved in the matrix world; adopting "Nothing" means 404
+DEPARTMENT = "Onboarding%20Operations"  # owns Harborview's operational metrics (issue 15)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ READS = [
     Route("GET", "/v1/periods/{period}/ranking?as_of={newest}", INITIATIVE_READERS),
     Route("GET", "/v1/periods/{period}/recommendation", INITIATIVE_READERS),
     Route("GET", "/v1/periods/{period}/recommendation?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/v1/periods/{period}/fair-shares", INITIATIVE_READERS),
+    Route("GET", "/v1/periods/{period}/fair-shares?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/dashboard/fair-shares", INITIATIVE_READERS),
+    Route("GET", "/dashboard/fair-shares?as_of={newest}", INITIATIVE_READERS),
     Route("GET", "/v1/scorecard?period={period}", EVERYONE),
     Route("GET", "/v1/pnls", EVERYONE),
     Route("GET", "/v1/scenarios", EVERYONE),
@@ -121,6 +129,21 @@ READS = [
     Route("GET", "/dashboard/reviews", INITIATIVE_READERS),
     Route("GET", "/dashboard/reviews/{review}", INITIATIVE_READERS),
     Route("GET", "/dashboard/reviews/{review}?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/v1/periods/{period}/plans", PLAN_READERS),
+    Route("GET", "/v1/periods/{period}/plans?as_of={newest}", PLAN_READERS),
+    Route("GET", f"/v1/periods/{{period}}/plans/compare?names={PLAN}", PLAN_READERS),
+    Route("GET", f"/v1/periods/{{period}}/plans/compare?names={PLAN}&as_of={{newest}}",
+          PLAN_READERS),
+    Route("GET", f"/v1/periods/{{period}}/plans/{PLAN}", PLAN_READERS),
+    Route("GET", f"/v1/periods/{{period}}/plans/{PLAN}?as_of={{newest}}", PLAN_READERS),
+    Route("GET", "/dashboard/plans", PLAN_READERS),
+    Route("GET", f"/dashboard/plans?as_of={{newest}}&name={PLAN}", PLAN_READERS),
+    Route("GET", "/v1/departments", EVERYONE),  # issue 15: departments
+    Route("GET", "/v1/departments?as_of={newest}", EVERYONE),
+    Route("GET", f"/v1/departments/{DEPARTMENT}", EVERYONE),
+    Route("GET", f"/v1/departments/{DEPARTMENT}?as_of={{newest}}", EVERYONE),
+    Route("GET", "/dashboard/departments", EVERYONE),
+    Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
 ]
 WRITES = [
     Route("POST", "/v1/periods", {FINANCE: ALL},
@@ -188,6 +211,13 @@ WRITES = [
           {CX_EXEC: ALL, PNL_OWNER: OWN},
           {"points": [{"metric": "M1", "by": "2027-06-30", "expected": "100"}],
            "reason": "matrix"}),
+    Route("POST", "/v1/periods/{period}/plans", {CX_EXEC: ALL, FINANCE: ALL},
+          {"name": "Matrix probe", "budget": "120000000"}),
+    Route("POST", "/v1/periods/{period}/plans/Nothing/adopt", {CX_EXEC: ALL},
+          {"rationale": "matrix"}),
+    Route("POST", "/v1/metrics/M1/operational-metrics", {CX_EXEC: ALL}, {
+        "operational_metrics": [{"name": "Matrix probe", "source": "matrix",
+                                 "aggregation": "count", "department": "Matrix"}]}),
 ]
 TABLE = READS + WRITES
 CELLS = [(route, role, scope) for route in TABLE for role in ROLES for scope in (OWN, OTHER)]
@@ -221,6 +251,8 @@ def new_world() -> Iterator[tuple[TestClient, Runtime]]:
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         runtime.extras["review"] = str(runtime.app.open_review(  # one review to read
             Principal("cx.matrix", frozenset({CX_EXEC})), period=PERIOD, title="Matrix").id)
+        runtime.app.save_plan(Principal("cx.matrix", frozenset({CX_EXEC})), period=PERIOD,
+                              name=PLAN, budget=Decimal(120_000_000))  # one plan to read
         yield client, runtime
     runtime.close()
 
@@ -277,7 +309,8 @@ def test_the_table_covers_every_route() -> None:
                     "{read}": "{initiative_id}", "M1": "{code}",
                     "00000000-0000-4000-8000-000000000000": "{decision_id}",
                     HOOK: "{subscription_id}", REVIEW: "{review_id}", SIGNAL: "{key}",
-                    "{review}": "{review_id}"}
+                    "{review}": "{review_id}", PLAN: "{name}", "Nothing": "{name}",
+                    DEPARTMENT: "{name}"}
     table = set()
     for row in TABLE:
         path = row.path.split("?")[0]
