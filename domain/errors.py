@@ -162,6 +162,12 @@ class MetricNotFound(NotFound):
     code = "metric.not_found"
 
 
+class DepartmentNotFound(NotFound):
+    """No operational metric names this department (issue 15)."""
+
+    code = "department.not_found"
+
+
 class PnlNotFound(NotFound):
     """No P&L with this code."""
 

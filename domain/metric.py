@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.ids import natural_id
+from domain.operational import check_operational
 from domain.values import DIRECTIONS, Reading, check_reading, require_code, require_text
 
 
@@ -57,6 +58,17 @@ class CustomerSuccessMetric(Aggregate):
         previous_baseline: Decimal
         previous_target: Decimal
         reason: str
+        actor: str
+
+    class OperationalMetricsMapped(Aggregate.Event):
+        """The metric's whole mapping to operational metrics (issue 15): each with its
+        `name`, data `source`, `aggregation` rule and owning `department`; replaces the
+        mapping before it (`previous`, empty the first time)."""
+
+        TOPIC = "cxgov.CustomerSuccessMetric.OperationalMetricsMapped"
+        metric: str  # the metric's code
+        operational_metrics: list[dict[str, str]]
+        previous: list[dict[str, str]]
         actor: str
 
     @staticmethod
@@ -187,6 +199,27 @@ class CustomerSuccessMetric(Aggregate):
         self.baseline = baseline
         self.target = target
         self.target_date = target_date
+
+
+    @property
+    def operational_metrics(self) -> list[dict[str, str]]:
+        """The mapped operational metrics (empty until mapped; older metrics have none)."""
+        return list(getattr(self, "_operational", []))
+
+    def map_operational(self, *, operational_metrics: list[dict[str, str]], actor: str) -> None:
+        """Map the metric to its operational metrics, replacing the mapping before; a mapping
+        that changes nothing is refused."""
+        mapped = check_operational(operational_metrics)
+        if mapped == self.operational_metrics:
+            raise InvalidInput(f"metric {self.code} is mapped so already: nothing changes",
+                               field="operational_metrics")
+        self._mapped(metric=self.code, operational_metrics=mapped,
+                     previous=self.operational_metrics, actor=actor)
+
+    @event(OperationalMetricsMapped)
+    def _mapped(self, *, metric: str, operational_metrics: list[dict[str, str]],
+                previous: list[dict[str, str]], actor: str) -> None:
+        self._operational = [dict(m) for m in operational_metrics]
 
 
 def change_kind(*, baseline_changed: bool, target_changed: bool) -> str:

@@ -79,6 +79,10 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
             parts.append(f"funds={len(funds)}")
         if fields.get("replaces"):
             parts.append(f"replaces={fields['replaces']}")
+    mapped = fields.get("operational_metrics")
+    if name == "CustomerSuccessMetric.OperationalMetricsMapped" and mapped is not None:
+        departments = sorted({m["department"] for m in mapped})  # issue 15: who owns them
+        parts.append(f"operational_metrics={len(mapped)} departments={', '.join(departments)}")
     return f"{name}: {' '.join(parts)}".strip()
 
 

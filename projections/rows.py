@@ -398,6 +398,9 @@ class DecisionRecord(ReadRow):
     decision_id: str
     departure: bool
     outcome: str
+    plan: str | None = Field(default=None, description=(
+        "The plan of record the decision was judged against (issue 16): then `recommended` "
+        "means the plan funds it. None: judged against the recommendation's cut line."))
     policy_version: int
     position: int
     rank: int | None
@@ -405,9 +408,6 @@ class DecisionRecord(ReadRow):
     rationale: str
     recommended: bool
     score: DecimalText
-    plan: str | None = Field(default=None, description=(
-        "The plan of record the decision was judged against (issue 16): then `recommended` "
-        "means the plan funds it. None: judged against the recommendation's cut line."))
 
 
 class OutcomeRow(ReadRow):
@@ -507,6 +507,24 @@ class ScenarioRow(ReadRow):
     pnl: str | None
 
 
+class OperationalMetric(ReadRow):
+    """One operational metric a customer success metric maps to (issue 15), with its owner."""
+
+    aggregation: str = Field(description="How the readings are aggregated, e.g. `median per "
+                                         "month`.")
+    department: str = Field(description="The department or function that owns it.")
+    name: str
+    source: str = Field(description="Where its data comes from.")
+
+
+class MappedBy(ReadRow):
+    """Who mapped a metric's operational metrics last, when, at which log position."""
+
+    actor: str
+    at: TimeText
+    position: int
+
+
 class MetricRow(ReadRow):
     """A customer success metric's register entry."""
 
@@ -517,7 +535,11 @@ class MetricRow(ReadRow):
     defined_at: TimeText
     direction: str
     importance: DecimalText | None
+    # who mapped its operational metrics last (issue 15); the default reads older rows
+    operational_mapped: MappedBy | None = None
     operational_metric: str
+    # its operational metrics with owners (issue 15); the default reads older rows
+    operational_metrics: list[OperationalMetric] = Field(default_factory=list)
     pnl: str | None
     satisfaction: DecimalText | None
     scenario: str | None

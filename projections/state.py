@@ -89,6 +89,10 @@ class MetricState:
     # every target version, the definition first: baseline, target, target_date, kind,
     # reason, actor, at, position (the log position it took effect at)
     targets: list[dict[str, Any]] = field(default_factory=list)
+    # its operational metrics, with owners (issue 15; projections/departments_fold.py): name,
+    # source, aggregation, department; and who mapped them last (actor, at, position)
+    operational_metrics: list[dict[str, str]] = field(default_factory=list)
+    operational_mapped: dict[str, Any] | None = None
 
 
 @dataclass
@@ -497,6 +501,10 @@ _HANDLERS.update(LOOP_HANDLERS)
 from projections.plans_fold import PLAN_HANDLERS  # noqa: E402  (issue 16: funding plans)
 
 _HANDLERS.update(PLAN_HANDLERS)
+
+from projections.departments_fold import DEPARTMENT_HANDLERS  # noqa: E402  (issue 15, part 3)
+
+_HANDLERS.update(DEPARTMENT_HANDLERS)
 
 
 #: Events the fold applies to an existing initiative (Submitted creates one).

@@ -64,6 +64,15 @@ class ScenarioIn(_Model):
     description: LongText = ""
 
 
+class OperationalMetricIn(_Model):
+    """One operational metric a metric maps to, with its owner (issue 15)."""
+
+    name: Text
+    source: Text
+    aggregation: Text
+    department: Label
+
+
 class MetricIn(_Model):
     code: str
     customer_phrasing: Text
@@ -79,6 +88,7 @@ class MetricIn(_Model):
     importance: Amount | None = None
     satisfaction: Amount | None = None
     weight: int | None = Field(default=None, ge=0, le=100)
+    operational_metrics: list[OperationalMetricIn] = Field(default_factory=list, max_length=20)
 
 
 class ImpactIn(_Model):
@@ -287,6 +297,10 @@ def import_company(app: Governance, company: CompanyFile,
             baseline=m.baseline, target=m.target, scenario=m.scenario, pnl=m.pnl,
             target_date=m.target_date, customer_threshold=m.customer_threshold,
             importance=m.importance, satisfaction=m.satisfaction))
+        if m.operational_metrics:
+            step(f"operational metrics of {m.code}", app.map_operational_metrics(
+                cx, code=m.code,
+                operational_metrics=[o.model_dump() for o in m.operational_metrics]))
     rationale = (company.policy or PolicyIn()).rationale
     step("scoring policy", app.adopt_policy(cx, terms=terms, rationale=rationale))
     for i in company.initiatives:

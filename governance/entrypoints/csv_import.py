@@ -26,6 +26,7 @@ from governance.entrypoints.company import (
     InitiativeIn,
     MetricIn,
     ObservationsIn,
+    OperationalMetricIn,
     PeriodIn,
     PnlIn,
     PolicyIn,
@@ -36,8 +37,8 @@ from governance.entrypoints.company import (
 )
 
 #: The files of a CSV company, in load order; company.csv and initiatives.csv are required.
-FILES = ("company.csv", "pnls.csv", "scenarios.csv", "metrics.csv", "policy.csv",
-         "initiatives.csv", "impacts.csv", "observations.csv")
+FILES = ("company.csv", "pnls.csv", "scenarios.csv", "metrics.csv", "operational_metrics.csv",
+         "policy.csv", "initiatives.csv", "impacts.csv", "observations.csv")
 REQUIRED = frozenset({"company.csv", "initiatives.csv"})
 LIST_SEPARATOR = ";"
 #: Readings per batch (one event): larger groups are split as batch_key.2, .3 ...
@@ -193,6 +194,7 @@ def _build(rows: dict[str, list[Row]], errors: _Collector) -> CompanyFile | None
             errors.add("metrics.csv", n, f"pnl {m.pnl} is not in pnls.csv")
         if m.scenario and m.scenario not in scenario_codes:
             errors.add("metrics.csv", n, f"scenario {m.scenario} is not in scenarios.csv")
+    metrics = _operational(rows.get("operational_metrics.csv", []), metrics, errors)
     policy = _policy(rows.get("policy.csv", []), errors)
     impacts = _impacts(rows.get("impacts.csv", []), metric_codes, errors)
     tiers = set((policy.confidence_tiers if policy and policy.confidence_tiers
@@ -216,6 +218,25 @@ def _build(rows: dict[str, list[Row]], errors: _Collector) -> CompanyFile | None
     except CxgovError as exc:
         errors.add("policy.csv" if policy else "metrics.csv", 0, f"policy: {exc.message}")
     return None if errors.errors else company
+
+
+def _operational(rows: list[Row], metrics: list[tuple[int, MetricIn]],
+                 errors: _Collector) -> list[tuple[int, MetricIn]]:
+    """operational_metrics.csv (issue 15): one row per operational metric, `metric` naming
+    the customer success metric it serves; a metric's rows are its mapping, in file order."""
+    found: dict[str, list[OperationalMetricIn]] = {}
+    codes = {m.code for _, m in metrics}
+    for n, r in rows:
+        code = r.pop("metric", "")
+        if code not in codes:
+            errors.add("operational_metrics.csv", n,
+                       f"metric {code} is not in metrics.csv" if code else "metric: required")
+            continue
+        item = _model(OperationalMetricIn, r, "operational_metrics.csv", n, errors)
+        if item is not None:
+            found.setdefault(code, []).append(item)
+    return [(n, m.model_copy(update={"operational_metrics": found[m.code]})
+             if m.code in found else m) for n, m in metrics]
 
 
 def _policy(rows: list[Row], errors: _Collector) -> PolicyIn | None:
@@ -329,6 +350,7 @@ def _observations(rows: list[Row], metrics: dict[str, Any],
 def command_count(company: CompanyFile) -> int:
     """How many governance commands importing the company takes (for a progress bar)."""
     return (2 + len(company.pnls) + len(company.scenarios) + len(company.metrics)
+            + sum(1 for m in company.metrics if m.operational_metrics)
             + len(company.initiatives) + len(observation_chunks(company.observations)))
 
 
@@ -387,8 +409,12 @@ def write_csv_company(company: CompanyFile, folder: Path) -> list[Path]:
            (p.model_dump() for p in company.pnls))
     _write(folder / "scenarios.csv", ["code", "name", "pnl", "description"],
            (s.model_dump() for s in company.scenarios))
-    _write(folder / "metrics.csv", list(MetricIn.model_fields),
+    _write(folder / "metrics.csv",
+           [f for f in MetricIn.model_fields if f != "operational_metrics"],
            (m.model_dump() for m in company.metrics))
+    _write(folder / "operational_metrics.csv", ["metric", *OperationalMetricIn.model_fields],
+           ({"metric": m.code, **o.model_dump()} for m in company.metrics
+            for o in m.operational_metrics))
     if company.policy is not None:
         _write(folder / "policy.csv", ["four_eyes_threshold", "cost_unit", "min_sample_size",
                                        "rationale"], [company.policy.model_dump()])

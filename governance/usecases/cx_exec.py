@@ -92,6 +92,21 @@ class CxExecUseCases(Commands):
 
         return self.transact(build)
 
+    def map_operational_metrics(self, principal: Principal, *, code: str,
+                                operational_metrics: list[dict[str, str]]) -> CommandResult:
+        """Map a customer success metric to its operational metrics, each with its data
+        source, aggregation rule and owning department (issue 15): the whole mapping,
+        replacing the one before."""
+        require_role(principal, CX_EXEC, action="mapping operational metrics")
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            metric = unit.store.private(unit.metric(code))
+            metric.map_operational(operational_metrics=operational_metrics,
+                                   actor=principal.actor)
+            return [metric]
+
+        return self.transact(build)
+
     def carry_over(self, principal: Principal, *, initiative_id: UUID, to_period: str,
                    reason: str, cost: Decimal | None = None, code: str | None = None,
                    dependencies: tuple[str, ...] = ()) -> CommandResult:

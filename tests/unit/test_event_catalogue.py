@@ -29,6 +29,8 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.CustomerSuccessMetric.Defined": ("customer_phrasing", (), ("baseline", "target")),
     "cxgov.CustomerSuccessMetric.Retargeted": ("reason", ("previous_baseline", "previous_target"),
                                                ("baseline", "target")),
+    "cxgov.CustomerSuccessMetric.OperationalMetricsMapped": (
+        None, ("previous",), ("metric", "operational_metrics")),
     "cxgov.ObservationBatch.Recorded": ("source", (), ("readings",)),
     "cxgov.ScoringPolicy.Started": (None, (), ()),
     "cxgov.ScoringPolicy.Adopted": ("rationale", (), ("policy_version", "terms")),
