@@ -15,19 +15,43 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from auditverify.keys import load_public_key
 from auditverify.merkle import verify_consistency, verify_inclusion
-from auditverify.note import NoteError, TreeHead, verify_note
+from auditverify.note import NoteError, TreeHead
+from auditverify.witness import cosigners, verify_log_note
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
 
+def witnessed(checkpoint: str, cosigned: Sequence[str],
+              witnesses: dict[str, Ed25519PublicKey]) -> set[str]:
+    """The named witnesses that validly cosigned this very checkpoint (same body)."""
+    body = checkpoint.partition("\n\n")[0]
+    names: set[str] = set()
+    for note in cosigned:
+        if note.partition("\n\n")[0] == body:
+            names |= cosigners(note, witnesses)
+    return names
+
+
 def check(proof: dict[str, Any], keys: dict[str, Any], *, origin: str | None = None,
-          kept: str | None = None) -> tuple[bool, str]:
-    """Whether the proof holds, and why (or why not)."""
-    head, signed = verify_note(str(proof["checkpoint"]), keys, origin=origin)
+          kept: str | None = None, witnesses: dict[str, Ed25519PublicKey] | None = None,
+          cosigned: Sequence[str] = (), quorum: int | None = None) -> tuple[bool, str]:
+    """Whether the proof holds, and why (or why not). With `witnesses`, the checkpoint must
+    also be cosigned (in the `cosigned` notes the witnesses gave you) by `quorum` of them
+    (default: all)."""
+    head, signed = verify_log_note(str(proof["checkpoint"]), keys, origin)
     if not signed:
         return False, "the checkpoint is not signed by a key you gave"
+    if witnesses:
+        need = len(witnesses) if quorum is None else quorum
+        have = witnessed(str(proof["checkpoint"]), cosigned, witnesses)
+        if len(have) < need:
+            missing = sorted(set(witnesses) - have)
+            return False, (f"UNWITNESSED: {len(have)} of the {need} witness cosignature(s) "
+                           f"required on this checkpoint (missing: {', '.join(missing)})")
     path = [base64.b64decode(p, validate=True) for p in proof["proof"]]
     if proof["kind"] == "inclusion":
         leaf = bytes.fromhex(str(proof["entry_hash"]))
@@ -38,7 +62,7 @@ def check(proof: dict[str, Any], keys: dict[str, Any], *, origin: str | None = N
         return False, f"the inclusion proof does not lead to the root of size {head.size}"
     if kept is None:
         return False, "a consistency proof is checked against a checkpoint you kept (--kept)"
-    old, old_signed = verify_note(kept, keys, origin=head.origin)
+    old, old_signed = verify_log_note(kept, keys, head.origin)
     if not old_signed:
         return False, "the kept checkpoint is not signed by a key you gave"
     if old.size != int(proof["old_size"]):
@@ -58,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "the log's name is cxgov")
     parser.add_argument("--origin", help="the log's origin line you expect")
     parser.add_argument("--kept", type=Path, help="a checkpoint (signed note) you kept")
+    parser.add_argument("--require-witness", action="append", default=[], metavar="NAME=KEY",
+                        help="a witness whose cosignature the checkpoint needs (repeat)")
+    parser.add_argument("--quorum", type=int, help="how many of the required witnesses "
+                                                   "suffice (default: all)")
+    parser.add_argument("--cosigned", type=Path, action="append", default=[],
+                        help="the checkpoint as a witness cosigned it (repeat)")
     args = parser.parse_args(argv)
     try:
         keys = {}
@@ -68,7 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys[name] = load_public_key(key)
         proof = json.loads(args.proof.read_text(encoding="utf-8"))
         kept = None if args.kept is None else args.kept.read_text(encoding="utf-8")
-        ok, why = check(proof, keys, origin=args.origin, kept=kept)
+        witnesses = {}
+        for item in args.require_witness:
+            name, sep, key = item.partition("=")
+            if not sep:
+                raise ValueError(f"--require-witness takes NAME=KEY, not {item!r}")
+            witnesses[name] = load_public_key(key)
+        cosigned = [p.read_text(encoding="utf-8") for p in args.cosigned]
+        ok, why = check(proof, keys, origin=args.origin, kept=kept, witnesses=witnesses,
+                        cosigned=cosigned, quorum=args.quorum)
     except NoteError as exc:
         print(f"FAILED: {exc}")
         return EXIT_FAILED
