@@ -48,8 +48,12 @@ class Forced:
 
 
 def plan_name(name: str) -> str:
-    """A plan's name: one line of visible text, at most 80 characters."""
-    return clean_text(name, field="name", max_length=NAME_MAX)
+    """A plan's name: one line of visible text, at most 80 characters, without '/' (it is a
+    path segment of the API) and not "compare" (the comparison's path)."""
+    text = clean_text(name, field="name", max_length=NAME_MAX)
+    if "/" in text or text.casefold() == "compare":
+        raise InvalidInput("a plan's name has no '/' and is not 'compare'", field="name")
+    return text
 
 
 def plan_key(name: str) -> str:
