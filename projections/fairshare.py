@@ -24,6 +24,7 @@ It is checked against `pabutools` (tests/unit/test_fairshare.py).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -83,30 +84,41 @@ def _price(project: Project, budgets: Mapping[str, Fraction]) -> Fraction | None
 
 
 def equal_shares(projects: Sequence[Project], budgets: Mapping[str, Fraction]) -> EqualShares:
-    """The Method of Equal Shares with additive utilities (exact; ties to the lower rank)."""
+    """The Method of Equal Shares with additive utilities (exact; ties to the lower rank).
+
+    Budgets only fall, so an initiative's price never falls: the last price found (at first,
+    cost / total utility) is a lower bound, and a round stops pricing once the next bound
+    cannot beat the best price found (as pabutools does)."""
     left = dict(budgets)
-    remaining = [p for p in projects if p.utilities and p.cost >= 0]
+    by_key = {p.key: p for p in projects if p.utilities and p.cost >= 0}
+    heap = [(p.cost / sum(p.utilities.values(), Fraction(0)), p.rank, p.key)
+            for p in by_key.values()]
+    heapq.heapify(heap)
     selected: list[str] = []
     payments: dict[str, dict[str, Fraction]] = {}
-    while remaining:
-        best: tuple[Fraction, int, Project] | None = None
-        still: list[Project] = []
-        for project in remaining:
-            rho = _price(project, left)
+    while heap:
+        best: tuple[Fraction, int, str] | None = None
+        priced: list[tuple[Fraction, int, str]] = []
+        while heap and (best is None or heap[0][:2] <= best[:2]):
+            _, rank, key = heapq.heappop(heap)
+            rho = _price(by_key[key], left)
             if rho is None:
-                continue  # budgets only fall: it never becomes affordable again
-            still.append(project)
-            if best is None or (rho, project.rank) < best[:2]:
-                best = (rho, project.rank, project)
+                continue  # budgets only fall: never affordable again
+            priced.append((rho, rank, key))
+            if best is None or (rho, rank) < best[:2]:
+                best = (rho, rank, key)
         if best is None:
             break
-        rho, _, chosen = best
+        rho, _, key = best
+        chosen = by_key[key]
         paid = {v: min(left[v], rho * u) for v, u in chosen.utilities.items()}
         for voter, amount in paid.items():
             left[voter] -= amount
-        payments[chosen.key] = paid
-        selected.append(chosen.key)
-        remaining = [p for p in still if p is not chosen]
+        payments[key] = paid
+        selected.append(key)
+        for entry in priced:
+            if entry[2] != key:
+                heapq.heappush(heap, entry)
     return EqualShares(tuple(selected), payments, left)
 
 
