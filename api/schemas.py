@@ -41,7 +41,9 @@ from governance.fields import (
     whole_number,
 )
 from projections.departments import DepartmentSummary, DepartmentView
+from projections.drivers import DriverAnalysis
 from projections.fairshare import FairShares
+from projections.jobs import JobMap
 from projections.loop_rows import BenefitPlanRow, LoopAnswer, LoopSpeed, ReviewRow, SignalRow
 from projections.plans import PlanComparison, PlanRow, PlansList
 from projections.rows import (
@@ -1017,5 +1019,47 @@ class DepartmentPublic(BaseModel):
     """One department's operational metrics and the customer outcomes they serve."""
 
     item: DepartmentView
+    position: int
+
+
+class DriversPublic(BaseModel):
+    """A key-driver analysis of one customer success metric (issue 15, part 4), as of a log
+    position."""
+
+    item: DriverAnalysis
+    position: int
+
+
+# --- jobs to be done (issue 15, part 5) ---------------------------------------------------------
+
+class JobCreate(RequestBody):
+    """A job to be done (CX executive): its statement, ODI importance and satisfaction (0-10),
+    optionally its scenario and the customer success metrics that measure it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "J1", "statement": "Start using my new account the day I open it",
+         "importance": "8.6", "satisfaction": "3.9", "scenario": "S1", "metrics": ["M1"]}]})
+
+    code: str = Field(pattern=CODE_PATTERN)
+    statement: Text
+    importance: Number
+    satisfaction: Number
+    scenario: str | None = Field(default=None, pattern=CODE_PATTERN)
+    metrics: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(default_factory=list,
+                                                                       max_length=20)
+
+
+class JobRate(RequestBody):
+    """A job's new ratings (a new survey), with where they came from (CX executive)."""
+
+    importance: Number
+    satisfaction: Number
+    source: Source
+
+
+class JobMapPublic(BaseModel):
+    """The job map as of a log position."""
+
+    item: JobMap
     position: int
 

@@ -162,6 +162,12 @@ class MetricNotFound(NotFound):
     code = "metric.not_found"
 
 
+class JobNotFound(NotFound):
+    """No job to be done with this code (issue 15)."""
+
+    code = "job.not_found"
+
+
 class DepartmentNotFound(NotFound):
     """No operational metric names this department (issue 15)."""
 

@@ -14,6 +14,7 @@ from governance.unit_of_work import CommandResult
 from governance.usecases.cx_exec import CxExecUseCases
 from governance.usecases.finance import FinanceUseCases
 from governance.usecases.ingest import IngestUseCases
+from governance.usecases.jobs import JobUseCases
 from governance.usecases.loop import LoopUseCases
 from governance.usecases.plans import PlanUseCases
 from governance.usecases.pnl_owner import OwnerUseCases
@@ -21,7 +22,7 @@ from governance.usecases.webhooks import WebhookUseCases
 
 
 class Governance(FinanceUseCases, CxExecUseCases, OwnerUseCases, IngestUseCases,
-                 LoopUseCases, WebhookUseCases, PlanUseCases):
+                 LoopUseCases, WebhookUseCases, PlanUseCases, JobUseCases):
     """Commands for finance, CX executives, P&L owners and ingest services."""
 
     name = "cxgov"  # the library names an application after its class unless told (tables)

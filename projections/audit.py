@@ -79,6 +79,11 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
             parts.append(f"funds={len(funds)}")
         if fields.get("replaces"):
             parts.append(f"replaces={fields['replaces']}")
+    if name in ("Job.Defined", "Job.Rated"):  # issue 15: a job's ratings and their source
+        parts.append(f"importance={fields.get('importance')} "
+                     f"satisfaction={fields.get('satisfaction')}")
+        if fields.get("source"):
+            parts.append(f"source={fields['source']}")
     mapped = fields.get("operational_metrics")
     if name == "CustomerSuccessMetric.OperationalMetricsMapped" and mapped is not None:
         departments = sorted({m["department"] for m in mapped})  # issue 15: who owns them

@@ -12,7 +12,9 @@ from domain.plans import COMPARE_AT_MOST
 from domain.policy import PolicyTerms
 from projections import render
 from projections.departments import DepartmentSummary, DepartmentView, department, departments
+from projections.drivers import DriverAnalysis, drivers
 from projections.fairshare import FairShares
+from projections.jobs import JobMap, job_map
 from projections.log import LogReader
 from projections.loop_rows import LoopView
 from projections.plans import PlanComparison, PlansList, compare, find_plans, plans_list
@@ -180,6 +182,24 @@ class ReadModels:
         read; from the fold's core, live or as of any position."""
         state = self.core_at(**at)
         return state.position, departments(state)
+
+    def jobs(self, **at: Any) -> tuple[int, JobMap]:
+        """The job map (issue 15): jobs by opportunity and the weights they propose, and the
+        position read; from the fold's core, live or as of any position."""
+        state = self.core_at(**at)
+        return state.position, job_map(state)
+
+    def drivers(self, code: str, *, names: list[str] | None = None, lag: int = 0,
+                segment: str | None = None, **at: Any) -> tuple[int, DriverAnalysis | None]:
+        """A key-driver analysis of metric `code` (issue 15; projections/drivers.py; None: no
+        such metric then), and the position read; from the fold's core, live or as of any
+        position. A driver code the register does not hold is refused (InvalidInput)."""
+        state = self.core_at(**at)
+        try:
+            return state.position, drivers(state, code, names=names, lag=lag, segment=segment)
+        except KeyError as exc:
+            raise InvalidInput(f"no metric {exc.args[0]!r} to use as a driver",
+                               field="drivers") from None
 
     def department(self, name: str, **at: Any) -> tuple[int, DepartmentView | None]:
         """One department's operational metrics and the outcomes they serve (None: no

@@ -153,6 +153,8 @@ class PortfolioState:
     # funding plans (issue 16; projections/plans.py): plans by id, plans of record by period
     funding_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     plans_of_record: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # jobs to be done (issue 15; projections/jobs.py): by code
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.forget_derived()
@@ -505,6 +507,10 @@ _HANDLERS.update(PLAN_HANDLERS)
 from projections.departments_fold import DEPARTMENT_HANDLERS  # noqa: E402  (issue 15, part 3)
 
 _HANDLERS.update(DEPARTMENT_HANDLERS)
+
+from projections.jobs import JOB_HANDLERS  # noqa: E402  (issue 15, part 5: jobs to be done)
+
+_HANDLERS.update(JOB_HANDLERS)
 
 
 #: Events the fold applies to an existing initiative (Submitted creates one).

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import actions, errors, fair_pages, loop_pages, money, pages, plan_pages, redecide
 from api.web.department_pages import router as department_router
+from api.web.job_pages import router as job_router
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
 
@@ -25,6 +26,7 @@ def install(app: FastAPI) -> None:
     app.include_router(fair_pages.router)  # fair shares (issue 16)
     app.include_router(plan_pages.router)  # funding plans (issue 16)
     app.include_router(department_router)  # departments (issue 15, part 3)
+    app.include_router(job_router)  # jobs to be done (issue 15, part 5)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

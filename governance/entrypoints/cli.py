@@ -30,6 +30,7 @@ from governance.entrypoints.departments import departments_app
 from governance.entrypoints.export import export_command
 from governance.entrypoints.fairshares import fair_shares_command
 from governance.entrypoints.feed import feed_command
+from governance.entrypoints.jobs import jobs_app
 from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
 from governance.entrypoints.money import (
     descope_command,
@@ -74,6 +75,7 @@ app.add_typer(metrics_app, name="metrics", help="Metrics: retarget, re-baseline,
 app.add_typer(plans_app, name="plans", help="Funding plans: save, list, compare, adopt.")
 app.add_typer(departments_app, name="departments",
               help="Departments: operational metrics with owners (list, show, map).")
+app.add_typer(jobs_app, name="jobs", help="Jobs to be done: define, rate, map.")
 app.command("carry-over")(carry_over_command)
 app.command("fair-shares")(fair_shares_command)
 app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(

@@ -143,6 +143,12 @@ READS = [
     Route("GET", f"/v1/departments/{DEPARTMENT}", EVERYONE),
     Route("GET", f"/v1/departments/{DEPARTMENT}?as_of={{newest}}", EVERYONE),
     Route("GET", "/dashboard/departments", EVERYONE),
+    Route("GET", "/v1/metrics/M1/drivers", EVERYONE),  # issue 15: key drivers
+    Route("GET", "/v1/metrics/M1/drivers?as_of={newest}&lag=1", EVERYONE),
+    Route("GET", "/v1/jobs", EVERYONE),  # issue 15: jobs to be done
+    Route("GET", "/v1/jobs?as_of={newest}", EVERYONE),
+    Route("GET", "/dashboard/jobs", EVERYONE),
+    Route("GET", "/dashboard/jobs?as_of={newest}", EVERYONE),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
 ]
 WRITES = [
@@ -215,6 +221,11 @@ WRITES = [
           {"name": "Matrix probe", "budget": "120000000"}),
     Route("POST", "/v1/periods/{period}/plans/Nothing/adopt", {CX_EXEC: ALL},
           {"rationale": "matrix"}),
+    Route("POST", "/v1/jobs", {CX_EXEC: ALL}, {
+        "code": "J99", "statement": "Matrix probe", "importance": "8", "satisfaction": "4"}),
+    # no job J98: allowed means 404, and nothing is written
+    Route("POST", "/v1/jobs/J98/ratings", {CX_EXEC: ALL},
+          {"importance": "8", "satisfaction": "4", "source": "matrix"}),
     Route("POST", "/v1/metrics/M1/operational-metrics", {CX_EXEC: ALL}, {
         "operational_metrics": [{"name": "Matrix probe", "source": "matrix",
                                  "aggregation": "count", "department": "Matrix"}]}),
@@ -310,7 +321,7 @@ def test_the_table_covers_every_route() -> None:
                     "00000000-0000-4000-8000-000000000000": "{decision_id}",
                     HOOK: "{subscription_id}", REVIEW: "{review_id}", SIGNAL: "{key}",
                     "{review}": "{review_id}", PLAN: "{name}", "Nothing": "{name}",
-                    DEPARTMENT: "{name}"}
+                    DEPARTMENT: "{name}", "J98": "{code}"}
     table = set()
     for row in TABLE:
         path = row.path.split("?")[0]

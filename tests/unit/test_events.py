@@ -14,6 +14,7 @@ from domain import (
     benefits,
     idempotency,
     initiative,
+    jobs,
     metric,
     policy,
     pool,
@@ -29,7 +30,7 @@ from governance.app import Governance
 AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.CustomerSuccessMetric,
               metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
               idempotency.IdempotencyKey, benefits.BenefitPlan, signals.SignalNote,
-              review.Review, webhooks.WebhookSubscription]
+              review.Review, webhooks.WebhookSubscription, jobs.Job]
 
 
 def event_classes() -> list[type]:

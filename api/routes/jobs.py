@@ -1,0 +1,56 @@
+"""Jobs to be done (issue 15, part 5): define, rate, and the job map."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    AsOf,
+    IdempotencyKeyHeader,
+    MinPosition,
+    PrincipalDep,
+    ServicesDep,
+    at,
+    keyed,
+    written,
+)
+from api.routes.docs import READ, WRITE
+from api.schemas import CODE_PATTERN, JobCreate, JobMapPublic, JobRate, WrittenPublic
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+JobCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["J1"])]
+
+
+@router.post("/jobs", status_code=201, response_model=WrittenPublic, responses=WRITE)
+def define_job(body: JobCreate, request: Request, s: ServicesDep, who: PrincipalDep,
+               key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Define a job to be done with its importance and satisfaction (CX executive)."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.define_job(who, code=body.code, statement=body.statement,
+                                importance=body.importance, satisfaction=body.satisfaction,
+                                scenario=body.scenario, metrics=list(body.metrics))
+    return written(s.gov, result, status=201, location="/v1/jobs")
+
+
+@router.post("/jobs/{code}/ratings", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def rate_job(code: JobCode, body: JobRate, request: Request, s: ServicesDep,
+             who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Record a job's new importance and satisfaction, with their source (CX executive)."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.rate_job(who, code=code, importance=body.importance,
+                              satisfaction=body.satisfaction, source=body.source)
+    return written(s.gov, result, status=201, location="/v1/jobs")
+
+
+@router.get("/jobs", response_model=JobMapPublic, responses=READ)
+def job_map(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
+            min_position: MinPosition = None) -> JobMapPublic:
+    """The job map: every job by opportunity score (importance + max(importance -
+    satisfaction, 0)), and the metric weights the opportunities propose, to preview with
+    `POST /v1/scoring-policy/preview` (every authenticated caller)."""
+    position, found = s.models.jobs(**at(s.models, as_of, min_position))
+    return JobMapPublic(item=found, position=position)
