@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.web import charts
+from api.web import charts, ranking_view
 from api.web.money import money_context
 from api.web.redecide import carry_context
 from api.web.session import require_user
@@ -73,7 +73,15 @@ def home(request: Request, who: User, period: Text = None, as_of: Text = None,
     # needs a dependency, no impact): the cut line's label counts them.
     skipped = [r for r in ranking if r.cut_line_rank is not None and r.rank < r.cut_line_rank
                and not r.above_cut_line]
-    return page.render("home.html", ledger=ledger, ranking=ranking, skipped=skipped,
+    # the ranking's view (sort, filters, search: in the URL) and the decided list (issue 17)
+    view = ranking_view.read_view(request.query_params)
+    decided = ranking_view.decided_cards(page.snapshot.initiatives(page.period), ranking)
+    shown, decided_shown = ranking_view.apply_view(view, ranking, decided)
+    return page.render("home.html", ledger=ledger, ranking=shown, skipped=skipped,
+                       view=view, sorts=ranking_view.SORTS, ranked_total=len(ranking),
+                       decided=decided_shown,
+                       decided_total=len(decided),
+                       cut_after=ranking_view.cut_line_after(view, shown),
                        rec=rec, gauge=charts.pool_gauge(ledger), **decide_context(page),
                        frontier=charts.frontier_chart(rec),
                        departures=page.snapshot.departures(page.period)[::-1], done=done,
