@@ -1,0 +1,150 @@
+"""Audit benchmarks (issue 18): `python -m ops.bench.audit [--events N] [--json]`.
+
+Rows, each with its absolute figures and, where there is one, the ceiling measured in the same
+run and the ratio:
+
+- verify: auditverify's Verifier over N chained rows (entry hash, linkage, versions, seals
+  every 100 rows), against SHA-256 of the same framed bytes with hashlib in the same run
+  (ratio = hashing time / verifying time; the issue's target is >= 0.5);
+- merkle_build: the RFC 9162 tree over N entry hashes (every level kept);
+- inclusion_proof / consistency_proof: generating and checking one proof at size N (median
+  and worst of 200), against the issue's ceilings (10 ms, 50 ms).
+
+In memory (no database): what is measured is the verifier's and the tree's own work. Rows are
+generated 50,000 at a time (a 1M-row history does not fit comfortably in a test box's memory
+as objects), and only the verifying and the hashing of each batch are timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from auditverify.encoding import CHAIN_TAG, GENESIS, frame, int64
+from auditverify.keys import key_id
+from auditverify.merkle import MerkleTree, verify_consistency, verify_inclusion
+from auditverify.model import ChainRow, EventRow, Row, SealRow
+from auditverify.verifier import Verifier
+
+T0 = 1_800_000_000_000_000
+SEAL_EVERY = 100
+KEY = Ed25519PrivateKey.generate()
+
+
+def _framed(position: int, prev_position: int, prev_hash: bytes, event: EventRow) -> bytes:
+    return frame(CHAIN_TAG, prev_hash, int64(prev_position), int64(position),
+                 event.originator_id.encode(), int64(event.originator_version),
+                 event.topic.encode(), event.state, int64(T0 + position))
+
+
+def rows(n: int, *, seal: bool = True) -> Iterator[tuple[Row, bytes]]:
+    """n chained rows over 1,000 aggregates, sealed every SEAL_EVERY, with their framed bytes."""
+    versions: dict[int, int] = {}
+    prev_position, prev_hash = 0, GENESIS
+    tx_prev, tx_hash, tx_count = 0, GENESIS, 0
+    kid = key_id(KEY.public_key())
+    for position in range(1, n + 1):
+        aggregate = position % 1000
+        version = versions[aggregate] = versions.get(aggregate, 0) + 1
+        event = EventRow(f"00000000-0000-0000-0000-{aggregate:012d}", version,
+                         "cxgov.Initiative.Revised",
+                         b'{"changes":{"cost":{"_type_":"decimal_str","_data_":"%d"}},'
+                         b'"reason":"bench","actor":"rob"}' % position)
+        framed = _framed(position, prev_position, prev_hash, event)
+        digest = hashlib.sha256(framed).digest()
+        tx_count += 1
+        seal_row = None
+        if seal and (position % SEAL_EVERY == 0 or position == n):
+            seal_row = SealRow(tx_prev, tx_hash, digest, tx_count, kid, b"")
+            seal_row = SealRow(tx_prev, tx_hash, digest, tx_count, kid,
+                               KEY.sign(seal_row.payload(position)))
+            tx_prev, tx_hash, tx_count = position, digest, 0
+        yield (Row(position, event, ChainRow(prev_position, prev_hash, digest, T0 + position),
+                   seal_row), framed)
+        prev_position, prev_hash = position, digest
+
+
+def bench_verify(n: int, chunk: int = 50_000) -> dict[str, Any]:
+    """Verify n rows; the ceiling is hashing their framed bytes. Rows are made a chunk at a
+    time; only the verifier's work on each chunk, and hashlib's on the same bytes, are timed."""
+    verifier = Verifier(public_keys=[KEY.public_key()])
+    verify_s = hash_s = 0.0
+    framed = 0
+    made = rows(n)
+    while batch := list(islice(made, chunk)):
+        start = time.perf_counter()
+        for row, _ in batch:
+            verifier.feed(row)
+        verify_s += time.perf_counter() - start
+        start = time.perf_counter()
+        for _, data in batch:
+            hashlib.sha256(data).digest()
+        hash_s += time.perf_counter() - start
+        framed += sum(len(data) for _, data in batch)
+    start = time.perf_counter()
+    report = verifier.finish()
+    verify_s += time.perf_counter() - start
+    assert report.ok, report.errors[:3]
+    return {"row": "verify", "events": n, "bytes": framed, "verify_s": round(verify_s, 3),
+            "events_per_s": round(n / max(verify_s, 1e-9)),
+            "ceiling_sha256_s": round(hash_s, 4), "ratio": round(hash_s / max(verify_s, 1e-9), 4),
+            "target_ratio": 0.5}
+
+
+def bench_merkle(n: int, samples: int = 200) -> list[dict[str, Any]]:
+    """Build the tree over n leaves, then time proofs at size n."""
+    leaves = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(n)]
+    start = time.perf_counter()
+    tree = MerkleTree(leaves)
+    build_s = time.perf_counter() - start
+    root = tree.root()
+    rnd = random.Random(7)
+    inclusion: list[float] = []
+    for _ in range(samples):
+        index = rnd.randrange(n)
+        start = time.perf_counter()
+        proof = tree.inclusion_proof(index)
+        assert verify_inclusion(leaves[index], index, n, proof, root)
+        inclusion.append(time.perf_counter() - start)
+    consistency: list[float] = []
+    for _ in range(samples):
+        old = rnd.randrange(1, n)
+        start = time.perf_counter()
+        proof = tree.consistency_proof(old)
+        assert verify_consistency(old, n, tree.root(old), root, proof)
+        consistency.append(time.perf_counter() - start)
+
+    def row(name: str, times: list[float], ceiling_ms: float) -> dict[str, Any]:
+        return {"row": name, "tree_size": n, "median_ms": round(statistics.median(times) * 1e3, 3),
+                "worst_ms": round(max(times) * 1e3, 3), "ceiling_ms": ceiling_ms,
+                "ratio": round(ceiling_ms / max(statistics.median(times) * 1e3, 1e-9), 1)}
+
+    return [{"row": "merkle_build", "tree_size": n, "build_s": round(build_s, 3)},
+            row("inclusion_proof", inclusion, 10.0),
+            row("consistency_proof", consistency, 50.0)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the rows."""
+    parser = argparse.ArgumentParser(prog="python -m ops.bench.audit", description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    results = [bench_verify(args.events), *bench_merkle(args.events)]
+    for result in results:
+        print(json.dumps(result) if args.json else
+              "  ".join(f"{k}={v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
