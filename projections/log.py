@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
@@ -38,6 +39,12 @@ class ApplicationLog:
         the store records transactions (the chained PostgreSQL store); else the position."""
         floor = getattr(self.app.recorder, "transaction_floor", None)
         return position if floor is None else int(floor(position))
+
+    def at_time(self, moment: datetime) -> int | None:
+        """The newest position the log itself recorded at or before `moment`, when the store
+        records times (the chained PostgreSQL store); else None."""
+        found = getattr(self.app.recorder, "position_at_time", None)
+        return None if found is None else int(found(moment))
 
     def read(self, *, after: int, upto: int | None = None) -> Iterator[tuple[int, Any]]:
         """Decoded events with after < position <= upto, in order."""

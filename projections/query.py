@@ -125,7 +125,9 @@ class ReadModels:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         self.wait(newest)
-        return self.audit.position_at(as_of)
+        at_time = getattr(self.log, "at_time", None)  # the log's own time, where it has one
+        found = None if at_time is None else at_time(as_of)
+        return self.audit.position_at(as_of) if found is None else int(found)
 
     def state_at(self, position: int, periods: set[str] | None = None) -> PortfolioState:
         """Replay from the newest fold snapshot at or before the position (with `periods`: only

@@ -170,6 +170,9 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             "entry_hash, entries, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s, %s) "
             "RETURNING position) SELECT c.position FROM c"
         ).format(self._insert_chain, SQL("{}.{}").format(schema, Identifier(f"{prefix}_seals")))
+        self._select_at_time = SQL(
+            "SELECT position FROM {} WHERE recorded_at <= %s ORDER BY position DESC LIMIT 1"
+        ).format(chain)
         self.seal_key: Ed25519PrivateKey | None = None
         self._seal_key_id = ""
         self._chained = threading.local()  # this thread's last chained (position, hash)
@@ -316,6 +319,14 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         last: tuple[int, bytes] | None = getattr(self._chained, "last", None)
         self._chained.last = None
         return last
+
+    def position_at_time(self, moment: datetime) -> int:
+        """The newest position the log recorded at or before `moment` (the chain's
+        recorded_at: the commit-time clock of the writer holding the lock, shared by a whole
+        transaction); 0 before the first. A backward scan from the newest entry."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            row = curs.execute(self._select_at_time, (moment,)).fetchone()
+        return 0 if row is None else int(row["position"])
 
     def transaction_floor(self, position: int) -> int:
         """The newest position at or before `position` that ends a write transaction (the

@@ -4,6 +4,8 @@ reader ever sees an approval's funds committed with the initiative not yet appro
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from governance.app import Governance
@@ -41,5 +43,28 @@ def test_an_as_of_position_inside_a_transaction_reads_the_state_before_it(
         assert half is not None and whole is not None
         assert (half.status, whole.status) == ("submitted", "approved")
         assert models.snapshot(as_of=inside).position == before
+    finally:
+        gov.close()
+
+
+def test_as_of_a_time_reads_the_time_the_log_recorded(
+    pg_env: dict[str, str], pg_url: str,
+) -> None:
+    gov = Governance(env=pg_env)
+    try:
+        world = World(gov)
+        initiative = world.submit("I01", cost_m="4")
+        before = gov.position()
+        approved = gov.decide(CX_CHIEF, initiative_id=initiative, outcome="approve",
+                              rationale="go").position
+        with connect(pg_url) as conn:
+            times = dict(conn.execute("SELECT position, recorded_at FROM cxgov_chain "
+                                      "WHERE position > %s", (before - 1,)).fetchall())
+        assert times[approved - 1] == times[approved]  # one transaction, one log time
+        rebuild(gov, pg_env)
+        models = served_read_models(gov, pg_env)
+        assert models.resolve(times[approved]) == approved
+        assert models.resolve(times[approved] - timedelta(microseconds=1)) == before
+        assert models.resolve(times[approved].isoformat()) == approved
     finally:
         gov.close()
