@@ -16,6 +16,7 @@ from api.routes import departments as department_routes
 from api.routes import drivers as driver_routes
 from api.routes import fairshares as fair_routes
 from api.routes import feed as you_said_we_did
+from api.routes import feedback as feedback_routes
 from api.routes import jobs as job_routes
 from api.routes import plans as plan_routes
 from api.routes import reviews as review_routes
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.include_router(department_routes.router)  # departments (issue 15, part 3)
     app.include_router(driver_routes.router)  # key drivers (issue 15, part 4)
     app.include_router(job_routes.router)  # jobs to be done (issue 15, part 5)
+    app.include_router(feedback_routes.router)  # voice of the customer (issue 15, part 6)
     app.state.outbox = outbox_for(runtime.env)  # webhook deliveries (api/routes/webhooks.py)
     app.include_router(webhook_routes.router)
     app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP

@@ -43,6 +43,7 @@ from governance.fields import (
 from projections.departments import DepartmentSummary, DepartmentView
 from projections.drivers import DriverAnalysis
 from projections.fairshare import FairShares
+from projections.feedback import FeedbackPage
 from projections.jobs import JobMap
 from projections.loop_rows import BenefitPlanRow, LoopAnswer, LoopSpeed, ReviewRow, SignalRow
 from projections.plans import PlanComparison, PlanRow, PlansList
@@ -1061,5 +1062,49 @@ class JobMapPublic(BaseModel):
     """The job map as of a log position."""
 
     item: JobMap
+    position: int
+
+
+# --- voice of the customer (issue 15, part 6) ---------------------------------------------------
+
+class FeedbackItemIn(RequestBody):
+    """One feedback item: the customer's verbatim, channel, day received, optional segment
+    (P&L, cohort) and tags (scenario, job, metric)."""
+
+    verbatim: LongText = Field(description="The customer's words (multi-line, up to 4,000).")
+    channel: Label
+    received_on: Day
+    pnl: str | None = Field(default=None, pattern=CODE_PATTERN)
+    cohort: Cohort | None = None
+    scenario: str | None = Field(default=None, pattern=CODE_PATTERN)
+    job: str | None = Field(default=None, pattern=CODE_PATTERN)
+    metric: str | None = Field(default=None, pattern=CODE_PATTERN)
+
+
+class FeedbackCreate(RequestBody):
+    """A batch of up to 1,000 feedback items (ingest services, CX executives); a batch key
+    recorded already is refused (409), so a retried batch is never applied twice."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "batch_key": "appstore-2026-10", "source": "app store reviews", "items": [
+            {"verbatim": "Took a week before I could use my account.", "channel": "app review",
+             "received_on": "2026-10-03", "scenario": "S1", "metric": "M1"}]}]})
+
+    batch_key: str = Field(pattern=CODE_PATTERN)
+    source: Source
+    items: list[FeedbackItemIn] = Field(min_length=1, max_length=1000)
+
+
+class EvidenceCreate(RequestBody):
+    """Feedback items (`<batch_key>/<n>`) an initiative cites as evidence, and why."""
+
+    refs: list[Annotated[str, Field(max_length=60)]] = Field(min_length=1, max_length=200)
+    note: OptionalReason = ""
+
+
+class FeedbackPublic(BaseModel):
+    """Feedback items as of a log position."""
+
+    item: FeedbackPage
     position: int
 

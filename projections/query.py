@@ -14,11 +14,13 @@ from projections import render
 from projections.departments import DepartmentSummary, DepartmentView, department, departments
 from projections.drivers import DriverAnalysis, drivers
 from projections.fairshare import FairShares
+from projections.feedback import FeedbackPage, feedback_page
 from projections.jobs import JobMap, job_map
 from projections.log import LogReader
 from projections.loop_rows import LoopView
 from projections.plans import PlanComparison, PlansList, compare, find_plans, plans_list
 from projections.projection import state_at
+from projections.rounds import RoundView, round_view
 from projections.rows import (
     AuditEvent,
     DecisionExplanation,
@@ -184,6 +186,26 @@ class ReadModels:
         read; from the fold's core, live or as of any position."""
         state = self.core_at(**at)
         return state.position, departments(state)
+
+    def feedback(self, *, metric: str | None = None, scenario: str | None = None,
+                 job: str | None = None, cited_by: str | None = None, limit: int = 100,
+                 offset: int = 0, **at: Any) -> tuple[int, FeedbackPage]:
+        """Feedback items (issue 15), newest first, filtered, and the position read; from the
+        fold's core, live or as of any position."""
+        state = self.core_at(**at)
+        return state.position, feedback_page(state, metric=metric, scenario=scenario, job=job,
+                                             cited_by=cited_by, limit=limit, offset=offset)
+
+    def funding_round(self, period: str, *, now: datetime | None = None,
+                      **at: Any) -> tuple[int, RoundView | None]:
+        """A period's funding round (issue 16, part 4; None: it runs none then) and the
+        position read, from the fold's core. Live, the phase is judged at `now` (the
+        application's clock; default the wall clock); as of a position, at the time of the
+        event there."""
+        state = self.core_at(**at)
+        when = (self.time_at(state.position) if at.get("as_of") not in (None, "")
+                else now or datetime.now(UTC))
+        return state.position, round_view(state, period, when)
 
     def jobs(self, **at: Any) -> tuple[int, JobMap]:
         """The job map (issue 15): jobs by opportunity and the weights they propose, and the

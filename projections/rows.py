@@ -72,6 +72,9 @@ class RankingRow(ReadRow):
     cost: DecimalText
     cut_line_rank: int | None
     dependencies: list[str]
+    evidence: int = Field(default=0, description=(
+        "How many customer feedback items the initiative cites as evidence (issue 15); the "
+        "score does not depend on it."))
     functional_areas: list[str]
     funded: bool
     id: str | None

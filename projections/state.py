@@ -155,6 +155,12 @@ class PortfolioState:
     plans_of_record: dict[str, dict[str, Any]] = field(default_factory=dict)
     # jobs to be done (issue 15; projections/jobs.py): by code
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # voice of the customer (issue 15; projections/feedback.py): items by ref, and the refs
+    # each initiative cites (by initiative id: period, code, refs)
+    feedback: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # funding rounds (issue 16, part 4; projections/rounds.py): by period
+    rounds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.forget_derived()
@@ -511,6 +517,14 @@ _HANDLERS.update(DEPARTMENT_HANDLERS)
 from projections.jobs import JOB_HANDLERS  # noqa: E402  (issue 15, part 5: jobs to be done)
 
 _HANDLERS.update(JOB_HANDLERS)
+
+from projections.feedback import FEEDBACK_HANDLERS  # noqa: E402  (issue 15, part 6)
+
+_HANDLERS.update(FEEDBACK_HANDLERS)
+
+from projections.rounds import ROUND_HANDLERS  # noqa: E402  (issue 16, part 4: funding rounds)
+
+_HANDLERS.update(ROUND_HANDLERS)
 
 
 #: Events the fold applies to an existing initiative (Submitted creates one).

@@ -27,9 +27,11 @@ from governance.entrypoints.company import (
 from governance.entrypoints.db import db_app, migrate_command
 from governance.entrypoints.demo_history import apply_history
 from governance.entrypoints.departments import departments_app
+from governance.entrypoints.drivers import drivers_command
 from governance.entrypoints.export import export_command
 from governance.entrypoints.fairshares import fair_shares_command
 from governance.entrypoints.feed import feed_command
+from governance.entrypoints.feedback import feedback_app
 from governance.entrypoints.jobs import jobs_app
 from governance.entrypoints.loop import benefits_app, reviews_app, signals_app
 from governance.entrypoints.money import (
@@ -76,8 +78,11 @@ app.add_typer(plans_app, name="plans", help="Funding plans: save, list, compare,
 app.add_typer(departments_app, name="departments",
               help="Departments: operational metrics with owners (list, show, map).")
 app.add_typer(jobs_app, name="jobs", help="Jobs to be done: define, rate, map.")
+app.add_typer(feedback_app, name="feedback",
+              help="Voice of the customer: import (CSV), list, cite as evidence.")
 app.command("carry-over")(carry_over_command)
 app.command("fair-shares")(fair_shares_command)
+app.command("drivers")(drivers_command)
 app.command("migrate", help="Bring the configured database to the newest schema (alembic).")(
     migrate_command
 )

@@ -145,9 +145,13 @@ READS = [
     Route("GET", "/dashboard/departments", EVERYONE),
     Route("GET", "/v1/metrics/M1/drivers", EVERYONE),  # issue 15: key drivers
     Route("GET", "/v1/metrics/M1/drivers?as_of={newest}&lag=1", EVERYONE),
+    Route("GET", "/dashboard/drivers", EVERYONE),
+    Route("GET", "/dashboard/drivers?as_of={newest}&metric=M1&names=M2,M3&lag=1", EVERYONE),
     Route("GET", "/v1/jobs", EVERYONE),  # issue 15: jobs to be done
     Route("GET", "/v1/jobs?as_of={newest}", EVERYONE),
     Route("GET", "/dashboard/jobs", EVERYONE),
+    Route("GET", "/v1/feedback", EVERYONE),  # issue 15: voice of the customer
+    Route("GET", "/v1/feedback?as_of={newest}&metric=M1", EVERYONE),
     Route("GET", "/dashboard/jobs?as_of={newest}", EVERYONE),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
 ]
@@ -221,6 +225,12 @@ WRITES = [
           {"name": "Matrix probe", "budget": "120000000"}),
     Route("POST", "/v1/periods/{period}/plans/Nothing/adopt", {CX_EXEC: ALL},
           {"rationale": "matrix"}),
+    Route("POST", "/v1/feedback", {INGEST: ALL, CX_EXEC: ALL}, {
+        "batch_key": "matrix", "source": "matrix", "items": [
+            {"verbatim": "Matrix probe", "channel": "survey", "received_on": "2026-03-31"}]}),
+    # no feedback batch "none": allowed means 404, and nothing is written
+    Route("POST", "/v1/initiatives/{write}/evidence", {PNL_OWNER: OWN, CX_EXEC: ALL},
+          {"refs": ["none/1"]}),
     Route("POST", "/v1/jobs", {CX_EXEC: ALL}, {
         "code": "J99", "statement": "Matrix probe", "importance": "8", "satisfaction": "4"}),
     # no job J98: allowed means 404, and nothing is written

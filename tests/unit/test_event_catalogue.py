@@ -32,6 +32,9 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.CustomerSuccessMetric.OperationalMetricsMapped": (
         None, ("previous",), ("metric", "operational_metrics")),
     "cxgov.ObservationBatch.Recorded": ("source", (), ("readings",)),
+    "cxgov.FeedbackBatch.Recorded": ("source", (), ("items",)),
+    "cxgov.Evidence.Opened": (None, (), ("initiative_id", "code")),
+    "cxgov.Evidence.Cited": ("note", (), ("refs",)),
     "cxgov.Job.Defined": ("statement", (), ("importance", "satisfaction", "metrics")),
     "cxgov.Job.Rated": ("source", ("previous_importance", "previous_satisfaction"),
                         ("importance", "satisfaction")),

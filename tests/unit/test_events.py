@@ -12,6 +12,7 @@ from eventsourcing.persistence import StoredEvent
 
 from domain import (
     benefits,
+    feedback,
     idempotency,
     initiative,
     jobs,
@@ -30,7 +31,8 @@ from governance.app import Governance
 AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.CustomerSuccessMetric,
               metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
               idempotency.IdempotencyKey, benefits.BenefitPlan, signals.SignalNote,
-              review.Review, webhooks.WebhookSubscription, jobs.Job]
+              review.Review, webhooks.WebhookSubscription, jobs.Job,
+              feedback.FeedbackBatch, feedback.Evidence]
 
 
 def event_classes() -> list[type]:
