@@ -47,6 +47,7 @@ from projections.feedback import FeedbackPage
 from projections.jobs import JobMap
 from projections.loop_rows import BenefitPlanRow, LoopAnswer, LoopSpeed, ReviewRow, SignalRow
 from projections.plans import PlanComparison, PlanRow, PlansList
+from projections.rounds import RoundView
 from projections.rows import (
     AuditEvent,
     Departure,
@@ -1062,6 +1063,43 @@ class JobMapPublic(BaseModel):
     """The job map as of a log position."""
 
     item: JobMap
+    position: int
+
+
+# --- funding rounds (issue 16, part 4) -----------------------------------------------------
+
+class RoundCreate(RequestBody):
+    """A period's funding round (finance or CX executive): four times with a UTC offset,
+    intake_opens < intake_closes <= review_deadline <= decision_deadline. Each phase's start
+    is inclusive, its end exclusive."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"intake_opens": "2027-01-10T09:00:00Z", "intake_closes": "2027-01-24T09:00:00Z",
+         "review_deadline": "2027-01-31T09:00:00Z",
+         "decision_deadline": "2027-02-07T09:00:00Z"}]})
+
+    intake_opens: AwareDatetime
+    intake_closes: AwareDatetime
+    review_deadline: AwareDatetime
+    decision_deadline: AwareDatetime
+
+
+class FeasibilityMarkCreate(RequestBody):
+    """A submission's feasibility (finance or CX executive), during intake or review; a
+    note is required with needs_information."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"code": "I001", "verdict": "needs_information", "note": "Which vendor, at what cost?"}]})
+
+    code: str = Field(pattern=CODE_PATTERN)
+    verdict: Literal["feasible", "needs_information"]
+    note: OptionalReason = ""
+
+
+class RoundPublic(BaseModel):
+    """A period's funding round as of a log position."""
+
+    item: RoundView
     position: int
 
 

@@ -9,6 +9,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import actions, errors, fair_pages, loop_pages, money, pages, plan_pages, redecide
 from api.web.department_pages import router as department_router
+from api.web.driver_pages import router as driver_router
+from api.web.export_pages import router as export_router
 from api.web.job_pages import router as job_router
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
@@ -26,7 +28,9 @@ def install(app: FastAPI) -> None:
     app.include_router(fair_pages.router)  # fair shares (issue 16)
     app.include_router(plan_pages.router)  # funding plans (issue 16)
     app.include_router(department_router)  # departments (issue 15, part 3)
+    app.include_router(driver_router)  # key drivers (issue 15, part 4)
     app.include_router(job_router)  # jobs to be done (issue 15, part 5)
+    app.include_router(export_router)  # downloads of the ranking's view (issue 17)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

@@ -96,6 +96,8 @@ READS = [
     Route("GET", "/v1/audit/departures/{period}", {AUDITOR: ALL, CX_EXEC: ALL}),
     Route("GET", "/dashboard", INITIATIVE_READERS),
     Route("GET", "/dashboard?as_of={newest}", INITIATIVE_READERS),
+    Route("GET", "/dashboard/export/ranking.csv", INITIATIVE_READERS),  # issue 17: exports
+    Route("GET", "/dashboard/export/ranking.json?as_of={newest}&pnl=RB", INITIATIVE_READERS),
     Route("GET", "/dashboard/initiatives/{read}", GOVERNANCE, refused=HIDDEN,
           refusals={INGEST: DENY}),
     Route("GET", "/dashboard/scorecard", EVERYONE),
@@ -153,6 +155,9 @@ READS = [
     Route("GET", "/v1/feedback", EVERYONE),  # issue 15: voice of the customer
     Route("GET", "/v1/feedback?as_of={newest}&metric=M1", EVERYONE),
     Route("GET", "/dashboard/jobs?as_of={newest}", EVERYONE),
+    # issue 16, part 4: funding rounds (Harborview runs none: allowed means 404)
+    Route("GET", "/v1/periods/{period}/round", EVERYONE),
+    Route("GET", "/v1/periods/{period}/round?as_of={newest}", EVERYONE),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
 ]
 WRITES = [
@@ -236,6 +241,12 @@ WRITES = [
     # no job J98: allowed means 404, and nothing is written
     Route("POST", "/v1/jobs/J98/ratings", {CX_EXEC: ALL},
           {"importance": "8", "satisfaction": "4", "source": "matrix"}),
+    # no period FY2099 (so no round): allowed means 404, and nothing is written
+    Route("POST", "/v1/periods/FY2099/round", {FINANCE: ALL, CX_EXEC: ALL}, {
+        "intake_opens": "2027-01-10T09:00:00Z", "intake_closes": "2027-01-24T09:00:00Z",
+        "review_deadline": "2027-01-31T09:00:00Z", "decision_deadline": "2027-02-07T09:00:00Z"}),
+    Route("POST", "/v1/periods/FY2099/round/feasibility", {FINANCE: ALL, CX_EXEC: ALL},
+          {"code": "I01", "verdict": "feasible"}),
     Route("POST", "/v1/metrics/M1/operational-metrics", {CX_EXEC: ALL}, {
         "operational_metrics": [{"name": "Matrix probe", "source": "matrix",
                                  "aggregation": "count", "department": "Matrix"}]}),
