@@ -143,3 +143,124 @@ def trend_chart(card: ScorecardCard) -> Markup:
              f"{number(baseline, 1)}, target {number(target, 1)} {unit}")
     return Markup(f'<svg class="chart trend" viewBox="0 0 400 140" role="img" '
                   f'aria-label="{escape(title)}"><title>{escape(title)}</title>{body}</svg>')
+
+
+#: The statistics whose interval is drawn on the latest reading, in preference order.
+CHART_INTERVALS = ("value", "nps", "mean", "median", "top_box_share")
+
+
+def _month_label(month: str) -> str:
+    """'2026-03' as 'Mar 2026'."""
+    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+             "Dec")
+    try:
+        return f"{names[int(month[5:7]) - 1]} {month[:4]}"
+    except (ValueError, IndexError):
+        return month
+
+
+def scorecard_chart(card: ScorecardCard) -> Markup:
+    """The scorecard's chart of a metric (issue 15, part 7): monthly readings with the months
+    on the x axis and a labelled value scale on the y axis, baseline, target and the glide
+    path between them, the XmR chart's natural process limits and centre line, the months a
+    run rule broke (ringed), and the latest reading's 95% interval with the tested change
+    from the month before (a star when significant)."""
+    trend = card.trend
+    baseline, target = _d(card.baseline), _d(card.target)
+    values = [_d(p.value) for p in trend]
+    spc = card.spc
+    interval = next((i for of in CHART_INTERVALS for i in card.intervals if i.of == of), None)
+    extra = [_d(spc.upper), _d(spc.lower)] if spc else []
+    if interval is not None and values:
+        extra += [_d(interval.low), _d(interval.high)]
+    low = min([baseline, target, *values, *extra])
+    high = max([baseline, target, *values, *extra])
+    pad = ((high - low) or Decimal(1)) / 20
+    low, high = low - pad, high + pad
+    span = high - low
+    left, top, w, h = Decimal(46), Decimal(10), Decimal(300), Decimal(120)
+
+    def y(v: Decimal) -> str:
+        return _f(top + h - h * (v - low) / span)
+
+    n = max(len(values) - 1, 1)
+    xs = [left + w * i / n for i in range(len(values))]
+    unit = escape(str(card.unit or ""))
+    right = left + w
+    parts = [f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" '
+             f'stroke="currentColor"/>'
+             f'<line class="axis" x1="{left}" y1="{top + h}" x2="{right}" y2="{top + h}" '
+             f'stroke="currentColor"/>']
+    for i in range(5):  # the value scale
+        v = low + span * i / 4
+        parts.append(f'<line x1="{left - 3}" x2="{left}" y1="{y(v)}" y2="{y(v)}" '
+                     f'stroke="currentColor"/><text class="y-tick" x="{left - 5}" '
+                     f'y="{_f(_d(y(v)) + 3)}" text-anchor="end">{number(v, 1)}</text>')
+    if values:  # the months: first, last and about every quarter between
+        step = max(1, round(len(values) / 4))
+        shown = sorted({*range(0, len(values), step), len(values) - 1})
+        if len(shown) > 1 and shown[-1] - shown[-2] < step / 2:
+            shown.pop(-2)
+        for i in shown:
+            parts.append(f'<line x1="{_f(xs[i])}" x2="{_f(xs[i])}" y1="{top + h}" '
+                         f'y2="{top + h + 3}" stroke="currentColor"/><text class="x-tick" '
+                         f'x="{_f(xs[i])}" y="{top + h + 14}" text-anchor="middle">'
+                         f'{escape(_month_label(trend[i].month))}</text>')
+    parts.append(f'<line class="t-baseline" x1="{left}" x2="{right}" y1="{y(baseline)}" '
+                 f'y2="{y(baseline)}"/><text x="{right + 4}" y="{y(baseline)}">baseline '
+                 f'{number(baseline, 1)}</text>'
+                 f'<line class="t-target" x1="{left}" x2="{right}" y1="{y(target)}" '
+                 f'y2="{y(target)}"/><text x="{right + 4}" y="{y(target)}">target '
+                 f'{number(target, 1)}</text>'
+                 f'<line class="t-glide" x1="{left}" y1="{y(baseline)}" x2="{right}" '
+                 f'y2="{y(target)}"><title>glide path: baseline to target</title></line>')
+    if spc is not None:
+        for name, v in (("upper limit", _d(spc.upper)), ("lower limit", _d(spc.lower))):
+            parts.append(f'<line class="t-limit" x1="{left}" x2="{right}" y1="{y(v)}" '
+                         f'y2="{y(v)}" stroke="currentColor" stroke-dasharray="2 3" '
+                         f'opacity="0.6"><title>{name} {number(v, 1)} (XmR natural process '
+                         f'limit)</title></line>')
+        parts.append(f'<line class="t-centre" x1="{left}" x2="{right}" '
+                     f'y1="{y(_d(spc.centre))}" y2="{y(_d(spc.centre))}" '
+                     f'stroke="currentColor" stroke-dasharray="1 4" opacity="0.5"><title>'
+                     f'centre line {number(_d(spc.centre), 1)}</title></line>')
+    if values:
+        path = " ".join(f"{_f(x)},{y(v)}" for x, v in zip(xs, values, strict=True))
+        parts.append(f'<polyline class="t-line" points="{path}"/>')
+        signalled = {s.month: s.rule for s in spc.signals} if spc else {}
+        for x, v, p in zip(xs, values, trend, strict=True):
+            parts.append(f'<circle class="t-point" cx="{_f(x)}" cy="{y(v)}" r="3"><title>'
+                         f'{escape(_month_label(p.month))}: {number(v, 1)} {unit} '
+                         f'(n={p.sample_size})</title></circle>')
+            if p.month in signalled:
+                parts.append(f'<circle class="t-signal" cx="{_f(x)}" cy="{y(v)}" r="6" '
+                             f'fill="none" stroke="currentColor" stroke-width="1.5"><title>'
+                             f'SPC signal {escape(signalled[p.month])} in '
+                             f'{escape(_month_label(p.month))}</title></circle>')
+        last = xs[-1]
+        if interval is not None:
+            parts.append(f'<line class="t-interval" x1="{_f(last)}" x2="{_f(last)}" '
+                         f'y1="{y(_d(interval.low))}" y2="{y(_d(interval.high))}" '
+                         f'stroke="currentColor" stroke-width="2"><title>95% interval '
+                         f'{number(_d(interval.low), 1)} to {number(_d(interval.high), 1)} '
+                         f'({escape(interval.method)})</title></line>')
+        change = card.change
+        if change is not None:
+            mark = "\u2605" if change.significant else "\u25cb"
+            parts.append(f'<text class="t-change" x="{_f(last)}" '
+                         f'y="{_f(_d(y(values[-1])) - 9)}" text-anchor="middle">{mark}'
+                         f'<title>{escape(change.word)}: {escape(change.difference)} since '
+                         f'{escape(_month_label(change.from_month))}, p={escape(change.p_value)}'
+                         f'</title></text>')
+    else:
+        parts.append(f'<text x="{left + w / 2}" y="{h / 2 + 10}" text-anchor="middle">'
+                     "no readings yet</text>")
+    title = (f"{card.metric} by month: {len(values)} monthly readings"
+             + (f" from {_month_label(trend[0].month)} to {_month_label(trend[-1].month)}"
+                if trend else "")
+             + f", baseline {number(baseline, 1)}, target {number(target, 1)} {unit}"
+             + (", with control limits" if spc else "")
+             + (", with the latest reading's 95% interval" if interval and values else ""))
+    return Markup(f'<svg class="chart trend scorecard-chart" viewBox="0 0 420 160" role="img" '
+                  f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+                  f'{"".join(parts)}</svg>')

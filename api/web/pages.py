@@ -122,7 +122,7 @@ def scorecard(request: Request, who: User, period: Text = None,
     page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
     cards = page.snapshot.scorecard(page.period) if page.period else []
     return page.render("scorecard.html", cards=cards, done=done,
-                       charts={card.metric: charts.trend_chart(card) for card in cards})
+                       charts={card.metric: charts.scorecard_chart(card) for card in cards})
 
 
 @router.get("/dashboard/you-said-we-did", response_class=HTMLResponse)
