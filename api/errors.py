@@ -35,6 +35,9 @@ EXACT: dict[str, int] = {
     "pool.restatement_below_committed": 409,
     "pool.cap_out_of_range": 422,
     "period.closed": 409,
+    "round.outside_intake": 409,  # issue 16, part 4: funding rounds
+    "round.not_in_decision": 409,
+    "round.review_closed": 409,
     "concurrency.conflict": 409,
     "concurrency.stale_version": 412,
     "concurrency.precondition_required": 428,

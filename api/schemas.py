@@ -1097,9 +1097,10 @@ class FeasibilityMarkCreate(RequestBody):
 
 
 class RoundPublic(BaseModel):
-    """A period's funding round as of a log position."""
+    """A period's funding round as of a log position (item null: the period runs none, and
+    takes submissions and decisions at any time)."""
 
-    item: RoundView
+    item: RoundView | None
     position: int
 
 

@@ -227,3 +227,37 @@ class PlanInfeasible(InvalidInput):
     """A funding plan's budget or forced initiatives cannot be honoured (issue 16)."""
 
     code = "validation.plan_infeasible"
+
+
+class RoundRuleViolation(CxgovError):
+    """Base for funding-round rules (issue 16, part 4: domain/rounds.py)."""
+
+    code = "round.rule"
+    title = "Funding round rule"
+
+
+class RoundOutsideIntake(RoundRuleViolation):
+    """A submission to a period running a round, outside its intake window."""
+
+    code = "round.outside_intake"
+    title = "Outside the round's intake window"
+
+
+class RoundNotInDecision(RoundRuleViolation):
+    """A decision in a period running a round, before its decision phase."""
+
+    code = "round.not_in_decision"
+    title = "The round is not in its decision phase"
+
+
+class RoundClosedForReview(RoundRuleViolation):
+    """A feasibility mark outside the round's intake and review phases."""
+
+    code = "round.review_closed"
+    title = "The round's feasibility review is closed"
+
+
+class RoundNotFound(NotFound):
+    """The period runs no funding round."""
+
+    code = "round.not_found"

@@ -84,11 +84,22 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
                      f"satisfaction={fields.get('satisfaction')}")
         if fields.get("source"):
             parts.append(f"source={fields['source']}")
+    if name == "FundingRound.Opened":  # issue 16, part 4: the round's schedule
+        parts.append(" ".join(f"{k}={_iso(fields.get(k))}" for k in (
+            "intake_opens", "intake_closes", "review_deadline", "decision_deadline")))
+    if name == "FundingRound.FeasibilityMarked":  # issue 16, part 4: the verdict
+        parts.append(f"verdict={fields.get('verdict')}")
+        if fields.get("note"):
+            parts.append(f"note={fields['note']}")
     mapped = fields.get("operational_metrics")
     if name == "CustomerSuccessMetric.OperationalMetricsMapped" and mapped is not None:
         departments = sorted({m["department"] for m in mapped})  # issue 15: who owns them
         parts.append(f"operational_metrics={len(mapped)} departments={', '.join(departments)}")
     return f"{name}: {' '.join(parts)}".strip()
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _details(event: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.errors import InvalidInput, PlanNotFound
+from domain.errors import InvalidInput, PeriodNotFound, PlanNotFound
 from domain.plans import COMPARE_AT_MOST
 from domain.policy import PolicyTerms
 from projections import render
@@ -201,8 +201,10 @@ class ReadModels:
         """A period's funding round (issue 16, part 4; None: it runs none then) and the
         position read, from the fold's core. Live, the phase is judged at `now` (the
         application's clock; default the wall clock); as of a position, at the time of the
-        event there."""
+        event there. A period that does not exist (then) is refused (PeriodNotFound)."""
         state = self.core_at(**at)
+        if period not in state.periods:
+            raise PeriodNotFound(f"no period {period}", period=period)
         when = (self.time_at(state.position) if at.get("as_of") not in (None, "")
                 else now or datetime.now(UTC))
         return state.position, round_view(state, period, when)

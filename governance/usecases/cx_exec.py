@@ -27,6 +27,7 @@ from governance.usecases.base import Commands
 from governance.usecases.loop import review_item
 from governance.usecases.plans import plan_of_record
 from governance.usecases.pnl_owner import check_proposal
+from governance.usecases.rounds import round_of
 
 
 class CxExecUseCases(Commands):
@@ -168,6 +169,9 @@ class CxExecUseCases(Commands):
         def build(unit: UnitOfWork) -> tuple[Aggregate, ...]:
             # refused before queueing for the pool's turn
             period = check_decidable(unit.initiative(initiative_id), actor=principal.actor).period
+            running = round_of(unit, period)  # issue 16, part 4: a round's decision phase
+            if running is not None:
+                running.check_decision(self.clock())
             if chosen == Outcome.APPROVE:
                 unit.take_turn(FundingPool.create_id(period))
             # everything the decision rests on, read in one snapshot at `ranking_position`

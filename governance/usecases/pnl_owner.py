@@ -21,6 +21,7 @@ from governance.errors import StaleVersion
 from governance.principal import Principal
 from governance.unit_of_work import CommandResult, UnitOfWork
 from governance.usecases.base import Commands
+from governance.usecases.rounds import round_id, round_of
 
 
 class OwnerUseCases(Commands):
@@ -34,6 +35,9 @@ class OwnerUseCases(Commands):
 
         def build(unit: UnitOfWork) -> list[Aggregate]:
             pool = unit.pool(period)
+            running = round_of(unit, period)  # issue 16, part 4: a round's intake window
+            if running is not None:
+                running.check_intake(self.clock())
             if pnl is not None:
                 unit.pnl(pnl)
             chosen = code or pool.next_code()
@@ -44,7 +48,8 @@ class OwnerUseCases(Commands):
             return [pool, initiative]
 
         pool_id = FundingPool.create_id(period)
-        return self.transact(build, lambda: [pool_id, *references(proposal, pnl)], turn=pool_id)
+        return self.transact(build, lambda: [pool_id, round_id(period),
+                                             *references(proposal, pnl)], turn=pool_id)
 
     def revise_initiative(self, principal: Principal, *, initiative_id: UUID,
                           changes: dict[str, Any], reason: str = "",

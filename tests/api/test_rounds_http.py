@@ -1,0 +1,105 @@
+"""Funding rounds over HTTP (issue 16, part 4), with the service's clock set by the test:
+open a round (idempotent), submissions outside the intake window and decisions before the
+decision phase refused as problem+json writing nothing, feasibility marks, and the round
+read live and as of a position, by role."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from governance.bootstrap import Runtime
+from tests.api.conftest import auth
+from tests.api.test_money_over_time_http import refused
+
+CX = auth("cx.chief", "cx_exec")
+FINANCE = auth("fiona", "finance")
+OWNER = auth("rob", "pnl_owner", pnls=("RB",))
+OTHER_OWNER = auth("walt", "pnl_owner", pnls=("WM",))
+ROUND = "/v1/periods/FY2027/round"
+OPENS = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+SCHEDULE = {"intake_opens": "2027-01-10T09:00:00Z", "intake_closes": "2027-01-24T09:00:00Z",
+            "review_deadline": "2027-01-31T09:00:00Z",
+            "decision_deadline": "2027-02-07T09:00:00Z"}
+SUBMISSION = {"period": "FY2027", "kind": "pnl", "pnl": "RB", "title": "Round probe",
+              "scenario": "S1", "cost": "100000", "confidence": "0.8",
+              "expected_impacts": [{"metric": "M1", "expected_value": "100", "reach": "0.1"}]}
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def read(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = client.get(ROUND, headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def test_a_round_over_http(client: TestClient, runtime: Runtime) -> None:
+    clock = Clock(OPENS - timedelta(days=1))
+    runtime.app.clock = clock
+    decide = f"/v1/initiatives/{runtime.app.initiative_id('FY2027', 'I01')}/decisions"
+    # today's behaviour without a round: item null, submissions taken
+    assert read(client, CX)["item"] is None
+    owner = refused(client, runtime, ("POST", ROUND), SCHEDULE, OWNER)
+    assert owner["status"] == 403
+    backwards = refused(client, runtime, ("POST", ROUND),
+                        {**SCHEDULE, "intake_closes": "2027-01-01T00:00:00Z"}, FINANCE)
+    assert (backwards["status"], backwards["code"]) == (422, "validation.invalid")
+    assert "intake_closes" in str(backwards)
+    before = runtime.app.position()
+    first = client.post(ROUND, headers={**FINANCE, "Idempotency-Key": "round-1"}, json=SCHEDULE)
+    assert first.status_code == 201, first.text
+    again = client.post(ROUND, headers={**FINANCE, "Idempotency-Key": "round-1"}, json=SCHEDULE)
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    twice = refused(client, runtime, ("POST", ROUND), SCHEDULE, CX)
+    assert (twice["status"], twice["code"]) == (409, "resource.already_exists")
+    opened_at = runtime.app.position()
+
+    early = refused(client, runtime, ("POST", "/v1/initiatives"), SUBMISSION, OWNER)
+    assert (early["status"], early["code"]) == (409, "round.outside_intake")
+    assert early["details"]["phase"] == "scheduled"
+    clock.now = OPENS
+    submitted = client.post("/v1/initiatives", headers=OWNER, json=SUBMISSION)
+    assert submitted.status_code == 201, submitted.text
+    not_yet = refused(client, runtime, ("POST", decide),
+                      {"outcome": "defer", "rationale": "next quarter"}, CX)
+    assert (not_yet["status"], not_yet["code"]) == (409, "round.not_in_decision")
+
+    clock.now = OPENS + timedelta(days=15)  # review
+    late = refused(client, runtime, ("POST", "/v1/initiatives"), SUBMISSION, OWNER)
+    assert (late["status"], late["code"]) == (409, "round.outside_intake")
+    bare = refused(client, runtime, ("POST", f"{ROUND}/feasibility"),
+                   {"code": "I01", "verdict": "needs_information"}, FINANCE)
+    assert (bare["status"], bare["code"]) == (422, "validation.invalid")
+    marked = client.post(f"{ROUND}/feasibility", headers={**CX, "Idempotency-Key": "mark-1"},
+                         json={"code": "I01", "verdict": "needs_information",
+                               "note": "Which vendor, at what cost?"})
+    assert marked.status_code == 201, marked.text
+    seen = read(client, CX)["item"]
+    assert (seen["phase"], seen["next_deadline"]) == ("review", "2027-01-31T09:00:00+00:00")
+    assert [(m["code"], m["verdict"]) for m in seen["feasibility"]] == [
+        ("I01", "needs_information")]
+    assert [m["code"] for m in read(client, OWNER)["item"]["feasibility"]] == ["I01"]
+    assert read(client, OTHER_OWNER)["item"]["feasibility"] == []
+
+    clock.now = OPENS + timedelta(days=21)  # the review deadline: decisions from here
+    closed = refused(client, runtime, ("POST", f"{ROUND}/feasibility"),
+                     {"code": "I01", "verdict": "feasible"}, FINANCE)
+    assert (closed["status"], closed["code"]) == (409, "round.review_closed")
+    decided = client.post(decide, headers=CX, json={"outcome": "defer",
+                                                    "rationale": "next quarter"})
+    assert decided.status_code in (200, 201), decided.text
+    assert read(client, CX)["item"]["phase"] == "decision"
+    then = read(client, CX, as_of=str(opened_at))
+    assert then["position"] == opened_at and then["item"]["feasibility"] == []
+    assert read(client, CX, as_of=str(before))["item"] is None
+    assert client.get("/v1/periods/FY2099/round", headers=CX).status_code == 404
