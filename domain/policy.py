@@ -22,6 +22,65 @@ DEFAULT_CONFIDENCE_TIERS: Final = {
 }
 
 
+GUARDRAIL_DIMENSIONS: Final = ("kind", "pnl", "touchpoint")
+#: dimensions where an initiative has exactly one value, so minimums of one add up
+EXCLUSIVE_DIMENSIONS: Final = ("kind", "pnl")
+MAX_GUARDRAILS: Final = 3
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A minimum and/or maximum share of the pool for one kind, P&L or touchpoint (issue 16).
+
+    The share is of the period's pool; committed and recommended initiatives of the group both
+    count. An initiative with several touchpoints counts wholly toward each of them.
+    """
+
+    dimension: str
+    value: str
+    min_share: Decimal | None = None
+    max_share: Decimal | None = None
+
+    @property
+    def name(self) -> str:
+        """How errors and the recommendation name it, e.g. "kind cross_pnl"."""
+        return f"{self.dimension} {self.value}"
+
+
+def _check_guardrails(guardrails: tuple[Guardrail, ...]) -> None:
+    """Refuse guardrail sets that no period could satisfy, naming the conflict."""
+    if len(guardrails) > MAX_GUARDRAILS:
+        raise PolicyRuleViolation(f"at most {MAX_GUARDRAILS} guardrails", field="guardrails")
+    seen: set[tuple[str, str]] = set()
+    for g in guardrails:
+        if g.dimension not in GUARDRAIL_DIMENSIONS:
+            raise PolicyRuleViolation(
+                f"guardrail dimension must be one of {', '.join(GUARDRAIL_DIMENSIONS)}",
+                field="guardrails")
+        require_text(g.value, field="guardrails", max_length=100)
+        if (g.dimension, g.value) in seen:
+            raise PolicyRuleViolation(f"guardrail {g.name} is given twice", field="guardrails")
+        seen.add((g.dimension, g.value))
+        if g.min_share is None and g.max_share is None:
+            raise PolicyRuleViolation(f"guardrail {g.name} needs a minimum or a maximum share",
+                                      field="guardrails")
+        for share in (g.min_share, g.max_share):
+            if share is not None and not (share.is_finite() and 0 <= share <= 1):
+                raise PolicyRuleViolation(f"guardrail {g.name}: shares must be in [0, 1]",
+                                          field="guardrails")
+        if g.min_share is not None and g.max_share is not None and g.min_share > g.max_share:
+            raise PolicyRuleViolation(
+                f"guardrail {g.name}: minimum share {g.min_share} is above its maximum "
+                f"{g.max_share}", field="guardrails")
+    for dimension in EXCLUSIVE_DIMENSIONS:
+        mins = [g for g in guardrails if g.dimension == dimension and g.min_share]
+        total = sum((g.min_share or Decimal(0) for g in mins), Decimal(0))
+        if total > 1:
+            raise PolicyRuleViolation(
+                f"guardrails {', '.join(g.name for g in mins)}: minimum shares add up to "
+                f"{total:%}, more than the whole pool", field="guardrails")
+
+
 @dataclass(frozen=True)
 class PolicyTerms:
     """Everything a ranking depends on besides the initiatives and the metric register."""
@@ -43,6 +102,8 @@ class PolicyTerms:
     #: these defaults (governance/stores/transcoding.py DataclassTranscoding), no upcast needed.
     at_risk_realisation: Decimal = Decimal("0.5")  # benefit at risk below this share at a date
     undecided_days: int = 30  # a submission undecided this long raises a signal
+    #: Guardrails (issue 16), added later the same way: stored terms decode with none.
+    guardrails: tuple[Guardrail, ...] = ()
 
     def check_confidence(self, confidence: Decimal) -> None:
         """A proposal's confidence is one of these terms' tiers."""
@@ -86,6 +147,7 @@ class PolicyTerms:
         if self.undecided_days < 1:
             raise PolicyRuleViolation("undecided days must be at least 1",
                                       field="undecided_days")
+        _check_guardrails(tuple(self.guardrails))
         if sorted(self.tie_break) != sorted(TIE_BREAKS):
             raise PolicyRuleViolation(
                 f"tie break must order exactly {', '.join(TIE_BREAKS)}", field="tie_break"

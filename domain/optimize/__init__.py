@@ -16,16 +16,19 @@ Modules, each importing only those listed before it:
   relax     the forest LP relaxation and the Lagrangian fixing
   knapsack  exact knapsack tables and the incumbent heuristics
   exact     `optimal`: branch and bound, the rank tie-break, the shared prepared problem
+  guard     `optimal` under guardrails (`GroupLimit`): multipliers, fixing, branch and bound
   frontier  `frontier`: the optimum at evenly spaced budget levels
 """
 
 from domain.optimize.exact import _Problem as _Problem  # the unit tests probe it
-from domain.optimize.exact import optimal
 from domain.optimize.frontier import frontier
 from domain.optimize.greedy import greedy
+from domain.optimize.guard import optimal
 from domain.optimize.items import (
     FrontierPoint,
     GreedyResult,
+    GroupLimit,
+    InfeasibleGuardrails,
     InfeasibleMandatory,
     OptimalResult,
     SelectionItem,
@@ -36,6 +39,8 @@ from domain.optimize.items import (
 __all__ = [
     "FrontierPoint",
     "GreedyResult",
+    "GroupLimit",
+    "InfeasibleGuardrails",
     "InfeasibleMandatory",
     "OptimalResult",
     "SelectionItem",

@@ -1,6 +1,8 @@
 """The efficient frontier: the exact optimum at evenly spaced budget levels.
 
 `frontier` reuses the prepared problem and solves the optimum at evenly spaced budget levels.
+With guardrails every level is solved exactly under them (`guard.optimal`; the guardrails'
+amounts stay as given) and a level at which they cannot be met is left out.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from domain.optimize.exact import _prepared
+from domain.optimize.guard import optimal
 from domain.optimize.items import (
     FrontierPoint,
+    GroupLimit,
+    InfeasibleGuardrails,
     InfeasibleMandatory,
     SelectionItem,
     _exponent,
@@ -25,6 +30,7 @@ def frontier(
     points: int = 20,
     budget_max: Decimal | None = None,
     already_funded: frozenset[str] = frozenset(),
+    guardrails: Sequence[GroupLimit] = (),
 ) -> list[FrontierPoint]:
     """Optimal value at `points` budget levels evenly spaced from the mandatory cost to the max."""
     if points < 2:
@@ -44,6 +50,13 @@ def frontier(
         level = raw
         if level != end and _exponent(level) < -2:
             level = level.quantize(cent, rounding=ROUND_FLOOR)
-        best = problem.solve(level)
+        if guardrails:
+            try:
+                best = optimal(items, level, already_funded=already_funded,
+                               guardrails=guardrails)
+            except InfeasibleGuardrails:
+                continue
+        else:
+            best = problem.solve(level)
         result.append(FrontierPoint(level, best.total_value, best.total_cost, best.keys))
     return result

@@ -8,6 +8,13 @@ constant in the budget and change only where the budget reaches `spent_before + 
 item, so a depth-first search over those budget intervals (lowest first) finds it exactly; a
 prefix-minimum test answers the common case in O(1). Cost: O(n) per unfunded item in practice,
 so O(n^2) for the whole explanation (fine for hundreds of initiatives, slow for 10,000).
+
+With guardrails (`GroupLimit`s) the walk has three steps (docs/decisions.md): the mandatory
+items first, as always; then, guardrail by guardrail in the order given, the best-ranked items
+of the group that add value, each with its unfunded prerequisites, until the group's minimum is
+met (an item is skipped when it would not fit the budget or would pass any maximum); then the
+usual rank-order walk, which also skips an item that would pass a maximum ("above_guardrail").
+A guardrail the walk cannot meet is named in `unmet`; extra budgets are not computed then.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from decimal import Decimal
 from domain.optimize.graph import _closure, _topological
 from domain.optimize.items import (
     GreedyResult,
+    GroupLimit,
     SelectionItem,
     UnfundedItem,
     UnfundedReason,
@@ -29,6 +37,7 @@ from domain.optimize.items import (
     _from_int,
     _money,
     _to_int,
+    _to_int_ceil,
 )
 
 
@@ -180,6 +189,8 @@ def _reason_text(plan: _GreedyPlan, i: int, walk: _Walk, reason: UnfundedReason)
         ]
         return f"needs {', '.join(missing)} first"
     remaining = _money(_from_int(walk.remaining_at[i], plan.scale))
+    if reason is UnfundedReason.ABOVE_GUARDRAIL:
+        return "would take a guardrail's group above its maximum"
     if reason is UnfundedReason.MANDATORY_DOES_NOT_FIT:
         return f"mandatory but does not fit the remaining {remaining}"
     return f"does not fit the remaining {remaining}"
@@ -191,20 +202,28 @@ def greedy(
     *,
     already_funded: frozenset[str] = frozenset(),
     extra_budgets: bool = True,
+    guardrails: Sequence[GroupLimit] = (),
 ) -> GreedyResult:
     """Fund mandatory items, then walk the ranking funding what fits; explain the rest.
 
     The extra budget that would fund each unfunded item costs about n^2 walks; callers that
     only need the cut line (decisions, the ranking) pass `extra_budgets=False` and get None.
+    With `guardrails`, the walk meets minimums first and respects maximums (module docstring).
     """
     _check_budget(budget)
     plan = _GreedyPlan(items, already_funded)
-    scale = max(plan.scale, -_exponent(budget))
+    bounds = [b for g in guardrails for b in (g.minimum, g.maximum) if b is not None]
+    scale = max(plan.scale, -_exponent(budget), *(-_exponent(b) for b in bounds))
     if scale != plan.scale:
         plan.scale = scale
         plan.cost = [_to_int(it.cost, scale) for it in items]
     budget_int = _to_int(budget, scale)
-    base = plan.walk(budget_int)
+    unmet: tuple[str, ...] = ()
+    if guardrails:
+        base, unmet = _guarded_walk(plan, budget_int, guardrails)
+        extra_budgets = False
+    else:
+        base = plan.walk(budget_int)
     unfunded: list[UnfundedItem] = []
     prefix_min: int | None = None
     extra: dict[int, int | None] = {}
@@ -236,4 +255,87 @@ def greedy(
         total_value=_from_int(total_value, value_scale),
         remaining=_from_int(budget_int - base.spent, scale),
         unfunded=tuple(unfunded),
+        unmet=unmet,
     )
+
+
+def _guarded_walk(
+    plan: _GreedyPlan, budget: int, guardrails: Sequence[GroupLimit]
+) -> tuple[_Walk, tuple[str, ...]]:
+    """The walk with guardrails: mandates, then each group's minimum, then rank order."""
+    n, scale, cost, deps = len(plan.items), plan.scale, plan.cost, plan.deps
+    groups = [
+        bytearray(1 if it.key in g.keys else 0 for it in plan.items) for g in guardrails
+    ]
+    low = [None if g.minimum is None else _to_int_ceil(g.minimum, scale) for g in guardrails]
+    high = [None if g.maximum is None else _to_int(g.maximum, scale) for g in guardrails]
+    funded = [False] * n
+    reasons: list[UnfundedReason | None] = [None] * n
+    remaining_at = [0] * n
+    spend = [0] * len(guardrails)
+    spent = 0
+
+    def fund(members: list[int]) -> None:
+        nonlocal spent
+        for i in members:
+            funded[i] = True
+            spent += cost[i]
+            for g, member in enumerate(groups):
+                if member[i]:
+                    spend[g] += cost[i]
+
+    def passes_maximum(members: list[int]) -> bool:
+        for g, member in enumerate(groups):
+            top = high[g]
+            if top is not None and spend[g] + sum(cost[i] for i in members if member[i]) > top:
+                return True
+        return False
+
+    mandatory = [i for i in plan.order if plan.mandatory[i]]
+    for i in mandatory:  # mandates first, as without guardrails
+        remaining_at[i] = budget - spent
+        if plan.impossible[i] or not all(funded[d] for d in deps[i]):
+            reasons[i] = UnfundedReason.NEEDS_DEPENDENCY
+        elif spent + cost[i] <= budget:
+            fund([i])
+        else:
+            reasons[i] = UnfundedReason.MANDATORY_DOES_NOT_FIT
+    for g, member in enumerate(groups):  # each minimum, best-ranked members first
+        floor = low[g]
+        if floor is None:
+            continue
+        for i in plan.order:
+            if spend[g] >= floor:
+                break
+            if not member[i] or funded[i] or plan.mandatory[i] or not plan.eligible[i]:
+                continue
+            if plan.items[i].value <= 0:
+                continue
+            needed = sorted((j for j in _closure([i], deps) if not funded[j]),
+                            key=plan.position.__getitem__)
+            if any(not plan.eligible[j] for j in needed):
+                continue
+            if spent + sum(cost[j] for j in needed) > budget or passes_maximum(needed):
+                continue
+            fund(needed)
+    for i in plan.order:  # the usual walk under the maximums
+        if funded[i] or plan.mandatory[i]:
+            continue
+        remaining_at[i] = budget - spent
+        if plan.items[i].value <= 0:
+            reasons[i] = UnfundedReason.ZERO_VALUE
+        elif plan.impossible[i] or not all(funded[d] for d in deps[i]):
+            reasons[i] = UnfundedReason.NEEDS_DEPENDENCY
+        elif spent + cost[i] > budget:
+            reasons[i] = UnfundedReason.DOES_NOT_FIT
+        elif passes_maximum([i]):
+            reasons[i] = UnfundedReason.ABOVE_GUARDRAIL
+        else:
+            fund([i])
+    unmet = tuple(
+        g.name
+        for k, g in enumerate(guardrails)
+        if (low[k] is not None and spend[k] < (low[k] or 0))
+        or (high[k] is not None and spend[k] > (high[k] or 0))
+    )
+    return _Walk(funded, reasons, remaining_at, [None] * n, spent), unmet

@@ -23,6 +23,34 @@ class InfeasibleMandatory(ValueError):
     """Raised when the mandatory items cannot all be funded within the budget."""
 
 
+class InfeasibleGuardrails(ValueError):
+    """Raised when no selection within the budget meets every guardrail; names the conflict."""
+
+    def __init__(self, message: str, guardrails: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.guardrails = guardrails
+
+
+@dataclass(frozen=True)
+class GroupLimit:
+    """A guardrail as the selector sees it: bounds on the selected cost of a group of keys.
+
+    `minimum` and `maximum` are amounts of the selection's total cost within `keys` (mandatory
+    items count); callers turn a policy's shares of the pool into amounts and subtract what is
+    already funded. None means no bound on that side.
+    """
+
+    name: str
+    keys: frozenset[str]
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for bound in (self.minimum, self.maximum):
+            if bound is not None and not bound.is_finite():
+                raise ValueError(f"{self.name}: a guardrail bound must be a finite amount")
+
+
 @dataclass(frozen=True)
 class SelectionItem:
     """One initiative as the selector sees it: cost, customer impact value and rank."""
@@ -48,6 +76,7 @@ class UnfundedReason(StrEnum):
     NEEDS_DEPENDENCY = "needs_dependency"
     DOES_NOT_FIT = "does_not_fit"
     MANDATORY_DOES_NOT_FIT = "mandatory_does_not_fit"
+    ABOVE_GUARDRAIL = "above_guardrail"
 
 
 @dataclass(frozen=True)
@@ -70,6 +99,8 @@ class GreedyResult:
     total_value: Decimal
     remaining: Decimal
     unfunded: tuple[UnfundedItem, ...]
+    #: guardrails the cut line could not meet (a minimum short, a maximum passed by mandates)
+    unmet: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +141,11 @@ def _to_int(d: Decimal, scale: int) -> int:
     """d x 10**scale as an int, exactly for every d with at most `scale` decimals (floored)."""
     shifted = d.scaleb(scale, context=_EXACT)
     return int(shifted.to_integral_value(rounding=ROUND_FLOOR, context=_EXACT))
+
+
+def _to_int_ceil(d: Decimal, scale: int) -> int:
+    """The smallest int n with n >= d x 10**scale (exact)."""
+    return -_to_int(-d, scale)
 
 
 def _from_int(n: int, scale: int) -> Decimal:

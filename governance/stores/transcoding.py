@@ -11,7 +11,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.initiative import DecisionRecord, Proposal
-from domain.policy import PolicyTerms
+from domain.policy import Guardrail, PolicyTerms
 from domain.values import ImpactClaim, Money, Reading
 from projections.codec import storable
 
@@ -64,6 +64,7 @@ VALUE_OBJECTS: tuple[tuple[type[Any], str], ...] = (
     (Proposal, "cxgov.Proposal"),
     (DecisionRecord, "cxgov.DecisionRecord"),
     (PolicyTerms, "cxgov.PolicyTerms"),
+    (Guardrail, "cxgov.Guardrail"),
 )
 
 
