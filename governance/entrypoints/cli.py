@@ -42,6 +42,7 @@ from governance.entrypoints.money import (
 )
 from governance.entrypoints.plans import plans_app
 from governance.entrypoints.redecide import carry_over_command, metrics_app
+from governance.entrypoints.rounds import round_app
 from governance.entrypoints.serve import (
     app_factory,
     checkpointer,
@@ -78,6 +79,8 @@ app.add_typer(plans_app, name="plans", help="Funding plans: save, list, compare,
 app.add_typer(departments_app, name="departments",
               help="Departments: operational metrics with owners (list, show, map).")
 app.add_typer(jobs_app, name="jobs", help="Jobs to be done: define, rate, map.")
+app.add_typer(round_app, name="round",
+              help="Funding rounds: open one, mark feasibility, show the phase.")
 app.add_typer(feedback_app, name="feedback",
               help="Voice of the customer: import (CSV), list, cite as evidence.")
 app.command("carry-over")(carry_over_command)
