@@ -158,6 +158,8 @@ READS = [
     # issue 16, part 4: funding rounds (Harborview runs none: item null)
     Route("GET", "/v1/periods/{period}/round", EVERYONE),
     Route("GET", "/v1/periods/{period}/round?as_of={newest}", EVERYONE),
+    Route("GET", "/dashboard/round", EVERYONE),
+    Route("GET", "/dashboard/round?as_of={newest}", EVERYONE),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
 ]
 WRITES = [
@@ -236,6 +238,8 @@ WRITES = [
     # no feedback batch "none": allowed means 404, and nothing is written
     Route("POST", "/v1/initiatives/{write}/evidence", {PNL_OWNER: OWN, CX_EXEC: ALL},
           {"refs": ["none/1"]}),
+    # no job in the matrix world: allowed means 422 (no weights to preview)
+    Route("POST", "/v1/jobs/preview", {CX_EXEC: ALL}, {"period": PERIOD}),
     Route("POST", "/v1/jobs", {CX_EXEC: ALL}, {
         "code": "J99", "statement": "Matrix probe", "importance": "8", "satisfaction": "4"}),
     # no job J98: allowed means 404, and nothing is written

@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from governance.bootstrap import Runtime
 from tests.api.conftest import auth
 from tests.api.test_money_over_time_http import refused
+from tests.api.test_re_decisions_dashboard import signed_in
+from tests.builders import CX_CHIEF, FINANCE_LEAD
 
 CX = auth("cx.chief", "cx_exec")
 FINANCE = auth("fiona", "finance")
@@ -103,3 +105,27 @@ def test_a_round_over_http(client: TestClient, runtime: Runtime) -> None:
     assert then["position"] == opened_at and then["item"]["feasibility"] == []
     assert read(client, CX, as_of=str(before))["item"] is None
     assert client.get("/v1/periods/FY2099/round", headers=CX).status_code == 404
+
+
+def test_the_round_page(runtime: Runtime) -> None:
+    gov = runtime.app
+    gov.clock = Clock(OPENS + timedelta(days=15))  # review
+    with signed_in(runtime, "cx.deputy", "cx_exec") as client:
+        none = client.get("/dashboard/round?period=FY2027")
+        assert none.status_code == 200 and 'id="round-none"' in none.text
+    before = gov.position()
+    gov.open_round(FINANCE_LEAD, period="FY2027", intake_opens=OPENS,
+                   intake_closes=OPENS + timedelta(days=14),
+                   review_deadline=OPENS + timedelta(days=21),
+                   decision_deadline=OPENS + timedelta(days=28))
+    gov.mark_feasibility(CX_CHIEF, period="FY2027", code="I01", verdict="needs_information",
+                         note="Which vendor?")
+    with signed_in(runtime, "cx.deputy", "cx_exec") as client:
+        page = client.get("/dashboard/round?period=FY2027")
+        assert page.status_code == 200, page.text
+        assert "Phase: <strong>review</strong>" in page.text
+        assert "2027-01-31T09:00:00+00:00" in page.text and "Which vendor?" in page.text
+        then = client.get(f"/dashboard/round?period=FY2027&as_of={before}")
+        assert 'id="round-none"' in then.text
+    with signed_in(runtime, "walt", "pnl_owner") as client:
+        assert "Which vendor?" not in client.get("/dashboard/round?period=FY2027").text
