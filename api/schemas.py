@@ -1059,6 +1059,12 @@ class JobRate(RequestBody):
     source: Source
 
 
+class JobPreview(RequestBody):
+    """What-if: rank a period under the weights the job map proposes."""
+
+    period: Code
+
+
 class JobMapPublic(BaseModel):
     """The job map as of a log position."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -18,7 +19,18 @@ from api.deps import (
     written,
 )
 from api.routes.docs import READ, WRITE
-from api.schemas import CODE_PATTERN, JobCreate, JobMapPublic, JobRate, WrittenPublic
+from api.schemas import (
+    CODE_PATTERN,
+    JobCreate,
+    JobMapPublic,
+    JobPreview,
+    JobRate,
+    RankingPublic,
+    WrittenPublic,
+)
+from domain.errors import InvalidInput, PeriodNotFound
+from domain.policy import PolicyTerms
+from governance.read_access import require_policy_previewer
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 JobCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["J1"])]
@@ -54,3 +66,22 @@ def job_map(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
     `POST /v1/scoring-policy/preview` (every authenticated caller)."""
     position, found = s.models.jobs(**at(s.models, as_of, min_position))
     return JobMapPublic(item=found, position=position)
+
+
+@router.post("/jobs/preview", response_model=RankingPublic, responses=READ)
+def preview_job_weights(body: JobPreview, s: ServicesDep, who: PrincipalDep) -> RankingPublic:
+    """What-if: a period's ranking under the policy in force with its weights replaced by
+    the weights the job map proposes (the scoring-policy preview's ranking; nothing is
+    adopted: adopting stays `PUT /v1/scoring-policy`) (CX executive)."""
+    require_policy_previewer(who)
+    _, found = s.models.jobs()
+    if not found.proposed_weights:
+        raise InvalidInput("no job names a metric: there are no weights to preview",
+                           field="jobs")
+    current = s.models.core_at().policy
+    terms = (replace(current, weights=dict(found.proposed_weights)) if current is not None
+             else PolicyTerms(weights=dict(found.proposed_weights)))
+    position, rows = s.models.preview_ranking(body.period, terms.check())
+    if rows is None:
+        raise PeriodNotFound(f"no period {body.period}", period=body.period)
+    return RankingPublic(items=rows, position=position)

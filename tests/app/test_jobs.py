@@ -80,6 +80,9 @@ def test_jobs_over_http_the_dashboard_and_the_cli(rt: Runtime) -> None:
     body = {"code": "J1", "statement": "Get my claim paid <b>fast</b>", "importance": "9",
             "satisfaction": "3", "scenario": "S4", "metrics": ["M4", "M5"]}
     with TestClient(create_app(rt), raise_server_exceptions=False) as client:
+        none = client.post("/v1/jobs/preview", json={"period": "FY2027"},
+                           headers=auth("chris", "cx_exec"))
+        assert none.status_code == 422 and "no job names a metric" in none.text
         first = client.post("/v1/jobs", json=body, headers=cx)
         assert first.status_code == 201, first.text
         again = client.post("/v1/jobs", json=body, headers=cx)
@@ -100,6 +103,17 @@ def test_jobs_over_http_the_dashboard_and_the_cli(rt: Runtime) -> None:
         now = client.get("/v1/jobs", headers=auth("bot", "ingest")).json()
         assert now["item"]["jobs"][0]["opportunity"] == "10"
         assert now["item"]["proposed_weights"] == {"M4": 50, "M5": 50}
+        written_before = rt.app.position()
+        preview = client.post("/v1/jobs/preview", json={"period": "FY2027"},
+                              headers=auth("chris", "cx_exec"))
+        assert preview.status_code == 200, preview.text
+        ranked = preview.json()["items"]
+        claims_m4_or_m5 = {r["code"] for r in ranked if r["score"] != "0"
+                           and all(line["metric"] in {"M4", "M5"} for line in r["lines"])}
+        assert ranked[0]["code"] in claims_m4_or_m5  # only M4 and M5 carry weight now
+        assert rt.app.position() == written_before  # nothing adopted, nothing written
+        assert client.post("/v1/jobs/preview", json={"period": "FY2027"},
+                           headers=auth("rob", "pnl_owner", pnls=("RB",))).status_code == 403
         then = client.get(f"/v1/jobs?as_of={before}", headers=auth("bot", "ingest")).json()
         assert then["item"]["jobs"][0]["opportunity"] == "15" and then["position"] == before
     from tests.api.test_re_decisions_dashboard import signed_in
