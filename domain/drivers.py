@@ -88,7 +88,12 @@ def ols(y: Sequence[float], x: Sequence[Sequence[float]], names: Sequence[str], 
         raise FitRefused("name at least one driver")
     if n < k + 1:
         raise FitRefused(f"{n} observations cannot fit {k} terms (need at least {k + 1})")
-    design = [[1.0, *map(float, row)] for row in x]
+    # each driver scaled by its largest magnitude (the fit is the same, the solve is better
+    # conditioned); estimates and errors are scaled back below, t and p do not change
+    scales = [1.0] + [max((abs(float(row[j])) for row in x), default=1.0) or 1.0
+                      for j in range(len(names))]
+    raw = [[1.0, *map(float, row)] for row in x]
+    design = [[v / sc for v, sc in zip(row, scales, strict=True)] for row in raw]
     xtx = [[math.fsum(r[i] * r[j] for r in design) for j in range(k)] for i in range(k)]
     xty = [math.fsum(r[i] * yi for r, yi in zip(design, y, strict=True)) for i in range(k)]
     inv = _solve_inverse(xtx)
@@ -105,14 +110,14 @@ def ols(y: Sequence[float], x: Sequence[Sequence[float]], names: Sequence[str], 
     sd_y = _sd(y)
     coefficients = []
     for i in range(k):
-        se = math.sqrt(max(s2 * inv[i][i], 0.0))
-        t = beta[i] / se if se > 0 else math.copysign(math.inf, beta[i])
+        se_scaled = math.sqrt(max(s2 * inv[i][i], 0.0))
+        t = beta[i] / se_scaled if se_scaled > 0 else math.copysign(math.inf, beta[i])
         p = float(_t_two_sided_p(_dec(t), Decimal(df))) if math.isfinite(t) else 0.0
-        standardized = (None if i == 0
-                        else beta[i] * _sd([row[i] for row in design]) / sd_y)
+        b, se = beta[i] / scales[i], se_scaled / scales[i]
+        standardized = (None if i == 0 else b * _sd([row[i] for row in raw]) / sd_y)
         coefficients.append(Coefficient(
-            name="intercept" if i == 0 else names[i - 1], estimate=beta[i], std_error=se,
-            t=t, p_value=p, lower=beta[i] - crit * se, upper=beta[i] + crit * se,
+            name="intercept" if i == 0 else names[i - 1], estimate=b, std_error=se,
+            t=t, p_value=p, lower=b - crit * se, upper=b + crit * se,
             standardized=standardized))
     r2 = 1.0 - rss / tss
     return Fit(n=n, df_resid=df, r_squared=r2,
@@ -126,6 +131,8 @@ def shown(x: float | None) -> str | None:
         return None
     if not math.isfinite(x):
         return "inf" if x > 0 else "-inf"
+    if abs(x) >= 1e15:  # beyond six places in the default 28-digit context: as it is
+        return str(_dec(x))
     return str(_dec(x).quantize(PRECISION))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from domain.drivers import FitRefused, ols, proposed_weights
+from domain.drivers import FitRefused, ols, proposed_weights, shown
 
 CASES = 200
 
@@ -94,3 +94,11 @@ def test_proposed_weights_are_whole_points_over_the_significant_drivers() -> Non
                [[rng.uniform(0, 1)] for _ in range(30)], ["N"])
     assert flat.coefficients[1].p_value >= 0.05  # noise (p = 0.90 for this seed)
     assert proposed_weights(flat) == {}
+
+
+def test_statistics_are_shown_to_six_places_whatever_their_size() -> None:
+    assert shown(0.1234564999) == "0.123456" and shown(None) is None
+    assert shown(float("inf")) == "inf" and shown(float("-inf")) == "-inf"
+    assert shown(1e30) == "1E+30"  # no InvalidOperation from quantize at 28 digits
+    fit = ols([1.0, 2.0, 4.0, 3.0], [[1e20], [2e20], [4.1e20], [3e20]], ["A"])
+    assert all(shown(c.estimate) for c in fit.coefficients)
