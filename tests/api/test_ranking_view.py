@@ -81,3 +81,37 @@ def test_the_decided_list_shows_rejected_and_withdrawn_as_the_pool_card_counts(
         then = client.get(f"/dashboard?period=FY2027&as_of={position}").text
         assert "every initiative of FY2027 is in the ranking" in then
         assert len(codes(then)) == 30
+
+
+def test_the_view_downloads_as_csv_and_json_as_of_the_position_shown(runtime: Runtime) -> None:
+    import csv
+    import io
+    import json
+
+    gov = runtime.app
+    position = gov.position()
+    bottom = gov.assess("FY2027").entries[-1].code
+    gov.decide(CX_CHIEF, initiative_id=gov.initiative_id("FY2027", bottom), outcome="reject",
+               rationale="Overlaps other work.")
+    with signed_in(runtime, "cx.deputy", "cx_exec") as client:
+        page = client.get("/dashboard?period=FY2027&pnl=RB&sort=cost").text
+        assert 'href="/dashboard/export/ranking.csv?period=FY2027&amp;sort=cost&amp;pnl=RB"' \
+            in page
+        shown = codes(page)
+        got = client.get("/dashboard/export/ranking.csv?period=FY2027&sort=cost&pnl=RB")
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+        assert "attachment" in got.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(got.text)))
+        assert [r["code"] for r in rows if r["section"] == "ranked"] == shown
+        assert all(r["pnl"] == "RB" for r in rows)
+        whole = client.get("/dashboard/export/ranking.json?period=FY2027").json()
+        assert [r["code"] for r in whole["decided"]] == [bottom]
+        assert whole["decided"][0]["reason"] == "Overlaps other work."
+        assert whole["position"] == int(
+            client.get("/dashboard/export/ranking.csv").headers["x-cxgov-position"])
+        then = client.get(f"/dashboard/export/ranking.json?as_of={position}").json()
+        assert then["position"] == position and then["as_of"] == str(position)
+        assert then["decided"] == [] and len(then["ranking"]) == 30
+        assert json.loads(json.dumps(then)) == then
+    with signed_in(runtime, "bot", "ingest") as client:
+        assert client.get("/dashboard/export/ranking.csv").status_code == 403
