@@ -6,16 +6,94 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from domain.lifecycle import UNDECIDED
-from domain.optimize import InfeasibleMandatory, SelectionItem, frontier, greedy, optimal
+from domain.optimize import (
+    GroupLimit,
+    InfeasibleGuardrails,
+    InfeasibleMandatory,
+    SelectionItem,
+    frontier,
+    greedy,
+    optimal,
+)
+from domain.policy import Guardrail
 from projections.codec import plain_row
 from projections.rows import Ledger, Overclaim, RankingRow, Recommendation
 
 FRONTIER_POINTS = 20
 
 
+def _in_group(row: RankingRow, g: Guardrail) -> bool:
+    if g.dimension == "kind":
+        return row.kind == g.value
+    if g.dimension == "pnl":
+        return row.pnl == g.value
+    return g.value in row.touchpoints
+
+
+def _limits(rows: Sequence[RankingRow], ledger: Ledger,
+            guardrails: Sequence[Guardrail]) -> list[GroupLimit]:
+    """The policy's shares of the pool as amounts on what the plan adds (committed counts)."""
+    pool = Decimal(ledger.amount)
+    limits = []
+    for g in guardrails:
+        committed = sum((Decimal(r.cost) for r in rows if r.funded and _in_group(r, g)),
+                        Decimal(0))
+        limits.append(GroupLimit(
+            name=g.name,
+            keys=frozenset(r.code for r in rows if r.code is not None and _in_group(r, g)),
+            minimum=None if g.min_share is None else g.min_share * pool - committed,
+            maximum=None if g.max_share is None else g.max_share * pool - committed,
+        ))
+    return limits
+
+
+def _statuses(rows: Sequence[RankingRow], ledger: Ledger, guardrails: Sequence[Guardrail],
+              greedy_keys: Sequence[str], optimal_keys: Sequence[str] | None,
+              unguarded_keys: Sequence[str] | None) -> list[dict[str, object]]:
+    pool = Decimal(ledger.amount)
+    cost = {r.code: Decimal(r.cost) for r in rows if r.code is not None}
+    out: list[dict[str, object]] = []
+    for g in guardrails:
+        members = {r.code for r in rows if r.code is not None and _in_group(r, g)}
+        committed = sum((Decimal(r.cost) for r in rows if r.funded and _in_group(r, g)),
+                        Decimal(0))
+
+        def spend(keys: Sequence[str], members: set[str] = members,
+                  committed: Decimal = committed) -> Decimal:
+            return committed + sum((cost[k] for k in keys if k in members), Decimal(0))
+
+        def meets(amount: Decimal, g: Guardrail = g) -> bool:
+            return (g.min_share is None or amount >= g.min_share * pool) and (
+                g.max_share is None or amount <= g.max_share * pool)
+
+        def share(amount: Decimal) -> Decimal:
+            return amount / pool if pool else Decimal(0)
+
+        on_greedy = spend(greedy_keys)
+        on_optimal = None if optimal_keys is None else spend(optimal_keys)
+        out.append({
+            "name": g.name, "dimension": g.dimension, "value": g.value,
+            "min_share": g.min_share, "max_share": g.max_share,
+            "min_amount": None if g.min_share is None else g.min_share * pool,
+            "max_amount": None if g.max_share is None else g.max_share * pool,
+            "greedy_spend": on_greedy, "greedy_share": share(on_greedy),
+            "greedy_met": meets(on_greedy),
+            "optimal_spend": on_optimal,
+            "optimal_share": None if on_optimal is None else share(on_optimal),
+            "binds": unguarded_keys is not None and not meets(spend(unguarded_keys)),
+        })
+    return out
+
+
 def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
-                   points: int = FRONTIER_POINTS) -> Recommendation:
-    """Everything a CX executive needs to choose a portfolio for the remaining pool."""
+                   points: int = FRONTIER_POINTS,
+                   guardrails: Sequence[Guardrail] = ()) -> Recommendation:
+    """Everything a CX executive needs to choose a portfolio for the remaining pool.
+
+    With the policy's guardrails the greedy cut line, the optimum and the frontier honour them
+    (decisions 103-105); a period whose candidates cannot meet them gets no optimum, the
+    conflict in `problem` and the guardrails named in `infeasible_guardrails`.
+    """
     available = Decimal(ledger.available)
     funded = frozenset(r.code for r in rows if r.funded and r.code is not None)
     items = [
@@ -23,17 +101,25 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
                       mandatory=r.mandatory, requires=tuple(r.dependencies))
         for r in rows if r.status in UNDECIDED and r.code is not None
     ]
-    g = greedy(items, available, already_funded=funded)
+    limits = _limits(rows, ledger, guardrails)
+    g = greedy(items, available, already_funded=funded, guardrails=limits)
+    infeasible: list[str] = []
+    unguarded: Sequence[str] | None = None
     try:
-        best = optimal(items, available, already_funded=funded)
+        best = optimal(items, available, already_funded=funded, guardrails=limits)
         optimum = {"keys": best.keys, "total_cost": best.total_cost,
                    "total_value": best.total_value, "remaining": best.remaining}
         problem = None
+        if limits:
+            unguarded = optimal(items, available, already_funded=funded).keys
     except InfeasibleMandatory as exc:
         optimum, problem = None, str(exc)
+    except InfeasibleGuardrails as exc:
+        optimum, problem, infeasible = None, str(exc), list(exc.guardrails)
     requested = sum((i.cost for i in items), Decimal(0))
     curve = frontier(items, points=points, budget_max=max(requested, available),
-                     already_funded=funded) if items and problem is None else []
+                     already_funded=funded, guardrails=limits) \
+        if items and problem is None else []
     reasons = {u.key: u for u in g.unfunded}
     by_code = {r.code: r for r in rows}
     return Recommendation.model_validate(plain_row({
@@ -54,6 +140,9 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
             for u in sorted(reasons.values(), key=lambda u: by_code[u.key].rank)
         ],
         "overclaims": [o.model_dump() for o in overclaims(rows, set(g.funded) | funded)],
+        "guardrails": _statuses(rows, ledger, guardrails, g.funded,
+                                best.keys if optimum else None, unguarded),
+        "infeasible_guardrails": infeasible,
     }))
 
 

@@ -553,6 +553,15 @@ class MetricRow(ReadRow):
     unit: str
 
 
+class GuardrailRow(ReadRow):
+    """A policy guardrail (issue 16): a minimum and/or maximum share of the pool."""
+
+    dimension: str = Field(description="`kind`, `pnl` or `touchpoint`")
+    value: str
+    min_share: DecimalText | None = None
+    max_share: DecimalText | None = None
+
+
 class PolicyTermsRow(ReadRow):
     """Everything a ranking depends on besides the initiatives and the metric register."""
 
@@ -569,6 +578,8 @@ class PolicyTermsRow(ReadRow):
     tie_break: list[str]
     undecided_days: int = 30  # added for signals (issue 14): older docs lack it
     weights: dict[str, int]
+    # guardrails (issue 16); the default reads older rows
+    guardrails: list[GuardrailRow] = Field(default_factory=list)
 
 
 class PolicyRow(ReadRow):
@@ -622,6 +633,28 @@ class Overclaim(ReadRow):
     overclaimed: bool
 
 
+class GuardrailStatus(ReadRow):
+    """How the greedy and the optimal plans stand against one policy guardrail (issue 16).
+
+    Spend counts what the period has committed plus what the plan adds; shares are of the pool.
+    `binds`: the optimum without guardrails would not meet it.
+    """
+
+    name: str
+    dimension: str
+    value: str
+    min_share: DecimalText | None
+    max_share: DecimalText | None
+    min_amount: DecimalText | None
+    max_amount: DecimalText | None
+    greedy_spend: DecimalText
+    greedy_share: DecimalText
+    greedy_met: bool
+    optimal_spend: DecimalText | None
+    optimal_share: DecimalText | None
+    binds: bool
+
+
 class Recommendation(ReadRow):
     """Greedy cut line, exact optimum and efficient frontier for the remaining pool."""
 
@@ -635,6 +668,9 @@ class Recommendation(ReadRow):
     frontier: list[FrontierPoint]
     unfunded: list[Unfunded]
     overclaims: list[Overclaim]
+    # guardrails of the policy in force (issue 16); the default reads older rows
+    guardrails: list[GuardrailStatus] = Field(default_factory=list)
+    infeasible_guardrails: list[str] = Field(default_factory=list)
 
 
 class DepartureHead(ReadRow):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from domain.policy import Guardrail
 from projections import feed, render
 from projections.codec import canonical
 from projections.documents import Scope, ScopeKind
@@ -166,7 +168,14 @@ class Snapshot:
         ledger = self.ledger(period)
         if ledger is None:
             return None
-        return recommendation(self.ranking(period), ledger)
+        policy = self.policy()
+        guardrails = [
+            Guardrail(g.dimension, g.value,
+                      None if g.min_share is None else Decimal(g.min_share),
+                      None if g.max_share is None else Decimal(g.max_share))
+            for g in (policy.terms.guardrails if policy else [])
+        ]
+        return recommendation(self.ranking(period), ledger, guardrails=guardrails)
 
     def fair_shares(self, period: str) -> FairShares | None:
         """Fair shares (issue 16): the Method of Equal Shares beside the greedy and exact

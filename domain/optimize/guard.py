@@ -5,6 +5,8 @@ policy's per-kind, per-P&L or per-touchpoint shares, turned into amounts by the 
 problem is the one `exact` solves plus those rows, on the same prepared units (mandatory closure
 fixed, cycles contracted, integer objective w = value * K - cost, so value first, then lower
 cost, then the rank tie-break). Algorithm:
+  0. Shortcut: the optimum without guardrails (`exact`) is the optimum with them when it meets
+     them all (a relaxation's optimum that is feasible is optimal, tie-break included).
   1. Multipliers. The LP relaxation without dependencies has one multiplier per guardrail
      (nu_g, >= 0 for a minimum, <= 0 for a maximum) and one for the budget. Units with the same
      group shares form a cell whose ratios all shift by the same amount, so after one sort per
@@ -422,6 +424,19 @@ class _Guarded:
                 stack.append((branch, -1))
 
 
+def _meets_all(items: Sequence[SelectionItem], keys: Sequence[str],
+               guardrails: Sequence[GroupLimit]) -> bool:
+    """Whether a selection meets every guardrail (exact Decimal sums)."""
+    cost = {it.key: it.cost for it in items}
+    for g in guardrails:
+        spend = sum((cost[k] for k in keys if k in g.keys), Decimal(0))
+        if (g.minimum is not None and spend < g.minimum) or (
+            g.maximum is not None and spend > g.maximum
+        ):
+            return False
+    return True
+
+
 def _tighten(problem: _Problem, rows: _Rows, cap: int) -> None:
     """Round every bound to the steps a group's spend can take (the gcd of its units' costs)."""
     free = [u for u in range(len(problem.members)) if problem.closure_cost[u] <= cap]
@@ -500,6 +515,9 @@ def optimal(
     if any(hi is not None and hi < 0 for hi in rows.high):
         raise _conflict(problem, rows, cap, guardrails, scale)
     _tighten(problem, rows, cap)
+    plain = problem.solve(budget)  # the optimum without guardrails, when it meets them all
+    if _meets_all(items, plain.keys, guardrails):
+        return plain
     solver = _Guarded(problem, rows, cap)
     pair = solver.pair_conflict([], solver.free)
     if pair is not None:
