@@ -91,7 +91,7 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
     """Everything a CX executive needs to choose a portfolio for the remaining pool.
 
     With the policy's guardrails the greedy cut line, the optimum and the frontier honour them
-    (decisions 103-105); a period whose candidates cannot meet them gets no optimum, the
+    (decisions 107-109); a period whose candidates cannot meet them gets no optimum, the
     conflict in `problem` and the guardrails named in `infeasible_guardrails`.
     """
     available = Decimal(ledger.available)
