@@ -9,12 +9,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from api.schemas import InitiativeCreate
+from api.web import amounts
 from domain.initiative import Proposal
 from domain.values import ImpactClaim
 
 IMPACT_ROWS = 3
 LIST_FIELDS = ("touchpoints", "functional_areas")
 TEXT_FIELDS = ("period", "kind", "pnl", "title", "problem", "scenario", "cost", "confidence")
+FORM_ORDER = ("period", "kind", "pnl", "title", "problem", "scenario", "touchpoints",
+              "functional_areas", "cost", "confidence")
 
 
 @dataclass
@@ -24,6 +27,15 @@ class SubmissionForm:
     values: dict[str, Any]
     errors: dict[str, str] = field(default_factory=dict)
     body: InitiativeCreate | None = None
+    # amounts read from what was typed ("$2.5M" -> "$2,500,000"), shown back (issue 17)
+    understood: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def first_invalid(self) -> str | None:
+        """The first field with an error, in the form's order (it takes the focus)."""
+        order = [*FORM_ORDER, *(f"impact_{p}_{i}" for i in range(IMPACT_ROWS)
+                                for p in ("metric", "value", "reach"))]
+        return next((name for name in order if name in self.errors), None)
 
     @property
     def proposal(self) -> Proposal:
@@ -55,11 +67,13 @@ def read_form(data: Mapping[str, Any]) -> SubmissionForm:
 def validate(form: SubmissionForm) -> SubmissionForm:
     """Check the values with the API's request schema; errors keyed by form field."""
     v = form.values
-    impacts = [{"metric": i["metric"], "expected_value": i["value"], "reach": i["reach"]}
-               for i in v["impacts"] if i["metric"] or i["value"] or i["reach"]]
+    cost = _understood_money(form, "cost", v["cost"])
+    impacts = [{"metric": i["metric"], "expected_value": i["value"],
+                "reach": _understood_share(form, f"impact_reach_{n}", i["reach"])}
+               for n, i in enumerate(v["impacts"]) if i["metric"] or i["value"] or i["reach"]]
     payload = {"period": v["period"], "kind": v["kind"] or "pnl", "pnl": v["pnl"] or None,
                "title": v["title"], "problem": v["problem"], "scenario": v["scenario"] or None,
-               "cost": v["cost"], "confidence": v["confidence"], "expected_impacts": impacts,
+               "cost": cost, "confidence": v["confidence"], "expected_impacts": impacts,
                **{n: [x.strip() for x in v[n].split(",") if x.strip()] for n in LIST_FIELDS}}
     try:
         form.body = InitiativeCreate.model_validate(payload)
@@ -69,6 +83,25 @@ def validate(form: SubmissionForm) -> SubmissionForm:
         for error in exc.errors():
             form.errors.setdefault(field_name(error["loc"], rows), str(error["msg"]))
     return form
+
+
+def _understood_money(form: SubmissionForm, name: str, typed: str) -> str:
+    """The amount typed, as the schema takes it; what it was read as, when that differs."""
+    amount = amounts.money_amount(typed)
+    if amount is None:
+        return typed
+    if str(amount) != typed:
+        form.understood[name] = f"${amount:,}"
+    return str(amount)
+
+
+def _understood_share(form: SubmissionForm, name: str, typed: str) -> str:
+    """A share typed as "30%" is 0.3 (shown back); anything else goes on as typed."""
+    value = amounts.share(typed) if typed.endswith("%") else None
+    if value is None:
+        return typed
+    form.understood[name] = f"{value.normalize():f} ({typed.replace(' ', '')})"
+    return str(value)
 
 
 def field_name(loc: tuple[int | str, ...], rows: list[int]) -> str:
