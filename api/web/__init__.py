@@ -11,6 +11,7 @@ from api.web import actions, errors, fair_pages, loop_pages, money, pages, plan_
 from api.web.department_pages import router as department_router
 from api.web.driver_pages import router as driver_router
 from api.web.export_pages import router as export_router
+from api.web.withdraw_pages import router as withdraw_router
 from api.web.job_pages import router as job_router
 from api.web.round_pages import router as round_router
 from api.web.session import SignInRequired, to_sign_in
@@ -33,6 +34,7 @@ def install(app: FastAPI) -> None:
     app.include_router(job_router)  # jobs to be done (issue 15, part 5)
     app.include_router(round_router)  # funding rounds (issue 16, part 4)
     app.include_router(export_router)  # downloads of the ranking's view (issue 17)
+    app.include_router(withdraw_router)  # withdraw on the initiative page (issue 17)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

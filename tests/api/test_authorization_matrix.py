@@ -267,6 +267,7 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/initiatives/{initiative_id}/decide"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/carry-over"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/stop"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/withdraw"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/descope"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/release-tranche"),
                      ("POST", "/dashboard/metrics/{code}/retarget"),
