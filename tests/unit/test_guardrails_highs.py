@@ -30,10 +30,10 @@ SEEDS = range(300)
 
 
 def instance(seed: int) -> tuple[list[SelectionItem], Decimal, list[GroupLimit]]:
-    """8-30 items labelled by kind (3) and P&L (4); 1-3 guardrails on kinds or P&Ls, a
+    """6-20 items labelled by kind (3) and P&L (4); 1-3 guardrails on kinds or P&Ls, a
     minimum, a maximum or a band, as shares of the budget; dependencies and a few mandates."""
     rng = random.Random(seed)
-    n = rng.randint(8, 30)
+    n = rng.randint(6, 20)
     items = []
     for k in range(n):
         requires: tuple[str, ...] = ()
