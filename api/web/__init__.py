@@ -11,11 +11,11 @@ from api.web import actions, errors, fair_pages, loop_pages, money, pages, plan_
 from api.web.department_pages import router as department_router
 from api.web.driver_pages import router as driver_router
 from api.web.export_pages import router as export_router
-from api.web.withdraw_pages import router as withdraw_router
 from api.web.job_pages import router as job_router
 from api.web.round_pages import router as round_router
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
+from api.web.withdraw_pages import router as withdraw_router
 
 
 def install(app: FastAPI) -> None:
