@@ -12,6 +12,7 @@ from api.web.department_pages import router as department_router
 from api.web.driver_pages import router as driver_router
 from api.web.export_pages import router as export_router
 from api.web.job_pages import router as job_router
+from api.web.loop_actions import router as loop_actions_router
 from api.web.round_pages import router as round_router
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
@@ -27,6 +28,7 @@ def install(app: FastAPI) -> None:
     app.include_router(redecide.router)  # carry-over, retarget (issue 14)
     app.include_router(money.router)  # ledger page, stop and descope forms (issue 14)
     app.include_router(loop_pages.router)  # signals inbox, loop speed, reviews (issue 14)
+    app.include_router(loop_actions_router)  # answer signals, open/close reviews (issue 14)
     app.include_router(fair_pages.router)  # fair shares (issue 16)
     app.include_router(plan_pages.router)  # funding plans (issue 16)
     app.include_router(department_router)  # departments (issue 15, part 3)

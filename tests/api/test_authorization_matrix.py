@@ -271,6 +271,9 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/initiatives/{initiative_id}/descope"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/release-tranche"),
                      ("POST", "/dashboard/metrics/{code}/retarget"),
+                     ("POST", "/dashboard/signals/{key}/{act}"),
+                     ("POST", "/dashboard/reviews"),
+                     ("POST", "/dashboard/reviews/{review_id}/close"),
                      ("POST", "/dashboard/desk")}
 
 
