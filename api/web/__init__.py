@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import actions, errors, fair_pages, loop_pages, money, pages, plan_pages, redecide
+from api.web.benefit_pages import router as benefit_router
 from api.web.department_pages import router as department_router
 from api.web.driver_pages import router as driver_router
 from api.web.export_pages import router as export_router
@@ -29,6 +30,7 @@ def install(app: FastAPI) -> None:
     app.include_router(money.router)  # ledger page, stop and descope forms (issue 14)
     app.include_router(loop_pages.router)  # signals inbox, loop speed, reviews (issue 14)
     app.include_router(loop_actions_router)  # answer signals, open/close reviews (issue 14)
+    app.include_router(benefit_router)  # benefit plan on the initiative page (issue 14)
     app.include_router(fair_pages.router)  # fair shares (issue 16)
     app.include_router(plan_pages.router)  # funding plans (issue 16)
     app.include_router(department_router)  # departments (issue 15, part 3)

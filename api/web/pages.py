@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.web import charts, ranking_view
+from api.web.benefit_pages import benefit_context
 from api.web.money import money_context
 from api.web.redecide import carry_context
 from api.web.session import require_user
@@ -110,7 +111,8 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
                                                 upto=upto)
     return page.render("initiative.html", card=card, ranked=ranked, metrics=metrics,
                        terms=terms, history=history, done=done, **decide_context(page),
-                       **carry_context(page, card), **money_context(page, card))
+                       **carry_context(page, card), **money_context(page, card),
+                       **benefit_context(page, card))
 
 
 @router.get("/dashboard/scorecard", response_class=HTMLResponse)

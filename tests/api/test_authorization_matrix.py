@@ -274,6 +274,7 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/signals/{key}/{act}"),
                      ("POST", "/dashboard/reviews"),
                      ("POST", "/dashboard/reviews/{review_id}/close"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/benefit-plan"),
                      ("POST", "/dashboard/desk")}
 
 
