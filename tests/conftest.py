@@ -31,6 +31,11 @@ from governance.stores.database import (
 )
 from tests.pg import NoTestServerError, ServerChoice, candidates, choose_server
 
+# Tests never read the user's own data folder: an audit key a demo left there would turn write
+# seals on for every PostgreSQL test (decision 87). A throwaway folder unless the caller names one.
+if "CXGOV_DATA_DIR" not in os.environ:
+    os.environ["CXGOV_DATA_DIR"] = tempfile.mkdtemp(prefix="cxgov-test-data-")
+
 PG_FIXTURE = "pg_admin_url"
 EMBEDDED_START_TIMEOUT_S = 30.0
 
