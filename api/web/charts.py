@@ -261,6 +261,6 @@ def scorecard_chart(card: ScorecardCard) -> Markup:
              + f", baseline {number(baseline, 1)}, target {number(target, 1)} {unit}"
              + (", with control limits" if spc else "")
              + (", with the latest reading's 95% interval" if interval and values else ""))
-    return Markup(f'<svg class="chart trend scorecard-chart" viewBox="0 0 420 160" role="img" '
+    return Markup(f'<svg class="chart trend scorecard-chart" viewBox="0 0 440 160" role="img" '
                   f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
                   f'{"".join(parts)}</svg>')
