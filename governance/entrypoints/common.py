@@ -8,9 +8,12 @@ from typing import Any
 import typer
 
 from domain.errors import CxgovError
+from governance.app import Governance
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
+from governance.principal import Principal
 from governance.settings import Settings, get_settings
 from governance.stores.database import DatabaseError
+from governance.unit_of_work import CommandResult
 from projections.query import AsOfOutOfRange, NotCaughtUp, ReadModels
 from projections.rows import jsonable
 
@@ -51,3 +54,18 @@ def read(query: Callable[[ReadModels], Any]) -> Any:
             raise fail(f"[{exc.code}] {exc.message}") from None
         except (AsOfOutOfRange, NotCaughtUp) as exc:
             raise fail(str(exc)) from None
+
+
+def write_as(subject: str, role: str,
+             command: Callable[[Governance, Principal], CommandResult]) -> None:
+    """Run one command as `subject` with one role; print where it was written, or the
+    refusal (exit 1) with its stable code."""
+    with runtime() as rt:
+        principal = Principal(subject=subject, roles=frozenset({role}),
+                              issuer=rt.settings.jwt_issuer)
+        try:
+            result = command(rt.app, principal)
+        except CxgovError as exc:
+            raise fail(f"[{exc.code}] {exc.message}") from None
+    typer.echo(f"written: {result.id} version {result.version} at log position "
+               f"{result.position}{f' ({result.status})' if result.status else ''}")

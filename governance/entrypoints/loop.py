@@ -11,10 +11,8 @@ from uuid import UUID
 import typer
 
 from domain.benefits import BenefitPoint
-from domain.errors import CxgovError
-from governance.entrypoints.common import fail, read, runtime
-from governance.principal import CX_EXEC, Principal
-from governance.unit_of_work import CommandResult
+from governance.entrypoints.common import fail, read, write_as
+from governance.principal import CX_EXEC
 
 signals_app = typer.Typer(no_args_is_help=True, help="What needs attention, and answering it.")
 reviews_app = typer.Typer(no_args_is_help=True, help="Reviews: the decision meetings.")
@@ -32,15 +30,7 @@ Review = Annotated[str | None, typer.Option(
 
 def _write(subject: str, command: Any) -> None:
     """Run a command as a CX executive; print where it was written."""
-    with runtime() as rt:
-        principal = Principal(subject=subject, roles=frozenset({CX_EXEC}),
-                              issuer=rt.settings.jwt_issuer)
-        try:
-            result: CommandResult = command(rt.app, principal)
-        except CxgovError as exc:
-            raise fail(f"[{exc.code}] {exc.message}") from None
-    typer.echo(f"written: {result.id} version {result.version} at log position "
-               f"{result.position}")
+    write_as(subject, CX_EXEC, command)
 
 
 def _uuid(value: str | None, name: str) -> UUID | None:

@@ -15,10 +15,9 @@ from typing import Annotated
 
 import typer
 
-from domain.errors import CxgovError
 from domain.initiative import Initiative
 from governance.app import Governance
-from governance.entrypoints.common import fail, runtime
+from governance.entrypoints.common import fail, write_as
 from governance.principal import CX_EXEC, FINANCE, Principal
 from governance.unit_of_work import CommandResult
 
@@ -40,15 +39,7 @@ def _amount(value: str, name: str) -> Decimal:
 def _write(subject: str, role: str,
            command: Callable[[Governance, Principal], CommandResult]) -> None:
     """Run a command with one role; print where it was written, or the refusal."""
-    with runtime() as rt:
-        principal = Principal(subject=subject, roles=frozenset({role}),
-                              issuer=rt.settings.jwt_issuer)
-        try:
-            result = command(rt.app, principal)
-        except CxgovError as exc:
-            raise fail(f"[{exc.code}] {exc.message}") from None
-    typer.echo(f"written: {result.id} version {result.version} at log position "
-               f"{result.position}{f' ({result.status})' if result.status else ''}")
+    write_as(subject, role, command)
 
 
 def spend_command(

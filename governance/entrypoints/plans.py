@@ -8,11 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from domain.errors import CxgovError
 from domain.plans import COMPARE_AT_MOST, Forced
-from governance.entrypoints.common import fail, read, runtime
-from governance.principal import CX_EXEC, Principal
-from governance.unit_of_work import CommandResult
+from governance.entrypoints.common import fail, read, write_as
+from governance.principal import CX_EXEC
 
 plans_app = typer.Typer(no_args_is_help=True,
                         help="Funding plans: named budget levels, compared, one adopted.")
@@ -39,15 +37,8 @@ def _forced(values: list[str] | None, option: str) -> list[Forced]:
 
 
 def _write(subject: str, command: Any) -> None:
-    with runtime() as rt:
-        principal = Principal(subject=subject, roles=frozenset({CX_EXEC}),
-                              issuer=rt.settings.jwt_issuer)
-        try:
-            result: CommandResult = command(rt.app, principal)
-        except CxgovError as exc:
-            raise fail(f"[{exc.code}] {exc.message}") from None
-    typer.echo(f"written: {result.id} version {result.version} at log position "
-               f"{result.position}")
+    """Run a command as a CX executive; print where it was written."""
+    write_as(subject, CX_EXEC, command)
 
 
 def _money(text: str) -> str:

@@ -12,10 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from domain.errors import CxgovError
-from governance.entrypoints.common import fail, read, runtime
-from governance.principal import CX_EXEC, Principal
-from governance.unit_of_work import CommandResult
+from governance.entrypoints.common import fail, read, write_as
+from governance.principal import CX_EXEC
 
 metrics_app = typer.Typer(no_args_is_help=True,
                           help="Customer success metrics: retarget, re-baseline, history.")
@@ -30,15 +28,7 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (required: comply or 
 
 def _write(subject: str, command: Any) -> None:
     """Run a command as a CX executive; print where it was written."""
-    with runtime() as rt:
-        principal = Principal(subject=subject, roles=frozenset({CX_EXEC}),
-                              issuer=rt.settings.jwt_issuer)
-        try:
-            result: CommandResult = command(rt.app, principal)
-        except CxgovError as exc:
-            raise fail(f"[{exc.code}] {exc.message}") from None
-    typer.echo(f"written: {result.id} version {result.version} at log position "
-               f"{result.position}{f' ({result.status})' if result.status else ''}")
+    write_as(subject, CX_EXEC, command)
 
 
 def _decimal(value: str | None, name: str) -> Decimal | None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from domain.initiative import Gate
 from governance.bootstrap import Runtime
-from governance.entrypoints import common, money
+from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from governance.entrypoints.views import render_ledger
 from governance.stores.readside import in_memory
@@ -30,8 +30,7 @@ def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     def same(**_: object) -> Iterator[Runtime]:
         yield shared
 
-    for module in (common, money):  # import-spend reads common.runtime when it runs
-        monkeypatch.setattr(module, "runtime", same)
+    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
     yield shared
     shared.close()
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from governance.bootstrap import Runtime
-from governance.entrypoints import common, plans
+from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from tests.api.conftest import harborview_runtime
 
@@ -24,8 +24,7 @@ def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     def same(**_: object) -> Iterator[Runtime]:
         yield shared
 
-    for module in (common, plans):
-        monkeypatch.setattr(module, "runtime", same)
+    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
     yield shared
     shared.close()
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from governance.bootstrap import Runtime
-from governance.entrypoints import common, redecide
+from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from tests.api.conftest import harborview_runtime
 from tests.builders import CX_CHIEF, FINANCE_LEAD, M
@@ -27,7 +27,6 @@ def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
         yield shared
 
     monkeypatch.setattr(common, "runtime", same)
-    monkeypatch.setattr(redecide, "runtime", same)
     yield shared
     shared.close()
 
