@@ -1,7 +1,7 @@
 """DELIBERATELY BROKEN projector (the crash drill's negative control only):
 `python -m ops.reliability.broken_projector` runs the projectors like `cxgov project`, but the
 audit log's view commits its tracking position in one transaction and its rows in a second,
-100 ms later. A SIGKILL between the two leaves positions tracked but never written; the crash
+a second later. A SIGKILL between the two leaves positions tracked but never written; the crash
 drill's comparison with a rebuild must catch that.
 """
 
@@ -18,7 +18,7 @@ from governance.bootstrap import bootstrap
 from governance.stores.projectors import run_projectors
 from projections.views import PostgresAuditLogView, Row
 
-GAP_S = 0.1
+GAP_S = 1.0  # long enough that kills land in it while the projector follows new events
 
 
 class TrackingFirstAuditLogView(PostgresAuditLogView):
