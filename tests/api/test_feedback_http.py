@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from governance.bootstrap import Runtime
-from governance.entrypoints import common, redecide
+from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from tests.api.conftest import auth, harborview_runtime
 
@@ -33,8 +33,7 @@ def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     def same(**_: object) -> Iterator[Runtime]:
         yield shared
 
-    for module in (common, redecide):
-        monkeypatch.setattr(module, "runtime", same)
+    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
     yield shared
     shared.close()
 

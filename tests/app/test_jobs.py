@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from domain.errors import AlreadyExists, InvalidInput, JobNotFound, MetricNotFound
 from governance.bootstrap import Runtime
-from governance.entrypoints import common, redecide
+from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from governance.errors import Forbidden
 from governance.stores.readside import in_memory
@@ -69,8 +69,7 @@ def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     def same(**_: object) -> Iterator[Runtime]:
         yield shared
 
-    for module in (common, redecide):
-        monkeypatch.setattr(module, "runtime", same)
+    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
     yield shared
     shared.close()
 
