@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -11,10 +10,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from governance.principal import CX_EXEC, INGEST, PNL_OWNER
-from tests.api.conftest import auth
+from tests.api.conftest import auth, serve_cli_from
 from tests.api.test_loop_http import cookie
 from tests.builders import CX_CHIEF
 
@@ -64,11 +62,7 @@ def test_fair_shares_page(client: TestClient, runtime: Runtime) -> None:
 
 @pytest.fixture
 def cli_runtime(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield runtime
-
-    monkeypatch.setattr(common, "runtime", same)
+    serve_cli_from(runtime, monkeypatch)
     yield runtime
 
 

@@ -7,7 +7,6 @@ file whose bad row is named by its line."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
 from governance.entrypoints.cli import app
-from tests.api.conftest import auth, harborview_runtime
+from tests.api.conftest import auth, cli_harborview
 
 CX = auth("chris", "cx_exec")
 INGEST = auth("bot", "ingest")
@@ -27,15 +25,7 @@ RB = auth("rob", "pnl_owner", pnls=("RB",))
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    shared = harborview_runtime()
-
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield shared
-
-    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
-    yield shared
-    shared.close()
+    yield from cli_harborview(monkeypatch)
 
 
 def test_feedback_over_http(rt: Runtime) -> None:

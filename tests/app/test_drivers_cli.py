@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from api.app import create_app
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
-from governance.entrypoints.cli import app
-from tests.api.conftest import harborview_runtime
+from tests.api.conftest import cli_harborview, cxgov
 from tests.api.test_drivers_http import CX, item, record, world
 
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    shared = harborview_runtime()
+    yield from cli_harborview(monkeypatch)
 
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield shared
-
-    monkeypatch.setattr(common, "runtime", same)
-    yield shared
-    shared.close()
-
-
-def cxgov(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_drivers_from_the_command_line(rt: Runtime) -> None:

@@ -5,7 +5,6 @@ weights, live and as of a position; the dashboard page; the audit log."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -15,11 +14,10 @@ from typer.testing import CliRunner
 from api.app import create_app
 from domain.errors import AlreadyExists, InvalidInput, JobNotFound, MetricNotFound
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
 from governance.entrypoints.cli import app
 from governance.errors import Forbidden
 from governance.stores.readside import in_memory
-from tests.api.conftest import auth, harborview_runtime
+from tests.api.conftest import auth, cli_harborview
 from tests.builders import CX_CHIEF, RB_OWNER, World, rejected_without_writing
 
 D = Decimal
@@ -63,15 +61,7 @@ def test_refused_job_commands_write_nothing(world: World) -> None:
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    shared = harborview_runtime()
-
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield shared
-
-    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
-    yield shared
-    shared.close()
+    yield from cli_harborview(monkeypatch)
 
 
 def test_jobs_over_http_the_dashboard_and_the_cli(rt: Runtime) -> None:

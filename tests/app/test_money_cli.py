@@ -4,40 +4,24 @@ commands' own `runtime()` is pointed at it, so consecutive invocations share the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from domain.initiative import Gate
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
-from governance.entrypoints.cli import app
 from governance.entrypoints.views import render_ledger
 from governance.stores.readside import in_memory
 from projections.rows import jsonable
-from tests.api.conftest import harborview_runtime
+from tests.api.conftest import cli_harborview, cxgov
 from tests.builders import CX_CHIEF
 
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    shared = harborview_runtime()
+    yield from cli_harborview(monkeypatch)
 
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield shared
-
-    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
-    yield shared
-    shared.close()
-
-
-def cxgov(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_spend_stop_and_descope_from_the_command_line(rt: Runtime, tmp_path: Path) -> None:

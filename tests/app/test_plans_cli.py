@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from typer.testing import CliRunner
 
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
-from governance.entrypoints.cli import app
-from tests.api.conftest import harborview_runtime
+from tests.api.conftest import cli_harborview, cxgov
 
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    shared = harborview_runtime()
+    yield from cli_harborview(monkeypatch)
 
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield shared
-
-    monkeypatch.setattr(common, "runtime", same)  # every CLI command runs through common
-    yield shared
-    shared.close()
-
-
-def cxgov(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_save_compare_and_adopt_plans_from_the_command_line(rt: Runtime) -> None:

@@ -5,35 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from typer.testing import CliRunner
 
 from governance.bootstrap import Runtime
-from governance.entrypoints import common
-from governance.entrypoints.cli import app
-from tests.api.conftest import harborview_runtime
+from tests.api.conftest import cli_harborview, cxgov
 from tests.builders import CX_CHIEF, FINANCE_LEAD, M
 
 
 @pytest.fixture
 def rt(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    shared = harborview_runtime()
+    yield from cli_harborview(monkeypatch)
 
-    @contextmanager
-    def same(**_: object) -> Iterator[Runtime]:
-        yield shared
-
-    monkeypatch.setattr(common, "runtime", same)
-    yield shared
-    shared.close()
-
-
-def cxgov(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_carry_over_from_the_command_line(rt: Runtime) -> None:
