@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
@@ -11,10 +10,10 @@ from uuid import UUID
 
 import pytest
 
-from domain.errors import CxgovError
 from domain.pool import FundingPool
 from governance.app import Governance
 from tests.builders import CX_CHIEF, M, World
+from tests.pg.racing import race
 
 pytestmark = pytest.mark.pg
 
@@ -25,29 +24,13 @@ ROOM = 7  # the pool funds exactly K = 7 of the 40 identical initiatives
 
 def approve_all(env: dict[str, str], ids: list[str], start_at: float) -> list[str]:
     """In one process: one thread per initiative, all released together; returns outcomes."""
-    app = Governance(env=env)
-    barrier = threading.Barrier(len(ids))
-    outcomes: list[str] = ["unset"] * len(ids)
 
-    def racer(n: int) -> None:
-        barrier.wait()
-        time.sleep(max(0.0, start_at - time.time()))
-        try:
-            app.decide(CX_CHIEF, initiative_id=UUID(ids[n]), outcome="approve",
-                       rationale="race: funding whatever fits")
-            outcomes[n] = "approved"
-        except CxgovError as exc:
-            outcomes[n] = exc.code
-        except Exception as exc:  # anything else is a crash the test must report
-            outcomes[n] = f"crash: {type(exc).__name__}: {exc}"
+    def approve(app: Governance, n: int) -> str:
+        app.decide(CX_CHIEF, initiative_id=UUID(ids[n]), outcome="approve",
+                   rationale="race: funding whatever fits")
+        return "approved"
 
-    threads = [threading.Thread(target=racer, args=(n,)) for n in range(len(ids))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    app.close()
-    return outcomes
+    return race(env, len(ids), approve, start_at)
 
 
 def test_forty_racing_approvals_commit_exactly_the_k_that_fit(pg_env: dict[str, str]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -23,6 +22,7 @@ from governance.app import Governance
 from governance.stores.database import connect
 from governance.stores.readside import in_process_postgres
 from tests.builders import CX_CHIEF, CX_DEPUTY, FINANCE_LEAD, M, World
+from tests.pg.racing import race
 
 pytestmark = pytest.mark.pg
 
@@ -39,40 +39,24 @@ Command = tuple[str, str]  # (kind, initiative id)
 
 def run_commands(env: dict[str, str], commands: list[Command], start_at: float) -> list[str]:
     """In one process: one thread per command, all released together; their outcomes."""
-    app = Governance(env=env)
-    barrier = threading.Barrier(len(commands))
-    outcomes = ["unset"] * len(commands)
 
-    def racer(n: int) -> None:
+    def act(app: Governance, n: int) -> str:
         kind, raw = commands[n]
         initiative_id = UUID(raw)
-        barrier.wait()
-        time.sleep(max(0.0, start_at - time.time()))
-        try:
-            if kind == "stop":
-                app.stop_initiative(CX_CHIEF, initiative_id=initiative_id, reason="race: stop")
-            elif kind == "descope":
-                app.descope_initiative(CX_DEPUTY, initiative_id=initiative_id,
-                                       new_cost=Decimal("0.75") * M, reason="race: descope")
-            elif kind == "approve":
-                app.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve",
-                           rationale="race: funding whatever fits")
-            else:
-                app.record_spend(FINANCE_LEAD, initiative_id=initiative_id,
-                                 amount=Decimal("0.25") * M, spent_on=date(2026, 3, 31))
-            outcomes[n] = OK[kind]
-        except CxgovError as exc:
-            outcomes[n] = exc.code
-        except Exception as exc:  # anything else is a crash the test must report
-            outcomes[n] = f"crash: {type(exc).__name__}: {exc}"
+        if kind == "stop":
+            app.stop_initiative(CX_CHIEF, initiative_id=initiative_id, reason="race: stop")
+        elif kind == "descope":
+            app.descope_initiative(CX_DEPUTY, initiative_id=initiative_id,
+                                   new_cost=Decimal("0.75") * M, reason="race: descope")
+        elif kind == "approve":
+            app.decide(CX_CHIEF, initiative_id=initiative_id, outcome="approve",
+                       rationale="race: funding whatever fits")
+        else:
+            app.record_spend(FINANCE_LEAD, initiative_id=initiative_id,
+                             amount=Decimal("0.25") * M, spent_on=date(2026, 3, 31))
+        return OK[kind]
 
-    threads = [threading.Thread(target=racer, args=(n,)) for n in range(len(commands))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    app.close()
-    return outcomes
+    return race(env, len(commands), act, start_at)
 
 
 def test_a_hundred_racing_stops_descopes_approvals_and_spends_never_overspend(
@@ -186,36 +170,20 @@ def test_histories_with_spend_stops_and_descopes_verify_offline_with_no_finding(
 
 def race_tranches(env: dict[str, str], commands: list[Command], start_at: float) -> list[str]:
     """In one process: tranche releases, stops and approvals, one thread each."""
-    app = Governance(env=env)
-    barrier = threading.Barrier(len(commands))
-    outcomes = ["unset"] * len(commands)
 
-    def racer(n: int) -> None:
+    def act(app: Governance, n: int) -> str:
         kind, raw = commands[n]
-        barrier.wait()
-        time.sleep(max(0.0, start_at - time.time()))
-        try:
-            if kind == "release":
-                app.release_tranche(CX_DEPUTY, initiative_id=UUID(raw), gate="rollout",
-                                    rationale="race: release")
-            elif kind == "stop":
-                app.stop_initiative(CX_CHIEF, initiative_id=UUID(raw), reason="race: stop")
-            else:
-                app.decide(CX_CHIEF, initiative_id=UUID(raw), outcome="approve",
-                           rationale="race: funding whatever fits")
-            outcomes[n] = {"release": "released", "stop": "stopped"}.get(kind, "approved")
-        except CxgovError as exc:
-            outcomes[n] = exc.code
-        except Exception as exc:  # anything else is a crash the test must report
-            outcomes[n] = f"crash: {type(exc).__name__}: {exc}"
+        if kind == "release":
+            app.release_tranche(CX_DEPUTY, initiative_id=UUID(raw), gate="rollout",
+                                rationale="race: release")
+        elif kind == "stop":
+            app.stop_initiative(CX_CHIEF, initiative_id=UUID(raw), reason="race: stop")
+        else:
+            app.decide(CX_CHIEF, initiative_id=UUID(raw), outcome="approve",
+                       rationale="race: funding whatever fits")
+        return {"release": "released", "stop": "stopped"}.get(kind, "approved")
 
-    threads = [threading.Thread(target=racer, args=(n,)) for n in range(len(commands))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    app.close()
-    return outcomes
+    return race(env, len(commands), act, start_at)
 
 
 def test_a_hundred_racing_tranche_releases_stops_and_approvals_never_overspend(
