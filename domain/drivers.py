@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
+from domain.policy import whole_points
 from domain.stats import _dec, _t_critical, _t_two_sided_p
 
 PRECISION = Decimal("0.000001")
@@ -143,13 +144,4 @@ def proposed_weights(fit: Fit, *, alpha: float = 0.05) -> dict[str, int]:
     `weights` take them. Empty when no driver is significant."""
     moving = {c.name: _dec(abs(c.standardized)) for c in fit.coefficients[1:]
               if c.standardized is not None and c.p_value < alpha and c.standardized != 0}
-    whole = sum(moving.values(), Decimal(0))
-    if not moving or whole <= 0:
-        return {}
-    shares = {code: v * 100 / whole for code, v in moving.items()}
-    points = {code: int(share.to_integral_value(rounding=ROUND_FLOOR))
-              for code, share in shares.items()}
-    left = 100 - sum(points.values())
-    for code in sorted(shares, key=lambda c: (points[c] - shares[c], c))[:left]:
-        points[code] += 1
-    return {code: points[code] for code in sorted(points) if points[code]}
+    return whole_points(moving)

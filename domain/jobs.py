@@ -10,13 +10,14 @@ unsatisfied jobs score highest (up to 20). Opportunity scores can *propose* metr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.ids import natural_id
+from domain.policy import whole_points
 from domain.values import require_code, require_text
 
 SCALE = (Decimal(0), Decimal(10))
@@ -42,16 +43,7 @@ def proposed_weights(opportunities: Mapping[str, Iterable[Decimal]]) -> dict[str
     jobs it measures (each job's opportunity counts once for each metric measuring it);
     largest remainder, ties to the metric code. Empty when no opportunity is above zero."""
     totals = {code: sum(values, Decimal(0)) for code, values in opportunities.items()}
-    whole = sum(totals.values(), Decimal(0))
-    if whole <= 0:
-        return {}
-    shares = {code: total * 100 / whole for code, total in totals.items()}
-    points = {code: int(share.to_integral_value(rounding=ROUND_FLOOR))
-              for code, share in shares.items()}
-    left = 100 - sum(points.values())
-    for code in sorted(shares, key=lambda c: (points[c] - shares[c], c))[:left]:
-        points[code] += 1
-    return {code: points[code] for code in sorted(points) if points[code]}
+    return whole_points(totals)
 
 
 class Job(Aggregate):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Final
 from uuid import UUID
 
@@ -216,3 +217,19 @@ class ScoringPolicy(Aggregate):
     def _adopted(self, *, policy_version: int, terms: PolicyTerms, rationale: str,
                  actor: str) -> None:
         self.versions.append(terms)
+
+
+def whole_points(amounts: Mapping[str, Decimal]) -> dict[str, int]:
+    """Whole policy points summing to 100 in proportion to `amounts` (largest remainder, ties
+    to the code), keyed by metric code as the policy's `weights` take them; codes given no
+    point are left out. Empty when the amounts add up to nothing above zero."""
+    whole = sum(amounts.values(), Decimal(0))
+    if whole <= 0:
+        return {}
+    shares = {code: v * 100 / whole for code, v in amounts.items()}
+    points = {code: int(share.to_integral_value(rounding=ROUND_FLOOR))
+              for code, share in shares.items()}
+    left = 100 - sum(points.values())
+    for code in sorted(shares, key=lambda c: (points[c] - shares[c], c))[:left]:
+        points[code] += 1
+    return {code: points[code] for code in sorted(points) if points[code]}
