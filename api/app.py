@@ -21,6 +21,7 @@ from api.routes import jobs as job_routes
 from api.routes import plans as plan_routes
 from api.routes import reviews as review_routes
 from api.routes import rounds as round_routes
+from api.routes import segments as segment_routes
 from api.routes import signals as signal_routes
 from api.routes import webhooks as webhook_routes
 from api.web.csrf import CsrfRefused, refused
@@ -70,6 +71,7 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.include_router(job_routes.router)  # jobs to be done (issue 15, part 5)
     app.include_router(round_routes.router)  # funding rounds (issue 16, part 4)
     app.include_router(feedback_routes.router)  # voice of the customer (issue 15, part 6)
+    app.include_router(segment_routes.router)  # a metric by segment (issue 15, part 7)
     app.state.outbox = outbox_for(runtime.env)  # webhook deliveries (api/routes/webhooks.py)
     app.include_router(webhook_routes.router)
     app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidInput
 from domain.ids import natural_id
 from domain.policy import whole_points
+from domain.text import clean_text
 from domain.values import require_code, require_text
 
 SCALE = (Decimal(0), Decimal(10))
@@ -132,3 +133,82 @@ class Job(Aggregate):
                actor: str) -> None:
         self.importance = importance
         self.satisfaction = satisfaction
+
+
+#: The most jobs one initiative may say it serves.
+MOST_SERVED = 20
+
+
+def check_served(jobs: list[str]) -> list[str]:
+    """The job codes an initiative serves: codes, each once, at most `MOST_SERVED`."""
+    if not isinstance(jobs, list) or len(jobs) > MOST_SERVED:
+        raise InvalidInput(f"name at most {MOST_SERVED} jobs", field="jobs")
+    codes = [require_code(j, field=f"jobs.{n}") for n, j in enumerate(jobs)]
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("a job is named twice", field="jobs")
+    return codes
+
+
+class ServedJobs(Aggregate):
+    """The jobs to be done an initiative says it serves (issue 15, part 5; decision 120): one
+    stream per initiative, beside the initiative's own (whose events stay as they were)."""
+
+    TOPIC = "cxgov.ServedJobs"
+
+    class Created(Aggregate.Created):
+        TOPIC = "cxgov.ServedJobs.Created"
+
+    class Opened(Created):
+        TOPIC = "cxgov.ServedJobs.Opened"
+        initiative_id: str
+        period: str
+        code: str
+        actor: str
+
+    class Linked(Aggregate.Event):
+        """The whole set of jobs the initiative serves now, and the set before."""
+
+        TOPIC = "cxgov.ServedJobs.Linked"
+        initiative_id: str
+        period: str
+        code: str
+        jobs: list[str]
+        previous: list[str]
+        reason: str
+        actor: str
+
+    @staticmethod
+    def create_id(initiative_id: UUID | str) -> UUID:
+        """One stream per initiative."""
+        return natural_id("served-jobs", str(initiative_id))
+
+    @classmethod
+    def open(cls, *, initiative_id: str, period: str, code: str, actor: str) -> ServedJobs:
+        """The initiative's stream, before its first link."""
+        created: ServedJobs = cls(initiative_id=initiative_id, period=period, code=code,
+                                  actor=actor)
+        return created
+
+    @event(Opened)
+    def __init__(self, *, initiative_id: str, period: str, code: str, actor: str) -> None:
+        self.initiative_id = initiative_id
+        self.period = period
+        self.code = code
+        self.jobs: list[str] = []
+
+    def link(self, *, jobs: list[str], reason: str, actor: str) -> None:
+        """Say which jobs the initiative serves (the whole set, sorted; empty: none); a set
+        equal to the one recorded is refused."""
+        codes = sorted(check_served(jobs))
+        if codes == self.jobs:
+            raise InvalidInput(f"{self.code} serves exactly these jobs already: nothing "
+                               "changes", field="jobs")
+        self._linked(initiative_id=self.initiative_id, period=self.period, code=self.code,
+                     jobs=codes, previous=list(self.jobs),
+                     reason=clean_text(reason, field="reason", max_length=500, required=False),
+                     actor=actor)
+
+    @event(Linked)
+    def _linked(self, *, initiative_id: str, period: str, code: str, jobs: list[str],
+                previous: list[str], reason: str, actor: str) -> None:
+        self.jobs = list(jobs)

@@ -84,6 +84,9 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
                      f"satisfaction={fields.get('satisfaction')}")
         if fields.get("source"):
             parts.append(f"source={fields['source']}")
+    if name == "ServedJobs.Linked":  # issue 15: the jobs an initiative serves, and before
+        parts.append(f"jobs={', '.join(fields.get('jobs') or []) or 'none'} "
+                     f"(was {', '.join(fields.get('previous') or []) or 'none'})")
     if name == "FundingRound.Opened":  # issue 16, part 4: the round's schedule
         parts.append(" ".join(f"{k}={_iso(fields.get(k))}" for k in (
             "intake_opens", "intake_closes", "review_deadline", "decision_deadline")))

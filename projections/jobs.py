@@ -12,11 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from domain.jobs import UNDERSERVED, Job, opportunity, proposed_weights
+from domain.jobs import UNDERSERVED, Job, ServedJobs, opportunity, proposed_weights
 from projections.rows import DecimalText, ReadRow, TimeText
 
 if TYPE_CHECKING:
     from projections.state import PortfolioState
+
+
+class ServingInitiative(ReadRow):
+    """An initiative that says it serves a job."""
+
+    code: str
+    id: str
+    period: str
 
 
 class JobRow(ReadRow):
@@ -34,6 +42,8 @@ class JobRow(ReadRow):
     scenario: str | None
     statement: str
     underserved: bool = Field(description="Opportunity above 10 (ODI's underserved jobs).")
+    initiatives: list[ServingInitiative] = Field(default_factory=list, description=(
+        "The initiatives that say they serve it (those the reader may read whole)."))
 
 
 class JobMap(ReadRow):
@@ -61,18 +71,44 @@ def _rated(s: PortfolioState, e: Job.Rated) -> set[str]:
     return set()
 
 
-JOB_HANDLERS: dict[type, Any] = {Job.Defined: _defined, Job.Rated: _rated}
+def _served_opened(s: PortfolioState, e: ServedJobs.Opened) -> set[str]:
+    s.served_jobs[e.initiative_id] = {"period": e.period, "code": e.code, "jobs": []}
+    return set()
+
+
+def _served_linked(s: PortfolioState, e: ServedJobs.Linked) -> set[str]:
+    found = s.served_jobs.setdefault(e.initiative_id, {"period": e.period, "code": e.code})
+    found["jobs"] = list(e.jobs)
+    return set()
+
+
+JOB_HANDLERS: dict[type, Any] = {Job.Defined: _defined, Job.Rated: _rated,
+                                 ServedJobs.Opened: _served_opened,
+                                 ServedJobs.Linked: _served_linked}
+
+
+def served_by(state: PortfolioState, initiative_id: str) -> list[str]:
+    """The job codes an initiative says it serves (sorted; none when it said none)."""
+    found = state.served_jobs.get(initiative_id)
+    return list(found["jobs"]) if found else []
 
 
 def job_map(state: PortfolioState) -> JobMap:
-    """The job map: jobs by opportunity (highest first, ties by code), proposed weights."""
+    """The job map: jobs by opportunity (highest first, ties by code), proposed weights, and
+    the initiatives serving each job (in period and code order)."""
+    serving: dict[str, list[ServingInitiative]] = {}
+    for initiative_id, found in sorted(state.served_jobs.items(),
+                                       key=lambda t: (t[1]["period"], t[1]["code"])):
+        for code in found["jobs"]:
+            serving.setdefault(code, []).append(ServingInitiative(
+                id=initiative_id, period=found["period"], code=found["code"]))
     scored = sorted(((opportunity(j["importance"], j["satisfaction"]), code, j)
                      for code, j in state.jobs.items()), key=lambda t: (-t[0], t[1]))
     rows = [JobRow(code=code, statement=j["statement"], scenario=j["scenario"],
                    metrics=list(j["metrics"]), importance=str(j["importance"]),
                    satisfaction=str(j["satisfaction"]), opportunity=str(score), rank=n,
                    underserved=score > UNDERSERVED, ratings=j["ratings"],
-                   defined_at=_time(j["defined_at"]))
+                   defined_at=_time(j["defined_at"]), initiatives=serving.get(code, []))
             for n, (score, code, j) in enumerate(scored, start=1)]
     per_metric: dict[str, list[Any]] = {}
     for score, _code, j in scored:

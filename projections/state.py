@@ -93,6 +93,8 @@ class MetricState:
     # source, aggregation, department; and who mapped them last (actor, at, position)
     operational_metrics: list[dict[str, str]] = field(default_factory=list)
     operational_mapped: dict[str, Any] | None = None
+    # whose experience it measures (issue 15): "customer" or "employee" (EX)
+    kind: str = "customer"
 
 
 @dataclass
@@ -153,8 +155,13 @@ class PortfolioState:
     # funding plans (issue 16; projections/plans.py): plans by id, plans of record by period
     funding_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     plans_of_record: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # jobs to be done (issue 15; projections/jobs.py): by code
+    # jobs to be done (issue 15; projections/jobs.py): by code; and the jobs each initiative
+    # serves (by initiative id: period, code, jobs)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    served_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # month series per segment dimension beside the cohort (issue 15, part 7; decision 118):
+    # metric code -> "pnl" | "channel" | "region" -> label -> points (projections/segments.py)
+    segments: dict[str, dict[str, dict[str, list[MonthPoint]]]] = field(default_factory=dict)
     # voice of the customer (issue 15; projections/feedback.py): items by ref, and the refs
     # each initiative cites (by initiative id: period, code, refs)
     feedback: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -296,6 +303,7 @@ def _metric_defined(s: PortfolioState, e: CustomerSuccessMetric.Defined) -> set[
         direction=e.direction, baseline=e.baseline, target=e.target,
         target_date=e.target_date, customer_threshold=e.customer_threshold,
         importance=e.importance, satisfaction=e.satisfaction, defined_at=e.timestamp,
+        kind=e.kind,
         targets=[{"baseline": e.baseline, "target": e.target, "target_date": e.target_date,
                   "kind": "definition", "reason": None, "actor": e.actor, "at": e.timestamp,
                   "position": s.position}])
@@ -335,25 +343,41 @@ def _observed(s: PortfolioState, e: ObservationBatch.Recorded) -> set[str]:
         return set()
     for reading in e.readings:
         metric.readings += 1
-        cohort = reading.cohort or ""
         at = reading.observed_at
         month = f"{at.year}-{at.month:02d}" if at.year >= 1000 else at.strftime("%Y-%m")
-        series = metric.series.setdefault(cohort, [])
-        # Months are unique in a series, kept in order: the newest is the usual match.
-        point = series[-1] if series and series[-1].month == month else next(
-            (p for p in series if p.month == month), None)
-        if point is None:
-            series.append(MonthPoint(month, reading.value, reading.observed_at, 1,
-                                     reading.sample_size, reading_detail(reading)))
-            series.sort(key=lambda p: p.month)
-            del series[:-SERIES_LIMIT]
-            continue
-        point.readings += 1
-        if reading.observed_at >= point.observed_at:
-            point.value, point.observed_at = reading.value, reading.observed_at
-            point.sample_size = reading.sample_size
-            point.detail = reading_detail(reading)
+        _add_point(metric.series.setdefault(reading.cohort or "", []), reading, month)
+        for dimension in SEGMENT_DIMENSIONS:
+            label = getattr(reading, dimension)
+            if label is None:
+                continue
+            labels = s.segments.setdefault(e.metric, {}).setdefault(dimension, {})
+            if label in labels or len(labels) < SEGMENT_LABELS_KEPT:
+                _add_point(labels.setdefault(label, []), reading, month)
     return {f"metric:{e.metric}"}
+
+
+#: The reading dimensions kept as segment series beside the cohort, and how many labels of
+#: each a metric keeps (a label first seen beyond that is not kept: bounded memory).
+SEGMENT_DIMENSIONS = ("pnl", "channel", "region")
+SEGMENT_LABELS_KEPT = 50
+
+
+def _add_point(series: list[MonthPoint], reading: Reading, month: str) -> None:
+    """A reading into its month's point (the month's latest reading wins)."""
+    # Months are unique in a series, kept in order: the newest is the usual match.
+    point = series[-1] if series and series[-1].month == month else next(
+        (p for p in series if p.month == month), None)
+    if point is None:
+        series.append(MonthPoint(month, reading.value, reading.observed_at, 1,
+                                 reading.sample_size, reading_detail(reading)))
+        series.sort(key=lambda p: p.month)
+        del series[:-SERIES_LIMIT]
+        return
+    point.readings += 1
+    if reading.observed_at >= point.observed_at:
+        point.value, point.observed_at = reading.value, reading.observed_at
+        point.sample_size = reading.sample_size
+        point.detail = reading_detail(reading)
 
 
 #: A reading's summary and counts a month point keeps (issue 15).

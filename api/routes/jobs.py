@@ -1,12 +1,15 @@
-"""Jobs to be done (issue 15, part 5): define, rate, and the job map."""
+"""Jobs to be done (issue 15, part 5): define, rate, the job map, and the jobs an initiative
+serves."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from api.deps import (
     AsOf,
@@ -21,16 +24,23 @@ from api.deps import (
 from api.routes.docs import READ, WRITE
 from api.schemas import (
     CODE_PATTERN,
+    Code,
     JobCreate,
     JobMapPublic,
     JobPreview,
     JobRate,
     RankingPublic,
+    RequestBody,
     WrittenPublic,
 )
 from domain.errors import InvalidInput, PeriodNotFound
+from domain.jobs import MOST_SERVED
 from domain.policy import PolicyTerms
-from governance.read_access import require_policy_previewer
+from governance.fields import OptionalReason
+from governance.principal import Principal
+from governance.read_access import read_as, require_policy_previewer
+from projections.jobs import JobMap
+from projections.query import ReadModels
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 JobCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["J1"])]
@@ -64,8 +74,40 @@ def job_map(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
     """The job map: every job by opportunity score (importance + max(importance -
     satisfaction, 0)), and the metric weights the opportunities propose, to preview with
     `POST /v1/scoring-policy/preview` (every authenticated caller)."""
-    position, found = s.models.jobs(**at(s.models, as_of, min_position))
-    return JobMapPublic(item=found, position=position)
+    when = at(s.models, as_of, min_position)
+    position, found = s.models.jobs(**when)
+    return JobMapPublic(item=readable(s.models, who, found, **when), position=position)
+
+
+def readable(models: ReadModels, who: Principal, found: JobMap, **when: Any) -> JobMap:
+    """The job map with only the serving initiatives `who` reads whole (the read rule:
+    governance.read_access; an ingest account reads none), read as of the same `when`."""
+    if not any(job.initiatives for job in found.jobs):
+        return found
+    seen = {card.id for card in read_as(who, models.snapshot(**when)).initiatives()}
+    return found.model_copy(update={"jobs": [
+        job.model_copy(update={"initiatives": [i for i in job.initiatives if i.id in seen]})
+        for job in found.jobs]})
+
+
+class JobsServe(RequestBody):
+    """The whole set of jobs to be done an initiative serves (empty: none), and why."""
+
+    jobs: list[Code] = Field(max_length=MOST_SERVED)
+    reason: OptionalReason = ""
+
+
+@router.post("/initiatives/{initiative_id}/jobs", status_code=201, response_model=WrittenPublic,
+             responses=WRITE)
+def link_jobs(initiative_id: UUID, body: JobsServe, request: Request, s: ServicesDep,
+              who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Say which jobs to be done an initiative serves: the whole set, each job defined (its
+    P&L's owners for a P&L initiative, CX executives for any); the job map and the initiative
+    page show the link, the score does not change."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.link_jobs(who, initiative_id=initiative_id, jobs=list(body.jobs),
+                               reason=body.reason)
+    return written(s.gov, result, status=201, location="/v1/jobs")
 
 
 @router.post("/jobs/preview", response_model=RankingPublic, responses=READ)

@@ -12,6 +12,7 @@ from api.web import charts, ranking_view
 from api.web.benefit_pages import benefit_context
 from api.web.money import money_context
 from api.web.redecide import carry_context
+from api.web.served_jobs import jobs_context
 from api.web.session import require_user
 from api.web.views import Page, open_page
 from domain.errors import CxgovError
@@ -112,7 +113,7 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
     return page.render("initiative.html", card=card, ranked=ranked, metrics=metrics,
                        terms=terms, history=history, done=done, **decide_context(page),
                        **carry_context(page, card), **money_context(page, card),
-                       **benefit_context(page, card))
+                       **benefit_context(page, card), **jobs_context(page, card))
 
 
 @router.get("/dashboard/scorecard", response_class=HTMLResponse)

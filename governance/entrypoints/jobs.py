@@ -1,4 +1,4 @@
-"""`cxgov jobs define|rate|map ...`: jobs to be done (issue 15, part 5).
+"""`cxgov jobs define|rate|serve|map ...`: jobs to be done (issue 15, part 5).
 
 Writes run as a CX executive named by `--as` (the actor recorded); reads take `--as-of`.
 """
@@ -14,7 +14,8 @@ from governance.entrypoints.common import fail, read
 from governance.entrypoints.redecide import Actor, AsJson, AsOf, _decimal, _write
 
 jobs_app = typer.Typer(no_args_is_help=True,
-                       help="Jobs to be done: define, rate, and the job map.")
+                       help="Jobs to be done: define, rate, the jobs an initiative serves, "
+                            "and the job map.")
 
 
 @jobs_app.command("define")
@@ -50,6 +51,22 @@ def rate_command(
         who, code=code, importance=i, satisfaction=s, source=source))
 
 
+@jobs_app.command("serve")
+def serve_command(
+    period: Annotated[str, typer.Argument(help="The initiative's period, e.g. FY2027.")],
+    code: Annotated[str, typer.Argument(help="The initiative's code, e.g. I05.")],
+    jobs: Annotated[list[str] | None, typer.Option(
+        "--job", help="A job it serves (repeatable; the whole set: none given means it "
+                      "serves none).")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+    subject: Actor = "cx.cli",
+) -> None:
+    """Say which jobs to be done an initiative serves (the whole set, each job defined)."""
+    _write(subject, lambda gov, who: gov.link_jobs(
+        who, initiative_id=gov.initiative_id(period, code), jobs=list(jobs or []),
+        reason=reason))
+
+
 @jobs_app.command("map")
 def map_command(as_of: AsOf = None, as_json: AsJson = False) -> None:
     """Every job by opportunity score, and the metric weights the opportunities propose."""
@@ -61,12 +78,19 @@ def map_command(as_of: AsOf = None, as_json: AsJson = False) -> None:
         typer.echo(f"{j['rank']:>3} {j['code']:<6} opportunity {j['opportunity']:>5} "
                    f"(importance {j['importance']}, satisfaction {j['satisfaction']})"
                    f"{' underserved' if j['underserved'] else ''}  {j['statement']}"
-                   f"{' [' + ', '.join(j['metrics']) + ']' if j['metrics'] else ''}")
+                   f"{' [' + ', '.join(j['metrics']) + ']' if j['metrics'] else ''}"
+                   f"{served(j)}")
     if not found["jobs"]:
         typer.echo("no jobs to be done yet")
     if found["proposed_weights"]:
         typer.echo("proposed weights (preview before adopting): " + ", ".join(
             f"{k} {v}" for k, v in found["proposed_weights"].items()))
+
+
+def served(job: dict[str, Any]) -> str:
+    """The initiatives serving a job, as `; served by FY2027/I05, ...` (empty: none)."""
+    found = [f"{i['period']}/{i['code']}" for i in job.get("initiatives", [])]
+    return f"; served by {', '.join(found)}" if found else ""
 
 
 def _rating(value: str, name: str) -> Any:

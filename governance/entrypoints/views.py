@@ -1,4 +1,5 @@
-"""`cxgov ranking|recommendation|ledger|scorecard PERIOD [--as-of X] [--json]`."""
+"""`cxgov ranking|recommendation|ledger|scorecard PERIOD [--as-of X] [--json]`; `cxgov scorecard
+PERIOD --by channel [--metric CODE]` drills down by segment."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from governance.entrypoints.common import fail, read
+from projections.query import ReadModels
+from projections.segments import DIMENSIONS, metric_segments
 
 views = typer.Typer()
 
@@ -149,8 +152,58 @@ def ledger_command(period: Period, as_of: AsOf = None, as_json: AsJson = False) 
     _emit(row, as_json, lambda: render_ledger(row))
 
 
+def render_segments(found: list[dict[str, Any]]) -> str:
+    """Each metric by one dimension: the whole first, then one line per segment."""
+    def fmt(v: Any) -> str:
+        return "-" if v is None else f"{Decimal(v):.1f}"
+
+    out: list[str] = []
+    for m in found:
+        by = m["by"] or "segment"
+        out.append(f"{m['metric']} by {by} ({m['unit']}; fewer than {m['min_sample_size']} "
+                   f"responses: value only) {m['customer_phrasing']}")
+        if not m["dimensions"]:
+            out.append("  its readings carry no P&L, cohort, channel or region")
+        out.append(f"  {by:<16} {'month':<8} {'current':>8} {'n':>6} {'95% interval':<17} "
+                   f"trend")
+        rows = ([m["overall"] | {"label": "(all)"}] if m["overall"] else []) + m["segments"]
+        for r in rows:
+            first = r["intervals"][0] if r["intervals"] else None
+            span = f"{fmt(first['low'])} - {fmt(first['high'])}" if first else "-"
+            trend = trend_text(r | {"spc": None}) if r["enough"] else r["note"]
+            n = "-" if r["sample_size"] is None else str(r["sample_size"])
+            out.append(f"  {r['label'][:16]:<16} {r['month'] or '-':<8} {fmt(r['current']):>8} "
+                       f"{n:>6} {span:<17} {trend}")
+    return "\n".join(out)
+
+
+Metric = Annotated[str | None, typer.Option(
+    "--metric", help="Only this metric's card (with --by: its segments).")]
+By = Annotated[str | None, typer.Option(
+    "--by", help="Drill down by segment: pnl, cohort, channel or region (each metric's "
+                 "current value, interval and tested trend per segment).")]
+
+
 @views.command("scorecard")
-def scorecard_command(period: Period, as_of: AsOf = None, as_json: AsJson = False) -> None:
-    """Print one card per customer success metric: current, target, progress, RAG."""
-    cards = read(lambda rm: rm.scorecard(period, as_of=as_of))
-    _emit(cards, as_json, lambda: render_scorecard(cards))
+def scorecard_command(period: Period, as_of: AsOf = None, as_json: AsJson = False,
+                      metric: Metric = None, by: By = None) -> None:
+    """Print one card per customer success metric: current, target, progress, RAG; with
+    --by, each metric per segment of that dimension."""
+    if by is not None and by not in DIMENSIONS:
+        raise fail(f"--by must be one of {', '.join(DIMENSIONS)}, got {by!r}")
+    if by is None:
+        cards = read(lambda rm: rm.scorecard(period, as_of=as_of))
+        if metric is not None:
+            cards = [c for c in cards if c["metric"] == metric]
+        _emit(cards, as_json, lambda: render_scorecard(cards))
+        return
+
+    def query(rm: ReadModels) -> list[Any]:
+        state = rm.core_at(as_of=as_of)
+        codes = [metric] if metric is not None else sorted(state.metrics)
+        return [found for code in codes if (found := metric_segments(state, code, by))]
+
+    found = read(query)
+    if metric is not None and not found:
+        raise fail(f"no metric {metric}")
+    _emit(found, as_json, lambda: render_segments(found))

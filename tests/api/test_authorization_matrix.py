@@ -161,6 +161,10 @@ READS = [
     Route("GET", "/dashboard/round", EVERYONE),
     Route("GET", "/dashboard/round?as_of={newest}", EVERYONE),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
+    Route("GET", "/v1/metrics/M1/segments", EVERYONE),  # issue 15: a card by segment
+    Route("GET", "/v1/metrics/M1/segments?as_of={newest}&by=cohort", EVERYONE),
+    Route("GET", "/dashboard/scorecard/M1/segments", EVERYONE),
+    Route("GET", "/dashboard/scorecard/M1/segments?as_of={newest}&by=region", EVERYONE),
 ]
 WRITES = [
     Route("POST", "/v1/periods", {FINANCE: ALL},
@@ -238,6 +242,9 @@ WRITES = [
     # no feedback batch "none": allowed means 404, and nothing is written
     Route("POST", "/v1/initiatives/{write}/evidence", {PNL_OWNER: OWN, CX_EXEC: ALL},
           {"refs": ["none/1"]}),
+    # no job J98: allowed means 404 (job.not_found), and nothing is written
+    Route("POST", "/v1/initiatives/{write}/jobs", {PNL_OWNER: OWN, CX_EXEC: ALL},
+          {"jobs": ["J98"]}),
     # no job in the matrix world: allowed means 422 (no weights to preview)
     Route("POST", "/v1/jobs/preview", {CX_EXEC: ALL}, {"period": PERIOD}),
     Route("POST", "/v1/jobs", {CX_EXEC: ALL}, {
@@ -275,6 +282,7 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/reviews"),
                      ("POST", "/dashboard/reviews/{review_id}/close"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/benefit-plan"),
+                     ("POST", "/dashboard/initiatives/{initiative_id}/jobs"),
                      ("POST", "/dashboard/desk")}
 
 

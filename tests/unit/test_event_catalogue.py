@@ -38,6 +38,8 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.Job.Defined": ("statement", (), ("importance", "satisfaction", "metrics")),
     "cxgov.Job.Rated": ("source", ("previous_importance", "previous_satisfaction"),
                         ("importance", "satisfaction")),
+    "cxgov.ServedJobs.Opened": (None, (), ("initiative_id", "code")),
+    "cxgov.ServedJobs.Linked": ("reason", ("previous",), ("jobs",)),
     "cxgov.ScoringPolicy.Started": (None, (), ()),
     "cxgov.ScoringPolicy.Adopted": ("rationale", (), ("policy_version", "terms")),
     "cxgov.Initiative.Submitted": ("proposal", (), ("proposal",)),

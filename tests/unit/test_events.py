@@ -31,7 +31,7 @@ from governance.app import Governance
 AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.CustomerSuccessMetric,
               metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
               idempotency.IdempotencyKey, benefits.BenefitPlan, signals.SignalNote,
-              review.Review, webhooks.WebhookSubscription, jobs.Job,
+              review.Review, webhooks.WebhookSubscription, jobs.Job, jobs.ServedJobs,
               feedback.FeedbackBatch, feedback.Evidence]
 
 
