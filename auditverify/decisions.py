@@ -1,9 +1,15 @@
-"""Replay the log to confirm the rank each decision recorded.
+"""Replay the log to re-derive the ranking each decision was taken against.
 
-An independent re-implementation of the published scoring model (DOMAIN.md §4.2): it reads the
-stored event payloads (JSON) and imports nothing from the application, so an auditor can trust
-it separately. Two passes: the first collects the log position each decision was ranked at,
-the second folds the history and ranks the period at exactly those positions.
+An independent re-implementation of the published scoring model (DOMAIN.md §4.2) and of the
+recommendation's greedy cut line (auditverify/cutline.py): it reads the stored event payloads
+(JSON) and imports nothing from the application, so an auditor can trust it separately. Two
+passes: the first collects the log position each decision was ranked at, the second folds the
+history (metrics, policy, pools, plans of record, initiatives) and ranks the period at exactly
+those positions: "the ranking then". Each decision's recorded rank, score and CIP, cut line,
+`recommended` flag (the plan of record's, when the period has one) and policy version are
+compared with the replay, and comply or explain is judged against the re-derived
+recommendation. A tranche release is ranked as the service ranks it: the initiative as if
+undecided and asking for the tranche.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from auditverify.cutline import Item, cut_line_rank, greedy_funded
 from auditverify.model import Finding, Row
+from auditverify.rankcheck import compare_record
 
 DECISIONS = ("Initiative.FirstApprovalRecorded", "Initiative.Approved", "Initiative.Rejected",
-             "Initiative.Deferred")
+             "Initiative.Deferred", "Initiative.TrancheApprovalRecorded",
+             "Initiative.TrancheReleased")
+TRANCHES = ("Initiative.TrancheApprovalRecorded", "Initiative.TrancheReleased")
 STATUS = {
     "Initiative.Withdrawn": "withdrawn",
     "Initiative.FirstApprovalRecorded": "pending_second_approval",
@@ -30,9 +40,13 @@ STATUS = {
     "Initiative.CarriedOver": "carried_over",  # out of contention: its successor competes
 }
 FOLDED = {"CustomerSuccessMetric.Defined", "CustomerSuccessMetric.Retargeted",
-          "ScoringPolicy.Adopted", "FundingPool.InitiativeEnlisted", "Initiative.Submitted",
-          "Initiative.Revised", *STATUS}
-IN_CONTENTION = {"submitted", "deferred", "pending_second_approval", "approved", "delivered"}
+          "ScoringPolicy.Adopted", "FundingPool.Opened", "FundingPool.OpexRestated",
+          "FundingPool.FundsCommitted", "FundingPool.FundsReleased",
+          "FundingPool.InitiativeEnlisted", "Initiative.Submitted", "Initiative.Revised",
+          "PlanOfRecord.Started", "PlanOfRecord.Adopted", *STATUS}
+UNDECIDED = {"submitted", "deferred", "pending_second_approval"}
+FUNDED = {"approved", "delivered"}
+IN_CONTENTION = UNDECIDED | FUNDED
 
 
 def _decode(value: Any) -> Any:
@@ -65,10 +79,42 @@ def payload(state: bytes) -> dict[str, Any]:
 @dataclass
 class _Initiative:
     period_pool: str
+    period: str
     code: str
     proposal: dict[str, Any]
     seq: int
     status: str = "submitted"
+    gates: dict[str, Decimal] = field(default_factory=dict)  # gate name -> tranche
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One initiative's place in the ranking then."""
+
+    code: str
+    rank: int
+    cip: Decimal
+    score: Decimal
+    cost: Decimal
+    status: str
+    funded: bool
+    recommended: bool
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A period's ranking at a log position, with the greedy cut line (None when the policy
+    in force has guardrails: not re-derived) and the plan of record, if any."""
+
+    entries: tuple[Entry, ...]
+    available: Decimal | None
+    cut_line_rank: int | None
+    guardrails: bool
+    plan: tuple[str, frozenset[str]] | None
+
+    def entry(self, code: str) -> Entry | None:
+        """The entry of an initiative, if it is in contention."""
+        return next((e for e in self.entries if e.code == code), None)
 
 
 @dataclass
@@ -76,8 +122,12 @@ class _History:
     metrics: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     metric_codes: dict[str, str] = field(default_factory=dict)
     terms: dict[str, Any] | None = None
+    policy_version: int | None = None
     enlisted: dict[str, list[str]] = field(default_factory=dict)  # pool id -> initiative ids
     initiatives: dict[str, _Initiative] = field(default_factory=dict)
+    pools: dict[str, list[Decimal]] = field(default_factory=dict)  # opex, cap, net committed
+    plan_periods: dict[str, str] = field(default_factory=dict)  # plan of record id -> period
+    plans: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)  # by period
 
     def apply(self, topic: str, originator: str, data: dict[str, Any]) -> None:
         name = topic.removeprefix("cxgov.")
@@ -88,20 +138,48 @@ class _History:
         elif name == "CustomerSuccessMetric.Retargeted":
             self.metrics[self.metric_codes[originator]] = (data["baseline"], data["target"])
         elif name == "ScoringPolicy.Adopted":
-            self.terms = data["terms"]
-        elif name == "FundingPool.InitiativeEnlisted":
-            self.enlisted.setdefault(originator, []).append(uuid_key(data["initiative_id"]))
+            self.terms, self.policy_version = data["terms"], data.get("policy_version")
+        elif name.startswith("FundingPool."):
+            self._apply_pool(name, originator, data)
+        elif name == "PlanOfRecord.Started":
+            self.plan_periods[originator] = str(data["period"])
+        elif name == "PlanOfRecord.Adopted":
+            period = self.plan_periods[originator]
+            self.plans[period] = (str(data["name"]), frozenset(map(str, data["codes"])))
         elif name == "Initiative.Submitted":
             pool = next((p for p, ids in self.enlisted.items() if originator in ids), "")
             seq = self.enlisted.get(pool, []).index(originator) + 1 if pool else 0
-            self.initiatives[originator] = _Initiative(pool, data["code"], data["proposal"], seq)
+            self.initiatives[originator] = _Initiative(pool, str(data["period"]), data["code"],
+                                                       data["proposal"], seq)
         elif name == "Initiative.Revised":
             self.initiatives[originator].proposal.update(data["changes"])
         elif name in STATUS:
-            self.initiatives[originator].status = STATUS[name]
+            initiative = self.initiatives[originator]
+            initiative.status = STATUS[name]
+            if name == "Initiative.Approved":
+                initiative.gates = {str(g["name"]): g["amount"] for g in data.get("gates") or []}
 
-    def score(self, proposal: dict[str, Any]) -> Decimal:
-        """CIP per cost unit, exactly as the published model defines it."""
+    def _apply_pool(self, name: str, originator: str, data: dict[str, Any]) -> None:
+        if name == "FundingPool.Opened":
+            self.pools[originator] = [data["opex_total"], data["cap_percent"], Decimal(0)]
+        elif name == "FundingPool.InitiativeEnlisted":
+            self.enlisted.setdefault(originator, []).append(uuid_key(data["initiative_id"]))
+        elif originator in self.pools:  # a pool never opened: the rules replay reports it
+            pool = self.pools[originator]
+            if name == "FundingPool.OpexRestated":
+                pool[0] = data["opex_total"]
+            elif name == "FundingPool.FundsCommitted":
+                pool[2] += data["amount"]
+            elif name == "FundingPool.FundsReleased":
+                pool[2] -= data["amount"]
+
+    def available(self, pool_id: str) -> Decimal | None:
+        """What the pool still has: cap percent of OpEx, less what is committed, not released."""
+        pool = self.pools.get(pool_id)
+        return None if pool is None else pool[0] * pool[1] / Decimal(100) - pool[2]
+
+    def score(self, proposal: dict[str, Any]) -> tuple[Decimal, Decimal]:
+        """CIP, and CIP per cost unit, exactly as the published model defines them."""
         terms = self.terms or {}
         cap = terms.get("gap_cap", Decimal(1))
         total = Decimal(0)
@@ -120,41 +198,83 @@ class _History:
         cip: Decimal = proposal["confidence"] * total
         unit: Decimal = terms.get("cost_unit", Decimal(1_000_000))
         cost: Decimal = proposal["cost"]
-        return cip / (cost / unit)
+        return cip, cip / (cost / unit)
 
-    def rank_of(self, initiative_id: str) -> int | None:
-        """The initiative's rank among its period's initiatives in contention."""
+    def ranking(self, initiative_id: str, asking: Decimal | None = None) -> Ranking | None:
+        """The period of an initiative ranked now (`asking`: that initiative as if undecided
+        and asking for this amount, as a tranche release is judged)."""
         target = self.initiatives.get(uuid_key(initiative_id))
         if target is None or self.terms is None:
             return None
         tie_break = self.terms.get("tie_break", ["cost", "submitted"])
-        peers = [i for i in self.initiatives.values()
-                 if i.period_pool == target.period_pool and i.status in IN_CONTENTION]
+        scored: list[tuple[tuple[Decimal | int, ...], _Initiative, Decimal, Decimal, str,
+                           Decimal]] = []
+        for i in self.initiatives.values():
+            if i.period_pool != target.period_pool:
+                continue
+            proposal, status = i.proposal, i.status
+            if i is target and asking is not None:
+                proposal, status = {**proposal, "cost": asking}, "submitted"
+            if status not in IN_CONTENTION:
+                continue
+            cip, score = self.score(proposal)
+            cost = proposal["cost"]
+            key = (-score, *[cost if rule == "cost" else i.seq for rule in tie_break], i.seq)
+            scored.append((key, i, cip, score, status, cost))
+        scored.sort(key=lambda s: s[0])
+        funded = frozenset(s[1].code for s in scored if s[4] in FUNDED)
+        guardrails = bool(self.terms.get("guardrails"))
+        available = self.available(target.period_pool)
+        recommended: set[str] = set()
+        if not guardrails and available is not None:
+            items = [Item(i.code, n, cost, cip, bool(i.proposal.get("mandatory")),
+                          tuple(map(str, i.proposal.get("dependencies") or ())))
+                     for n, (_, i, cip, _, status, cost) in enumerate(scored, 1)
+                     if status in UNDECIDED]
+            recommended = greedy_funded(items, available, funded)
+        entries = tuple(Entry(i.code, n, cip, score, cost, status, i.code in funded,
+                              i.code in recommended)
+                        for n, (_, i, cip, score, status, cost) in enumerate(scored, 1))
+        cut = None if guardrails else cut_line_rank(
+            [e.rank for e in entries if e.funded], [e.rank for e in entries if e.recommended])
+        return Ranking(entries, available, cut, guardrails, self.plans.get(target.period))
 
-        def key(i: _Initiative) -> tuple[Decimal | int, ...]:
-            parts: list[Decimal | int] = [-self.score(i.proposal)]
-            parts += [i.proposal["cost"] if rule == "cost" else i.seq for rule in tie_break]
-            return (*parts, i.seq)
+    def rank_of(self, initiative_id: str) -> int | None:
+        """The initiative's rank among its period's initiatives in contention."""
+        target = self.initiatives.get(uuid_key(initiative_id))
+        ranking = self.ranking(initiative_id)
+        entry = None if ranking is None or target is None else ranking.entry(target.code)
+        return None if entry is None else entry.rank
 
-        ordered = sorted(peers, key=key)
-        return next((n for n, i in enumerate(ordered, 1) if i is target), None)
+
+@dataclass(frozen=True)
+class _Wanted:
+    position: int
+    name: str
+    initiative_id: str
+    record: dict[str, Any]
+    gate: str | None
 
 
 def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
-    """Return how many decisions were checked and a finding for each whose rank differs."""
-    wanted: dict[int, list[tuple[int, str, int]]] = {}
+    """Return how many decisions were checked and a finding for each disagreement between a
+    decision's record and the ranking then (auditverify/rankcheck.py names the rules)."""
+    wanted: dict[int, list[_Wanted]] = {}
     findings: list[Finding] = []
     for row in rows():
         event = row.event
-        if event is not None and event.topic.removeprefix("cxgov.") in DECISIONS:
+        name = event.topic.removeprefix("cxgov.") if event is not None else ""
+        if event is not None and name in DECISIONS:
             try:
-                decision = payload(event.state)["decision"]
+                data = payload(event.state)
+                decision = data["decision"]
                 at = int(decision["ranking_position"])
-                rank = int(decision["rank"])
+                gate = str(data["gate"]) if name in TRANCHES else None
             except READ_ERRORS as exc:
                 findings.append(_unreadable(row.position, event.topic, exc))
                 continue
-            wanted.setdefault(at, []).append((row.position, event.originator_id, rank))
+            wanted.setdefault(at, []).append(
+                _Wanted(row.position, name, event.originator_id, decision, gate))
     history = _History()
     checked = 0
     pending = sorted(wanted)
@@ -162,21 +282,9 @@ def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[F
     def settle(upto: int) -> None:
         nonlocal checked
         while pending and pending[0] <= upto:
-            for position, initiative_id, recorded in wanted[pending.pop(0)]:
+            for want in wanted[pending.pop(0)]:
                 checked += 1
-                try:
-                    replayed = history.rank_of(initiative_id)
-                except READ_ERRORS as exc:
-                    findings.append(Finding(
-                        "decision_rank_mismatch", position,
-                        f"the decision's rank cannot be replayed from the log "
-                        f"({type(exc).__name__}: {exc}): an event it rests on is unreadable"))
-                    continue
-                if replayed != recorded:
-                    findings.append(Finding(
-                        "decision_rank_mismatch", position,
-                        f"the decision recorded rank {recorded}, but replaying the log to its "
-                        f"ranking position gives {replayed}"))
+                findings.extend(compare(history, want))
 
     if not wanted:
         return 0, findings
@@ -190,6 +298,25 @@ def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[F
                 findings.append(_unreadable(row.position, event.topic, exc))
     settle(2**63)
     return checked, findings
+
+
+def compare(history: _History, want: _Wanted) -> list[Finding]:
+    """A decision's record against the ranking then (an unreadable record or an event it rests
+    on: one rank finding)."""
+    try:
+        target = history.initiatives.get(uuid_key(want.initiative_id))
+        asking = None
+        if want.gate is not None and target is not None:
+            asking = target.gates.get(want.gate)
+        ranking = history.ranking(want.initiative_id, asking)
+        return compare_record(want.position, want.name, want.record, ranking,
+                              target.code if target else None, history.policy_version,
+                              tranche=want.gate is not None)
+    except READ_ERRORS as exc:
+        return [Finding("decision_rank_mismatch", want.position,
+                        f"the decision's rank cannot be replayed from the log "
+                        f"({type(exc).__name__}: {exc}): an event it rests on is unreadable",
+                        tamper="rule")]
 
 
 #: What reading a tampered event's JSON can raise; each becomes a finding at its position.

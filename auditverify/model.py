@@ -181,7 +181,9 @@ TAMPER_KINDS: dict[str, str] = {
     "anchor_mismatch": "forked", "rewritten": "forked", "checkpoint_replaced": "forked",
     "checkpoint_link": "forked",
     "decision_rank_mismatch": "rule", "segregation_of_duties": "rule", "four_eyes": "rule",
-    "pool_arithmetic": "rule", "departure_flag": "rule",
+    "pool_arithmetic": "rule", "departure_flag": "rule", "decision_score_mismatch": "rule",
+    "policy_version": "rule", "cut_line": "rule", "recommended_flag": "rule",
+    "not_rederived": "none",
     "gap": "none", "foreign_key_offered": "none", "unanchored": "unanchored",
     "policy_anchored_through": "truncated", "policy_min_checkpoints": "deleted",
     "policy_max_age": "truncated",
@@ -235,10 +237,11 @@ class Report:
                 seen.add((f.kind, f.position))
                 unique.append(f)
         findings = unique
-        bad = [f.position for f in findings if f.position is not None]
+        bad = [f.position for f in findings if f.position is not None and f.severity == "error"]
         first = min([*bad, *([self.first_bad_position] if self.first_bad_position else [])],
                     default=None)
-        return replace(self, ok=self.ok and not findings, first_bad_position=first,
+        failed = any(f.severity == "error" for f in findings)  # info: a rule not re-derived
+        return replace(self, ok=self.ok and not failed, first_bad_position=first,
                        findings=(*self.findings, *findings), decisions_checked=checked)
 
     def with_findings(self, findings: Sequence[Finding]) -> Report:

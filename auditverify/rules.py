@@ -19,6 +19,13 @@ the rule, at the position of the event that breaks it:
   pool at the record's ranking position;
 - `departure_flag`: `departure != (recommended != (outcome == "approve"))`, or a departure
   without a written rationale (comply or explain).
+
+A tranche release (issue 14) is a decision with the approval's rules: never by an author, four
+eyes judged on the tranche (above the threshold a first approval of that gate by someone else),
+comply or explain, the tranche the approval named for the gate, committed once under the
+release's decision id. A stop or a descope releases exactly what the domain does: a stop what
+is committed and not spent (never below zero), a descope the commitment less the new cost
+(spent <= new cost < commitment).
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ DEFAULT_FOUR_EYES = Decimal(10_000_000)  # the published default when terms omit
 FINAL_APPROVAL = "Initiative.Approved"
 DECIDING = {"Initiative.FirstApprovalRecorded": "approve", FINAL_APPROVAL: "approve",
             "Initiative.Rejected": "reject", "Initiative.Deferred": "defer"}
+TRANCHE_APPROVAL, TRANCHE_RELEASE = ("Initiative.TrancheApprovalRecorded",
+                                     "Initiative.TrancheReleased")
 
 
 def _amount(value: Any) -> Decimal:
@@ -85,6 +94,11 @@ class _Initiative:
     status: str = "submitted"
     first_approver: str | None = None
     gates: list[Decimal] = field(default_factory=list)  # tranches approved, not yet committed
+    gate_amounts: dict[str, Decimal] = field(default_factory=dict)  # every gate the approval named
+    gate_approvers: dict[str, str] = field(default_factory=dict)  # a tranche's first approver
+    released_gates: set[str] = field(default_factory=set)
+    spent: Decimal = Decimal(0)
+    released: Decimal | None = None  # what the pool just released to a stop or a descope
 
 
 class RuleReplay:
@@ -130,6 +144,8 @@ class RuleReplay:
                 cost=_amount(data["proposal"]["cost"]), authors={str(data["actor"])})
         elif name in DECIDING:
             self._decide(p, name, originator, data)
+        elif name in (TRANCHE_APPROVAL, TRANCHE_RELEASE):
+            self._tranche(p, name, originator, data)
         else:
             initiative = self._initiatives.get(originator)
             if initiative is None:
@@ -143,6 +159,10 @@ class RuleReplay:
                 initiative.status = name.removeprefix("Initiative.").lower()
             elif name == "Initiative.CarriedOver":
                 initiative.status = "carried_over"
+            elif name == "Initiative.SpendRecorded":
+                initiative.spent += _amount(data["amount"])
+            if name in ("Initiative.Cancelled", "Initiative.Descoped"):
+                self._check_release(p, name, originator, initiative, data)
 
     def _apply_pool(self, p: int, name: str, originator: str, data: dict[str, Any]) -> None:
         if name == "FundingPool.Opened":
@@ -181,6 +201,8 @@ class RuleReplay:
             elif amount < held:  # a stop after spend, a descope: the rest stays committed
                 pool.commitments[initiative] = held - amount
             pool.released += amount
+            if initiative in self._initiatives:
+                self._initiatives[initiative].released = amount
         elif name == "FundingPool.Closed":
             net = pool.committed - pool.released
             if _amount(data["committed"]) != net:
@@ -218,6 +240,8 @@ class RuleReplay:
             self._check_four_eyes(p, initiative, actor)
             # an approval in tranches commits the first now; the gates' tranches later
             initiative.gates = [_amount(g["amount"]) for g in data.get("gates") or []]
+            initiative.gate_amounts = {str(g["name"]): _amount(g["amount"])
+                                       for g in data.get("gates") or []}
         self._check_availability(p, name, originator, initiative, record)
         if name == "Initiative.FirstApprovalRecorded":
             initiative.first_approver, initiative.status = actor, "pending_second_approval"
@@ -226,10 +250,69 @@ class RuleReplay:
         else:
             initiative.status = "approved" if name == FINAL_APPROVAL else "rejected"
 
+    def _tranche(self, p: int, name: str, originator: str, data: dict[str, Any]) -> None:
+        """A gate's tranche released, or its first approval (module docstring)."""
+        self.decisions += 1
+        record, actor, gate = data["decision"], str(data["actor"]), str(data["gate"])
+        initiative = self._initiatives.get(originator)
+        if initiative is None:
+            self._add("segregation_of_duties", p,
+                      "a tranche release of an initiative the log never submitted")
+            return
+        if actor in initiative.authors:
+            self._add("segregation_of_duties", p,
+                      f"{actor} released a tranche of an initiative they submitted or revised")
+        self._check_departure(p, name, record)
+        amount = initiative.gate_amounts.get(gate)
+        if amount is None or gate in initiative.released_gates:
+            self._add("pool_arithmetic", p, f"gate {gate!r} is not an unreleased gate of the "
+                                            "approval")
+            return
+        first = initiative.gate_approvers.get(gate)
+        if name == TRANCHE_APPROVAL:
+            if first is not None:
+                self._add("four_eyes", p, f"gate {gate!r} approved twice before its release")
+            initiative.gate_approvers[gate] = actor
+            self._check_availability(p, name, originator, initiative, record)
+            return
+        if first == actor:
+            self._add("four_eyes", p, f"{actor} gave both approvals of the tranche {amount}")
+        elif first is None and amount > self._threshold:
+            self._add("four_eyes", p, f"a tranche of {amount}, above the four-eyes threshold "
+                                      f"{self._threshold}, released by {actor} alone")
+        if _amount(data["amount"]) != amount:
+            self._add("pool_arithmetic", p, f"{data['amount']} released for gate {gate!r}, "
+                                            f"whose tranche is {amount}")
+        initiative.released_gates.add(gate)
+        self._check_availability(p, name, originator, initiative, record, tranche=amount)
+
+    def _check_release(self, p: int, name: str, originator: str, initiative: _Initiative,
+                       data: dict[str, Any]) -> None:
+        """A stop or a descope releases what the domain's arithmetic says (module docstring)."""
+        released, initiative.released = initiative.released or Decimal(0), None
+        pool = self._pools.get(self._pool_of.get(originator, ""))
+        left = pool.commitments.get(originator, Decimal(0)) if pool else Decimal(0)
+        held = left + released  # the commitment before the pool's release
+        recorded = _amount(data["amount_released"])
+        if name == "Initiative.Cancelled":
+            expected = max(held - initiative.spent, Decimal(0))
+        else:
+            new_cost, previous = _amount(data["new_cost"]), _amount(data["previous_commitment"])
+            expected = held - new_cost
+            if previous != held or not initiative.spent <= new_cost < held:
+                self._add("pool_arithmetic", p,
+                          f"a descope from {previous} to {new_cost}: the replay holds {held} "
+                          f"committed and {initiative.spent} spent")
+        if not recorded == released == expected:
+            self._add("pool_arithmetic", p,
+                      f"{name.removeprefix('Initiative.')} records {recorded} released, the pool "
+                      f"released {released}; {held} committed and {initiative.spent} spent "
+                      f"release {expected}")
+
     def _check_departure(self, p: int, name: str, record: dict[str, Any]) -> None:
         outcome, recommended = record["outcome"], record["recommended"]
         departure, rationale = record["departure"], record.get("rationale") or ""
-        if outcome != DECIDING[name]:
+        if outcome != DECIDING.get(name, "approve"):
             self._add("departure_flag", p, f"a {name} event records the outcome {outcome!r}")
         if departure != (recommended != (outcome == "approve")):
             self._add("departure_flag", p,
@@ -250,14 +333,15 @@ class RuleReplay:
                       f"{self._threshold}, approved by {actor} alone")
 
     def _check_availability(self, p: int, name: str, originator: str,
-                            initiative: _Initiative, record: dict[str, Any]) -> None:
+                            initiative: _Initiative, record: dict[str, Any],
+                            tranche: Decimal | None = None) -> None:
         pool = self._pools.get(self._pool_of.get(originator, ""))
         if pool is None:
             self._add("pool_arithmetic", p, "a decision on an initiative enlisted in no pool")
             return
         before = pool.available_at(int(record["ranking_position"]))
         recorded = (_amount(record["available_before"]), _amount(record["available_after"]))
-        if name != FINAL_APPROVAL:
+        if name != FINAL_APPROVAL and tranche is None:
             expected = (before, before)
         else:
             committed = pool.by_decision.get(uuid_key(record["decision_id"]))
@@ -265,7 +349,8 @@ class RuleReplay:
                 self._add("pool_arithmetic", p,
                           "a final approval without funds committed under its decision id")
                 return
-            first = initiative.cost - sum(initiative.gates, Decimal(0))
+            first = (tranche if tranche is not None
+                     else initiative.cost - sum(initiative.gates, Decimal(0)))
             if committed[1] != first:
                 self._add("pool_arithmetic", p, f"{committed[1]} committed for a cost of "
                           f"{initiative.cost}"
@@ -287,8 +372,9 @@ def check_decision_rules(rows: Iterable[Row]) -> tuple[int, list[Finding]]:
 
 
 def check_decisions(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
-    """Every decision re-derived from the log: its rank (auditverify.decisions), then the
-    rules above; returns the decisions checked and every finding, in position order."""
+    """Every decision re-derived from the log: the ranking then, its rank, score, cut line and
+    recommended flag (auditverify.decisions, .rankcheck), then the rules above; returns the
+    decisions checked and every finding (info notes too), in position order."""
     ranked, rank_findings = check_decision_ranks(rows)
     decided, rule_findings = check_decision_rules(rows())
     findings = sorted([*rank_findings, *rule_findings], key=lambda f: f.position or 0)

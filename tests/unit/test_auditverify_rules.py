@@ -15,7 +15,7 @@ from auditverify.bundle import write_bundle
 from auditverify.cli import main
 from auditverify.encoding import GENESIS, entry_hash
 from auditverify.model import ChainRow, EventRow, Finding, Row
-from auditverify.rules import check_decision_rules
+from auditverify.rules import check_decision_rules, check_decisions
 
 M = Decimal(1_000_000)
 T0 = 1_800_000_000_000_000
@@ -35,7 +35,11 @@ def stored(value: Any) -> Any:
 
 
 class Log:
-    """A chained history of cxgov events: a 100 M pool, a policy, initiatives, decisions."""
+    """A chained history of cxgov events: a 100 M pool, a policy, initiatives, decisions.
+
+    Initiatives claim no impact (score 0, ranked by cost) and are mandatory, so the
+    recommendation funds each one that fits in rank order; a decision records what the test
+    says (by default rank 1, the cut line at 1, recommended)."""
 
     def __init__(self, *, threshold_m: int = 10, pool_m: int = 100) -> None:
         self.rows: list[Row] = []
@@ -46,7 +50,7 @@ class Log:
                  opex_total=Decimal(pool_m * 10) * M, cap_percent=Decimal(10), actor="fiona")
         self.adopt(threshold_m)
 
-    def add(self, originator: str, name: str, **data: Any) -> int:
+    def add(self, originator: str, name: str, /, **data: Any) -> int:
         """Append one chained event; return its position."""
         position = len(self.rows) + 1
         version = self.versions[originator] = self.versions.get(originator, 0) + 1
@@ -72,8 +76,9 @@ class Log:
                         actor="chris", terms={"weights": {}, "cost_unit": M,
                                               "four_eyes_threshold": Decimal(threshold_m) * M})
 
-    def submit(self, cost_m: int, *, by: str = "rob") -> str:
-        """Enlist and submit an initiative costing `cost_m` millions."""
+    def submit(self, cost_m: int, *, by: str = "rob", mandatory: bool = True) -> str:
+        """Enlist and submit an initiative costing `cost_m` millions (not mandatory: no
+        value, so never recommended)."""
         initiative = str(uuid4())
         code = f"I{len(self.cost) + 1:02d}"
         self.cost[initiative] = Decimal(cost_m) * M
@@ -82,7 +87,9 @@ class Log:
         self.add(initiative, "Initiative.Submitted", period="FY2027", code=code, kind="pnl",
                  pnl="RB", actor=by, proposal={"cost": self.cost[initiative],
                                                "confidence": Decimal("0.8"),
-                                               "expected_impacts": []})
+                                               "expected_impacts": [],
+                                               "mandatory": mandatory,
+                                               "dependencies": []})
         return initiative
 
     def revise(self, initiative: str, *, by: str, cost_m: int | None = None) -> int:
@@ -94,46 +101,86 @@ class Log:
                         reason="r", actor=by)
 
     def decide(self, initiative: str, name: str, *, actor: str, outcome: str = "approve",
-               recommended: bool = True, rationale: str = "", commit: bool = False,
-               **record: Any) -> int:
-        """A decision event (after the pool's commitment when `commit`); return its position."""
+               recommended: bool = True, rationale: str = "", commit: bool | Decimal = False,
+               fields: dict[str, Any] | None = None, **record: Any) -> int:
+        """A decision event (after the pool's commitment when `commit`: the cost, or this
+        amount) with the event's other `fields`; return its position."""
         decision_id = str(uuid4())
         ranking_position = self.position
         before = self.available
-        after = before - self.cost[initiative] if commit else before
+        amount = self.cost[initiative] if commit is True else Decimal(commit)
+        after = before - amount if commit else before
         if commit:
             self.add(POOL, "FundingPool.FundsCommitted", initiative_id=initiative,
-                     amount=self.cost[initiative], decision_id=decision_id,
+                     amount=amount, decision_id=decision_id,
                      available_before=before, available_after=after, actor=actor)
             self.available = after
-        fields = {
+        decision = {
             "decision_id": decision_id, "outcome": outcome, "rationale": rationale,
             "departure": recommended != (outcome == "approve"), "recommended": recommended,
             "rank": 1, "score": Decimal(0), "cip": Decimal(0), "policy_version": 1,
             "available_before": before, "available_after": after,
             "ranking_position": ranking_position, "cut_line_rank": 1, "approvals": [actor],
         }
-        fields.update(record)
-        return self.add(initiative, name, decision=fields, actor=actor)
+        decision.update(record)
+        return self.add(initiative, name, decision=decision, actor=actor, **(fields or {}))
 
     def approve(self, initiative: str, *, actor: str, **record: Any) -> int:
         """A final approval, its funds committed first (as the service saves them)."""
         return self.decide(initiative, "Initiative.Approved", actor=actor, commit=True,
                            **record)
 
+    def approve_in_tranches(self, initiative: str, first: Decimal, gates: dict[str, Decimal], *,
+                            actor: str) -> int:
+        """A final approval funding a first tranche now and naming the gates of the rest."""
+        return self.decide(initiative, "Initiative.Approved", actor=actor, commit=first,
+                           fields={"amount": first, "gates": [
+                               {"name": k, "amount": v} for k, v in gates.items()]})
+
+    def release_tranche(self, initiative: str, gate: str, amount: Decimal, *, actor: str,
+                        first: str | None = None) -> int:
+        """A gate's tranche released by `actor` (after `first`'s approval of it, if given)."""
+        if first is not None:
+            self.decide(initiative, "Initiative.TrancheApprovalRecorded", actor=first,
+                        fields={"gate": gate})
+        return self.decide(initiative, "Initiative.TrancheReleased", actor=actor, commit=amount,
+                           fields={"gate": gate, "amount": amount})
+
     def first_approval(self, initiative: str, *, actor: str) -> int:
         """The first of two approvals above the threshold."""
         return self.decide(initiative, "Initiative.FirstApprovalRecorded", actor=actor)
 
-    def cancel(self, initiative: str, *, actor: str = "chris") -> int:
-        """Cancel approved work and release its funds."""
-        amount = self.cost[initiative]
+    def cancel(self, initiative: str, *, actor: str = "chris",
+               amount: Decimal | None = None) -> int:
+        """Stop approved work and release `amount` (default: its cost) of its funds."""
+        amount = self.cost[initiative] if amount is None else amount
+        if amount:
+            self.release(initiative, amount, actor=actor)
+        return self.add(initiative, "Initiative.Cancelled", reason="stop",
+                        amount_released=amount, actor=actor)
+
+    def release(self, initiative: str, amount: Decimal, *, actor: str = "chris") -> int:
+        """The pool releases `amount` of an initiative's commitment."""
         self.add(POOL, "FundingPool.FundsReleased", initiative_id=initiative, amount=amount,
                  reason="stop", available_before=self.available,
                  available_after=self.available + amount, actor=actor)
         self.available += amount
-        return self.add(initiative, "Initiative.Cancelled", reason="stop",
-                        amount_released=amount, actor=actor)
+        return self.position
+
+    def spend(self, initiative: str, amount: Decimal) -> int:
+        """Money spent on approved work."""
+        return self.add(initiative, "Initiative.SpendRecorded", amount=amount,
+                        spent_on="2027-01-31", reference="", note="", actor="fiona")
+
+    def descope(self, initiative: str, new_cost: Decimal, *, previous: Decimal,
+                released: Decimal | None = None) -> int:
+        """Cut a commitment from `previous` to `new_cost`; the pool releases the difference
+        (or `released`)."""
+        released = previous - new_cost if released is None else released
+        self.release(initiative, released)
+        return self.add(initiative, "Initiative.Descoped", new_cost=new_cost,
+                        previous_commitment=previous, amount_released=released, reason="r",
+                        actor="chris")
 
     def restate(self, pool_m: int) -> int:
         """Restate OpEx so that the pool becomes `pool_m` millions."""
@@ -201,6 +248,31 @@ def test_the_threshold_is_the_policys_in_force_at_the_decision() -> None:
     assert log.findings() == [("four_eyes", flagged)]
 
 
+def test_tranches_follow_the_approval_rules_judged_on_the_tranche() -> None:
+    """Issue 14's tranche releases: four eyes on the tranche, never by an author, the tranche
+    the approval named, once."""
+    log = Log()
+    big = log.submit(30)
+    log.first_approval(big, actor="chris")
+    log.approve_in_tranches(big, Decimal(8) * M, {"G2": Decimal(12) * M, "G3": Decimal(10) * M},
+                            actor="dana")
+    log.release_tranche(big, "G2", Decimal(12) * M, actor="dana", first="chris")
+    log.release_tranche(big, "G3", Decimal(10) * M, actor="chris")  # at the threshold: alone
+    assert log.findings() == []
+    forged = Log()
+    big = forged.submit(30)
+    forged.first_approval(big, actor="chris")
+    forged.approve_in_tranches(big, Decimal(8) * M,
+                               {"G2": Decimal(12) * M, "G3": Decimal(10) * M}, actor="dana")
+    alone = forged.release_tranche(big, "G2", Decimal(12) * M, actor="dana")
+    twice = forged.release_tranche(big, "G2", Decimal(12) * M, actor="chris", first="dana")
+    author = forged.release_tranche(big, "G3", Decimal(10) * M, actor="rob")
+    # the second release of G2: its first approval, the pool's commitment, the release
+    assert forged.findings() == [("four_eyes", alone), ("pool_arithmetic", twice - 2),
+                                 ("pool_arithmetic", twice - 1), ("pool_arithmetic", twice),
+                                 ("segregation_of_duties", author)]
+
+
 # --- segregation of duties ---------------------------------------------------------------
 
 
@@ -261,19 +333,45 @@ def test_a_release_of_more_than_was_committed_is_found() -> None:
     assert log.findings() == [("pool_arithmetic", released)]
 
 
-def test_a_partial_release_keeps_the_rest_committed_and_breaks_no_rule() -> None:
-    """A stop after spend or a descope releases part of a commitment (issue 14)."""
+def test_a_descope_and_a_stop_after_spend_release_what_the_domain_releases() -> None:
+    """A descope releases the commitment less the new cost; a stop after spend releases what
+    is committed and not spent, the rest stays committed (issue 14)."""
     log = Log()
     initiative = log.submit(5)
     log.approve(initiative, actor="chris")
-    log.cost[initiative] = Decimal(3) * M  # released: 3 of the 5 committed
-    log.cancel(initiative)
-    log.cost[initiative] = Decimal(2) * M  # the rest, later: still no finding
-    log.cancel(initiative)
+    log.descope(initiative, Decimal(4) * M, previous=Decimal(5) * M)  # releases 1 M
+    log.spend(initiative, Decimal(1) * M)
+    log.cancel(initiative, amount=Decimal(3) * M)  # 4 committed, 1 spent: 3 released
     assert log.findings() == []
-    log.cost[initiative] = Decimal(1)  # nothing is committed any more
-    released = log.cancel(initiative) - 1
-    assert log.findings() == [("pool_arithmetic", released)]
+    released = log.release(initiative, Decimal(1))  # 1 M stays committed (spent)
+    assert log.findings() == []
+    beyond = log.release(initiative, Decimal(1) * M)  # only 1 M - 1 is left
+    assert log.findings() == [("pool_arithmetic", beyond)]
+    assert released < beyond
+
+
+def test_a_stop_that_releases_the_spent_part_too_is_found() -> None:
+    log = Log()
+    initiative = log.submit(5)
+    log.approve(initiative, actor="chris")
+    log.spend(initiative, Decimal(2) * M)
+    stopped = log.cancel(initiative)  # all 5 M back, though 2 M were spent
+    assert log.findings() == [("pool_arithmetic", stopped)]
+    assert "5000000 committed and 2000000 spent release 3000000" in log.report()[0].detail
+
+
+def test_a_descope_that_releases_more_than_the_difference_is_found() -> None:
+    log = Log()
+    initiative = log.submit(5)
+    log.approve(initiative, actor="chris")
+    wrong = log.descope(initiative, Decimal(4) * M, previous=Decimal(5) * M,
+                        released=Decimal(2) * M)
+    below_spend = log.descope(initiative, Decimal(1) * M, previous=Decimal(3) * M)
+    assert log.findings() == [("pool_arithmetic", wrong)]
+    log.spend(initiative, Decimal(2) * M)
+    log.descope(initiative, Decimal(1) * M, previous=Decimal(1) * M, released=Decimal(0))
+    assert ("pool_arithmetic", log.position) in log.findings()
+    assert below_spend < log.position
 
 
 # --- departure flag ------------------------------------------------------------------------
@@ -328,3 +426,51 @@ def test_the_cli_fails_a_bundle_with_a_one_approver_approval_above_the_threshold
     assert errors == [("four_eyes", forged.position)]
     assert report["first_bad_position"] == forged.position
     assert report["decisions_checked"] == 1
+
+
+# --- the ranking then (auditverify/decisions.py, cutline.py, rankcheck.py) ----------------
+
+
+def ranked(log: Log) -> list[tuple[str, int | None, str]]:
+    """(kind, position, severity) of what the ranking replay and the rules report."""
+    _, found = check_decisions(lambda: log.rows)
+    return [(f.kind, f.position, f.severity) for f in found]
+
+
+def test_a_forged_cut_line_is_found_and_guardrails_are_an_info_note() -> None:
+    log = Log()
+    a, b = log.submit(3), log.submit(4)
+    wrong = log.approve(a, actor="dana", cut_line_rank=1)  # the walk funds both: rank 2
+    assert ranked(log) == [("cut_line", wrong, "error")]
+    log.add(POLICY, "ScoringPolicy.Adopted", policy_version=2, rationale="g", actor="chris",
+            terms={"weights": {}, "cost_unit": M, "four_eyes_threshold": 10 * M,
+                   "guardrails": [{"dimension": "pnl", "value": "RB",
+                                   "max_share": Decimal("0.5")}]})
+    noted = log.approve(b, actor="dana", rank=2, cut_line_rank=7, policy_version=2)
+    assert ranked(log) == [("cut_line", wrong, "error"), ("not_rederived", noted, "info")]
+    assert "not re-derived: guardrails" in check_decisions(lambda: log.rows)[1][1].detail
+
+
+def test_a_record_against_a_plan_of_record_is_judged_against_the_plan() -> None:
+    log = Log()
+    a, b = log.submit(3), log.submit(4)
+    plan = str(uuid4())
+    log.add(plan, "PlanOfRecord.Started", period="FY2027", actor="chris")
+    log.add(plan, "PlanOfRecord.Adopted", **{"plan_id": "p", "name": "lean", "codes": ["I02"],
+                                             "rationale": "r", "replaces": None,
+                                             "actor": "chris"})
+    # the plan funds I02 only: approving I01 departs from it (explained), I02 complies
+    log.approve(a, actor="dana", cut_line_rank=2, recommended=False, rationale="x",
+                plan="lean")
+    unnamed = log.approve(b, actor="dana", rank=2, cut_line_rank=2)
+    assert ranked(log) == [("recommended_flag", unnamed, "error")]
+    assert "names plan of record None" in check_decisions(lambda: log.rows)[1][0].detail
+
+
+def test_a_forged_score_or_rank_is_found() -> None:
+    log = Log()
+    a = log.submit(3)
+    log.submit(2)
+    forged = log.approve(a, actor="dana", rank=1, score=Decimal(5), cut_line_rank=2)
+    assert ranked(log) == [("decision_rank_mismatch", forged, "error"),
+                           ("decision_score_mismatch", forged, "error")]

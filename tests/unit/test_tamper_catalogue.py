@@ -6,6 +6,7 @@ decision the rules forbid), and never as a traceback or "unusable input"."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, R
 from auditverify.policy import Policy, parse_duration
 from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows as verify_chain
-from tests.unit.test_auditverify import KEY, chain, sign
+from tests.app.decision_histories import generate, rows_of
+from tests.unit.test_auditverify import KEY, sign
 from tests.unit.test_auditverify_rules import Log
 
 PUBLIC = [KEY.public_key()]
@@ -57,11 +59,13 @@ def history() -> tuple[Log, list[Checkpoint]]:
     """A pool, a policy, three initiatives and decisions, checkpoints at 6 and at the end."""
     log = Log()
     a, b, c = log.submit(3), log.submit(4), log.submit(18)
-    log.approve(a, actor="dana", rank=1)  # all score 0: ranked by cost
-    log.decide(c, "Initiative.FirstApprovalRecorded", actor="chris", rank=3)
-    log.approve(c, actor="dana", rank=3)
-    log.decide(b, "Initiative.Rejected", actor="dana", outcome="reject", recommended=False,
-               rationale="later", rank=2)
+    # all score 0, ranked by cost; mandatory, so the recommendation funds all three (25 M of
+    # the 100 M): the cut line is at rank 3 throughout
+    log.approve(a, actor="dana", rank=1, cut_line_rank=3)
+    log.decide(c, "Initiative.FirstApprovalRecorded", actor="chris", rank=3, cut_line_rank=3)
+    log.approve(c, actor="dana", rank=3, cut_line_rank=3)
+    log.decide(b, "Initiative.Rejected", actor="dana", outcome="reject", rationale="later",
+               rank=2, cut_line_rank=3)  # a departure, explained
     return log, sign(log.rows, [6, log.position])
 
 
@@ -355,6 +359,70 @@ def test_entries_before_the_first_seal_are_one_warning() -> None:
     assert ("unsealed_history", 1) in warned
 
 
+# --- forged decisions appended by the INSERT-only role (issue 18, item 5) --------------------
+
+
+def forged_tail(log: Log, legit: int) -> set[tuple[str, int | None]]:
+    """(kind, position) of every error once the rows after `legit` were appended with valid
+    hashes but without the service's seal (what `cxgov_app` can do), the rest sealed."""
+    rows = sealed(log.rows, [r.position for r in log.rows if r.position <= legit])
+    report = verify_rows(rows, public_keys=PUBLIC)
+    assert {f.position for f in report.errors if f.kind == "unsealed_row"} == set(
+        range(legit + 1, log.position + 1))
+    return {(f.kind, f.position) for f in report.errors}
+
+
+def test_a_forged_one_approver_approval_above_the_threshold_is_four_eyes() -> None:
+    log = Log()
+    big = log.submit(18)
+    legit = log.position
+    forged = log.approve(big, actor="dana")  # 18 M, one approver, threshold 10 M
+    assert forged_tail(log, legit) - {("unsealed_row", forged), ("unsealed_row", forged - 1)} \
+        == {("four_eyes", forged)}
+
+
+def test_a_forged_self_approval_is_segregation_of_duties() -> None:
+    log = Log()
+    mine = log.submit(4, by="rob")
+    legit = log.position
+    forged = log.approve(mine, actor="rob")
+    assert ("segregation_of_duties", forged) in forged_tail(log, legit)
+    assert {k for k, _ in forged_tail(log, legit)} == {"unsealed_row", "segregation_of_duties"}
+
+
+def test_a_forged_approval_that_overspends_the_pool_is_pool_arithmetic() -> None:
+    log = Log(threshold_m=100)
+    first, second = log.submit(60), log.submit(50)
+    # ranked by cost (I02 first); the recommendation funds I02 only: approving I01 departs
+    log.approve(first, actor="dana", rank=2, cut_line_rank=1, recommended=False,
+                rationale="board")
+    legit = log.position
+    forged = log.approve(second, actor="chris", rank=1, cut_line_rank=2, recommended=False,
+                         rationale="needed")  # 60 + 50 of a 100 M pool
+    found = forged_tail(log, legit)
+    assert ("pool_arithmetic", forged - 1) in found  # the commitment beyond the pool
+    assert {k for k, _ in found} == {"unsealed_row", "pool_arithmetic"}
+
+
+@pytest.mark.parametrize("claim", ["recommended", "departure"])
+def test_a_forged_approval_below_the_cut_line_without_a_justification_is_found(
+        claim: str) -> None:
+    """Below the cut line (no value, not mandatory: the recommendation funds only I01), an
+    approval needs a written rationale. Forged without one, it either claims to comply
+    (recommended) or admits the departure: either way a rule names it at its position."""
+    log = Log()
+    funded, low = log.submit(3), log.submit(2, mandatory=False)
+    log.approve(funded, actor="dana", rank=2, cut_line_rank=2)
+    legit = log.position
+    forged = log.approve(low, actor="chris", rank=1, cut_line_rank=2,
+                         recommended=claim == "recommended")
+    found = forged_tail(log, legit) - {("unsealed_row", forged), ("unsealed_row", forged - 1)}
+    if claim == "recommended":
+        assert found == {("recommended_flag", forged), ("departure_flag", forged)}
+    else:
+        assert found == {("departure_flag", forged)}
+
+
 # --- the auditor's policy (issue 18, part 4) ------------------------------------------------
 
 
@@ -393,30 +461,61 @@ def test_the_cli_applies_the_policy(tmp_path: Path, capsys: pytest.CaptureFixtur
 # --- no false positives -----------------------------------------------------------------------
 
 
+@functools.cache
+def decision_history(k: int) -> tuple[Row, ...]:
+    """The k-th clean history the service itself makes (tests/app/decision_histories.py)."""
+    gov, _ = generate(k, steps=20)
+    try:
+        return tuple(rows_of(gov))
+    finally:
+        gov.close()
+
+
+def laid_out(source: tuple[Row, ...], rnd: random.Random) -> tuple[list[Row], list[int]]:
+    """The history's events in random write transactions with gaps between them (rolled-back
+    writes), re-chained; each decision's ranking position follows its event. Returns the rows
+    and each transaction's last position."""
+    moved: dict[int, int] = {0: 0}
+    ends: list[int] = []
+    position, index = 0, 0
+    while index < len(source):
+        position += rnd.choice([1, 1, 1, 2, 5])
+        batch = source[index:index + rnd.randint(1, 4)]
+        for k, row in enumerate(batch):
+            moved[row.position] = position + k
+        index += len(batch)
+        position += len(batch) - 1
+        ends.append(position)
+    rows = []
+    for row in source:
+        assert row.event is not None
+        data = json.loads(row.event.state)
+        if "decision" in data:  # a value object: {"_type_": ..., "_data_": {...}}
+            record = data["decision"].get("_data_", data["decision"])
+            record["ranking_position"] = moved[record["ranking_position"]]
+        event = replace(row.event, state=json.dumps(data).encode())
+        rows.append(Row(moved[row.position], event, None))
+    return rechain(rows), ends
+
+
 def test_a_thousand_clean_generated_histories_verify_with_no_finding_but_gaps() -> None:
-    """Random aggregates, transaction sizes, gaps, seals (turned on part-way in some) and
-    checkpoints: the chain, version, seal and anchor checks find nothing."""
+    """Clean histories the service made (40 distinct decision histories: submissions,
+    decisions, tranches, spend, descopes, stops, restatements, plans of record, guardrails),
+    each laid out 25 ways: random transaction sizes, gaps, seals (turned on part-way in some),
+    checkpoints and receipts. The chain, version, seal and anchor checks and every decision
+    rule re-derived from the log find nothing."""
+    decisions = 0
     for seed in range(1000):
         rnd = random.Random(seed)
-        versions: dict[str, int] = {}
-        events: list[tuple[int, str, int]] = []
-        ends: list[int] = []
-        position = 0
-        for _ in range(rnd.randint(1, 12)):  # transactions
-            position += rnd.choice([1, 1, 1, 2, 5])  # gaps: rolled-back writes
-            for k in range(rnd.randint(1, 4)):
-                originator = rnd.choice("abcde")
-                versions[originator] = versions.get(originator, 0) + 1
-                events.append((position + k, originator, versions[originator]))
-            position = events[-1][0]
-            ends.append(position)
-        rows = chain(events)
+        rows, ends = laid_out(decision_history(seed % 40), rnd)
         sealed_from = rnd.choice([0, 0, len(ends) // 2, len(ends)])  # index of the first seal
         rows = sealed(rows, ends[sealed_from:])
         anchors = rnd.sample(ends, k=rnd.randint(0, len(ends)))
         checkpoints = sign(rows, sorted(anchors))
         receipts = [Receipt(r.position, r.chain.entry_hash) for r in rows
                     if r.chain is not None and rnd.random() < 0.2]
-        report = verify_chain(rows, public_keys=PUBLIC, checkpoints=checkpoints,
-                              trusted_checkpoints=checkpoints[:1], receipts=receipts)
+        report = verify_rows(rows, public_keys=PUBLIC, checkpoints=checkpoints,
+                             trusted_checkpoints=checkpoints[:1], receipts=receipts)
         assert report.ok and report.errors == (), (seed, report.errors)
+        decisions += report.decisions_checked
+    assert decisions > 3000  # the rules ran: about 5 decisions a history
