@@ -15,6 +15,10 @@ from domain.ids import natural_id
 from domain.operational import check_operational
 from domain.values import DIRECTIONS, Reading, check_reading, require_code, require_text
 
+#: Whose experience a metric measures (issue 15): a customer's, or an employee's (employee
+#: experience, EX: e.g. staff satisfaction), so "does EX lead CX" can be asked of the data.
+METRIC_KINDS = ("customer", "employee")
+
 
 class CustomerSuccessMetric(Aggregate):
     """Customer phrasing mapped to the operational metric that monitors it."""
@@ -25,10 +29,12 @@ class CustomerSuccessMetric(Aggregate):
         TOPIC = "cxgov.CustomerSuccessMetric.Created"
 
     class Defined(Created):
-        """v2 added `target_date` and `customer_threshold` (v1 stored events have neither)."""
+        """v2 added `target_date` and `customer_threshold` (v1 stored events have neither);
+        v3 added `kind`, whose experience it measures (`METRIC_KINDS`; v1 and v2 events were
+        all customer metrics)."""
 
         TOPIC = "cxgov.CustomerSuccessMetric.Defined"
-        class_version = 2
+        class_version = 3
         code: str
         customer_phrasing: str
         operational_metric: str
@@ -42,6 +48,7 @@ class CustomerSuccessMetric(Aggregate):
         customer_threshold: Decimal | None
         importance: Decimal | None
         satisfaction: Decimal | None
+        kind: str
         actor: str
 
         @staticmethod
@@ -49,6 +56,11 @@ class CustomerSuccessMetric(Aggregate):
             """v1 had no target date or customer threshold."""
             state["target_date"] = None
             state["customer_threshold"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """v2 and before measured customers only."""
+            state["kind"] = "customer"
 
     class Retargeted(Aggregate.Event):
         TOPIC = "cxgov.CustomerSuccessMetric.Retargeted"
@@ -93,10 +105,14 @@ class CustomerSuccessMetric(Aggregate):
         customer_threshold: Decimal | None = None,
         importance: Decimal | None = None,
         satisfaction: Decimal | None = None,
+        kind: str = "customer",
         actor: str,
     ) -> CustomerSuccessMetric:
-        """Define a metric after checking it can be scored."""
+        """Define a metric after checking it can be scored; `kind` says whose experience it
+        measures (`METRIC_KINDS`)."""
         check_direction(direction, baseline=baseline, target=target)
+        if kind not in METRIC_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(METRIC_KINDS)}", field="kind")
         for name, value in (("importance", importance), ("satisfaction", satisfaction)):
             if value is not None and not Decimal(0) <= value <= Decimal(10):
                 raise InvalidInput(f"{name} must be in [0, 10]", field=name)
@@ -114,6 +130,7 @@ class CustomerSuccessMetric(Aggregate):
             customer_threshold=customer_threshold,
             importance=importance,
             satisfaction=satisfaction,
+            kind=kind,
             actor=actor,
         )
         return created
@@ -135,6 +152,7 @@ class CustomerSuccessMetric(Aggregate):
         customer_threshold: Decimal | None,
         importance: Decimal | None,
         satisfaction: Decimal | None,
+        kind: str,
         actor: str,
     ) -> None:
         self.code = code
@@ -150,6 +168,7 @@ class CustomerSuccessMetric(Aggregate):
         self.customer_threshold = customer_threshold
         self.importance = importance
         self.satisfaction = satisfaction
+        self.kind = kind
 
     @property
     def opportunity(self) -> Decimal | None:

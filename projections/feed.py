@@ -50,16 +50,18 @@ def touched(state: PortfolioState, changes: Changes | None) -> set[str]:
 
     A story reads its metric (register entry and readings), the scenario names, and the
     delivered initiatives that claim it; a change to an initiative that is not delivered
-    cannot change any story (a delivered initiative stays delivered)."""
+    cannot change any story (a delivered initiative stays delivered). An employee-experience
+    metric (kind "employee") has no story: customers did not say it."""
     if changes is None or changes.named(ScopeKind.DIRECTORY) or changes.named(ScopeKind.METRICS):
-        return set(state.metrics)
-    found = {code for code in changes.metrics if code in state.metrics}
-    for initiative_id in changes.initiatives:
+        found = set(state.metrics)
+    else:
+        found = {code for code in changes.metrics if code in state.metrics}
+    for initiative_id in [] if changes is None else changes.initiatives:
         i = state.initiatives.get(initiative_id)
         if i is not None and i.status == DELIVERED:
             found.update(c.metric for c in i.proposal.expected_impacts
                          if c.metric in state.metrics)
-    return found
+    return {code for code in found if state.metrics[code].kind != "employee"}
 
 
 def delivered_on_metric(state: PortfolioState, code: str) -> list[InitiativeState]:

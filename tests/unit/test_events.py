@@ -87,7 +87,7 @@ def test_a_v1_metric_definition_is_upcast_when_loaded() -> None:
     app.close()
 
 
-def test_new_metric_definitions_are_stored_as_version_two() -> None:
+def test_new_metric_definitions_are_stored_as_version_three() -> None:
     app = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     m = CustomerSuccessMetric.define(
         code="M2", customer_phrasing="Fast", operational_metric="Days", scenario=None, pnl=None,
@@ -95,5 +95,5 @@ def test_new_metric_definitions_are_stored_as_version_two() -> None:
         actor="test|chris")
     app.save(m)
     stored = app.recorder.select_events(m.id)[0]
-    assert json.loads(stored.state)["class_version"] == 2
+    assert json.loads(stored.state)["class_version"] == 3
     app.close()
