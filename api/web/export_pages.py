@@ -1,27 +1,86 @@
-"""Downloads of what a page shows (issue 17): the ranking, in the view the URL asks for
-(sort, filters, search) with the decided list, as CSV or JSON, as of the position shown.
+"""Downloads of what a page shows (issue 17), as CSV or JSON, as of the position shown: the
+ranking in the view the URL asks for (sort, filters, search) with the decided list; the
+decided list alone; the ledger and its breakdowns; the scorecard; the signals inbox; the audit
+timeline; the plans side by side; fair shares. And, for auditors, the audit bundle
+(`api/web/audit_status.py`).
 
-Read through the same rule as the page (`read_as`): a row the reader may not read whole is
-exported as the page shows it (its place, P&L, kind and cost; no code or title)."""
+Each download reads through the same rule as its page (`read_as`, the page's role check): a
+row the reader may not read whole is exported as the page shows it (a ranked row of another
+P&L's undecided work: its place, P&L, kind and cost; no code or title). The position read at
+travels with the file (JSON `position`, header `X-Cxgov-Position`, file name). CSV cells that
+a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) are
+prefixed with an apostrophe (plain numbers such as -1.5 are kept)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.web import ranking_view
+from api.web import export_tables, ranking_view
+from api.web.export_tables import Table
 from api.web.pages import Position, Text, User, refused
-from api.web.views import open_page
+from api.web.views import Page, open_page
 from governance.principal import Principal
 
 router = APIRouter(include_in_schema=False)
+Format = Literal["csv", "json"]
+FORMATS: tuple[Format, ...] = ("csv", "json")
 COLUMNS = ("section", "rank", "code", "title", "pnl", "kind", "cost", "cip", "score", "status",
            "recommended", "above_cut_line", "reason", "touchpoints")
+#: what a spreadsheet reads as the start of a formula (OWASP "CSV injection")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formulas get a leading apostrophe; lists are
+    joined with '; '; None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text.startswith(FORMULA) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def to_csv(columns: Sequence[str], rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV (a header line, then one line per row, every cell `safe_cell`)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_cell(row.get(k)) for k in columns})
+    return out.getvalue()
+
+
+def download(page: Page, name: str, fmt: Format, table: Table) -> Response:
+    """The table as a CSV or JSON attachment named for what, which period and which position."""
+    position = page.snapshot.position
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{name}-{page.period or 'all'}")
+    headers = {"Content-Disposition": f'attachment; filename="{stem}-at-{position}.{fmt}"',
+               "X-Cxgov-Position": str(position), "Cache-Control": "no-store"}
+    if fmt == "json":
+        body = {"period": page.period, "position": position, "as_of": page.as_of,
+                **table.body}
+        return Response(json.dumps(body, indent=1, default=str),
+                        media_type="application/json", headers=headers)
+    return Response(to_csv(table.columns, table.rows), media_type="text/csv; charset=utf-8",
+                    headers=headers)
+
+
+# --- the ranking (and the decided list) -----------------------------------------------------
 
 
 def _ranked(row: Any) -> dict[str, Any]:
@@ -42,6 +101,21 @@ def _decided(card: Any) -> dict[str, Any]:
             "touchpoints": list(card.proposal.touchpoints)}
 
 
+def _ranking_table(request: Request, page: Page, *, decided_only: bool = False) -> Table:
+    """The home page's ranking and decided list in the URL's view (or the decided list)."""
+    assert page.period is not None
+    ranking = page.snapshot.ranking(page.period)
+    view = ranking_view.read_view(request.query_params)
+    decided = ranking_view.decided_cards(page.snapshot.initiatives(page.period), ranking)
+    rows, cards = ranking_view.apply_view(view, ranking, decided)
+    ranked = [] if decided_only else [_ranked(r) for r in rows]
+    done = [_decided(c) for c in cards]
+    body = {"view": view.params(), "decided": done}
+    if not decided_only:
+        body = {"view": view.params(), "ranking": ranked, "decided": done}
+    return Table(COLUMNS, ranked + done, body)
+
+
 @router.get("/dashboard/export/ranking.csv")
 def ranking_csv(request: Request, who: User, period: Text = None, as_of: Text = None,
                 min_position: Position = None) -> Response:
@@ -56,33 +130,57 @@ def ranking_json(request: Request, who: User, period: Text = None, as_of: Text =
     return ranking_export(request, "json", who, period, as_of, min_position)
 
 
-def ranking_export(request: Request, fmt: Literal["csv", "json"], who: Principal,
-                   period: str | None, as_of: str | None,
-                   min_position: int | None) -> Response:
+def ranking_export(request: Request, fmt: Format, who: Principal, period: str | None,
+                   as_of: str | None, min_position: int | None) -> Response:
     """The home page's ranking and decided list, in its view, as CSV or JSON."""
     page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
     if (forbidden := refused(page)) is not None:
         return forbidden
     if page.period is None:
         return page.render("empty.html")
-    ranking = page.snapshot.ranking(page.period)
-    view = ranking_view.read_view(request.query_params)
-    decided = ranking_view.decided_cards(page.snapshot.initiatives(page.period), ranking)
-    rows, cards = ranking_view.apply_view(view, ranking, decided)
-    records = [_ranked(r) for r in rows] + [_decided(c) for c in cards]
-    position = page.snapshot.position
-    name = f"ranking-{page.period}-at-{position}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"',
-               "X-Cxgov-Position": str(position)}
-    if fmt == "json":
-        body = {"period": page.period, "position": position, "as_of": page.as_of,
-                "view": view.params(), "ranking": records[:len(rows)],
-                "decided": records[len(rows):]}
-        return Response(json.dumps(body, indent=1), media_type="application/json",
-                        headers=headers)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({**record, "touchpoints": "; ".join(record["touchpoints"])})
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return download(page, "ranking", fmt, _ranking_table(request, page))
+
+
+# --- the other pages --------------------------------------------------------------------------
+
+Reader = Callable[[Request, Page], "Table | Response"]
+
+
+def _decided_table(request: Request, page: Page) -> Table | Response:
+    if (forbidden := refused(page)) is not None:
+        return forbidden
+    if page.period is None:
+        return page.render("empty.html")
+    return _ranking_table(request, page, decided_only=True)
+
+
+#: download name -> (what reads its table, the page it downloads)
+EXPORTS: dict[str, tuple[Reader, str]] = {
+    "decided": (_decided_table, "the home page's decided list, in its view"),
+    "ledger": (export_tables.ledger, "the ledger and its breakdowns"),
+    "scorecard": (export_tables.scorecard, "the scorecard"),
+    "signals": (export_tables.signals, "the signals inbox (show=active|all)"),
+    "audit": (export_tables.audit, "the audit timeline (show=decisions|all)"),
+    "plans": (export_tables.plans, "the plans side by side (name, repeated)"),
+    "fair-shares": (export_tables.fair_shares, "fair shares"),
+}
+
+
+def _endpoint(name: str, fmt: Format, reader: Reader, what: str) -> Callable[..., Response]:
+    def export(request: Request, who: User, period: Text = None, as_of: Text = None,
+               min_position: Position = None) -> Response:
+        page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
+        found = reader(request, page)
+        if isinstance(found, Response):
+            return found
+        return download(page, name, fmt, found)
+
+    export.__name__ = f"{name.replace('-', '_')}_{fmt}"
+    export.__doc__ = f"Download {what} as {fmt.upper()}, as of the page's position."
+    return export
+
+
+for _name, (_reader, _what) in EXPORTS.items():
+    for _fmt in FORMATS:
+        router.add_api_route(f"/dashboard/export/{_name}.{_fmt}",
+                             _endpoint(_name, _fmt, _reader, _what), methods=["GET"])

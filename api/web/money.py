@@ -44,7 +44,8 @@ def money_context(page: Page, card: InitiativeCard) -> dict[str, Any]:
 
 
 def ledger_rows(ledger: Ledger) -> dict[str, list[dict[str, Any]]]:
-    """Per P&L, kind and touchpoint: committed, spent, released (one row per key)."""
+    """Per P&L, kind, touchpoint and function: committed, spent, released (one row per key).
+    The ledger keeps only what is committed per function (spent and released are None)."""
     tables: dict[str, list[dict[str, Any]]] = {}
     for name in ("pnl", "kind", "touchpoint"):
         committed: dict[str, str] = getattr(ledger, f"by_{name}")
@@ -54,6 +55,8 @@ def ledger_rows(ledger: Ledger) -> dict[str, list[dict[str, Any]]]:
         tables[name] = [{"key": k, "committed": committed.get(k, "0"),
                          "spent": spent.get(k, "0"), "released": released.get(k, "0")}
                         for k in keys]
+    tables["function"] = [{"key": k, "committed": v, "spent": None, "released": None}
+                          for k, v in sorted(ledger.by_functional_area.items())]
     return tables
 
 
