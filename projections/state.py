@@ -93,6 +93,8 @@ class MetricState:
     # source, aggregation, department; and who mapped them last (actor, at, position)
     operational_metrics: list[dict[str, str]] = field(default_factory=list)
     operational_mapped: dict[str, Any] | None = None
+    # whose experience it measures (issue 15): "customer" or "employee" (EX)
+    kind: str = "customer"
 
 
 @dataclass
@@ -301,6 +303,7 @@ def _metric_defined(s: PortfolioState, e: CustomerSuccessMetric.Defined) -> set[
         direction=e.direction, baseline=e.baseline, target=e.target,
         target_date=e.target_date, customer_threshold=e.customer_threshold,
         importance=e.importance, satisfaction=e.satisfaction, defined_at=e.timestamp,
+        kind=e.kind,
         targets=[{"baseline": e.baseline, "target": e.target, "target_date": e.target_date,
                   "kind": "definition", "reason": None, "actor": e.actor, "at": e.timestamp,
                   "position": s.position}])
