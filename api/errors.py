@@ -45,6 +45,7 @@ EXACT: dict[str, int] = {
     "auth.unauthenticated": 401,
     "read.not_caught_up": 503,
     "read.as_of_invalid": 422,
+    "audit.unavailable": 503,  # issue 18: no hash chain, or no signing key, for the Merkle log
 }
 PREFIXES: dict[str, int] = {"validation.": 422, "decision.": 422, "pool.": 409}
 SUFFIXES: dict[str, int] = {".not_found": 404}

@@ -10,9 +10,19 @@ from pathlib import Path
 
 from auditverify.bundle import BundleError, load_checkpoints, load_receipts, verify_bundle
 from auditverify.keys import load_public_key
-from auditverify.live import DEFAULT_PREFIX, DEFAULT_SCHEMA, verify_database
+from auditverify.live import (
+    DEFAULT_PREFIX,
+    DEFAULT_SCHEMA,
+    HttpLog,
+    LogUnavailable,
+    chain_entries,
+    verify_database,
+)
 from auditverify.model import Report
 from auditverify.policy import Policy, parse_duration
+from auditverify.rotation import KeyRotation, load_rotations, trusted_keys
+from auditverify.treeheads import bundle_entries, check_witnessed, with_witnesses
+from auditverify.witness import headers
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -51,6 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-age", metavar="DURATION",
                         help="fail unless the newest valid checkpoint is at most this old "
                              "(3600, 90m, 2h, 7d)")
+    parser.add_argument("--key-rotations", type=Path, metavar="FILE",
+                        help="signed key rotations (JSON lines, `cxgov audit key-rotations`): "
+                             "a key is trusted when a key you gave handed over to it")
+    parser.add_argument("--require-witness", action="append", default=[], metavar="NAME=KEY",
+                        help="a witness (name and public key) whose cosignature the history "
+                             "needs: the history must extend every checkpoint the quorum "
+                             "cosigned (repeat)")
+    parser.add_argument("--quorum", type=int, metavar="N",
+                        help="how many of the required witnesses suffice (default: all)")
+    parser.add_argument("--cosigned", type=Path, action="append", default=[], metavar="NOTE",
+                        help="a checkpoint as witnesses cosigned it (signed note; repeat)")
+    parser.add_argument("--url", help="the service's base URL: fetch its newest witnessed "
+                                      "checkpoint and its key rotations (checked here)")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME: VALUE",
+                        help="an HTTP header for --url (e.g. 'Authorization: Bearer ...')")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--schema", default=DEFAULT_SCHEMA, help="schema of a live database")
     parser.add_argument("--table-prefix", default=DEFAULT_PREFIX,
@@ -80,6 +105,17 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
+def newest_witnessed(log: HttpLog, names: set[str], quorum: int | None) -> str:
+    """The checkpoint (with its stored cosignatures) of the newest size the service says
+    enough of these witnesses cosigned; its newest checkpoint if none (then `unwitnessed`)."""
+    need = len(names) if quorum is None else quorum
+    for item in log.witnessed():
+        named = item.get("witnesses")
+        if isinstance(named, list) and len(names & set(map(str, named))) >= need:
+            return log.checkpoint(int(item["size"]))
+    return log.checkpoint()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -88,7 +124,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             anchored_through=args.require_anchored_through,
             min_checkpoints=args.min_checkpoints,
             max_age_s=None if args.max_age is None else parse_duration(args.max_age))
-        keys = [load_public_key(k) for k in args.public_key]
+        log = None if args.url is None else HttpLog(args.url, headers=headers(args.header))
+        rotations = load_rotations(args.key_rotations) if args.key_rotations else []
+        if log is not None:
+            rotations += [KeyRotation.from_json(r) for r in log.rotations()]
+        keys = trusted_keys([load_public_key(k) for k in args.public_key], rotations)
+        witnesses = {}
+        for item in args.require_witness:
+            name, sep, key = item.partition("=")
+            if not sep:
+                raise ValueError(f"--require-witness takes NAME=KEY, not {item!r}")
+            witnesses[name] = load_public_key(key)
+        notes = [p.read_text(encoding="utf-8") for p in args.cosigned]
+        if witnesses and log is not None:
+            notes.append(newest_witnessed(log, set(witnesses), args.quorum))
         kept = load_checkpoints(args.checkpoints) if args.checkpoints else []
         receipts = load_receipts(args.receipts) if args.receipts else []
         if args.bundle is not None:
@@ -98,6 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = verify_database(args.database, public_keys=keys, trusted_checkpoints=kept,
                                      receipts=receipts, prefix=args.table_prefix,
                                      schema=args.schema)
+        if witnesses:
+            entries = (bundle_entries(args.bundle) if args.bundle is not None else
+                       chain_entries(args.database, prefix=args.table_prefix,
+                                     schema=args.schema))
+            report = with_witnesses(report, check_witnessed(
+                entries, notes, keys, witnesses, quorum=args.quorum))
+    except LogUnavailable as exc:
+        print(f"auditverify: the service did not answer: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except (BundleError, OSError, ValueError, KeyError) as exc:
         print(f"auditverify: unusable input: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

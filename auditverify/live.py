@@ -1,8 +1,14 @@
-"""Reading the history straight from a PostgreSQL database (psycopg 3), in one snapshot."""
+"""Reading the history straight from a PostgreSQL database (psycopg 3), in one snapshot; and
+the service's Merkle log over HTTP (`HttpLog`: checkpoints, proofs, cosignatures, key
+rotations; urllib from the standard library, every answer size-capped and parsed as hostile)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -106,6 +112,15 @@ def has_seals(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
     return bool(row and row[0])
 
 
+def chain_entries(url: str, *, prefix: str = DEFAULT_PREFIX,
+                  schema: str = DEFAULT_SCHEMA) -> list[tuple[int, bytes]]:
+    """Every chain entry, (position, entry hash) in position order, of one snapshot."""
+    with snapshot(url) as conn, conn.transaction():
+        rows = conn.execute(sql.SQL("SELECT position, entry_hash FROM {} ORDER BY position")
+                            .format(_table(schema, prefix, "chain"))).fetchall()
+    return [(int(r[0]), bytes(r[1])) for r in rows]
+
+
 def snapshot(url: str) -> psycopg.Connection[Any]:
     """A connection whose transactions are read-only, repeatable-read snapshots."""
     conn = psycopg.connect(url, autocommit=False)
@@ -150,3 +165,99 @@ def verify_connection(
     )
     return report.with_decisions(*check_decisions(
         lambda: iter_rows(conn, prefix=prefix, schema=schema)))
+
+
+# --- the Merkle log over HTTP (issue 18, parts 2-3) ---------------------------------------
+
+#: (method, url, body, headers) -> (status, body): how HttpLog talks to the service.
+Fetch = Callable[[str, str, bytes | None, dict[str, str]], tuple[int, bytes]]
+#: The largest answer read from the service (a proof is ~2 KB; a checkpoint less).
+MAX_ANSWER_BYTES = 1 << 20
+HTTP_TIMEOUT_S = 30.0
+
+
+class LogUnavailable(ValueError):
+    """The service did not answer as a cxgov Merkle log (an HTTP error, or not its format)."""
+
+
+def urllib_fetch(method: str, url: str, body: bytes | None,
+                 headers: dict[str, str]) -> tuple[int, bytes]:
+    """One HTTP request with urllib (http and https only), the answer capped."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise LogUnavailable(f"not an http(s) URL: {url!r}")
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as answer:
+            return int(answer.status), answer.read(MAX_ANSWER_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read(MAX_ANSWER_BYTES + 1)
+    except (urllib.error.URLError, OSError) as exc:
+        raise LogUnavailable(f"{url}: {exc}") from None
+
+
+class HttpLog:
+    """A cxgov service's /v1/audit Merkle log routes. Nothing it answers is trusted: every
+    checkpoint and proof is checked by the caller against public keys."""
+
+    def __init__(self, base_url: str, *, headers: dict[str, str] | None = None,
+                 fetch: Fetch | None = None) -> None:
+        self.base = base_url.rstrip("/") + "/v1/audit"
+        self.headers = dict(headers or {})
+        self.fetch = fetch or urllib_fetch
+
+    def _call(self, method: str, path: str, query: dict[str, int | None] | None = None,
+              body: dict[str, Any] | None = None) -> bytes:
+        params = {k: str(v) for k, v in (query or {}).items() if v is not None}
+        url = self.base + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        headers = dict(self.headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        status, answer = self.fetch(method, url, data, headers)
+        if len(answer) > MAX_ANSWER_BYTES:
+            raise LogUnavailable(f"{url}: the answer is over {MAX_ANSWER_BYTES} bytes")
+        if not 200 <= status < 300:
+            detail = answer[:500].decode("utf-8", "replace")
+            raise LogUnavailable(f"{method} {url}: HTTP {status}: {detail}")
+        return answer
+
+    def _json(self, method: str, path: str, query: dict[str, int | None] | None = None,
+              body: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = self._call(method, path, query, body)
+        try:
+            data = json.loads(answer)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise LogUnavailable(f"{path}: not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise LogUnavailable(f"{path}: not a JSON object")
+        return data
+
+    def checkpoint(self, size: int | None = None) -> str:
+        """The signed checkpoint (with the cosignatures the service stored for it)."""
+        try:
+            return self._call("GET", "/checkpoint", {"size": size}).decode("utf-8")
+        except UnicodeDecodeError:
+            raise LogUnavailable("the checkpoint is not UTF-8 text") from None
+
+    def inclusion(self, position: int, size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof (the JSON auditverify.proofs.check takes)."""
+        return self._json("GET", "/proofs/inclusion", {"position": position, "size": size})
+
+    def consistency(self, old: int, size: int | None = None) -> dict[str, Any]:
+        """A consistency proof from the tree of `old` entries."""
+        return self._json("GET", "/proofs/consistency", {"old": old, "size": size})
+
+    def post_cosignature(self, note: str) -> dict[str, Any]:
+        """Hand the service a cosigned checkpoint (it checks and stores the cosignature)."""
+        return self._json("POST", "/cosignatures", body={"note": note})
+
+    def witnessed(self) -> list[dict[str, Any]]:
+        """The newest cosigned sizes and the witnesses named (claims: check the notes)."""
+        items = self._json("GET", "/cosignatures").get("items")
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    def rotations(self) -> list[dict[str, Any]]:
+        """The signed key rotation statements the service keeps (as JSON)."""
+        items = self._json("GET", "/key-rotations").get("items")
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []

@@ -4,7 +4,8 @@ hashes, with inclusion and consistency proofs, and their verification with O(log
 Leaf i is the i-th chain entry (in position order); its leaf data is its 32-byte entry hash.
 leaf hash = SHA-256(0x00 || data); node hash = SHA-256(0x01 || left || right); the root of the
 empty tree is SHA-256 of nothing. Proof generation keeps every complete power-of-two subtree
-(all levels: 2n hashes), so a proof costs O(log^2 n) hashes, whatever n.
+(all levels: 2n hashes), so a proof costs O(log^2 n) hashes, whatever n; `append` keeps
+them as leaves arrive.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class MerkleTree:
         while len(level) > 1:
             level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
             self.levels.append(level)
+
+    def append(self, data: bytes) -> None:
+        """Add one leaf, completing each subtree it closes (O(log n) hashes): a server keeps
+        its tree current by appending the entries written since, never rebuilding it."""
+        self.levels[0].append(leaf_hash(data))
+        level = 0
+        while len(self.levels[level]) % 2 == 0:
+            if len(self.levels) == level + 1:
+                self.levels.append([])
+            self.levels[level + 1].append(
+                node_hash(self.levels[level][-2], self.levels[level][-1]))
+            level += 1
 
     @property
     def size(self) -> int:

@@ -10,6 +10,10 @@ Cosignature (C2SP tlog-cosignature, Ed25519): the witness signs
 "— <name> base64(key hash (4) || time (8, big-endian) || signature (64))", key hash
 SHA-256(name || "\\n" || 0x04 || public key)[:4].
 
+With `--url`, the witness fetches the service's newest checkpoint and the consistency proof
+from its last one itself (GET /v1/audit/checkpoint, /v1/audit/proofs/consistency), and hands the
+cosigned checkpoint back (POST /v1/audit/cosignatures), which the service stores and serves.
+
 Exit status: 0 cosigned, 1 refused, 2 unusable input. Imports nothing of the service.
 """
 
@@ -29,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from auditverify.keys import load_public_key, raw_public_key, verify_signature
+from auditverify.live import HttpLog, LogUnavailable
 from auditverify.merkle import verify_consistency
 from auditverify.note import DASH, NoteError, TreeHead, parse_note, verify_note
 
@@ -156,12 +161,47 @@ class Witness:
         return cosigned
 
 
+def proof_hashes(data: dict[str, Any]) -> list[bytes]:
+    """The proof's hashes, decoded (ValueError if they are not base64 of 32 bytes)."""
+    items = data.get("proof", [])
+    if not isinstance(items, list):
+        raise ValueError("the proof is not a list of hashes")
+    hashes = [base64.b64decode(str(p), validate=True) for p in items]
+    if len(hashes) > 128 or any(len(h) != 32 for h in hashes):
+        raise ValueError("a proof holds at most 128 hashes of 32 bytes")
+    return hashes
+
+
+def observe_log(witness: Witness, log: HttpLog, *, now: int | None = None) -> str:
+    """Fetch the log's newest checkpoint and the consistency proof from the one this witness
+    cosigned last, cosign (or raise Refused), and hand the cosignature to the service."""
+    note = log.checkpoint()
+    head, _ = parse_note_lenient(note)
+    proof: list[bytes] = []
+    previous = witness.last(head.origin)
+    if previous is not None:
+        old, _ = parse_note_lenient(previous)
+        if head.size >= old.size:
+            data = log.consistency(old.size, head.size)
+            if data.get("old_size") != old.size:
+                raise Refused(f"the log answered a proof from size {data.get('old_size')}, "
+                              f"not from {old.size}")
+            note, proof = str(data["checkpoint"]), proof_hashes(data)
+    cosigned = witness.observe(note, proof, now=now)
+    log.post_cosignature(cosigned)
+    return cosigned
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Observe one checkpoint and its consistency proof; print the cosigned note."""
     parser = argparse.ArgumentParser(prog="python -m auditverify.witness", description=__doc__)
-    parser.add_argument("proof", type=Path,
+    parser.add_argument("proof", type=Path, nargs="?",
                         help="the JSON of `cxgov audit prove --since <last.note>` (or of "
                              "`--position` the first time): its checkpoint and proof")
+    parser.add_argument("--url", help="fetch from the service at this base URL instead, and "
+                                      "POST the cosignature back")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME: VALUE",
+                        help="an HTTP header for --url (e.g. 'Authorization: Bearer ...')")
     parser.add_argument("--state", type=Path, required=True, help="this witness's state folder")
     parser.add_argument("--name", required=True, help="this witness's key name")
     parser.add_argument("--key", type=Path, required=True, help="this witness's private key (PEM)")
@@ -171,18 +211,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         key = load_pem_private_key(args.key.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError("the witness key is not an Ed25519 private key")
-        data = json.loads(args.proof.read_text(encoding="utf-8"))
-        proof = [base64.b64decode(p, validate=True) for p in data.get("proof", [])]
         witness = Witness(args.state, args.name, key, {"cxgov": load_public_key(args.log_key)})
-        cosigned = witness.observe(str(data["checkpoint"]), proof)
+        if (args.proof is None) == (args.url is None):
+            raise ValueError("give a proof file or --url, not both")
+        if args.url is not None:
+            cosigned = observe_log(witness, HttpLog(args.url, headers=headers(args.header)))
+        else:
+            data = json.loads(args.proof.read_text(encoding="utf-8"))
+            cosigned = witness.observe(str(data["checkpoint"]), proof_hashes(data))
     except (Refused, NoteError) as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except LogUnavailable as exc:
+        print(f"auditverify.witness: the log did not answer: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"auditverify.witness: unusable input: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     print(cosigned, end="")
     return EXIT_OK
+
+
+def headers(items: Sequence[str]) -> dict[str, str]:
+    """HTTP headers from 'Name: value' options."""
+    found = {}
+    for item in items:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"not a header: {item!r} (NAME: VALUE)")
+        found[name.strip()] = value.strip()
+    return found
 
 
 if __name__ == "__main__":

@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditverify.bundle import BundleError, load_checkpoints, load_receipts, verify_bundle
 from auditverify.cli import render
+from auditverify.encoding import micros
 from auditverify.keys import key_id, load_public_key, public_key_pem
 from auditverify.live import verify_database
 from auditverify.model import Report
 from auditverify.note import NoteError, parse_note
 from auditverify.policy import Policy, parse_duration
+from auditverify.rotation import sign_rotation, trusted_keys
+from domain.errors import CxgovError
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
 from governance.settings import get_settings
+from governance.stores import merkle_log as served_log
 from governance.stores.database import DatabaseError
 from governance.stores.integrity import (
     HistoryTampered,
     SigningKeyRefused,
-    entry_hash,
     export_bundle,
     issue_checkpoint,
     latest_checkpoint,
     load_signing_key,
-    log_origin,
-    merkle_log,
+    parse_signing_key,
     signing_key_path,
-    tree_head_note,
 )
 
 audit_app = typer.Typer(
@@ -90,7 +92,8 @@ def checkpoint_command(
                 typer.echo(f"created a new signing key at {signing_key_path(settings)} (key "
                            f"id {key_id(key.public_key())}); give auditors its public key "
                            "(cxgov audit public-key)", err=True)
-            checkpoint = issue_checkpoint(runtime.app, key, new_key=new_key)
+            checkpoint = issue_checkpoint(runtime.app, key,
+                                          new_key=new_key or _handed_over(runtime, key))
         except SigningKeyRefused as exc:
             raise _fail(f"refused to sign: {exc}") from None
         except HistoryTampered as exc:
@@ -103,6 +106,79 @@ def checkpoint_command(
         with keep.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
     typer.echo(line)
+
+
+def _handed_over(runtime: Runtime, key: Ed25519PrivateKey) -> bool:
+    """Whether a stored rotation, signed by the key of the newest checkpoint, hands over to
+    this key (transitively): then signing with it is the rotation the old key asked for."""
+    last = latest_checkpoint(runtime.app)
+    if last is None or last.key_id == key_id(key.public_key()):
+        return False
+    old = Ed25519PublicKey.from_public_bytes(last.public_key)
+    trusted = trusted_keys([old], served_log.rotations(runtime.app))
+    return any(key_id(k) == key_id(key.public_key()) for k in trusted)
+
+
+@audit_app.command("rotate-key")
+def rotate_key_command(
+    old_key: Annotated[Path, typer.Option(
+        "--old-key", help="The key being retired (PEM or seed file): the one that signed the "
+                          "newest checkpoint. The configured key is the new one.")],
+) -> None:
+    """Rotate the signing key with the old key's consent: the old key signs a statement
+    handing over to the configured key (stored in the log's key rotations, printed as one
+    JSON line), then the new key signs a checkpoint. Auditors who hold only the old public
+    key trust the new one through it (python -m auditverify --key-rotations)."""
+    settings = get_settings()
+    try:
+        old = parse_signing_key(old_key.read_text(encoding="ascii"))
+        new = load_signing_key(settings, create=False)
+    except (OSError, ValueError, SigningKeyRefused) as exc:
+        raise _fail(f"refused to rotate: {exc}") from None
+    if key_id(old.public_key()) == key_id(new.public_key()):
+        raise _fail("refused to rotate: the old key is the configured key")
+    with _runtime() as runtime:
+        last = latest_checkpoint(runtime.app)
+        if last is not None and last.key_id != key_id(old.public_key()):
+            raise _fail(f"refused to rotate: the newest checkpoint ({last.seq}) was signed by "
+                        f"key {last.key_id}, not by the old key {key_id(old.public_key())}")
+        rotation = sign_rotation(old, new.public_key(), micros(datetime.now(UTC)))
+        served_log.record_rotation(runtime.app, rotation)
+        try:
+            checkpoint = issue_checkpoint(runtime.app, new, new_key=True)
+        except (SigningKeyRefused, HistoryTampered) as exc:
+            raise _fail(f"rotated, but refused to sign a checkpoint: {exc}", 1) from None
+    typer.echo(json.dumps(rotation.to_json(), sort_keys=True))
+    typer.echo(f"key {key_id(old.public_key())} handed over to {key_id(new.public_key())}; "
+               f"checkpoint {checkpoint.seq} signed by the new key", err=True)
+
+
+@audit_app.command("key-rotations")
+def key_rotations_command() -> None:
+    """Print every signed key rotation, one JSON line each (for --key-rotations)."""
+    with _runtime() as runtime:
+        for rotation in served_log.rotations(runtime.app):
+            typer.echo(json.dumps(rotation.to_json(), sort_keys=True))
+
+
+@audit_app.command("witness-add")
+def witness_add_command(
+    name: Annotated[str, typer.Argument(help="The witness's key name (as on its cosignatures).")],
+    public_key: Annotated[str, typer.Argument(
+        help="Its Ed25519 public key: a PEM file, or base64/hex of the 32 raw bytes.")],
+) -> None:
+    """Register a witness: its cosignatures (POST /v1/audit/cosignatures) are then checked
+    against this key, stored and served with the checkpoint. Never replaced in place."""
+    try:
+        key = load_public_key(public_key)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"not a public key: {exc}") from None
+    with _runtime() as runtime:
+        try:
+            served_log.register_witness(runtime.app, name, key)
+        except CxgovError as exc:
+            raise _fail(exc.message) from None
+    typer.echo(f"witness {name} registered (key id {key_id(key)})")
 
 
 @audit_app.command("public-key")
@@ -182,16 +258,18 @@ def tree_head_command(
         "--size", help="The tree size (chain entries) to sign; default: all.")] = None,
 ) -> None:
     """Print a signed C2SP checkpoint (signed note) of the log's RFC 9162 Merkle tree: its
-    origin line, size and root, signed with the audit signing key."""
+    origin line, size and root, signed with the audit signing key, followed by the witness
+    cosignatures stored for it (GET /v1/audit/checkpoint)."""
     try:
         key = load_signing_key(get_settings(), create=False)
     except SigningKeyRefused as exc:
         raise _fail(str(exc)) from None
     with _runtime() as runtime:
+        served_log.forget(runtime.app)  # read the whole chain afresh (no process cache)
         try:
-            note = tree_head_note(runtime.app, key, size=size)
-        except ValueError as exc:
-            raise _fail(str(exc)) from None
+            note = served_log.checkpoint(runtime.app, key, size)
+        except CxgovError as exc:
+            raise _fail(exc.message) from None
     typer.echo(note, nl=False)
 
 
@@ -205,38 +283,28 @@ def prove_command(
         "--size", help="The tree size to prove against; default: all.")] = None,
 ) -> None:
     """Print an inclusion proof (--position) or a consistency proof (--since NOTE) as JSON,
-    with the signed checkpoint it is against; check it with python -m auditverify.proofs."""
+    with the signed checkpoint it is against (GET /v1/audit/proofs/...); check it with
+    python -m auditverify.proofs."""
     if (position is None) == (old_note is None):
         raise _fail("give exactly one of --position and --since")
     try:
         key = load_signing_key(get_settings(), create=False)
-        old = None if old_note is None else parse_note(old_note.read_text(encoding="utf-8"))[0]
+        old = None if old_note is None else parse_note(
+            old_note.read_text(encoding="utf-8").partition("\n\n")[0] + "\n\n")[0]
     except (SigningKeyRefused, NoteError, OSError) as exc:
         raise _fail(str(exc)) from None
     with _runtime() as runtime:
-        tree, positions = merkle_log(runtime.app)
-        origin = log_origin(runtime.app)
-        if old is not None and old.origin != origin:
-            raise _fail(f"that checkpoint is of log {old.origin!r}, not this log {origin!r}")
+        served_log.forget(runtime.app)  # read the whole chain afresh (no process cache)
         try:
-            note = tree_head_note(runtime.app, key, size=size)
-            target = tree.size if size is None else size
-            out: dict[str, object] = {"checkpoint": note}
-            if position is not None:
-                if position not in positions:
-                    raise ValueError(f"position {position} has no chain entry")
-                index = positions.index(position)
-                proof = tree.inclusion_proof(index, target)
-                leaf = entry_hash(runtime.app, position)
-                assert leaf is not None
-                out.update(kind="inclusion", position=position, index=index,
-                           entry_hash=leaf.hex())
+            if old is not None:
+                origin = served_log.origin_of(runtime.app)
+                if old.origin != origin:
+                    raise _fail(f"that checkpoint is of log {old.origin!r}, not this log "
+                                f"{origin!r}")
+                out = served_log.consistency(runtime.app, key, old.size, size)
             else:
-                assert old is not None
-                proof = tree.consistency_proof(old.size, target)
-                out.update(kind="consistency", old_size=old.size)
-        except ValueError as exc:
-            raise _fail(str(exc)) from None
-    out["proof"] = [base64.b64encode(p).decode("ascii") for p in proof]
+                assert position is not None
+                out = served_log.inclusion(runtime.app, key, position, size)
+        except CxgovError as exc:
+            raise _fail(exc.message) from None
     typer.echo(json.dumps(out, indent=2))
-
