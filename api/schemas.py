@@ -213,6 +213,9 @@ class MetricCreate(RequestBody):
     customer_threshold: Number | None = None
     importance: Number | None = None
     satisfaction: Number | None = None
+    kind: Literal["customer", "employee"] = Field(default="customer", description=(
+        "Whose experience it measures: `employee` for an employee-experience metric (e.g. "
+        "staff satisfaction), a candidate driver of customer metrics (issue 15)."))
 
 
 def _day_text(value: object) -> object:
@@ -303,6 +306,24 @@ class ObservationBatchesCreate(RequestBody):
 # --- scoring policy ----------------------------------------------------------------------------
 
 
+class GuardrailIn(RequestBody):
+    """A guardrail (issue 16): the least and/or the most one group of initiatives may take of
+    a period's pool, each bound a share of the pool or an amount (not both). Cross-P&L work
+    is P&L "CX"; an initiative counts toward each of its touchpoints and functional areas."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"dimension": "pnl", "value": "CX", "min_share": "0.25"},
+        {"dimension": "pnl", "value": "RB", "max_amount": "40000000"}]})
+
+    dimension: Literal["kind", "pnl", "touchpoint", "functional_area"]
+    value: Label = Field(description="The kind, P&L code (CX: cross-P&L work), touchpoint or "
+                                     "functional area.")
+    min_share: Fraction | None = None
+    max_share: Fraction | None = None
+    min_amount: Amount | None = None
+    max_amount: Amount | None = None
+
+
 class PolicyTermsIn(RequestBody):
     """Scoring terms; omitted values take the defaults."""
 
@@ -327,6 +348,9 @@ class PolicyTermsIn(RequestBody):
     at_risk_realisation: Fraction | None = None  # a benefit is at risk below this share
     undecided_days: Annotated[int, Field(ge=1, le=3650), BeforeValidator(whole_number)] | None = (
         None)  # a submission undecided this long raises a signal
+    guardrails: Annotated[list[GuardrailIn], Field(max_length=3, description=(
+        "At most three guardrails; the recommendation and comply-or-explain honour them "
+        "(docs/api.md, Guardrails). Omitted: none."))] = []
 
 
 class PolicyUpdate(PolicyTermsIn):
@@ -334,6 +358,7 @@ class PolicyUpdate(PolicyTermsIn):
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"weights": {"M1": 60, "M2": 40}, "four_eyes_threshold": "10000000",
+         "guardrails": [{"dimension": "pnl", "value": "CX", "min_share": "0.25"}],
          "rationale": "Claims weigh more this year"}]})
 
     rationale: Reason

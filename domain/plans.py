@@ -118,7 +118,7 @@ def select(candidates: Iterable[Candidate], metrics: Mapping[str, MetricTarget],
     ins, outs = {f.code for f in forced_in}, {f.code for f in forced_out}
     chosen = [replace(c, mandatory=True) if c.code in ins else c
               for c in pool if c.code not in outs]
-    found = assess(chosen, metrics, terms, available=available, score=score)
+    found = assess(chosen, metrics, terms, available=available, pool=budget, score=score)
     short = [e for e in found.entries if e.code in ins and not e.recommended]
     if short:
         raise PlanInfeasible(

@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, PolicyRuleViolation
 from domain.ids import natural_id
-from domain.values import require_text
+from domain.values import KINDS, require_text
 
 TIE_BREAKS: Final = ("cost", "submitted")
 
@@ -23,63 +23,159 @@ DEFAULT_CONFIDENCE_TIERS: Final = {
 }
 
 
-GUARDRAIL_DIMENSIONS: Final = ("kind", "pnl", "touchpoint")
+GUARDRAIL_DIMENSIONS: Final = ("kind", "pnl", "touchpoint", "functional_area")
 #: dimensions where an initiative has exactly one value, so minimums of one add up
 EXCLUSIVE_DIMENSIONS: Final = ("kind", "pnl")
 MAX_GUARDRAILS: Final = 3
+#: the P&L value that names cross-P&L work (no P&L), as the ledger's `by_pnl` shows it
+CROSS_PNL: Final = "CX"
+#: the largest guardrail amount accepted (a bound on hostile input, far above any pool)
+MAX_GUARDRAIL_AMOUNT: Final = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
 class Guardrail:
-    """A minimum and/or maximum share of the pool for one kind, P&L or touchpoint (issue 16).
+    """A minimum and/or maximum of the pool for one kind, P&L, touchpoint or functional area
+    (issue 16), each bound either a share of the pool or an amount (decision 122).
 
-    The share is of the period's pool; committed and recommended initiatives of the group both
-    count. An initiative with several touchpoints counts wholly toward each of them.
+    Committed and recommended initiatives of the group both count. An initiative with several
+    touchpoints (functional areas) counts wholly toward each of them; cross-P&L work (no P&L)
+    is P&L "CX". Amounts were added later: guardrails stored without them decode with None.
     """
 
     dimension: str
     value: str
     min_share: Decimal | None = None
     max_share: Decimal | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
 
     @property
     def name(self) -> str:
-        """How errors and the recommendation name it, e.g. "kind cross_pnl"."""
+        """How errors and the recommendation name it, e.g. "kind cx_process"."""
         return f"{self.dimension} {self.value}"
+
+    def minimum(self, pool: Decimal) -> Decimal | None:
+        """The least the group may take of a pool of `pool`, as an amount."""
+        if self.min_amount is not None:
+            return self.min_amount
+        return None if self.min_share is None else self.min_share * pool
+
+    def maximum(self, pool: Decimal) -> Decimal | None:
+        """The most the group may take of a pool of `pool`, as an amount."""
+        if self.max_amount is not None:
+            return self.max_amount
+        return None if self.max_share is None else self.max_share * pool
+
+    def describe(self) -> str:
+        """The bounds in words, e.g. "at least 25% and at most 40,000,000"."""
+        def bound(share: Decimal | None, amount: Decimal | None) -> str:
+            return f"{(share * 100).normalize():f}%" if share is not None else f"{amount:,}"
+        parts = []
+        if self.min_share is not None or self.min_amount is not None:
+            parts.append(f"at least {bound(self.min_share, self.min_amount)}")
+        if self.max_share is not None or self.max_amount is not None:
+            parts.append(f"at most {bound(self.max_share, self.max_amount)}")
+        return " and ".join(parts)
+
+    def matches(self, *, kind: str, pnl: str | None, touchpoints: tuple[str, ...] | list[str],
+                functional_areas: tuple[str, ...] | list[str]) -> bool:
+        """Whether an initiative of this kind, P&L, touchpoints and areas is in the group."""
+        if self.dimension == "kind":
+            return kind == self.value
+        if self.dimension == "pnl":
+            return (pnl or CROSS_PNL) == self.value
+        if self.dimension == "touchpoint":
+            return self.value in touchpoints
+        return self.value in functional_areas
+
+
+def _check_guardrail(g: Guardrail) -> None:
+    if g.dimension not in GUARDRAIL_DIMENSIONS:
+        raise PolicyRuleViolation(
+            f"guardrail dimension must be one of {', '.join(GUARDRAIL_DIMENSIONS)}",
+            field="guardrails")
+    require_text(g.value, field="guardrails", max_length=100)
+    if g.dimension == "kind" and g.value not in KINDS:
+        raise PolicyRuleViolation(f"guardrail {g.name}: kind must be one of {', '.join(KINDS)}",
+                                  field="guardrails", guardrails=[g.name])
+    if g.min_share is None and g.max_share is None and g.min_amount is None \
+            and g.max_amount is None:
+        raise PolicyRuleViolation(f"guardrail {g.name} needs a minimum or a maximum",
+                                  field="guardrails", guardrails=[g.name])
+    for share, amount, which in ((g.min_share, g.min_amount, "minimum"),
+                                 (g.max_share, g.max_amount, "maximum")):
+        if share is not None and amount is not None:
+            raise PolicyRuleViolation(
+                f"guardrail {g.name}: its {which} is a share or an amount, not both",
+                field="guardrails", guardrails=[g.name])
+        if share is not None and not (isinstance(share, Decimal) and share.is_finite()
+                                      and 0 <= share <= 1):
+            raise PolicyRuleViolation(f"guardrail {g.name}: shares must be in [0, 1]",
+                                      field="guardrails", guardrails=[g.name])
+        if amount is not None and not (isinstance(amount, Decimal) and amount.is_finite()
+                                       and 0 <= amount <= MAX_GUARDRAIL_AMOUNT):
+            raise PolicyRuleViolation(
+                f"guardrail {g.name}: amounts must be in [0, {MAX_GUARDRAIL_AMOUNT:,}]",
+                field="guardrails", guardrails=[g.name])
+    for low, high in ((g.min_share, g.max_share), (g.min_amount, g.max_amount)):
+        if low is not None and high is not None and low > high:
+            raise PolicyRuleViolation(
+                f"guardrail {g.name}: its minimum {low} is above its maximum {high}",
+                field="guardrails", guardrails=[g.name])
 
 
 def _check_guardrails(guardrails: tuple[Guardrail, ...]) -> None:
-    """Refuse guardrail sets that no period could satisfy, naming the conflict."""
+    """Refuse guardrail sets that no pool could satisfy, naming the conflict."""
     if len(guardrails) > MAX_GUARDRAILS:
         raise PolicyRuleViolation(f"at most {MAX_GUARDRAILS} guardrails", field="guardrails")
     seen: set[tuple[str, str]] = set()
     for g in guardrails:
-        if g.dimension not in GUARDRAIL_DIMENSIONS:
-            raise PolicyRuleViolation(
-                f"guardrail dimension must be one of {', '.join(GUARDRAIL_DIMENSIONS)}",
-                field="guardrails")
-        require_text(g.value, field="guardrails", max_length=100)
+        _check_guardrail(g)
         if (g.dimension, g.value) in seen:
-            raise PolicyRuleViolation(f"guardrail {g.name} is given twice", field="guardrails")
+            raise PolicyRuleViolation(f"guardrail {g.name} is given twice", field="guardrails",
+                                      guardrails=[g.name])
         seen.add((g.dimension, g.value))
-        if g.min_share is None and g.max_share is None:
-            raise PolicyRuleViolation(f"guardrail {g.name} needs a minimum or a maximum share",
-                                      field="guardrails")
-        for share in (g.min_share, g.max_share):
-            if share is not None and not (share.is_finite() and 0 <= share <= 1):
-                raise PolicyRuleViolation(f"guardrail {g.name}: shares must be in [0, 1]",
-                                          field="guardrails")
-        if g.min_share is not None and g.max_share is not None and g.min_share > g.max_share:
-            raise PolicyRuleViolation(
-                f"guardrail {g.name}: minimum share {g.min_share} is above its maximum "
-                f"{g.max_share}", field="guardrails")
     for dimension in EXCLUSIVE_DIMENSIONS:
         mins = [g for g in guardrails if g.dimension == dimension and g.min_share]
         total = sum((g.min_share or Decimal(0) for g in mins), Decimal(0))
         if total > 1:
             raise PolicyRuleViolation(
                 f"guardrails {', '.join(g.name for g in mins)}: minimum shares add up to "
-                f"{total:%}, more than the whole pool", field="guardrails")
+                f"{total:%}, more than the whole pool", field="guardrails",
+                guardrails=[g.name for g in mins])
+
+
+def check_guardrails_in(guardrails: tuple[Guardrail, ...], *, period: str,
+                        pool: Decimal) -> None:
+    """Refuse guardrails that cannot hold together in a period whose pool is `pool`, naming
+    the conflict: a minimum above its maximum or above the pool, or minimums of one kind or
+    P&L adding up to more than the pool (shares and amounts mixed are only comparable once
+    the pool is known). Which candidates a period has is not judged here: a period whose
+    candidates cannot meet them gets no optimum on its recommendation (decision 107)."""
+    def text(amount: Decimal) -> str:
+        return f"{amount:,.2f}"
+
+    for g in guardrails:
+        low, high = g.minimum(pool), g.maximum(pool)
+        if low is not None and high is not None and low > high:
+            raise PolicyRuleViolation(
+                f"guardrail {g.name} in {period} (pool {text(pool)}): its minimum "
+                f"{text(low)} is above its maximum {text(high)}", field="guardrails",
+                guardrails=[g.name], period=period)
+        if low is not None and low > pool:
+            raise PolicyRuleViolation(
+                f"guardrail {g.name} in {period}: its minimum {text(low)} is more than the "
+                f"whole pool {text(pool)}", field="guardrails", guardrails=[g.name],
+                period=period)
+    for dimension in EXCLUSIVE_DIMENSIONS:
+        mins = [g for g in guardrails if g.dimension == dimension and g.minimum(pool)]
+        total = sum((g.minimum(pool) or Decimal(0) for g in mins), Decimal(0))
+        if total > pool:
+            raise PolicyRuleViolation(
+                f"guardrails {', '.join(g.name for g in mins)} in {period}: minimums add up "
+                f"to {text(total)}, more than the whole pool {text(pool)}", field="guardrails",
+                guardrails=[g.name for g in mins], period=period)
 
 
 @dataclass(frozen=True)

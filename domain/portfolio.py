@@ -1,14 +1,21 @@
-"""A period's portfolio as the write side sees it: ranking plus the greedy recommendation."""
+"""A period's portfolio as the write side sees it: ranking plus the greedy recommendation.
+
+With guardrails in the policy (issue 16) the recommendation is the guarded greedy cut line
+(domain/optimize/greedy.py, decision 107): each guardrail's bounds of the pool become amounts
+on what the recommendation adds, net of what the group has funded already (`group_limits`,
+the one rule the read side's recommendation uses too, decision 123). Decisions are judged
+against that recommendation (comply or explain, domain/decisions.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.lifecycle import FUNDED, UNDECIDED
-from domain.optimize import GreedyResult, SelectionItem, greedy
-from domain.policy import PolicyTerms
+from domain.optimize import GreedyResult, GroupLimit, SelectionItem, greedy
+from domain.policy import Guardrail, PolicyTerms
 from domain.scoring import Candidate, MetricTarget, Scored, Scorer, rank, score_candidate
 
 
@@ -54,6 +61,32 @@ class Assessment:
         """The entry of an initiative, if it is in contention."""
         return next((e for e in self.entries if e.code == code), None)
 
+    @property
+    def unmet(self) -> tuple[str, ...]:
+        """Guardrails the recommendation could not meet (none without guardrails)."""
+        return self.greedy.unmet
+
+
+def group_limits(candidates: Iterable[Candidate], guardrails: Sequence[Guardrail], *,
+                 pool: Decimal) -> list[GroupLimit]:
+    """The guardrails as the selector takes them: each group's undecided initiatives, and its
+    bounds of the pool (`pool`: the period's pool amount) less what the group's funded
+    initiatives cost already. `candidates` are those in contention: undecided and funded."""
+    limits = []
+    for g in guardrails:
+        members = [c for c in candidates
+                   if g.matches(kind=c.kind, pnl=c.pnl, touchpoints=c.touchpoints,
+                                functional_areas=c.functional_areas)]
+        committed = sum((c.cost for c in members if c.status in FUNDED), Decimal(0))
+        low, high = g.minimum(pool), g.maximum(pool)
+        limits.append(GroupLimit(
+            name=g.name,
+            keys=frozenset(c.code for c in members if c.status in UNDECIDED),
+            minimum=None if low is None else low - committed,
+            maximum=None if high is None else high - committed,
+        ))
+    return limits
+
 
 def assess(
     candidates: Iterable[Candidate],
@@ -61,11 +94,21 @@ def assess(
     terms: PolicyTerms,
     *,
     available: Decimal,
+    pool: Decimal | None = None,
     score: Scorer = score_candidate,
 ) -> Assessment:
-    """Rank everything in contention; recommend greedily from what is still available."""
-    ranked = rank([c for c in candidates if c.status in UNDECIDED | FUNDED], metrics, terms,
-                  score=score)
+    """Rank everything in contention; recommend greedily from what is still available.
+
+    Under guardrails (`terms.guardrails`) the recommendation is the guarded cut line; their
+    shares are of `pool`, the period's pool amount (a plan: its budget), which they need.
+    """
+    contenders = [c for c in candidates if c.status in UNDECIDED | FUNDED]
+    ranked = rank(contenders, metrics, terms, score=score)
+    limits: list[GroupLimit] = []
+    if terms.guardrails:
+        if pool is None:
+            raise ValueError("guardrails are shares of the pool: assess needs its amount")
+        limits = group_limits(contenders, terms.guardrails, pool=pool)
     funded_codes = frozenset(s.candidate.code for s in ranked if s.candidate.status in FUNDED)
     items = [
         SelectionItem(
@@ -79,7 +122,8 @@ def assess(
         for position, s in enumerate(ranked, start=1)
         if s.candidate.status in UNDECIDED
     ]
-    result = greedy(items, available, already_funded=funded_codes, extra_budgets=False)
+    result = greedy(items, available, already_funded=funded_codes, extra_budgets=False,
+                    guardrails=limits)
     recommended = set(result.funded)
     unfunded = {u.key: u for u in result.unfunded}
     entries = []

@@ -46,6 +46,8 @@ class Candidate:
     dependencies: tuple[str, ...] = ()
     pnl: str | None = None
     kind: str = "pnl"
+    touchpoints: tuple[str, ...] = ()  # what policy guardrails group by (issue 16)
+    functional_areas: tuple[str, ...] = ()
 
 
 def candidate_of(*, id: UUID, code: str, proposal: Proposal, seq: int, status: Status,
@@ -55,7 +57,8 @@ def candidate_of(*, id: UUID, code: str, proposal: Proposal, seq: int, status: S
     return Candidate(id=id, code=code, title=p.title, cost=p.cost, confidence=p.confidence,
                      impacts=tuple(p.expected_impacts), seq=seq, status=status,
                      mandatory=p.mandatory, dependencies=tuple(p.dependencies), pnl=pnl,
-                     kind=kind)
+                     kind=kind, touchpoints=tuple(p.touchpoints),
+                     functional_areas=tuple(p.functional_areas))
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,9 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
         parts.append(f"verdict={fields.get('verdict')}")
         if fields.get("note"):
             parts.append(f"note={fields['note']}")
+    rails = getattr(fields.get("terms"), "guardrails", None)
+    if name == "ScoringPolicy.Adopted" and rails:  # issue 16: the guardrails adopted
+        parts.append("guardrails=" + "; ".join(f"{g.name} {g.describe()}" for g in rails))
     mapped = fields.get("operational_metrics")
     if name == "CustomerSuccessMetric.OperationalMetricsMapped" and mapped is not None:
         departments = sorted({m["department"] for m in mapped})  # issue 15: who owns them

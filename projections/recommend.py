@@ -23,26 +23,25 @@ FRONTIER_POINTS = 20
 
 
 def _in_group(row: RankingRow, g: Guardrail) -> bool:
-    if g.dimension == "kind":
-        return row.kind == g.value
-    if g.dimension == "pnl":
-        return row.pnl == g.value
-    return g.value in row.touchpoints
+    return g.matches(kind=row.kind, pnl=row.pnl, touchpoints=row.touchpoints,
+                     functional_areas=row.functional_areas)
 
 
 def _limits(rows: Sequence[RankingRow], ledger: Ledger,
             guardrails: Sequence[Guardrail]) -> list[GroupLimit]:
-    """The policy's shares of the pool as amounts on what the plan adds (committed counts)."""
+    """The policy's bounds of the pool as amounts on what the plan adds (committed counts):
+    the rule of `domain.portfolio.group_limits`, which the write side judges decisions by."""
     pool = Decimal(ledger.amount)
     limits = []
     for g in guardrails:
         committed = sum((Decimal(r.cost) for r in rows if r.funded and _in_group(r, g)),
                         Decimal(0))
+        low, high = g.minimum(pool), g.maximum(pool)
         limits.append(GroupLimit(
             name=g.name,
             keys=frozenset(r.code for r in rows if r.code is not None and _in_group(r, g)),
-            minimum=None if g.min_share is None else g.min_share * pool - committed,
-            maximum=None if g.max_share is None else g.max_share * pool - committed,
+            minimum=None if low is None else low - committed,
+            maximum=None if high is None else high - committed,
         ))
     return limits
 
@@ -62,9 +61,11 @@ def _statuses(rows: Sequence[RankingRow], ledger: Ledger, guardrails: Sequence[G
                   committed: Decimal = committed) -> Decimal:
             return committed + sum((cost[k] for k in keys if k in members), Decimal(0))
 
-        def meets(amount: Decimal, g: Guardrail = g) -> bool:
-            return (g.min_share is None or amount >= g.min_share * pool) and (
-                g.max_share is None or amount <= g.max_share * pool)
+        low, high = g.minimum(pool), g.maximum(pool)
+
+        def meets(amount: Decimal, low: Decimal | None = low,
+                  high: Decimal | None = high) -> bool:
+            return (low is None or amount >= low) and (high is None or amount <= high)
 
         def share(amount: Decimal) -> Decimal:
             return amount / pool if pool else Decimal(0)
@@ -74,8 +75,7 @@ def _statuses(rows: Sequence[RankingRow], ledger: Ledger, guardrails: Sequence[G
         out.append({
             "name": g.name, "dimension": g.dimension, "value": g.value,
             "min_share": g.min_share, "max_share": g.max_share,
-            "min_amount": None if g.min_share is None else g.min_share * pool,
-            "max_amount": None if g.max_share is None else g.max_share * pool,
+            "min_amount": low, "max_amount": high,
             "greedy_spend": on_greedy, "greedy_share": share(on_greedy),
             "greedy_met": meets(on_greedy),
             "optimal_spend": on_optimal,

@@ -52,7 +52,7 @@ def ranking(state: PortfolioState, period: str, terms: PolicyTerms | None = None
         return []
     initiatives = {i.code: i for i in state.period_initiatives(period)}
     assessment = assess([candidate(i) for i in initiatives.values()], metric_targets(state),
-                        terms, available=found.available)
+                        terms, available=found.available, pool=found.amount)
     rows = []
     for e in assessment.entries:
         i = initiatives[e.code]

@@ -554,12 +554,15 @@ class MetricRow(ReadRow):
 
 
 class GuardrailRow(ReadRow):
-    """A policy guardrail (issue 16): a minimum and/or maximum share of the pool."""
+    """A policy guardrail (issue 16): a minimum and/or maximum of the pool, each a share of it
+    or an amount (amounts: decision 122; older rows read without them)."""
 
-    dimension: str = Field(description="`kind`, `pnl` or `touchpoint`")
+    dimension: str = Field(description="`kind`, `pnl`, `touchpoint` or `functional_area`")
     value: str
     min_share: DecimalText | None = None
     max_share: DecimalText | None = None
+    min_amount: DecimalText | None = None
+    max_amount: DecimalText | None = None
 
 
 class PolicyTermsRow(ReadRow):

@@ -171,8 +171,8 @@ class Snapshot:
         policy = self.policy()
         guardrails = [
             Guardrail(g.dimension, g.value,
-                      None if g.min_share is None else Decimal(g.min_share),
-                      None if g.max_share is None else Decimal(g.max_share))
+                      *(None if x is None else Decimal(x)
+                        for x in (g.min_share, g.max_share, g.min_amount, g.max_amount)))
             for g in (policy.terms.guardrails if policy else [])
         ]
         return recommendation(self.ranking(period), ledger, guardrails=guardrails)

@@ -25,7 +25,7 @@ from api.schemas import (
     WrittenPublic,
 )
 from domain.errors import PeriodNotFound, PolicyNotAdopted
-from domain.policy import PolicyTerms
+from domain.policy import Guardrail, PolicyTerms
 from governance.read_access import read_as, require_policy_previewer
 
 router = APIRouter(prefix="/v1", tags=["scoring policy"])
@@ -46,13 +46,18 @@ def terms_of(body: PolicyTermsIn) -> PolicyTerms:
                              else defaults.at_risk_realisation),
         undecided_days=(body.undecided_days if body.undecided_days is not None
                         else defaults.undecided_days),
+        guardrails=tuple(Guardrail(g.dimension, g.value, min_share=g.min_share,
+                                   max_share=g.max_share, min_amount=g.min_amount,
+                                   max_amount=g.max_amount) for g in body.guardrails),
     )
 
 
 @router.put("/scoring-policy", response_model=WrittenPublic, responses=WRITE)
 def adopt_policy(body: PolicyUpdate, request: Request, s: ServicesDep, who: PrincipalDep,
                  key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Adopt scoring terms as the next policy version (CX executive)."""
+    """Adopt scoring terms as the next policy version (CX executive). Guardrails are
+    versioned with the terms; a set that cannot hold (a minimum above its maximum, minimums
+    above the pool, in any open period) is refused with 422 `policy.invalid` naming it."""
     with keyed(s.gov, who, request, key, body) as gov:
         result = gov.adopt_policy(who, terms=terms_of(body), rationale=body.rationale)
     return written(s.gov, result)

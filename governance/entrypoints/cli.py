@@ -41,6 +41,7 @@ from governance.entrypoints.money import (
     stop_command,
 )
 from governance.entrypoints.plans import plans_app
+from governance.entrypoints.policy import policy_app
 from governance.entrypoints.redecide import carry_over_command, metrics_app
 from governance.entrypoints.rounds import round_app
 from governance.entrypoints.serve import (
@@ -76,6 +77,9 @@ app.add_typer(reviews_app, name="reviews", help="Reviews: list, show, open, stop
 app.add_typer(benefits_app, name="benefits", help="Benefit plans: list, plan, revise.")
 app.add_typer(metrics_app, name="metrics", help="Metrics: retarget, re-baseline, history.")
 app.add_typer(plans_app, name="plans", help="Funding plans: save, list, compare, adopt.")
+app.add_typer(policy_app, name="policy",
+              help="The scoring policy: show it (as of any position), adopt a new version "
+                   "with weights and guardrails.")
 app.add_typer(departments_app, name="departments",
               help="Departments: operational metrics with owners (list, show, map).")
 app.add_typer(jobs_app, name="jobs", help="Jobs to be done: define, rate, map.")

@@ -165,7 +165,8 @@ class Commands(Application[UUID]):
             code, amount = asking
             candidates = [dataclasses.replace(c, status=Status.SUBMITTED, cost=amount)
                           if c.code == code else c for c in candidates]
-        return assess(candidates, metrics, terms, available=pool.available, score=score)
+        return assess(candidates, metrics, terms, available=pool.available, pool=pool.amount,
+                      score=score)
 
 
 class Scores:

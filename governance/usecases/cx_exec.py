@@ -15,7 +15,7 @@ from domain.errors import InvalidInput, PolicyNotAdopted
 from domain.initiative import Gate, Tranches
 from domain.lifecycle import Outcome
 from domain.metric import CustomerSuccessMetric
-from domain.policy import PolicyTerms, ScoringPolicy
+from domain.policy import PolicyTerms, ScoringPolicy, check_guardrails_in
 from domain.pool import FundingPool
 from domain.registry import Scenario
 from domain.text import optional_text
@@ -134,13 +134,20 @@ class CxExecUseCases(Commands):
 
     def adopt_policy(self, principal: Principal, *, terms: PolicyTerms,
                      rationale: str) -> CommandResult:
-        """Adopt scoring terms as the next policy version."""
+        """Adopt scoring terms as the next policy version. Guardrails that cannot hold
+        together in an open period's pool (a minimum above its maximum or the pool, minimums
+        of one kind or P&L above the pool) are refused, naming the period and the conflict."""
         require_role(principal, CX_EXEC, action="adopting a scoring policy")
+        periods = self._opened_periods() if terms.guardrails else []
 
         def build(unit: UnitOfWork) -> list[Aggregate]:
             terms.check()
             for code in terms.weights:
                 unit.metric(code)
+            for period in periods:
+                pool = unit.pool(period)
+                if not pool.closed:
+                    check_guardrails_in(terms.guardrails, period=period, pool=pool.amount)
             try:
                 policy = unit.store.private(unit.policy())
             except PolicyNotAdopted:
@@ -149,6 +156,22 @@ class CxExecUseCases(Commands):
             return [policy]
 
         return self.transact(build)
+
+    def _opened_periods(self) -> list[str]:
+        """Every period ever opened, from the log's pool openings (filtered by topic)."""
+        found: list[str] = []
+        start = 0
+        while True:
+            batch = self.recorder.select_notifications(
+                start=start, limit=1000, topics=[FundingPool.Opened.TOPIC],
+                inclusive_of_start=False)
+            for notification in batch:
+                opened = self.mapper.to_domain_event(notification)
+                assert isinstance(opened, FundingPool.Opened)
+                found.append(opened.period)
+            if len(batch) < 1000:
+                return found
+            start = batch[-1].id
 
     def decide(self, principal: Principal, *, initiative_id: UUID, outcome: str,
                rationale: str = "", first_tranche: Decimal | None = None,

@@ -46,7 +46,7 @@ def preview_score(gov: Governance, *, period: str, kind: str, pnl: str | None,
         except NotFound:  # an unknown metric scores zero with a warning
             continue
         metrics[code] = MetricTarget(code, metric.baseline, metric.target)
-    assessment = assess(candidates, metrics, terms, available=pool.available)
+    assessment = assess(candidates, metrics, terms, available=pool.available, pool=pool.amount)
     entry = assessment.entry(PREVIEW_CODE)
     if entry is None:  # a submitted candidate is always in contention
         raise RuntimeError("the preview candidate was not ranked")

@@ -29,24 +29,25 @@ def _transcoder() -> JSONTranscoder:
 
 def test_guardrails_are_adopted_and_versioned_with_the_policy() -> None:
     policy = ScoringPolicy(actor="cfo")
-    cross = Guardrail("kind", "cross_pnl", min_share=Decimal("0.25"))
+    cross = Guardrail("kind", "cx_process", min_share=Decimal("0.25"))
     cap = Guardrail("pnl", "Retail", max_share=Decimal("0.40"))
     assert policy.adopt(terms=_terms(cross, cap), rationale="Seybold", actor="cfo") == 1
     assert policy.adopt(terms=_terms(), rationale="none again", actor="cfo") == 2
     assert policy.terms_at(1).guardrails == (cross, cap)
     assert policy.terms_at(2).guardrails == ()
-    assert cross.name == "kind cross_pnl"
+    assert cross.name == "kind cx_process"
 
 
 @pytest.mark.parametrize(
     ("guardrails", "says"),
     [
-        ((Guardrail("kind", "cross_pnl", Decimal("0.6")), Guardrail("kind", "pnl", Decimal("0.5"))),
+        ((Guardrail("kind", "cx_process", Decimal("0.6")),
+          Guardrail("kind", "pnl", Decimal("0.5"))),
          "minimum shares add up to 110"),
         ((Guardrail("pnl", "A", Decimal("0.5"), Decimal("0.4")),), "above its maximum"),
         ((Guardrail("pnl", "A", Decimal("1.5")),), "shares must be in [0, 1]"),
         ((Guardrail("pnl", "A"),), "needs a minimum or a maximum"),
-        ((Guardrail("tag", "A", Decimal("0.1")),), "dimension must be one of"),
+        ((Guardrail("colour", "A", Decimal("0.1")),), "dimension must be one of"),
         ((Guardrail("pnl", "A", Decimal("0.1")), Guardrail("pnl", "A", None, Decimal("0.5"))),
          "given twice"),
         (tuple(Guardrail("touchpoint", f"t{k}", Decimal("0.1")) for k in range(4)), "at most 3"),
