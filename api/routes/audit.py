@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from api.deps import MAX_POSITION, MinPosition, PrincipalDep, ServicesDep, at
+from api.routes import audit_log
 from api.routes.docs import READ
 from api.schemas import (
     AuditPagePublic,
@@ -71,3 +72,6 @@ def get_departures(code: str, s: ServicesDep, who: PrincipalDep,
     rows = s.models.departures(code, **window)
     return DeparturesPublic(item=DeparturesRegister(period=code, departures=rows),
                             position=s.models.position())
+
+
+router.include_router(audit_log.router)  # the Merkle log: checkpoints, proofs, cosignatures
