@@ -180,6 +180,9 @@ READS = [
     Route("GET", "/v1/periods/{period}/round?as_of={newest}", EVERYONE),
     Route("GET", "/dashboard/round", EVERYONE),
     Route("GET", "/dashboard/round?as_of={newest}", EVERYONE),
+    # issue 16: the scoring policy's page (weights, guardrails, where the period stands)
+    Route("GET", "/dashboard/policy", EVERYONE),
+    Route("GET", "/dashboard/policy?as_of={newest}", EVERYONE),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
     Route("GET", "/v1/metrics/M1/segments", EVERYONE),  # issue 15: a card by segment
     Route("GET", "/v1/metrics/M1/segments?as_of={newest}&by=cohort", EVERYONE),
@@ -207,6 +210,13 @@ WRITES = [
                                                          "rationale": "unchanged"}),
     Route("POST", "/v1/scoring-policy/preview", {CX_EXEC: ALL},
           {"period": PERIOD, "weights": "{weights}"}),
+    # issue 16: guardrails are set with the policy (a quarter for cross-P&L work)
+    Route("PUT", "/v1/scoring-policy", {CX_EXEC: ALL}, {
+        "weights": "{weights}", "rationale": "matrix guardrails",
+        "guardrails": [{"dimension": "pnl", "value": "CX", "min_share": "0.25"}]}),
+    Route("POST", "/v1/scoring-policy/preview", {CX_EXEC: ALL}, {
+        "period": PERIOD, "weights": "{weights}",
+        "guardrails": [{"dimension": "kind", "value": "pnl", "max_share": "0.8"}]}),
     Route("POST", "/v1/audit/cosignatures", {AUDITOR: ALL, CX_EXEC: ALL},
           {"note": "a witness's cosigned checkpoint"}),  # issue 18: witnesses
     Route("POST", "/v1/initiatives", {PNL_OWNER: OWN}, initiative_body()),
@@ -305,7 +315,8 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/reviews/{review_id}/close"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/benefit-plan"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/jobs"),
-                     ("POST", "/dashboard/desk")}
+                     ("POST", "/dashboard/desk"),
+                     ("POST", "/dashboard/policy/guardrails")}
 
 
 #: The Merkle log's reads need the chained PostgreSQL store: 503 on this in-memory world
