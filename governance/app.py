@@ -11,6 +11,7 @@ from __future__ import annotations
 from domain.initiative import Proposal
 from domain.values import ImpactClaim
 from governance.unit_of_work import CommandResult
+from governance.usecases.audit import AuditUseCases
 from governance.usecases.cx_exec import CxExecUseCases
 from governance.usecases.feedback import FeedbackUseCases
 from governance.usecases.finance import FinanceUseCases
@@ -25,7 +26,7 @@ from governance.usecases.webhooks import WebhookUseCases
 
 class Governance(FinanceUseCases, CxExecUseCases, OwnerUseCases, IngestUseCases,
                  LoopUseCases, WebhookUseCases, PlanUseCases, JobUseCases,
-                 FeedbackUseCases, RoundUseCases):
+                 FeedbackUseCases, RoundUseCases, AuditUseCases):
     """Commands for finance, CX executives, P&L owners and ingest services."""
 
     name = "cxgov"  # the library names an application after its class unless told (tables)

@@ -9,16 +9,15 @@ from fastapi import APIRouter, Query
 
 from api.deps import MAX_POSITION, MinPosition, PrincipalDep, ServicesDep, at
 from api.routes import audit_log
+from api.routes.audit_decisions import DecisionFromLogPublic, explain_from_log
 from api.routes.docs import READ
 from api.schemas import (
     AuditPagePublic,
-    DecisionRecordPublic,
     DeparturesPublic,
     DeparturesRegister,
 )
 from domain.errors import NotFound
 from governance.read_access import require_audit_reader
-from projections.rows import ExplainedDecision
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -46,19 +45,22 @@ def list_events(s: ServicesDep, who: PrincipalDep,
                            next_after=rows[-1].position if len(rows) == limit else None)
 
 
-@router.get("/decisions/{decision_id}", response_model=DecisionRecordPublic, responses=READ)
+@router.get("/decisions/{decision_id}", response_model=DecisionFromLogPublic, responses=READ)
 def get_decision(decision_id: UUID, s: ServicesDep, who: PrincipalDep,
-                 min_position: MinPosition = None) -> DecisionRecordPublic:
+                 min_position: MinPosition = None) -> DecisionFromLogPublic:
     """One decision explained: who, when, why, the ranking it was taken against (replayed at
     its log position), the cut line, departure and justification, approvers, pool before and
-    after, policy version."""
+    after, policy version. The record is the log's (the initiative's stored event);
+    `log_check` lists where the read model, or the ranking then's row of the initiative,
+    disagrees with it (api/routes/audit_decisions.py)."""
     require_audit_reader(who)
     window = at(s.models, None, min_position)
     explained = s.models.explain_decision(str(decision_id), **window)
-    if explained is None:
-        raise DecisionNotFound(f"no decision {decision_id}")
-    return DecisionRecordPublic(item=ExplainedDecision.of(explained),
-                                position=s.models.position())
+    found = None if explained is None else explain_from_log(s.gov, s.models, who,
+                                                            decision_id, explained)
+    if found is None:
+        raise DecisionNotFound(f"no decision {decision_id} in the log")
+    return found
 
 
 @router.get("/departures/{code}", response_model=DeparturesPublic, responses=READ)
