@@ -333,6 +333,9 @@ class ScorecardCard(ReadRow):
     initiatives: list[AimedInitiative]
     interval: Interval | None
     intervals: list[StatInterval] = Field(default_factory=list)
+    kind: str = Field(default="customer", description=(
+        "Whose experience the metric measures: `customer`, or `employee` (an "
+        "employee-experience metric, issue 15); cards stored before read as `customer`."))
     metric: str
     observed_at: TimeText | None
     operational_metric: str
@@ -538,6 +541,9 @@ class MetricRow(ReadRow):
     defined_at: TimeText
     direction: str
     importance: DecimalText | None
+    kind: str = Field(default="customer", description=(
+        "Whose experience it measures: `customer`, or `employee` for an employee-experience "
+        "metric (issue 15); older rows read as `customer`."))
     # who mapped its operational metrics last (issue 15); the default reads older rows
     operational_mapped: MappedBy | None = None
     operational_metric: str

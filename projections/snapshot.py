@@ -193,7 +193,7 @@ class Snapshot:
             return self._rows(SaidDidStory, feed.MODEL)
         state = self._state(None)
         return [SaidDidStory.model_validate(feed.story(state, code))
-                for code in sorted(state.metrics)]
+                for code in sorted(feed.touched(state, None))]
 
     def departures(self, period: str) -> list[Departure]:
         """The departures register: decisions against the recommendation, in log order."""

@@ -21,12 +21,15 @@ MetricCode = Annotated[str, Path(pattern=CODE_PATTERN, examples=["M1"])]
 def get_drivers(
     code: MetricCode, s: ServicesDep, who: PrincipalDep,
     drivers: Annotated[str | None, Query(
-        max_length=400, pattern=r"^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$",
+        max_length=400, pattern=r"^[A-Za-z0-9_.-]+(@\d{1,2})?(,[A-Za-z0-9_.-]+(@\d{1,2})?)*$",
         description="Driver metric codes, comma-separated (default: the operational metrics "
-                    "mapped to the metric whose source is 'metric:<CODE>').")] = None,
+                    "mapped to the metric whose source is 'metric:<CODE>'); `CODE@k` makes "
+                    "one driver lead by its own k months, e.g. `M2,M4,M9,STAFF@1` with an "
+                    "employee-experience metric a month earlier.")] = None,
     lag: Annotated[int, Query(ge=0, le=MOST_LAG, description=(
-        "Months by which each driver leads the outcome (e.g. 1: does last month's employee "
-        "satisfaction explain this month's customer satisfaction?)."))] = 0,
+        "Months by which each driver without its own `@k` leads the outcome (e.g. 1: does "
+        "last month's employee satisfaction explain this month's customer "
+        "satisfaction?)."))] = 0,
     segment: Annotated[str | None, Query(max_length=80, description=(
         "One cohort only (empty: the whole); omitted: every cohort pooled."))] = None,
     as_of: AsOf = None, min_position: MinPosition = None,

@@ -95,7 +95,7 @@ def define_metric(body: MetricCreate, request: Request, s: ServicesDep, who: Pri
             direction=body.direction, baseline=body.baseline, target=body.target,
             scenario=body.scenario, pnl=body.pnl, target_date=body.target_date,
             customer_threshold=body.customer_threshold, importance=body.importance,
-            satisfaction=body.satisfaction)
+            satisfaction=body.satisfaction, kind=body.kind)
     return written(s.gov, result, status=201, location=f"/v1/metrics/{body.code}")
 
 

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 
 from api.web.pages import Text, User
 from api.web.views import open_page
-from projections.drivers import MOST_LAG, DriverAnalysis, drivers, mapped_drivers
+from domain.errors import InvalidInput
+from projections.drivers import MOST_LAG, DriverAnalysis, driver_spec, drivers, mapped_drivers
 from projections.query import AsOfOutOfRange
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +46,7 @@ def interval_plot(found: DriverAnalysis) -> dict[str, Any] | None:
     ticks = [low + span * i / 4 for i in range(5)]
     return {"width": WIDTH, "height": height, "zero": x(Decimal(0)), "bottom": height - 24,
             "ticks": [(x(v), f"{v:.2f}") for v in ticks],
-            "rows": [{"y": 16 + ROW * i, "metric": t.metric, "word": t.word,
+            "rows": [{"y": 16 + ROW * i, "metric": t.name or t.metric, "word": t.word,
                       "moves": t.moves_outcome, "x": x(b), "lo": x(lo), "hi": x(hi),
                       "value": f"{b:.2f}"} for i, (t, b, lo, hi) in enumerate(rows)]}
 
@@ -54,7 +55,8 @@ def interval_plot(found: DriverAnalysis) -> dict[str, Any] | None:
 def drivers_page(request: Request, who: User, as_of: Text = None, metric: Code = None,
                  names: Codes = None, lag: Lag = 0) -> HTMLResponse:
     """One metric's key drivers (`metric`; default the first with mapped drivers), optionally
-    other driver codes (`names`, comma-separated) and a lag in months."""
+    other driver codes (`names`, comma-separated, `CODE@k` leading by its own k months) and a
+    lag in months; a link adds the employee-experience metrics a month earlier."""
     page = open_page(request, who, as_of=as_of)
     models = page.services.models
     try:
@@ -66,10 +68,22 @@ def drivers_page(request: Request, who: User, as_of: Text = None, metric: Code =
     chosen = (metric or "").strip() or (with_drivers[0] if with_drivers else
                                          (codes[0] if codes else None))
     wanted = [n.strip() for n in (names or "").split(",") if n.strip()] or None
-    unknown = [n for n in wanted or [] if n not in state.metrics]
+    unknown = [n for n in wanted or [] if _code(n) not in state.metrics]
     found = (drivers(state, chosen, names=wanted, lag=lag)
              if chosen and not unknown else None)
     status = 404 if chosen and chosen not in state.metrics else 422 if unknown else 200
+    employee = [c for c in codes if state.metrics[c].kind == "employee" and c != chosen]
+    with_ex = ",".join([c for c, _ in mapped_drivers(state, chosen)] + [f"{c}@1" for c in employee]
+                       ) if chosen in state.metrics and employee else None
     return page.render("drivers.html", status=status, found=found, chosen=chosen,
                        codes=codes, with_drivers=with_drivers, names=names or "", lag=lag,
-                       unknown=unknown, plot=interval_plot(found) if found else None)
+                       unknown=unknown, plot=interval_plot(found) if found else None,
+                       employee=employee, with_ex=with_ex)
+
+
+def _code(name: str) -> str | None:
+    """A driver's metric code as named (`CODE` or `CODE@k`); None when the lead is bad."""
+    try:
+        return driver_spec(name, 0)[0]
+    except InvalidInput:
+        return None

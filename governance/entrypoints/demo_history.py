@@ -12,6 +12,10 @@ The story (FY2027 runs July 2026 to June 2027; all numbers fictional):
 * monthly readings of every metric from June 2025 to November 2026, with sample sizes, and
   pilot / control cohorts for M4 from June 2026 (the difference-in-differences example of
   DOMAIN.md section 5: 18.0 -> 9.5 days in the pilot regions, 18.4 -> 16.8 in control);
+  M1's with a distribution summary (its change tested by Welch: within noise);
+* the relationship metric NPS (survey counts) mapped to M2, M4 and M9 as its operational
+  metrics, and the employee-experience metric STAFF (demo_drivers.py): NPS improves
+  significantly from October to November 2026, and its key drivers can be analysed;
 * the FY2027 budget round (the first decision point, as imported: the ranking DOMAIN.md
   publishes): the 22 recommended initiatives approved in rank order (I19 and I21, above the
   four-eyes threshold, by two CX executives), I28 and I30 rejected (no customer metric),
@@ -47,6 +51,15 @@ from domain.initiative import Gate
 from domain.values import Reading
 from governance.app import Governance
 from governance.entrypoints.company import DEFAULT_ISSUER, CompanyFile, MetricIn, owner_of
+from governance.entrypoints.demo_drivers import (
+    NPS,
+    NPS_DRIVERS,
+    STAFF,
+    Month,
+    nps_readings,
+    staff_readings,
+    with_distribution,
+)
 from governance.principal import CX_EXEC, FINANCE, INGEST, PNL_OWNER, Principal
 from governance.usecases.finance import SpendItem
 
@@ -58,6 +71,8 @@ RATIONALE = "FY2027 budget round: funded as recommended."
 #: Typical monthly sample sizes (responses, cases or accounts measured).
 SAMPLE_SIZES = {"M1": 420, "M2": 260, "M3": 90, "M4": 380, "M5": 640, "M6": 64, "M7": 58,
                 "M8": 140, "M9": 1200}
+#: The metric whose readings carry a distribution summary (demo_drivers.with_distribution).
+DISTRIBUTED = "M1"
 #: M4's pilot regions against their control regions (DOMAIN.md section 5).
 PILOT = ("M4", (2026, 6), Decimal("18.0"), Decimal("9.5"), Decimal("18.4"), Decimal("16.8"))
 
@@ -208,6 +223,8 @@ def readings(company: CompanyFile) -> list[tuple[str, str, tuple[Reading, ...], 
             size = n + rnd.randint(-n // 10, n // 10)
             at = month_end(year, month)
             found = [Reading(value, at, size)]
+            if metric.code == DISTRIBUTED:
+                found = [with_distribution(found[0])]
             if metric.code == metric_code and (year, month) in pilot_months:
                 step = Decimal(pilot_months.index((year, month))) / (len(pilot_months) - 1)
                 found.append(Reading(_one_place(pilot_a + (pilot_b - pilot_a) * step), at,
@@ -216,6 +233,11 @@ def readings(company: CompanyFile) -> list[tuple[str, str, tuple[Reading, ...], 
                                      size // 3, cohort="control"))
             batches.append((metric.code, f"harborview-{year}-{month:02d}", tuple(found),
                             SOURCE))
+    dated = [Month(year, month, month_end(year, month)) for year, month in months()]
+    staff = staff_readings(dated)
+    values = {(code, key): r[0].value for code, key, r, _ in batches}
+    values.update({(code, key): r[0].value for code, key, r in staff})
+    batches += [(code, key, r, SOURCE) for code, key, r in staff + nps_readings(dated, values)]
     return batches
 
 
@@ -269,8 +291,11 @@ def apply_history(app: Governance, company: CompanyFile, *,
         spec = next(i for i in company.initiatives if i.code == code)
         return owners[spec.pnl or ""] if spec.kind == "pnl" else sponsor
 
+    for defined in (NPS, STAFF):  # the relationship and employee metrics (demo_drivers.py)
+        app.define_metric(chief, **defined)
+    app.map_operational_metrics(chief, code=str(NPS["code"]), operational_metrics=NPS_DRIVERS)
     app.record_observation_batches(ingest, batches=readings(company))
-    commands += 1
+    commands += 4
     ids = {i.code or "": app.initiative_id(period, i.code or "") for i in company.initiatives}
     funded = [e.code for e in app.assess(period).entries if e.recommended]
     for code in funded:

@@ -27,7 +27,8 @@ def render_drivers(found: dict[str, Any]) -> str:
         if t["metric"] == "intercept":
             continue
         named = f" {t['operational_metric']} ({t['department']})" if t["department"] else ""
-        lines.append(f"  {t['metric']}{named}: {t['estimate']} per unit, 95% CI "
+        named += " [employee experience]" if t.get("kind") == "employee" else ""
+        lines.append(f"  {t.get('name') or t['metric']}{named}: {t['estimate']} per unit, 95% CI "
                      f"[{t['lower']}, {t['upper']}], p={t['p_value']}: {t['word']}")
     weights = found["proposed_weights"]
     lines.append("  proposed weights: " + (", ".join(f"{k} {v}" for k, v in weights.items())
@@ -40,9 +41,11 @@ def drivers_command(
     code: Annotated[str, typer.Argument(help="The outcome metric's code, e.g. M1.")],
     drivers: Annotated[str | None, typer.Option(
         "--drivers", help="Driver metric codes, comma-separated (default: its operational "
-                          "metrics whose source is 'metric:<CODE>').")] = None,
+                          "metrics whose source is 'metric:<CODE>'); CODE@k leads by its "
+                          "own k months, e.g. M2,M4,M9,STAFF@1.")] = None,
     lag: Annotated[int, typer.Option("--lag", min=0, max=12,
-                                     help="Months each driver leads the outcome.")] = 0,
+                                     help="Months each driver without @k leads the "
+                                          "outcome.")] = 0,
     segment: Annotated[str | None, typer.Option(
         "--segment", help="One cohort only ('' the whole); omitted: every cohort.")] = None,
     as_of: AsOf = None, as_json: AsJson = False,

@@ -54,8 +54,10 @@ class CxExecUseCases(Commands):
                       target_date: date | None = None,
                       customer_threshold: Decimal | None = None,
                       importance: Decimal | None = None,
-                      satisfaction: Decimal | None = None) -> CommandResult:
-        """Define a customer success metric (customer phrasing -> operational metric)."""
+                      satisfaction: Decimal | None = None,
+                      kind: str = "customer") -> CommandResult:
+        """Define a customer success metric (customer phrasing -> operational metric); `kind`
+        "employee" makes it an employee-experience metric (issue 15)."""
         require_role(principal, CX_EXEC, action="defining a metric")
 
         def build(work: UnitOfWork) -> list[Aggregate]:
@@ -68,7 +70,7 @@ class CxExecUseCases(Commands):
                 operational_metric=operational_metric, scenario=scenario, pnl=pnl, unit=unit,
                 direction=direction, baseline=baseline, target=target, target_date=target_date,
                 customer_threshold=customer_threshold, importance=importance,
-                satisfaction=satisfaction, actor=principal.actor)
+                satisfaction=satisfaction, kind=kind, actor=principal.actor)
             work.require_absent(metric.id, f"metric {code} exists already", field="code")
             return [metric]
 

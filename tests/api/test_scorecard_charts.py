@@ -26,7 +26,7 @@ def test_the_scorecard_charts_have_dates_scales_limits_and_intervals() -> None:
             assert page.status_code == 200, page.text
             charts = re.findall(r'<svg class="chart trend scorecard-chart".*?</svg>', page.text,
                                 re.S)
-            assert len(charts) == 9
+            assert len(charts) == 11  # the nine metrics, NPS and STAFF (demo history)
             for chart in charts:
                 months = re.findall(r'class="x-tick"[^>]*>([A-Z][a-z]{2} \d{4})<', chart)
                 assert len(months) >= 3 and (months[0], months[-1]) == ("Jun 2026", "Nov 2026")

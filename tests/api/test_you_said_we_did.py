@@ -136,7 +136,7 @@ def test_cxgov_feed_prints_text_json_and_the_two_feeds(
     jsonfeed = json.loads(runner.invoke(cli, ["feed", "--format", "jsonfeed"]).output)
     assert len(jsonfeed["items"]) == 11 and "feed_url" not in jsonfeed
     stories = json.loads(runner.invoke(cli, ["feed", "--format", "json"]).output)
-    assert len(stories) == 9
+    assert len(stories) == 10  # the nine metrics and NPS (STAFF, an EX metric, has none)
 
 
 def test_cxgov_demo_applies_the_history_once(tmp_path: Path,

@@ -61,11 +61,12 @@ def test_the_first_demo_shows_data_on_every_page(browser: webdriver.Chrome, serv
     assert len(driver.find_elements(By.CSS_SELECTOR, "#by-pnl tbody tr")) >= 4
     screenshot(driver, "demo-ledger")
 
-    # scorecard: nine cards, none grey, each with a current value and a trend
+    # scorecard: eleven cards (the nine metrics, NPS and the employee metric STAFF), none
+    # grey, each with a current value and a trend
     driver.get(f"{server}/dashboard/scorecard")
     wait_for(driver, "article.metric")
     cards = driver.find_elements(By.CSS_SELECTOR, "article.metric")
-    assert len(cards) == 9
+    assert len(cards) == 11
     assert driver.find_elements(By.CSS_SELECTOR, "article.metric .rag-grey") == []
     assert all(card.find_elements(By.CSS_SELECTOR, "svg") for card in cards)
     assert "Current" in cards[0].text and "\u2013" not in cards[0].find_element(
