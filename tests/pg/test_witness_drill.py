@@ -318,3 +318,22 @@ def test_a_rotation_the_old_key_signed_is_trusted_with_the_old_public_key(
     tampered["new_public_key"] = tampered["old_public_key"][:-4] + "AAA="
     (tmp_path / "forged.jsonl").write_text(json.dumps(tampered))
     assert verifier_cli.main([*base, "--key-rotations", str(tmp_path / "forged.jsonl")]) == 1
+
+
+def test_the_served_tree_is_appended_not_rebuilt_per_request(
+        runtime: Runtime, client: TestClient, pg_url: str) -> None:
+    world = World(runtime.app)
+    world.submit("I01", cost_m="4")
+    log = http_log(client)
+    first = merkle_log.current(runtime.app)
+    before = parse_note_lenient(log.checkpoint())[0]
+    world.submit("I02", cost_m="4")
+    after = parse_note_lenient(log.checkpoint())[0]
+    grown = merkle_log.current(runtime.app)
+    assert after.size > before.size and grown.tree is first.tree  # the same tree, appended
+    assert grown.tree.root(before.size) == before.root
+    rewrite(pg_url, "UPDATE cxgov_chain SET entry_hash = sha256(entry_hash) "
+                    "WHERE position = (SELECT max(position) FROM cxgov_chain)")
+    rebuilt = merkle_log.current(runtime.app)
+    assert rebuilt.tree is not first.tree and rebuilt.size == grown.size  # the tip changed
+    assert rebuilt.tree.root() != grown.tree.root(grown.size)
