@@ -14,11 +14,12 @@ from auditverify.bundle import BundleError, load_checkpoints, load_receipts, ver
 from auditverify.cli import render
 from auditverify.encoding import micros
 from auditverify.keys import key_id, load_public_key, public_key_pem
-from auditverify.live import verify_database
+from auditverify.live import chain_entries, verify_database
 from auditverify.model import Report
 from auditverify.note import NoteError, parse_note
 from auditverify.policy import Policy, parse_duration
-from auditverify.rotation import sign_rotation, trusted_keys
+from auditverify.rotation import load_rotations, sign_rotation, trusted_keys
+from auditverify.treeheads import bundle_entries, check_witnessed, with_witnesses
 from domain.errors import CxgovError
 from governance.bootstrap import Runtime, SchemaNotMigrated, bootstrap
 from governance.settings import get_settings
@@ -215,13 +216,32 @@ def verify_command(
     max_age: Annotated[str | None, typer.Option(
         "--max-age", help="Fail unless the newest valid checkpoint is at most this old "
                           "(3600, 90m, 2h, 7d).")] = None,
+    require_witness: Annotated[list[str] | None, typer.Option(
+        "--require-witness", help="NAME=KEY of a witness whose cosignature the history needs "
+                                  "(repeat): it must extend every checkpoint the quorum "
+                                  "cosigned.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        "--quorum", help="How many of the required witnesses suffice (default: all).")] = None,
+    cosigned: Annotated[list[Path] | None, typer.Option(
+        "--cosigned", help="A checkpoint as your witnesses cosigned it (repeat).")] = None,
+    key_rotations: Annotated[Path | None, typer.Option(
+        "--key-rotations", help="Signed key rotations (cxgov audit key-rotations): a key "
+                                "a key you gave handed over to is trusted.")] = None,
 ) -> None:
     """Verify hashes, linkage, versions, seals, checkpoints and receipts, and the policy
     given (exit 1 if tampered or the policy is not met)."""
     try:
         policy = Policy(anchored_through=anchored_through, min_checkpoints=min_checkpoints,
                         max_age_s=None if max_age is None else parse_duration(max_age))
-        keys = [load_public_key(k) for k in public_key]
+        keys = trusted_keys([load_public_key(k) for k in public_key],
+                            load_rotations(key_rotations) if key_rotations else [])
+        witnesses = {}
+        for item in require_witness or []:
+            name, sep, key = item.partition("=")
+            if not sep:
+                raise ValueError(f"--require-witness takes NAME=KEY, not {item!r}")
+            witnesses[name] = load_public_key(key)
+        notes = [p.read_text(encoding="utf-8") for p in cosigned or []]
         kept = load_checkpoints(checkpoints) if checkpoints else []
         kept_receipts = load_receipts(receipts) if receipts else []
         report: Report
@@ -233,6 +253,12 @@ def verify_command(
                 assert runtime.database_url is not None
                 report = verify_database(runtime.database_url, public_keys=keys,
                                          trusted_checkpoints=kept, receipts=kept_receipts)
+                entries = chain_entries(runtime.database_url) if witnesses else []
+        if witnesses:
+            if bundle is not None:
+                entries = bundle_entries(bundle)
+            report = with_witnesses(report, check_witnessed(entries, notes, keys, witnesses,
+                                                            quorum=quorum))
     except (BundleError, OSError, ValueError, KeyError) as exc:
         raise _fail(f"unusable input: {exc}") from None
     report = policy.check(report)

@@ -208,7 +208,8 @@ def kinds(report: dict[str, object]) -> set[str]:
 
 
 def test_the_witness_drill(runtime: Runtime, client: TestClient, pg_url: str, tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+                           capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
     keys = {"a": Ed25519PrivateKey.generate(), "b": Ed25519PrivateKey.generate()}
     witnesses = {name: Witness(tmp_path / f"witness-{name}", name, key,
                                {"cxgov": KEY.public_key()}) for name, key in keys.items()}
@@ -264,6 +265,26 @@ def test_the_witness_drill(runtime: Runtime, client: TestClient, pg_url: str, tm
             observe_log(w, log)
     status, report = verify(pg_url, tmp_path, keys, [str(n) for n in last.values()], capsys)
     assert status == 1 and "witnessed_forked" in kinds(report)
+    # the same from the service's own command line: cxgov audit verify --require-witness
+    from typer.testing import CliRunner
+
+    from governance.entrypoints.audit import audit_app
+    from governance.settings import get_settings
+
+    monkeypatch.setenv("CXGOV_DATABASE_URL", pg_url)
+    monkeypatch.setenv("CXGOV_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(audit_app, [
+            "verify", "--public-key", str(tmp_path / "log.pem"), "--json",
+            "--require-witness", f"a={tmp_path / 'a.pem'}",
+            "--require-witness", f"b={tmp_path / 'b.pem'}",
+            "--cosigned", str(tmp_path / "cosigned-0.note"),
+            "--cosigned", str(tmp_path / "cosigned-1.note")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "witnessed_forked" in kinds(json.loads(result.stdout))
     # the service still stores what the witnesses cosigned, but nothing for the fork
     assert log.witnessed()[0]["size"] == size
     status, report = verify(pg_url, tmp_path, keys, [log.checkpoint()], capsys)
