@@ -122,3 +122,104 @@ def cut_line_rank(funded_ranks: Sequence[int], recommended_ranks: Sequence[int])
     """The lowest rank above the cut line: funded already, or funded by the walk."""
     ranks = [*funded_ranks, *recommended_ranks]
     return max(ranks) if ranks else None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A guardrail as the walk takes it: bounds on what the walk adds within a group of codes
+    (the policy's share of the pool, or its amount, less what the group has funded already)."""
+
+    codes: frozenset[str]
+    minimum: Decimal | None
+    maximum: Decimal | None
+
+
+def guarded_funded(
+    items: Sequence[Item], budget: Decimal, already_funded: frozenset[str], limits: Sequence[Limit]
+) -> set[str]:
+    """The guarded walk (decision 107): mandatory work first, as always; then, guardrail by
+    guardrail in the policy's order, the best-ranked members that add value, each with its
+    unfunded prerequisites, until the group's minimum is met (skipped when it would not fit or
+    would pass any maximum); then the usual rank-order walk, skipping what would pass a
+    maximum."""
+    items = sorted(items, key=lambda it: (it.rank, it.code))
+    index = {it.code: n for n, it in enumerate(items)}
+    deps: list[list[int]] = [[] for _ in items]
+    impossible = [False] * len(items)
+    for n, it in enumerate(items):
+        for code in it.requires:
+            if code in index:
+                deps[n].append(index[code])
+            elif code not in already_funded:
+                impossible[n] = True
+    dependants: list[list[int]] = [[] for _ in items]
+    for n, needs in enumerate(deps):
+        for d in needs:
+            dependants[d].append(n)
+    for n in _closure([n for n, bad in enumerate(impossible) if bad], dependants):
+        impossible[n] = True
+    mandatory = _closure([n for n, it in enumerate(items) if it.mandatory], deps)
+    order = _prerequisites_first([n for n in range(len(items)) if n in mandatory], deps) + [
+        n for n in range(len(items)) if n not in mandatory
+    ]
+    place = {n: p for p, n in enumerate(order)}
+    eligible = [
+        not impossible[n] and (n in mandatory or items[n].value > 0) for n in range(len(items))
+    ]
+    funded = [False] * len(items)
+    spend = [Decimal(0)] * len(limits)
+    spent = Decimal(0)
+
+    def fund(members: list[int]) -> None:
+        nonlocal spent
+        for n in members:
+            funded[n] = True
+            spent += items[n].cost
+            for g, limit in enumerate(limits):
+                if items[n].code in limit.codes:
+                    spend[g] += items[n].cost
+
+    def passes_maximum(members: list[int]) -> bool:
+        for g, limit in enumerate(limits):
+            added = sum(
+                (items[n].cost for n in members if items[n].code in limit.codes), Decimal(0)
+            )
+            if limit.maximum is not None and spend[g] + added > limit.maximum:
+                return True
+        return False
+
+    with localcontext() as exact:
+        exact.prec = 60  # sums of money, exactly
+        for n in (n for n in order if n in mandatory):
+            if impossible[n] or not all(funded[d] for d in deps[n]):
+                continue
+            if spent + items[n].cost <= budget:
+                fund([n])
+        for g, limit in enumerate(limits):
+            if limit.minimum is None:
+                continue
+            for n in order:
+                if spend[g] >= limit.minimum:
+                    break
+                it = items[n]
+                if it.code not in limit.codes or funded[n] or n in mandatory or not eligible[n]:
+                    continue
+                if it.value <= 0:
+                    continue
+                needed = sorted(
+                    (j for j in _closure([n], deps) if not funded[j]), key=place.__getitem__
+                )
+                if any(not eligible[j] for j in needed):
+                    continue
+                if spent + sum((items[j].cost for j in needed), Decimal(0)) > budget:
+                    continue
+                if not passes_maximum(needed):
+                    fund(needed)
+        for n in order:
+            if funded[n] or n in mandatory or items[n].value <= 0:
+                continue
+            if impossible[n] or not all(funded[d] for d in deps[n]):
+                continue
+            if spent + items[n].cost <= budget and not passes_maximum([n]):
+                fund([n])
+    return {items[n].code for n in range(len(items)) if funded[n]}

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from auditverify.cutline import Item, cut_line_rank, greedy_funded
+from auditverify.cutline import Item, Limit, cut_line_rank, greedy_funded, guarded_funded
 from auditverify.model import Finding, Row
 from auditverify.rankcheck import compare_record
 
@@ -83,6 +83,8 @@ class _Initiative:
     code: str
     proposal: dict[str, Any]
     seq: int
+    kind: str = "pnl"
+    pnl: str | None = None
     status: str = "submitted"
     gates: dict[str, Decimal] = field(default_factory=dict)  # gate name -> tranche
 
@@ -103,14 +105,16 @@ class Entry:
 
 @dataclass(frozen=True)
 class Ranking:
-    """A period's ranking at a log position, with the greedy cut line (None when the policy
-    in force has guardrails: not re-derived) and the plan of record, if any."""
+    """A period's ranking at a log position, with the greedy cut line (the guarded one under
+    a policy with guardrails: then `unguarded` holds the plain walk's cut line and codes, as
+    the service judged before it enforced guardrails) and the plan of record, if any."""
 
     entries: tuple[Entry, ...]
     available: Decimal | None
     cut_line_rank: int | None
     guardrails: bool
     plan: tuple[str, frozenset[str]] | None
+    unguarded: tuple[int | None, frozenset[str]] | None = None
 
     def entry(self, code: str) -> Entry | None:
         """The entry of an initiative, if it is in contention."""
@@ -149,8 +153,9 @@ class _History:
         elif name == "Initiative.Submitted":
             pool = next((p for p, ids in self.enlisted.items() if originator in ids), "")
             seq = self.enlisted.get(pool, []).index(originator) + 1 if pool else 0
-            self.initiatives[originator] = _Initiative(pool, str(data["period"]), data["code"],
-                                                       data["proposal"], seq)
+            self.initiatives[originator] = _Initiative(
+                pool, str(data["period"]), data["code"], data["proposal"], seq,
+                str(data.get("kind") or "pnl"), data.get("pnl"))
         elif name == "Initiative.Revised":
             self.initiatives[originator].proposal.update(data["changes"])
         elif name in STATUS:
@@ -173,10 +178,36 @@ class _History:
             elif name == "FundingPool.FundsReleased":
                 pool[2] -= data["amount"]
 
-    def available(self, pool_id: str) -> Decimal | None:
-        """What the pool still has: cap percent of OpEx, less what is committed, not released."""
+    def amount(self, pool_id: str) -> Decimal | None:
+        """The pool: cap percent of OpEx."""
         pool = self.pools.get(pool_id)
-        return None if pool is None else pool[0] * pool[1] / Decimal(100) - pool[2]
+        return None if pool is None else pool[0] * pool[1] / Decimal(100)
+
+    def available(self, pool_id: str) -> Decimal | None:
+        """What the pool still has: the pool less what is committed and not released."""
+        amount = self.amount(pool_id)
+        return None if amount is None else amount - self.pools[pool_id][2]
+
+    def limits(self, pool_id: str, members: list[tuple[_Initiative, dict[str, Any], str]],
+               ) -> list[Limit]:
+        """The policy's guardrails as amounts on what the walk adds (decision 123): each bound
+        (a share of the pool, or an amount) less the cost of the group's funded work."""
+        pool = self.amount(pool_id)
+        out = []
+        for g in (self.terms or {}).get("guardrails") or []:
+            group = [(i, proposal, status) for i, proposal, status in members
+                     if _matches(g, i, proposal)]
+            committed = sum((p["cost"] for _, p, status in group if status in FUNDED),
+                            Decimal(0))
+            bounds = []
+            for share, amount in (("min_share", "min_amount"), ("max_share", "max_amount")):
+                bound = g.get(amount)
+                if bound is None and g.get(share) is not None and pool is not None:
+                    bound = g[share] * pool
+                bounds.append(None if bound is None else bound - committed)
+            out.append(Limit(frozenset(i.code for i, _, status in group if status in UNDECIDED),
+                             bounds[0], bounds[1]))
+        return out
 
     def score(self, proposal: dict[str, Any]) -> tuple[Decimal, Decimal]:
         """CIP, and CIP per cost unit, exactly as the published model defines them."""
@@ -226,18 +257,30 @@ class _History:
         guardrails = bool(self.terms.get("guardrails"))
         available = self.available(target.period_pool)
         recommended: set[str] = set()
-        if not guardrails and available is not None:
+        unguarded: set[str] = set()
+        if available is not None:
             items = [Item(i.code, n, cost, cip, bool(i.proposal.get("mandatory")),
                           tuple(map(str, i.proposal.get("dependencies") or ())))
                      for n, (_, i, cip, _, status, cost) in enumerate(scored, 1)
                      if status in UNDECIDED]
-            recommended = greedy_funded(items, available, funded)
+            recommended = unguarded = greedy_funded(items, available, funded)
+            if guardrails:
+                members = [(i, {**i.proposal, "cost": cost}, status)
+                           for _, i, _, _, status, cost in scored]
+                recommended = guarded_funded(items, available, funded,
+                                             self.limits(target.period_pool, members))
         entries = tuple(Entry(i.code, n, cip, score, cost, status, i.code in funded,
                               i.code in recommended)
                         for n, (_, i, cip, score, status, cost) in enumerate(scored, 1))
-        cut = None if guardrails else cut_line_rank(
-            [e.rank for e in entries if e.funded], [e.rank for e in entries if e.recommended])
-        return Ranking(entries, available, cut, guardrails, self.plans.get(target.period))
+        funded_ranks = [e.rank for e in entries if e.funded]
+        cut = cut_line_rank(funded_ranks, [e.rank for e in entries if e.recommended])
+        plain = None
+        if guardrails:
+            plain = (cut_line_rank(funded_ranks, [e.rank for e in entries
+                                                  if e.code in unguarded]),
+                     frozenset(unguarded))
+        return Ranking(entries, available, cut, guardrails, self.plans.get(target.period),
+                       plain)
 
     def rank_of(self, initiative_id: str) -> int | None:
         """The initiative's rank among its period's initiatives in contention."""
@@ -245,6 +288,19 @@ class _History:
         ranking = self.ranking(initiative_id)
         entry = None if ranking is None or target is None else ranking.entry(target.code)
         return None if entry is None else entry.rank
+
+
+def _matches(guardrail: dict[str, Any], initiative: _Initiative,
+             proposal: dict[str, Any]) -> bool:
+    """Whether an initiative is in a guardrail's group (domain.policy.Guardrail.matches)."""
+    dimension, value = guardrail["dimension"], guardrail["value"]
+    if dimension == "kind":
+        return bool(initiative.kind == value)
+    if dimension == "pnl":
+        return bool((initiative.pnl or "CX") == value)
+    if dimension == "touchpoint":
+        return value in (proposal.get("touchpoints") or ())
+    return value in (proposal.get("functional_areas") or ())
 
 
 @dataclass(frozen=True)
@@ -309,9 +365,10 @@ def compare(history: _History, want: _Wanted) -> list[Finding]:
         if want.gate is not None and target is not None:
             asking = target.gates.get(want.gate)
         ranking = history.ranking(want.initiative_id, asking)
+        needs = tuple(map(str, (target.proposal.get("dependencies") or ()) if target else ()))
         return compare_record(want.position, want.name, want.record, ranking,
                               target.code if target else None, history.policy_version,
-                              tranche=want.gate is not None)
+                              tranche=want.gate is not None, dependencies=needs)
     except READ_ERRORS as exc:
         return [Finding("decision_rank_mismatch", want.position,
                         f"the decision's rank cannot be replayed from the log "

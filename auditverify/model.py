@@ -183,6 +183,7 @@ TAMPER_KINDS: dict[str, str] = {
     "decision_rank_mismatch": "rule", "segregation_of_duties": "rule", "four_eyes": "rule",
     "pool_arithmetic": "rule", "departure_flag": "rule", "decision_score_mismatch": "rule",
     "policy_version": "rule", "cut_line": "rule", "recommended_flag": "rule",
+    "dependency_not_funded": "rule",
     "not_rederived": "none",
     "gap": "none", "foreign_key_offered": "none", "unanchored": "unanchored",
     "policy_anchored_through": "truncated", "policy_min_checkpoints": "deleted",

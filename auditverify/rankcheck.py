@@ -9,10 +9,14 @@ Each disagreement is a finding named after the rule, at the decision's position:
 - `recommended_flag`: `recommended` is not what the recommendation (or the period's plan of
   record, which the record must name) says of the initiative;
 - `departure_flag`: judged against the re-derived recommendation, the decision departs from it
-  without a written rationale (comply or explain).
+  without a written rationale (comply or explain);
+- `dependency_not_funded`: an approval (first or final) of an initiative whose dependencies
+  were not all funded (approved or delivered) in the period then.
 
-A policy with guardrails changes the cut line's walk; under one, the cut line and the
-`recommended` flag are not re-derived: an info note `not_rederived`, never a false finding.
+Under a policy with guardrails the cut line is the guarded walk's (decision 107). Decisions
+recorded before the service enforced guardrails (decision 123) were judged by the plain walk:
+a record that matches the plain walk but not the guarded one is an info note
+`not_rederived` (which walk cannot be told from the log), never a false finding.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ def compare_record(
     policy_version: int | None,
     *,
     tranche: bool,
+    dependencies: tuple[str, ...] = (),
 ) -> list[Finding]:
     """Every rule the record breaks against `ranking` (the period ranked at the record's
     ranking position; for a tranche, with the initiative asking for the tranche)."""
@@ -75,31 +80,9 @@ def compare_record(
             f"the decision names policy version {version}; version "
             f"{policy_version} was in force at its ranking position",
         )
-    if ranking.guardrails:
-        found.append(
-            Finding(
-                "not_rederived",
-                position,
-                f"not re-derived: guardrails (the policy in force at position "
-                f"{record['ranking_position']} has guardrails; the cut line"
-                f"{'' if ranking.plan and not tranche else ' and the recommended flag'} are taken "
-                "from the record)",
-                severity="info",
-                tamper="none",
-            )
-        )
-    else:
-        cut = _int_or_none(record["cut_line_rank"])
-        if cut != ranking.cut_line_rank:
-            add(
-                "cut_line",
-                f"the decision recorded the cut line at rank {cut}; the greedy "
-                f"recommendation from {ranking.available} available puts it at "
-                f"{ranking.cut_line_rank}",
-            )
+    cut = _int_or_none(record["cut_line_rank"])
     plan = None if tranche else ranking.plan
     named = record.get("plan")
-    expected: bool | None = None
     if plan is not None:
         expected = code in plan[1]
         if named != plan[0]:
@@ -108,22 +91,54 @@ def compare_record(
                 f"the decision names plan of record {named!r}; the log "
                 f"has {plan[0]!r} in force for the period then",
             )
-    elif named is not None and not tranche:
-        add(
-            "recommended_flag",
-            f"the decision names plan of record {named!r}; the log has none for the period then",
-        )
-    elif not ranking.guardrails:
+    else:
         expected = entry.recommended
-    if expected is None:
-        return found
-    if bool(record["recommended"]) != expected:
+        if named is not None and not tranche:
+            add(
+                "recommended_flag",
+                f"the decision names plan of record {named!r}; the log "
+                "has none for the period then",
+            )
+    recorded = bool(record["recommended"])
+    cut_line, walked = ranking.cut_line_rank, entry.recommended
+    if ranking.unguarded is not None and (cut, recorded if plan is None else walked) != (
+        cut_line,
+        walked,
+    ):
+        plain_cut, plain_codes = ranking.unguarded
+        if (cut, recorded if plan is None else code in plain_codes) == (
+            plain_cut,
+            code in plain_codes,
+        ):
+            found.append(
+                Finding(
+                    "not_rederived",
+                    position,
+                    "judged by the cut line without guardrails, as the service did before it "
+                    "enforced them (decision 123): under the guardrails in force the cut line "
+                    f"is at {cut_line} and {'recommends' if walked else 'does not recommend'} "
+                    f"{code}",
+                    severity="info",
+                    tamper="none",
+                )
+            )
+            cut_line, walked = plain_cut, code in plain_codes
+            expected = expected if plan is not None else walked
+    if cut != cut_line:
+        add(
+            "cut_line",
+            f"the decision recorded the cut line at rank {cut}; the greedy "
+            f"recommendation from {ranking.available} available"
+            f"{' under the guardrails' if ranking.guardrails else ''} puts it at "
+            f"{cut_line}",
+        )
+    if recorded != expected:
         against = f"the plan of record {plan[0]!r}" if plan else "the greedy recommendation"
         add(
             "recommended_flag",
-            f"the decision recorded recommended={bool(record['recommended'])}; {against} "
+            f"the decision recorded recommended={recorded}; {against} "
             f"{'funds' if expected else 'does not fund'} {code} (rank {entry.rank}, cut line "
-            f"at {ranking.cut_line_rank})",
+            f"at {cut_line})",
         )
     approving = tranche or record["outcome"] == "approve"
     if expected != approving and not str(record.get("rationale") or "").strip():
@@ -133,4 +148,12 @@ def compare_record(
             f"{'outside' if approving else 'inside'} the re-derived recommendation is a "
             "departure; it carries no written rationale (comply or explain)",
         )
+    if approving and not tranche:  # an approval needs every dependency funded first
+        funded = {e.code for e in ranking.entries if e.funded}
+        missing = [d for d in dependencies if d not in funded]
+        if missing:
+            add(
+                "dependency_not_funded",
+                f"{code} was approved before {', '.join(missing)}, which it depends on, was funded",
+            )
     return found

@@ -12,9 +12,21 @@ from domain.errors import CxgovError
 from domain.initiative import Gate
 from domain.policy import Guardrail, PolicyTerms
 from governance.app import Governance
-from tests.builders import CX_CHIEF, CX_DEPUTY, FINANCE_LEAD, RB_OWNER, M, World
+from tests.builders import CX_CHIEF, CX_DEPUTY, FINANCE_LEAD, INS_OWNER, RB_OWNER, M, World
 
 EXECUTIVES = (CX_CHIEF, CX_DEPUTY)
+GUARDRAILS = (
+    (Guardrail("pnl", "RB", max_share=Decimal("0.3")),),
+    (Guardrail("pnl", "INS", min_share=Decimal("0.2")),),
+    (
+        Guardrail("pnl", "INS", min_share=Decimal("0.1"), max_share=Decimal("0.25")),
+        Guardrail("touchpoint", "Web", max_amount=Decimal(40) * M),
+    ),
+    (
+        Guardrail("functional_area", "IT", min_amount=Decimal(15) * M),
+        Guardrail("pnl", "RB", max_share=Decimal("0.5")),
+    ),
+)
 
 
 def rows_of(gov: Governance) -> list[Row]:
@@ -30,7 +42,8 @@ def generate(seed: int, *, steps: int = 30) -> tuple[Governance, World]:
     """A random clean history through the service's commands: submissions (some mandatory,
     some depending on others), decisions by two executives with and without a rationale (the
     refused ones leave no event), tranches, revisions, spend, descopes, stops, restatements, a
-    plan of record or guardrails in some histories."""
+    plan of record or guardrails (P&L, touchpoint, functional area; shares and amounts) in
+    some histories."""
     rnd = random.Random(seed)
     gov = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     world = World(
@@ -42,9 +55,12 @@ def generate(seed: int, *, steps: int = 30) -> tuple[Governance, World]:
         code = f"I{n:02d}"
         mandatory = rnd.random() < 0.15
         needs = tuple(rnd.sample(codes, 1)) if codes and rnd.random() < 0.2 else ()
+        owner = rnd.choice([(RB_OWNER, "RB"), (RB_OWNER, "RB"), (INS_OWNER, "INS")])
         ids.append(
             world.submit(
                 code,
+                by=owner[0],
+                pnl=owner[1],
                 cost_m=str(rnd.randint(1, 25)),
                 confidence=rnd.choice(["0.5", "0.8", "1"]),
                 impacts=(
@@ -57,14 +73,14 @@ def generate(seed: int, *, steps: int = 30) -> tuple[Governance, World]:
             )
         )
         codes.append(code)
-    if rnd.random() < 0.15:  # guardrails: the cut line is not re-derived (info notes)
+    if rnd.random() < 0.3:  # guardrails: the guarded cut line (decisions 107, 123)
         gov.adopt_policy(
             CX_CHIEF,
             rationale="guardrails",
             terms=PolicyTerms(
                 weights={"M1": 60, "M2": 40},
                 four_eyes_threshold=Decimal(10) * M,
-                guardrails=(Guardrail("pnl", "RB", max_share=Decimal("0.9")),),
+                guardrails=rnd.choice(GUARDRAILS),
             ),
         )
     if rnd.random() < 0.15:  # a plan of record: decisions are judged against it

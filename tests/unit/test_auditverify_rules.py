@@ -76,9 +76,11 @@ class Log:
                         actor="chris", terms={"weights": {}, "cost_unit": M,
                                               "four_eyes_threshold": Decimal(threshold_m) * M})
 
-    def submit(self, cost_m: int, *, by: str = "rob", mandatory: bool = True) -> str:
+    def submit(self, cost_m: int, *, by: str = "rob", mandatory: bool = True,
+               closes: int | None = None, needs: tuple[str, ...] = ()) -> str:
         """Enlist and submit an initiative costing `cost_m` millions (not mandatory: no
-        value, so never recommended)."""
+        value, so never recommended, unless it `closes` that many points of metric M1's gap,
+        reach 1)."""
         initiative = str(uuid4())
         code = f"I{len(self.cost) + 1:02d}"
         self.cost[initiative] = Decimal(cost_m) * M
@@ -87,9 +89,11 @@ class Log:
         self.add(initiative, "Initiative.Submitted", period="FY2027", code=code, kind="pnl",
                  pnl="RB", actor=by, proposal={"cost": self.cost[initiative],
                                                "confidence": Decimal("0.8"),
-                                               "expected_impacts": [],
+                                               "expected_impacts": [] if closes is None else [
+                                                   {"metric": "M1", "reach": Decimal(1),
+                                                    "expected_value": Decimal(closes)}],
                                                "mandatory": mandatory,
-                                               "dependencies": []})
+                                               "dependencies": list(needs)})
         return initiative
 
     def revise(self, initiative: str, *, by: str, cost_m: int | None = None) -> int:
@@ -437,18 +441,36 @@ def ranked(log: Log) -> list[tuple[str, int | None, str]]:
     return [(f.kind, f.position, f.severity) for f in found]
 
 
-def test_a_forged_cut_line_is_found_and_guardrails_are_an_info_note() -> None:
+def test_a_forged_cut_line_is_found() -> None:
     log = Log()
-    a, b = log.submit(3), log.submit(4)
+    a = log.submit(3)
+    log.submit(4)
     wrong = log.approve(a, actor="dana", cut_line_rank=1)  # the walk funds both: rank 2
     assert ranked(log) == [("cut_line", wrong, "error")]
+
+
+def test_the_guarded_cut_line_is_re_derived_and_the_plain_walk_is_an_info_note() -> None:
+    """Under a guardrail (RB at most 30% of the 100 M pool) the walk funds I01 and stops
+    there; a record of the plain walk (decided before the service enforced guardrails) is a
+    note; a cut line neither walk gives is a finding."""
+    log = Log()
+    log.add(str(uuid4()), "CustomerSuccessMetric.Defined", code="M1", baseline=Decimal(0),
+            target=Decimal(100))
     log.add(POLICY, "ScoringPolicy.Adopted", policy_version=2, rationale="g", actor="chris",
-            terms={"weights": {}, "cost_unit": M, "four_eyes_threshold": 10 * M,
+            terms={"weights": {"M1": 100}, "cost_unit": M, "four_eyes_threshold": 50 * M,
                    "guardrails": [{"dimension": "pnl", "value": "RB",
-                                   "max_share": Decimal("0.5")}]})
-    noted = log.approve(b, actor="dana", rank=2, cut_line_rank=7, policy_version=2)
-    assert ranked(log) == [("cut_line", wrong, "error"), ("not_rederived", noted, "info")]
-    assert "not re-derived: guardrails" in check_decisions(lambda: log.rows)[1][1].detail
+                                   "max_share": Decimal("0.3")}]})
+    a = log.submit(20, mandatory=False, closes=50)  # CIP 0.8 x 100 x 0.5 = 40, score 2
+    b = log.submit(20, mandatory=False, closes=50)
+    scored = {"score": Decimal(2), "cip": Decimal(40), "policy_version": 2}
+    log.approve(a, actor="dana", rank=1, cut_line_rank=1, **scored)  # guarded: b passes 30 M
+    plain = log.decide(b, "Initiative.Rejected", actor="dana", outcome="reject",
+                       rationale="x", rank=2, cut_line_rank=2, **scored)  # plain walk: both
+    assert ranked(log) == [("not_rederived", plain, "info")]
+    c = log.submit(5, mandatory=False, closes=50)  # score 8: rank 1, fits the guardrail
+    wrong = log.decide(c, "Initiative.Deferred", actor="dana", outcome="defer", rationale="w",
+                       cut_line_rank=5, score=Decimal(8), cip=Decimal(40), policy_version=2)
+    assert ranked(log) == [("not_rederived", plain, "info"), ("cut_line", wrong, "error")]
 
 
 def test_a_record_against_a_plan_of_record_is_judged_against_the_plan() -> None:
@@ -474,3 +496,14 @@ def test_a_forged_score_or_rank_is_found() -> None:
     forged = log.approve(a, actor="dana", rank=1, score=Decimal(5), cut_line_rank=2)
     assert ranked(log) == [("decision_rank_mismatch", forged, "error"),
                            ("decision_score_mismatch", forged, "error")]
+
+
+def test_an_approval_before_its_dependency_is_funded_is_found() -> None:
+    log = Log()
+    first = log.submit(3)
+    second = log.submit(4, needs=("I01",))
+    early = log.approve(second, actor="dana", rank=2, cut_line_rank=2)
+    log.approve(first, actor="dana", rank=1, cut_line_rank=2)
+    third = log.submit(5, needs=("I01",))
+    log.approve(third, actor="chris", rank=3, cut_line_rank=3)  # I01 is funded by now
+    assert ranked(log) == [("dependency_not_funded", early, "error")]
