@@ -56,7 +56,7 @@ INITIATIVE_READERS = (*SEE_ALL_INITIATIVES, PNL_OWNER)
 BLANKED: dict[str, object] = {
     "id": None, "code": None, "title": None, "scenario": None, "confidence": None,
     "reason": None, "dependencies": [], "touchpoints": [], "functional_areas": [], "lines": [],
-    "redacted": True}
+    "jobs": [], "redacted": True}
 Card = TypeVar("Card", InitiativeCard, RankingRow)
 
 

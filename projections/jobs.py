@@ -79,7 +79,7 @@ def _served_opened(s: PortfolioState, e: ServedJobs.Opened) -> set[str]:
 def _served_linked(s: PortfolioState, e: ServedJobs.Linked) -> set[str]:
     found = s.served_jobs.setdefault(e.initiative_id, {"period": e.period, "code": e.code})
     found["jobs"] = list(e.jobs)
-    return set()
+    return {f"period:{found['period']}"}  # the ranking row lists the jobs
 
 
 JOB_HANDLERS: dict[type, Any] = {Job.Defined: _defined, Job.Rated: _rated,

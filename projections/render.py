@@ -17,6 +17,7 @@ from projections import feed
 from projections.codec import plain, plain_row
 from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
 from projections.feedback import evidence_count
+from projections.jobs import served_by
 from projections.scorestats import card_statistics
 from projections.signals import realisation
 from projections.state import (
@@ -68,6 +69,7 @@ def ranking(state: PortfolioState, period: str, terms: PolicyTerms | None = None
             "mandatory": p.mandatory, "dependencies": p.dependencies,
             "touchpoints": p.touchpoints, "functional_areas": p.functional_areas,
             "evidence": evidence_count(state, i.id),  # issue 15: feedback cited
+            "jobs": served_by(state, i.id),  # issue 15: the jobs it serves
             "policy_version": state.policy_version if terms is state.policy else None,
             "cut_line_rank": assessment.cut_line_rank,
             "lines": [{"metric": line.metric, "weight": line.weight, "reach": line.reach,

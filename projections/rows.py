@@ -78,6 +78,9 @@ class RankingRow(ReadRow):
     functional_areas: list[str]
     funded: bool
     id: str | None
+    jobs: list[str] = Field(default_factory=list, description=(
+        "The jobs to be done it says it serves (issue 15; `POST /v1/initiatives/{id}/jobs`); "
+        "blanked when the row is redacted."))
     kind: str
     lines: list[ScoreLine]
     mandatory: bool

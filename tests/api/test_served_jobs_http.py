@@ -71,6 +71,14 @@ def test_an_owner_links_jobs_and_the_job_map_shows_them_to_readers(
     assert runtime.app.position() == linked.json()["position"]
     assert serving(client, CX, "J1") == serving(client, RB, "J2") == ["FY2027/I01"]
     assert serving(client, INGEST, "J1") == []  # reads no initiative
+    # the ranking row lists the codes; another P&L's owner sees the row's place only
+    where = {"min_position": linked.json()["position"]}
+    mine = client.get("/v1/periods/FY2027/ranking", headers=RB, params=where).json()["items"]
+    assert next(r["jobs"] for r in mine if r["code"] == "I01") == ["J1", "J2"]
+    theirs = client.get("/v1/periods/FY2027/ranking", headers=CC, params=where).json()["items"]
+    blank = [r for r in theirs if r["redacted"] and r["id"] is None]
+    assert blank and all(r["jobs"] == [] for r in blank)
+    assert not any(r["jobs"] for r in theirs)
     # the audit log: who linked what, and what it served before
     got = client.get("/v1/audit/events", headers=CX,
                      params={"after": before, "min_position": linked.json()["position"]})
