@@ -87,6 +87,7 @@ class _Initiative:
     pnl: str | None = None
     status: str = "submitted"
     gates: dict[str, Decimal] = field(default_factory=dict)  # gate name -> tranche
+    scored: tuple[int, Decimal, Decimal] | None = None  # (scoring epoch, CIP, score)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,9 @@ class _History:
     pools: dict[str, list[Decimal]] = field(default_factory=dict)  # opex, cap, net committed
     plan_periods: dict[str, str] = field(default_factory=dict)  # plan of record id -> period
     plans: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)  # by period
+    places: dict[str, tuple[str, int]] = field(default_factory=dict)  # initiative -> pool, seq
+    by_pool: dict[str, list[_Initiative]] = field(default_factory=dict)
+    epoch: int = 0  # changes with the policy and the metric register: scores are stale then
 
     def apply(self, topic: str, originator: str, data: dict[str, Any]) -> None:
         name = topic.removeprefix("cxgov.")
@@ -139,10 +143,13 @@ class _History:
         if name == "CustomerSuccessMetric.Defined":
             self.metric_codes[originator] = data["code"]
             self.metrics[data["code"]] = (data["baseline"], data["target"])
+            self.epoch += 1
         elif name == "CustomerSuccessMetric.Retargeted":
             self.metrics[self.metric_codes[originator]] = (data["baseline"], data["target"])
+            self.epoch += 1
         elif name == "ScoringPolicy.Adopted":
             self.terms, self.policy_version = data["terms"], data.get("policy_version")
+            self.epoch += 1
         elif name.startswith("FundingPool."):
             self._apply_pool(name, originator, data)
         elif name == "PlanOfRecord.Started":
@@ -151,13 +158,14 @@ class _History:
             period = self.plan_periods[originator]
             self.plans[period] = (str(data["name"]), frozenset(map(str, data["codes"])))
         elif name == "Initiative.Submitted":
-            pool = next((p for p, ids in self.enlisted.items() if originator in ids), "")
-            seq = self.enlisted.get(pool, []).index(originator) + 1 if pool else 0
-            self.initiatives[originator] = _Initiative(
+            pool, seq = self.places.get(originator, ("", 0))
+            initiative = self.initiatives[originator] = _Initiative(
                 pool, str(data["period"]), data["code"], data["proposal"], seq,
                 str(data.get("kind") or "pnl"), data.get("pnl"))
+            self.by_pool.setdefault(pool, []).append(initiative)
         elif name == "Initiative.Revised":
             self.initiatives[originator].proposal.update(data["changes"])
+            self.initiatives[originator].scored = None
         elif name in STATUS:
             initiative = self.initiatives[originator]
             initiative.status = STATUS[name]
@@ -168,7 +176,9 @@ class _History:
         if name == "FundingPool.Opened":
             self.pools[originator] = [data["opex_total"], data["cap_percent"], Decimal(0)]
         elif name == "FundingPool.InitiativeEnlisted":
-            self.enlisted.setdefault(originator, []).append(uuid_key(data["initiative_id"]))
+            enlisted = self.enlisted.setdefault(originator, [])
+            enlisted.append(uuid_key(data["initiative_id"]))
+            self.places.setdefault(enlisted[-1], (originator, len(enlisted)))
         elif originator in self.pools:  # a pool never opened: the rules replay reports it
             pool = self.pools[originator]
             if name == "FundingPool.OpexRestated":
@@ -240,15 +250,18 @@ class _History:
         tie_break = self.terms.get("tie_break", ["cost", "submitted"])
         scored: list[tuple[tuple[Decimal | int, ...], _Initiative, Decimal, Decimal, str,
                            Decimal]] = []
-        for i in self.initiatives.values():
-            if i.period_pool != target.period_pool:
-                continue
+        for i in self.by_pool.get(target.period_pool, ()):
             proposal, status = i.proposal, i.status
             if i is target and asking is not None:
                 proposal, status = {**proposal, "cost": asking}, "submitted"
             if status not in IN_CONTENTION:
                 continue
-            cip, score = self.score(proposal)
+            if proposal is not i.proposal:
+                cip, score = self.score(proposal)
+            else:
+                if i.scored is None or i.scored[0] != self.epoch:
+                    i.scored = (self.epoch, *self.score(proposal))
+                _, cip, score = i.scored
             cost = proposal["cost"]
             key = (-score, *[cost if rule == "cost" else i.seq for rule in tie_break], i.seq)
             scored.append((key, i, cip, score, status, cost))
