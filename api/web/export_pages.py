@@ -1,8 +1,8 @@
 """Downloads of what a page shows (issue 17), as CSV or JSON, as of the position shown: the
 ranking in the view the URL asks for (sort, filters, search) with the decided list; the
 decided list alone; the ledger and its breakdowns; the scorecard; the signals inbox; the audit
-timeline; the plans side by side; fair shares. And, for auditors, the audit bundle
-(`api/web/audit_status.py`).
+timeline; the plans side by side; fair shares. And, for auditors only, the audit bundle
+(`api/web/audit_status.py`) as of the position the audit page shows.
 
 Each download reads through the same rule as its page (`read_as`, the page's role check): a
 row the reader may not read whole is exported as the page shows it (a ranked row of another
@@ -18,16 +18,18 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
-from api.web import export_tables, ranking_view
+from api.web import audit_status, export_tables, ranking_view
 from api.web.export_tables import Table
 from api.web.pages import Position, Text, User, refused
 from api.web.views import Page, open_page
-from governance.principal import Principal
+from governance.principal import AUDITOR, Principal
 
 router = APIRouter(include_in_schema=False)
 Format = Literal["csv", "json"]
@@ -184,3 +186,34 @@ for _name, (_reader, _what) in EXPORTS.items():
     for _fmt in FORMATS:
         router.add_api_route(f"/dashboard/export/{_name}.{_fmt}",
                              _endpoint(_name, _fmt, _reader, _what), methods=["GET"])
+
+
+# --- the audit bundle -------------------------------------------------------------------------
+
+
+@router.get("/dashboard/export/audit-bundle.jsonl")
+def audit_bundle(request: Request, who: User, as_of: Text = None,
+                 min_position: Position = None) -> Response:
+    """The audit bundle `python -m auditverify --bundle` reads (what `cxgov audit export`
+    writes), cut at the page's position: auditors only; PostgreSQL only (the in-memory store
+    keeps no hash chain)."""
+    page = open_page(request, who, as_of=as_of, min_position=min_position)
+    if not who.has(AUDITOR):
+        return page.render("missing.html", status=403,
+                           what="The audit bundle is for auditors (the auditor role).")
+    runtime = audit_status.runtime_of(request)
+    if runtime is None or runtime.database_url is None:
+        return page.render("missing.html", status=404, what=(
+            "No audit bundle here: the in-memory store keeps no hash chain (PostgreSQL does)."))
+    position = page.snapshot.position
+    folder = audit_status.bundle_folder()
+    try:
+        path, rows = audit_status.write_bundle_upto(runtime, Path(folder.name), position)
+    except BaseException:
+        folder.cleanup()
+        raise
+    return FileResponse(path, media_type="application/x-ndjson",
+                        filename=f"cxgov-audit-bundle-at-{position}.jsonl",
+                        headers={"X-Cxgov-Position": str(position), "X-Cxgov-Rows": str(rows),
+                                 "Cache-Control": "no-store"},
+                        background=BackgroundTask(folder.cleanup))

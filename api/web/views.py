@@ -64,6 +64,16 @@ for _name, _fn in {"money": money, "millions": millions, "number": number,
     templates.env.filters[_name] = _fn
 
 
+def audit_status(request: Request) -> Any:
+    """The store's live verification status, for the audit page (`api/web/audit_status.py`)."""
+    from api.web.audit_status import status_of  # it reads the store; only the audit page asks
+
+    return status_of(request)
+
+
+templates.env.globals["audit_status"] = audit_status
+
+
 @dataclass
 class Page:
     """One request's view of the read models: who, which period, as of which position.

@@ -192,3 +192,15 @@ def test_the_audit_timeline_downloads_for_auditors_as_of_the_position_shown(
                                              for e in then["events"]}
     with signed_in(runtime, "rob", "pnl_owner") as client:
         assert client.get("/dashboard/export/audit.csv").status_code == 403
+
+
+def test_the_audit_bundle_is_for_auditors_and_needs_the_hash_chain(runtime: Runtime) -> None:
+    with signed_in(runtime, "audit.one", "auditor") as client:
+        page = client.get("/dashboard/audit").text
+        assert 'id="verify-status">In-memory store' in page
+        assert 'id="export-bundle-jsonl"' not in page  # no chain, no bundle to offer
+        missing = client.get("/dashboard/export/audit-bundle.jsonl")
+        assert missing.status_code == 404 and "keeps no hash chain" in missing.text
+    for sub, role in (("cx.deputy", "cx_exec"), ("rob", "pnl_owner"), ("bot", "ingest")):
+        with signed_in(runtime, sub, role) as client:
+            assert client.get("/dashboard/export/audit-bundle.jsonl").status_code == 403
