@@ -63,6 +63,44 @@ class ProofPublic(BaseModel):
     old_size: int | None = None
 
 
+class CosignedCheckpoint(BaseModel):
+    """A checkpoint size that witnesses cosigned: its root and who cosigned it."""
+
+    size: int
+    root: str = Field(description="The tree's root hash at that size, base64.")
+    witnesses: list[str]
+
+
+class CosignedCheckpoints(BaseModel):
+    """The newest cosigned checkpoints, newest first."""
+
+    items: list[CosignedCheckpoint]
+
+
+class KeyRotationPublic(BaseModel):
+    """A key rotation the old key signed (keys and signature in base64)."""
+
+    old_key_id: str
+    new_key_id: str
+    old_public_key: str
+    new_public_key: str
+    rotated_at_us: int
+    signature: str
+
+
+class KeyRotations(BaseModel):
+    """Every signed key rotation, oldest first."""
+
+    items: list[KeyRotationPublic]
+
+
+#: The checkpoint is a C2SP signed note: text, not JSON (named so clients see its media type).
+NOTE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The signed note, then its stored witness cosignatures.",
+          "content": {"text/plain": {"schema": {"type": "string", "title": "SignedNote"}}}},
+}
+
+
 def _key(request: Request) -> Ed25519PrivateKey:
     try:
         return load_signing_key(request.app.state.runtime.settings, create=False)
@@ -77,7 +115,7 @@ def _log(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise AuditLogUnavailable(str(exc)) from None
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse, responses=READ)
+@router.get("/checkpoint", response_class=PlainTextResponse, responses={**READ, **NOTE_RESPONSE})
 def get_checkpoint(request: Request, s: ServicesDep, who: PrincipalDep,
                    size: Size = None) -> PlainTextResponse:
     """The log's signed checkpoint (C2SP tlog-checkpoint in signed-note text: origin, size,
@@ -125,18 +163,20 @@ def post_cosignature(body: CosignaturePost, s: ServicesDep,
     return CosignatureStored(witnesses=names, size=size)
 
 
-@router.get("/cosignatures", responses=READ)
+@router.get("/cosignatures", response_model=CosignedCheckpoints, responses=READ)
 def list_cosignatures(s: ServicesDep, who: PrincipalDep,
-                      limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+                      limit: Annotated[int, Query(ge=1, le=100)] = 20) -> CosignedCheckpoints:
     """The newest cosigned checkpoints: size, root and the witnesses (names only: fetch the
     checkpoint at that size to check the cosignatures themselves)."""
     require_audit_reader(who)
-    return {"items": _log(merkle_log.witnessed_sizes, s.gov, limit)}
+    return CosignedCheckpoints.model_validate(
+        {"items": _log(merkle_log.witnessed_sizes, s.gov, limit)})
 
 
-@router.get("/key-rotations", responses=READ)
-def list_key_rotations(s: ServicesDep, who: PrincipalDep) -> dict[str, Any]:
+@router.get("/key-rotations", response_model=KeyRotations, responses=READ)
+def list_key_rotations(s: ServicesDep, who: PrincipalDep) -> KeyRotations:
     """Every signed key rotation (the old key's signature over the new key), oldest first;
     `python -m auditverify --key-rotations` trusts a new key only through them."""
     require_audit_reader(who)
-    return {"items": [r.to_json() for r in _log(merkle_log.rotations, s.gov)]}
+    return KeyRotations.model_validate(
+        {"items": [r.to_json() for r in _log(merkle_log.rotations, s.gov)]})
