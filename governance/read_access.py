@@ -228,12 +228,15 @@ class PortfolioReader:
         return [row if sees_initiative(self.principal, cards.get(row.id or "", row))
                 else redacted(row) for row in rows]
 
-    def recommendation(self, period: str) -> Recommendation | None:
+    def recommendation(self, period: str, *, unfunded_offset: int = 0,
+                       unfunded_limit: int | None = None) -> Recommendation | None:
         """The recommendation (computed on the whole ranking, so it is the same for everyone),
-        with the codes and titles of initiatives the principal may not read blanked."""
+        with the codes and titles of initiatives the principal may not read blanked; one page
+        of the unfunded list (`unfunded_offset`, `unfunded_limit`; None: all)."""
         if not self.reads_initiatives:
             return None
-        found = self.snapshot.recommendation(period)
+        found = self.snapshot.recommendation(period, unfunded_offset=unfunded_offset,
+                                             unfunded_limit=unfunded_limit)
         if self.sees_all or found is None:
             return found
         shown = {r.code for r in self.ranking(period)} - {None}

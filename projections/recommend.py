@@ -87,12 +87,17 @@ def _statuses(rows: Sequence[RankingRow], ledger: Ledger, guardrails: Sequence[G
 
 def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
                    points: int = FRONTIER_POINTS,
-                   guardrails: Sequence[Guardrail] = ()) -> Recommendation:
+                   guardrails: Sequence[Guardrail] = (),
+                   unfunded_offset: int = 0,
+                   unfunded_limit: int | None = None) -> Recommendation:
     """Everything a CX executive needs to choose a portfolio for the remaining pool.
 
     With the policy's guardrails the greedy cut line, the optimum and the frontier honour them
     (decisions 107-109); a period whose candidates cannot meet them gets no optimum, the
     conflict in `problem` and the guardrails named in `infeasible_guardrails`.
+    `unfunded` lists one page of the unfunded initiatives in rank order (`unfunded_offset`,
+    at most `unfunded_limit`; None: all), with `unfunded_total` counting them all: their
+    extra budgets are the costly part, computed for that page only (decision 130).
     """
     available = Decimal(ledger.available)
     funded = frozenset(r.code for r in rows if r.funded and r.code is not None)
@@ -102,7 +107,11 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
         for r in rows if r.status in UNDECIDED and r.code is not None
     ]
     limits = _limits(rows, ledger, guardrails)
-    g = greedy(items, available, already_funded=funded, guardrails=limits)
+    stop = None if unfunded_limit is None else unfunded_offset + unfunded_limit
+    g = greedy(items, available, already_funded=funded, guardrails=limits,
+               extra_budgets=stop is None or stop > unfunded_offset,
+               extra_window=None if stop is None and not unfunded_offset
+               else (unfunded_offset, stop if stop is not None else len(items)))
     infeasible: list[str] = []
     unguarded: Sequence[str] | None = None
     try:
@@ -120,7 +129,7 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
     curve = frontier(items, points=points, budget_max=max(requested, available),
                      already_funded=funded, guardrails=limits) \
         if items and problem is None else []
-    reasons = {u.key: u for u in g.unfunded}
+    page = g.unfunded[unfunded_offset:stop]  # rank order, as greedy lists them
     by_code = {r.code: r for r in rows}
     return Recommendation.model_validate(plain_row({
         "period": ledger.period,
@@ -137,8 +146,10 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
             {"code": u.key, "rank": by_code[u.key].rank, "title": by_code[u.key].title,
              "reason_code": str(u.reason), "reason": u.text, "extra_budget": u.extra_budget,
              "in_optimum": bool(optimum and u.key in best.keys)}
-            for u in sorted(reasons.values(), key=lambda u: by_code[u.key].rank)
+            for u in page
         ],
+        "unfunded_total": len(g.unfunded),
+        "unfunded_offset": unfunded_offset,
         "overclaims": [o.model_dump() for o in overclaims(rows, set(g.funded) | funded)],
         "guardrails": _statuses(rows, ledger, guardrails, g.funded,
                                 best.keys if optimum else None, unguarded),

@@ -680,6 +680,9 @@ class Recommendation(ReadRow):
     frontier: list[FrontierPoint]
     unfunded: list[Unfunded]
     overclaims: list[Overclaim]
+    # one page of the unfunded list (decision 130); the defaults read a whole list
+    unfunded_total: int | None = None
+    unfunded_offset: int = 0
     # guardrails of the policy in force (issue 16); the default reads older rows
     guardrails: list[GuardrailStatus] = Field(default_factory=list)
     infeasible_guardrails: list[str] = Field(default_factory=list)

@@ -7,7 +7,7 @@ stored documents (`documents`, untyped, for the views and their tests) and the t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -58,6 +58,9 @@ class Snapshot:
     loader: Callable[[set[str] | None], PortfolioState] | None = None
     _states: dict[frozenset[str] | None, PortfolioState] = field(default_factory=dict,
                                                                   compare=False, repr=False)
+    # typed rows already read (one page reads the ranking or the cards more than once)
+    _memo: dict[tuple[object, ...], list[Any]] = field(default_factory=dict, compare=False,
+                                                       repr=False)
 
     @property
     def replayed(self) -> bool:
@@ -110,8 +113,13 @@ class Snapshot:
 
     def _rows(self, row: type[R], model: str, *, period: str | None = None,
               key: str | None = None) -> list[R]:
-        return [row.model_validate(doc)
-                for doc in self.documents(model, period=period, key=key)]
+        """Typed rows (immutable), read once per snapshot and handed out as new lists."""
+        memo = (row, model, period, key)
+        found = self._memo.get(memo)
+        if found is None:
+            found = self._memo[memo] = [row.model_validate(doc) for doc in
+                                        self.documents(model, period=period, key=key)]
+        return list(found)
 
     # --- typed reads -----------------------------------------------------------------------
 
@@ -163,8 +171,10 @@ class Snapshot:
         found = self._rows(PolicyRow, "policy")
         return found[-1] if found else None
 
-    def recommendation(self, period: str) -> Recommendation | None:
-        """Greedy, optimal and frontier for the remaining pool (None: no such period)."""
+    def recommendation(self, period: str, *, unfunded_offset: int = 0,
+                       unfunded_limit: int | None = None) -> Recommendation | None:
+        """Greedy, optimal and frontier for the remaining pool (None: no such period); the
+        unfunded list from `unfunded_offset`, at most `unfunded_limit` (None: all)."""
         ledger = self.ledger(period)
         if ledger is None:
             return None
@@ -175,13 +185,14 @@ class Snapshot:
                         for x in (g.min_share, g.max_share, g.min_amount, g.max_amount)))
             for g in (policy.terms.guardrails if policy else [])
         ]
-        return recommendation(self.ranking(period), ledger, guardrails=guardrails)
+        return recommendation(self.ranking(period), ledger, guardrails=guardrails,
+                              unfunded_offset=unfunded_offset, unfunded_limit=unfunded_limit)
 
     def fair_shares(self, period: str) -> FairShares | None:
         """Fair shares (issue 16): the Method of Equal Shares beside the greedy and exact
         plans, each P&L's share of spend and of value (None: no such period)."""
         ledger = self.ledger(period)
-        rec = self.recommendation(period)
+        rec = self.recommendation(period, unfunded_limit=0)  # the plans, not the unfunded list
         if ledger is None or rec is None:
             return None
         return fair_shares(self.ranking(period), ledger, self.pnls(), rec)
@@ -197,8 +208,12 @@ class Snapshot:
 
     def departures(self, period: str) -> list[Departure]:
         """The departures register: decisions against the recommendation, in log order."""
-        found = [Departure(initiative_id=card.id, code=card.code, title=card.proposal.title,
-                           **dict(decision))
-                 for card in self.initiatives(period) for decision in card.decisions
-                 if decision.departure]
-        return sorted(found, key=lambda d: d.position)
+        return departures_of(self.initiatives(period))
+
+
+def departures_of(cards: Sequence[InitiativeCard]) -> list[Departure]:
+    """The decisions against the recommendation among these initiatives, in log order."""
+    found = [Departure(initiative_id=card.id, code=card.code, title=card.proposal.title,
+                       **dict(decision))
+             for card in cards for decision in card.decisions if decision.departure]
+    return sorted(found, key=lambda d: d.position)

@@ -110,14 +110,26 @@ def get_ranking(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf
     return RankingPublic(items=snapshot.ranking(code), position=snapshot.position)
 
 
+UNFUNDED_PAGE = 100
+UnfundedOffset = Annotated[int, Query(ge=0, le=1_000_000, description=(
+    "First entry of the unfunded list to return (rank order)."))]
+UnfundedLimit = Annotated[int, Query(ge=0, le=1_000, description=(
+    "At most this many unfunded entries, each with its extra budget (0: none)."))]
+
+
 @router.get("/periods/{code}/recommendation", response_model=RecommendationPublic,
             responses=READ)
 def get_recommendation(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
-                       min_position: MinPosition = None) -> RecommendationPublic:
+                       min_position: MinPosition = None,
+                       unfunded_offset: UnfundedOffset = 0,
+                       unfunded_limit: UnfundedLimit = UNFUNDED_PAGE) -> RecommendationPublic:
     """Greedy cut line, exact optimum and efficient frontier for the remaining pool
-    (not ingest; the same for everyone, with the codes a caller may not read blanked)."""
+    (not ingest; the same for everyone, with the codes a caller may not read blanked). The
+    unfunded initiatives come one page at a time, in rank order (`unfunded_total` counts them
+    all): their extra budgets are the costly part (decision 130)."""
     snapshot = reader(s, who, as_of, min_position, initiatives=True)
-    found = snapshot.recommendation(code)
+    found = snapshot.recommendation(code, unfunded_offset=unfunded_offset,
+                                    unfunded_limit=unfunded_limit)
     if found is None:
         raise PeriodNotFound(f"no period {code}", period=code)
     return RecommendationPublic(item=found, position=snapshot.position)

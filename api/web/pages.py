@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,11 +19,17 @@ from domain.errors import CxgovError
 from governance.principal import Principal
 from governance.read_access import require_audit_reader, require_initiative_reader
 from projections import feed
+from projections.rows import InitiativeCard
+from projections.snapshot import departures_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Principal, Depends(require_user)]
 Text = Annotated[str | None, Query(max_length=40)]
 Position = Annotated[int | None, Query(ge=0, le=2**62)]
+PageNumber = Annotated[int, Query(alias="page", ge=1, le=100_000)]
+DecidedPage = Annotated[int, Query(ge=1, le=100_000)]
+RANKING_PAGE = 50  # ranking rows (and decided initiatives) per page of the home page
+T = TypeVar("T")
 DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Deferred",
                    "Initiative.FirstApprovalRecorded", "Initiative.Cancelled",
                    "Initiative.Withdrawn", "ScoringPolicy.",
@@ -48,20 +54,36 @@ def refused(page: Page) -> HTMLResponse | None:
     return None
 
 
-def decide_context(page: Page) -> dict[str, Any]:
+def decide_context(page: Page, cards: list[InitiativeCard] | None = None) -> dict[str, Any]:
     """What the decision forms need: the four-eyes threshold, and who gave the first approval
-    of each initiative awaiting a second one (they are not offered the second)."""
+    of each initiative awaiting a second one (they are not offered the second). `cards`: the
+    period's initiatives when the caller has them already."""
     policy = page.snapshot.policy()
-    pending = {c.id: c.approvals for c in page.snapshot.initiatives(page.period)
-               if c.status == "pending_second_approval"} if page.period else {}
+    if cards is None and page.period:
+        cards = page.snapshot.initiatives(page.period)
+    pending = {c.id: c.approvals for c in cards or []
+               if c.status == "pending_second_approval"}
     return {"four_eyes": policy.terms.four_eyes_threshold if policy else None,
             "first_approvals": pending}
 
 
+def paged(rows: list[T], number: int, size: int) -> tuple[list[T], dict[str, int]]:
+    """One page of `rows` (numbered from 1; past the end: the last page) and where it is."""
+    pages = max(1, -(-len(rows) // size))
+    number = min(number, pages)
+    first = (number - 1) * size
+    return rows[first:first + size], {"number": number, "pages": pages, "first": first + 1,
+                                      "last": min(first + size, len(rows)),
+                                      "total": len(rows)}
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def home(request: Request, who: User, period: Text = None, as_of: Text = None,
-         min_position: Position = None, done: Text = None) -> HTMLResponse:
-    """CX executive home: pool gauge, ranking with the cut line, frontier, departures."""
+         min_position: Position = None, done: Text = None,
+         page_number: PageNumber = 1, decided_page: DecidedPage = 1) -> HTMLResponse:
+    """CX executive home: pool gauge, ranking with the cut line, frontier, departures. The
+    ranking and the decided list show RANKING_PAGE rows at a time (`page`, `decided_page` in
+    the URL with the view), so the page stays small at thousands of initiatives."""
     page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
     if (forbidden := refused(page)) is not None:
         return forbidden
@@ -69,24 +91,29 @@ def home(request: Request, who: User, period: Text = None, as_of: Text = None,
         return page.render("empty.html")
     ledger = page.snapshot.ledger(page.period)
     assert ledger is not None  # the page's period is one of the ledgers' periods
-    rec = page.snapshot.recommendation(page.period)
+    rec = page.snapshot.recommendation(page.period, unfunded_limit=0)  # totals and frontier
     ranking = page.snapshot.ranking(page.period)
+    cards = page.snapshot.initiatives(page.period)
     # Ranked above the cut line yet neither funded nor recommended (skipped: does not fit,
     # needs a dependency, no impact): the cut line's label counts them.
     skipped = [r for r in ranking if r.cut_line_rank is not None and r.rank < r.cut_line_rank
                and not r.above_cut_line]
     # the ranking's view (sort, filters, search: in the URL) and the decided list (issue 17)
     view = ranking_view.read_view(request.query_params)
-    decided = ranking_view.decided_cards(page.snapshot.initiatives(page.period), ranking)
+    decided = ranking_view.decided_cards(cards, ranking)
     shown, decided_shown = ranking_view.apply_view(view, ranking, decided)
-    return page.render("home.html", ledger=ledger, ranking=shown, skipped=skipped,
+    rows, rows_at = paged(shown, page_number, RANKING_PAGE)
+    decided_rows, decided_at = paged(decided_shown, decided_page, RANKING_PAGE)
+    return page.render("home.html", ledger=ledger, ranking=rows, skipped=skipped,
                        view=view, sorts=ranking_view.SORTS, ranked_total=len(ranking),
-                       decided=decided_shown,
+                       shown_total=len(shown), rows_at=rows_at,
+                       decided=decided_rows, decided_at=decided_at,
+                       decided_shown=len(decided_shown),
                        decided_total=len(decided),
                        cut_after=ranking_view.cut_line_after(view, shown),
-                       rec=rec, gauge=charts.pool_gauge(ledger), **decide_context(page),
+                       rec=rec, gauge=charts.pool_gauge(ledger), **decide_context(page, cards),
                        frontier=charts.frontier_chart(rec),
-                       departures=page.snapshot.departures(page.period)[::-1], done=done,
+                       departures=departures_of(cards)[::-1], done=done,
                        errors=request.query_params.get("error"),
                        error_code=request.query_params.get("code"))
 

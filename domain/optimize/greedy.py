@@ -6,8 +6,10 @@ are already funded, and it fits the remaining budget. The "extra budget" of an u
 the smallest increase after which the same walk funds it. The walk's decisions are piecewise
 constant in the budget and change only where the budget reaches `spent_before + cost` of an
 item, so a depth-first search over those budget intervals (lowest first) finds it exactly; a
-prefix-minimum test answers the common case in O(1). Cost: O(n) per unfunded item in practice,
-so O(n^2) for the whole explanation (fine for hundreds of initiatives, slow for 10,000).
+prefix-minimum test answers the common case in O(1). Items of equal cost share one search
+(decision 129), so the whole explanation costs one search per distinct cost, each up to O(n)
+walks of the list: still superlinear (about 2 s at 1,000 items, minutes at 10,000), which is
+why readers ask for one page of the unfunded list at a time (`extra_window`).
 
 With guardrails (`GroupLimit`s) the walk has three steps (docs/decisions.md): the mandatory
 items first, as always; then, guardrail by guardrail in the order given, the best-ranked items
@@ -114,29 +116,60 @@ class _GreedyPlan:
                 thresholds[i] = spent + self.cost[i]
         return _Walk(funded, reasons, remaining_at, thresholds, spent)
 
-    def extra_budget(
-        self, target: int, budget: int, base: _Walk, prefix_min: int | None
-    ) -> int | None:
-        """Smallest increase of `budget` after which the walk funds `target`, or None.
+    def extra_budgets(self, targets: Sequence[int], budget: int,
+                      base: _Walk) -> dict[int, int | None]:
+        """The smallest increase of `budget` after which the walk funds each target, or None.
+
+        A target whose own threshold comes before every earlier item's (prefix minimum) gets
+        it directly. The others are searched by cost: targets of equal cost share one search
+        (`_search`), so the work grows with the number of distinct costs, not of targets.
+        """
+        extra: dict[int, int | None] = {}
+        wanted = set(targets)
+        by_cost: dict[int, list[int]] = {}
+        prefix_min: int | None = None
+        for i in self.order:
+            if i in wanted:
+                own = base.thresholds[i]
+                if not self.eligible[i]:
+                    extra[i] = None
+                elif own is not None and (prefix_min is None or own < prefix_min):
+                    extra[i] = own - budget
+                else:
+                    by_cost.setdefault(self.cost[i], []).append(i)
+            t = base.thresholds[i]
+            if t is not None:
+                prefix_min = t if prefix_min is None else min(prefix_min, t)
+        for need, group in by_cost.items():
+            found = self._search(need, group, budget)
+            for i in group:
+                extra[i] = found.get(i)
+        return extra
+
+    def _search(self, need: int, group: list[int], budget: int) -> dict[int, int]:
+        """Extra budgets of the eligible targets in `group`, which all cost `need`.
 
         Depth-first over budget intervals that share the walk's decisions, lowest interval
-        first, so the first success is the minimum. An interval splits where an item starts
-        to fit; the part where an item costing no more than the target is skipped for lack of
-        room is dropped (the remaining budget never grows along the walk, so the target could
-        not fit there either), which keeps the search close to linear in practice.
+        first, so a target's first success is its minimum. An interval splits where an item
+        starts to fit; the part where an item costing no more than `need` is skipped for lack
+        of room is dropped (the remaining budget never grows along the walk, so no target
+        could fit there either). Every target of the group sees the same intervals in the same
+        order up to its own position (a target met on the way is just an item costing `need`),
+        so one search serves them all: it records each target's first success and stops when
+        all are found or no interval is left. Deterministic: same numbers as one search each.
         """
-        if not self.eligible[target]:
-            return None
-        own = base.thresholds[target]
-        if own is not None and (prefix_min is None or own < prefix_min):
-            return own - budget
         cost, deps, eligible, order = self.cost, self.deps, self.eligible, self.order
-        need = cost[target]
+        pending = bytearray(len(self.items))
+        for i in group:
+            pending[i] = 1
+        left = len(group)
+        last = max(self.position[i] for i in group)
+        found: dict[int, int] = {}
         funded = bytearray(len(self.items))
         top = max(budget, sum(cost)) + 1  # above the total cost the walk no longer changes
         # entries: (position, spent, low, high, fund the item at position first?) or undo marks
         stack: list[tuple[int, int, int, int, bool]] = [(0, 0, budget, top, False)]
-        while stack:
+        while stack and left:
             pos, spent, low, high, fund_first = stack.pop()
             if pos < 0:
                 funded[spent] = 0
@@ -147,18 +180,20 @@ class _GreedyPlan:
                 stack.append((-1, i, 0, 0, False))
                 spent += cost[i]
                 pos += 1
-            while low < high and spent + need < high:
+            while low < high and spent + need < high and pos <= last:
                 i = order[pos]
-                if i == target:
-                    if all(funded[d] for d in deps[i]):
-                        return max(low, spent + need) - budget
-                    break
                 if not eligible[i] or not all(funded[d] for d in deps[i]):
                     pos += 1
                     continue
                 fits_from = spent + cost[i]
+                if pending[i]:  # a target, reached with room for it: its first success
+                    found[i] = max(low, fits_from) - budget
+                    pending[i] = 0
+                    left -= 1
+                    if not left:
+                        break
                 if fits_from > low:
-                    if cost[i] <= need:  # skipping it would leave too little for the target
+                    if cost[i] <= need:  # skipping it would leave too little for a target
                         low = fits_from
                         if low >= high:
                             break
@@ -174,7 +209,7 @@ class _GreedyPlan:
                 stack.append((-1, i, 0, 0, False))
                 spent = fits_from
                 pos += 1
-        return None
+        return found
 
 
 def _reason_text(plan: _GreedyPlan, i: int, walk: _Walk, reason: UnfundedReason) -> str:
@@ -203,11 +238,14 @@ def greedy(
     already_funded: frozenset[str] = frozenset(),
     extra_budgets: bool = True,
     guardrails: Sequence[GroupLimit] = (),
+    extra_window: tuple[int, int] | None = None,
 ) -> GreedyResult:
     """Fund mandatory items, then walk the ranking funding what fits; explain the rest.
 
-    The extra budget that would fund each unfunded item costs about n^2 walks; callers that
-    only need the cut line (decisions, the ranking) pass `extra_budgets=False` and get None.
+    The extra budget that would fund each unfunded item costs a search per distinct cost;
+    callers that only need the cut line (decisions, the ranking) pass `extra_budgets=False`
+    and get None. `extra_window=(start, stop)` computes it only for those entries of the
+    unfunded list (rank order), for a caller that shows one page of it; the others get None.
     With `guardrails`, the walk meets minimums first and respects maximums (module docstring).
     """
     _check_budget(budget)
@@ -225,15 +263,13 @@ def greedy(
     else:
         base = plan.walk(budget_int)
     unfunded: list[UnfundedItem] = []
-    prefix_min: int | None = None
-    extra: dict[int, int | None] = {}
-    for i in plan.order:
-        if not base.funded[i]:
-            extra[i] = plan.extra_budget(i, budget_int, base, prefix_min) if extra_budgets else None
-        t = base.thresholds[i]
-        if t is not None:
-            prefix_min = t if prefix_min is None else min(prefix_min, t)
-    for i in sorted(extra, key=lambda i: (items[i].rank, items[i].key)):
+    missing = sorted((i for i in plan.order if not base.funded[i]),
+                     key=lambda i: (items[i].rank, items[i].key))
+    extra: dict[int, int | None] = dict.fromkeys(missing)
+    if extra_budgets:
+        wanted = missing if extra_window is None else missing[slice(*extra_window)]
+        extra.update(plan.extra_budgets(wanted, budget_int, base))
+    for i in missing:
         reason = base.reasons[i]
         assert reason is not None
         amount = extra[i]
