@@ -16,7 +16,9 @@ Modules, each importing only those listed before it:
   relax     the forest LP relaxation and the Lagrangian fixing
   knapsack  exact knapsack tables and the incumbent heuristics
   exact     `optimal`: branch and bound, the rank tie-break, the shared prepared problem
-  guard     `optimal` under guardrails (`GroupLimit`): multipliers, fixing, branch and bound
+  multipliers  guardrail multipliers: the Lagrangian dual of the LP without dependencies
+  guarded   the branch and bound under guardrails: Lagrangian weights, forest bounds, fixing
+  guard     `optimal` under guardrails (`GroupLimit`): shortcut, bound rounding, refusals
   frontier  `frontier`: the optimum at evenly spaced budget levels
 """
 

@@ -30,7 +30,7 @@ from governance.entrypoints.company import load_company_file
 from governance.entrypoints.csv_import import write_csv_company
 from governance.identity import mint_token
 from governance.stores.readside import rebuild, served_read_models
-from ops.bench import commands, optimizer
+from ops.bench import commands, guardrails, optimizer, pages
 from ops.bench.ceiling import Bare, decode_rate, save_rate, single_save
 from ops.bench.history import Generator, setup_world
 from ops.bench.infra import (
@@ -53,12 +53,15 @@ from ops.bench.load import (
 )
 
 QUICK = {"events": 5_000, "commands": 16, "latency_s": 0.3, "observations": 100,
-         "initiatives": optimizer.QUICK_N, "tail": 200}
+         "initiatives": optimizer.QUICK_N, "tail": 200,
+         "guardrails": list(guardrails.QUICK_N), "guardrails_limit_s": guardrails.QUICK_LIMIT_S}
 FULL = {"events": 1_000_000, "commands": 200, "latency_s": 5.0, "observations": 20_000,
-        "initiatives": 10_000, "tail": 1_000}
+        "initiatives": 10_000, "tail": 1_000,
+        "guardrails": list(guardrails.FULL_N), "guardrails_limit_s": guardrails.FULL_LIMIT_S}
 THREADS = 4
 ASOF_POSITIONS = 20
-GROUPS = ("recommendation", "http", "bulk", "history")
+GROUPS = ("recommendation", "guardrails", "pages", "http", "bulk", "history")
+DATABASE_GROUPS = {"http", "bulk", "history"}
 ROUND = 20  # undecided initiatives at a time in the commands/s row
 SERVERS = 2
 
@@ -299,6 +302,20 @@ def recommendation_row(sizes: dict[str, Any]) -> None:
         f"{seconds * 1000:.0f} ms", target="< 1 s")
 
 
+def guardrails_rows(sizes: dict[str, Any]) -> None:
+    """The exact optimum under three guardrails, not binding and binding, against HiGHS on the
+    same instance in the same run (ops/bench/guardrails.py; each solve stopped at the limit)."""
+    limit = float(sizes["guardrails_limit_s"])
+    for r in guardrails.rows([int(n) for n in sizes["guardrails"]], limit_s=limit):
+        agree = ("equal optimum" if r.equal else
+                 "optimum not compared" if None in (r.ours_value, r.highs_value) else
+                 "DIFFERENT optimum")
+        row(f"exact optimum, three guardrails {r.shape}, {r.n} initiatives ({agree})",
+            guardrails.seconds(r.ours_s, limit),
+            ceiling=f"HiGHS {guardrails.seconds(r.highs_s, limit)}", ratio=r.ratio,
+            target="faster than HiGHS; < 2 s at 10,000")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every row; exit 0 when all rows printed (targets are reported, not enforced)."""
     parser = argparse.ArgumentParser(prog="ops/bench/run", description=__doc__)
@@ -315,6 +332,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = set(args.only or GROUPS)
     if "recommendation" in groups:
         recommendation_row(sizes)
+    if "guardrails" in groups:
+        guardrails_rows(sizes)
+    if "pages" in groups:  # in-process on the in-memory store (ops/bench/pages.py)
+        pages.run(quick=args.quick)
+    if not groups & DATABASE_GROUPS:
+        return 0
     with ExitStack() as stack:
         admin = stack.enter_context(scratch_server())
         print(machine_facts(admin), flush=True)

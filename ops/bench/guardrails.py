@@ -1,29 +1,41 @@
 """The exact optimum under three guardrails against HiGHS, in the same run.
 
-`python -m ops.bench.guardrails [--n N ...] [--seed S]` prints, per size, our time, HiGHS's time
-(the ceiling, measured on the same instance in the same run), the ratio and whether the optimum
-values agree. HiGHS (`highspy`, a dev dependency) is the independent MILP solver; the tests use
-the same model (`highs_optimum`) as their oracle.
+`python -m ops.bench.guardrails [--n N ...] [--seed S] [--limit SECONDS]` prints, per size and
+per shape (guardrails not binding at the optimum, and binding: a cross-P&L minimum that forces
+in lower-value work and a retail maximum that cuts), our time, HiGHS's time (the ceiling,
+measured on the same instance in the same run), the ratio and whether the optimum values agree.
+`ops/bench/run` prints the same rows (`rows`). HiGHS (`highspy`, a dev dependency) is the
+independent MILP solver; the tests use the same model (`highs_optimum`) as their oracle. Each
+solve runs in a child process stopped after `--limit` seconds, so a row that does not finish
+says so instead of holding the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from domain.optimize import GroupLimit, SelectionItem, optimal
 from ops.bench.optimizer import instance
 
 KINDS = ("pnl", "cross_pnl", "infrastructure")
 PNLS = ("retail", "business", "wealth", "digital")
+SHAPES = ("not binding", "binding")
+QUICK_N = (200,)
+FULL_N = (1_000, 10_000)
+QUICK_LIMIT_S = 60.0
+FULL_LIMIT_S = 300.0
 
 
-def guardrails_for(items: Sequence[SelectionItem], budget: Decimal,
-                   seed: int) -> list[GroupLimit]:
+def guardrails_for(items: Sequence[SelectionItem], budget: Decimal, seed: int) -> list[GroupLimit]:
     """Three guardrails over a reproducible labelling of the items: a minimum share for
     cross-P&L plus infrastructure work, a maximum share for one P&L, a band for another."""
     rng = random.Random(seed * 7919 + 1)
@@ -37,6 +49,18 @@ def guardrails_for(items: Sequence[SelectionItem], budget: Decimal,
         GroupLimit("kind in cross_pnl, infrastructure", cross, minimum=share * 40),
         GroupLimit("pnl retail", retail, maximum=share * 30),
         GroupLimit("pnl digital", digital, minimum=share * 15, maximum=share * 35),
+    ]
+
+
+def binding_for(items: Sequence[SelectionItem], budget: Decimal, seed: int) -> list[GroupLimit]:
+    """The same three groups with guardrails that bind at the optimum: cross-P&L plus
+    infrastructure work at least 60% of the budget, retail at most 25%, digital 15-35%."""
+    cross, retail, digital = guardrails_for(items, budget, seed)
+    share = budget / 100
+    return [
+        GroupLimit(cross.name, cross.keys, minimum=share * 60),
+        GroupLimit(retail.name, retail.keys, maximum=share * 25),
+        digital,
     ]
 
 
@@ -126,26 +150,115 @@ def highs_optimum(
     return sum((items[i].value for i in chosen), Decimal(0)), seconds
 
 
+@dataclass(frozen=True)
+class Row:
+    """One measured row: None for a solve stopped at the limit."""
+
+    n: int
+    shape: str
+    ours_s: float | None
+    ours_value: Decimal | None
+    highs_s: float | None
+    highs_value: Decimal | None
+    limit_s: float
+
+    @property
+    def equal(self) -> bool:
+        return (
+            self.ours_value is not None
+            and self.highs_value is not None
+            and abs(self.ours_value - self.highs_value) <= Decimal("1e-6")
+        )
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours_s is None or self.highs_s is None or self.highs_s <= 0:
+            return None
+        return self.ours_s / self.highs_s
+
+
+def _ours(n: int, seed: int, shape: str) -> tuple[float, Decimal]:
+    items, budget = instance(n, seed)
+    limits = (binding_for if shape == "binding" else guardrails_for)(items, budget, seed)
+    started = time.perf_counter()
+    result = optimal(items, budget, guardrails=limits)
+    return time.perf_counter() - started, result.total_value
+
+
+def _highs(n: int, seed: int, shape: str) -> tuple[float, Decimal | None]:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)  # this child only: HiGHS prints its banner to stdout before `silent()`
+    items, budget = instance(n, seed)
+    limits = (binding_for if shape == "binding" else guardrails_for)(items, budget, seed)
+    value, seconds = highs_optimum(items, budget, limits)
+    return seconds, value
+
+
+def _child(run: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
+    out.send(run(*args))
+
+
+def _limited(run: Callable[..., Any], args: tuple[Any, ...], limit_s: float) -> Any:
+    """`run(*args)` in a child process; None when it has not answered within `limit_s`."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(run, args, send), daemon=True)
+    child.start()
+    try:
+        answer = receive.recv() if receive.poll(limit_s) else None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+    return answer
+
+
+def rows(sizes: Sequence[int], *, seed: int = 7, limit_s: float = FULL_LIMIT_S) -> list[Row]:
+    """Ours and HiGHS on the same instance, each in its own child process, per size and shape."""
+    measured = []
+    for n in sizes:
+        for shape in SHAPES:
+            ours = _limited(_ours, (n, seed, shape), limit_s)
+            highs = _limited(_highs, (n, seed, shape), limit_s)
+            measured.append(
+                Row(
+                    n,
+                    shape,
+                    None if ours is None else ours[0],
+                    None if ours is None else ours[1],
+                    None if highs is None else highs[0],
+                    None if highs is None else highs[1],
+                    limit_s,
+                )
+            )
+    return measured
+
+
+def seconds(figure: float | None, limit_s: float) -> str:
+    return f"> {limit_s:.0f} s (stopped)" if figure is None else f"{figure:.3f} s"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print one row per size: ours, HiGHS (ceiling), ratio, equal optimum."""
+    """Print one row per size and shape: ours, HiGHS (ceiling), ratio, equal optimum."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--n", type=int, nargs="+", default=list(FULL_N))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--limit", type=float, default=FULL_LIMIT_S, help="seconds before a solve is stopped"
+    )
     args = parser.parse_args(argv)
     print("guardrails: exact optimum with three guardrails vs HiGHS (ceiling, same run)")
     ok = True
-    for n in args.n:
-        items, budget = instance(n, args.seed)
-        limits = guardrails_for(items, budget, args.seed)
-        started = time.perf_counter()
-        ours = optimal(items, budget, guardrails=limits)
-        mine = time.perf_counter() - started
-        value, ceiling = highs_optimum(items, budget, limits)
-        same = value is not None and abs(value - ours.total_value) <= Decimal("1e-6")
-        ok = ok and same
-        print(f"  n={n:>6}  ours {mine:8.3f} s  HiGHS {ceiling:8.3f} s  "
-              f"ratio {mine / ceiling:6.3f}  {'equal optimum' if same else 'DIFFERENT'} "
-              f"({ours.total_value:.6f} vs {value})")
+    for r in rows(args.n, seed=args.seed, limit_s=args.limit):
+        ok = ok and r.equal
+        shown = "--" if r.ratio is None else f"{r.ratio:6.3f}"
+        print(
+            f"  n={r.n:>6} {r.shape:<11}  ours {seconds(r.ours_s, r.limit_s)}  "
+            f"HiGHS {seconds(r.highs_s, r.limit_s)}  ratio {shown}  "
+            f"{'equal optimum' if r.equal else 'NOT COMPARED OR DIFFERENT'} "
+            f"({r.ours_value} vs {r.highs_value})",
+            flush=True,
+        )
     return 0 if ok else 1
 
 
