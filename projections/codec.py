@@ -188,7 +188,14 @@ def load_state(text: str) -> PortfolioState:
 # are shared with earlier fold snapshots. An as-of query loads the core and the periods it needs.
 
 CORE = ""  # the core part's name; a period part is named by its period code
-FORMAT = 2
+#: The fold's format. Bump it when the fold gains state that older fold snapshots lack (3:
+#: `PortfolioState.segments`, decision 153): a core of another format is not used, the fold
+#: replays from the start instead, so an upgraded service never serves a field left empty.
+FORMAT = 3
+
+
+class StaleFoldSnapshot(ValueError):
+    """A fold snapshot core written in another format (by an older release)."""
 
 
 def encode_initiative(initiative: InitiativeState) -> str:
@@ -211,8 +218,10 @@ def dump_part(texts: list[str]) -> str:
 def load_core(text: str) -> tuple[PortfolioState, dict[str, int]]:
     """The state without initiatives, and the position of each period's part."""
     found = json.loads(text)
-    if not isinstance(found, dict) or found.get("format") != FORMAT:
+    if not isinstance(found, dict) or "format" not in found:
         raise ValueError("not a fold snapshot core")
+    if found["format"] != FORMAT:
+        raise StaleFoldSnapshot(f"fold snapshot format {found['format']!r}, not {FORMAT}")
     state = _untag(found["state"])
     if not isinstance(state, PortfolioState):
         raise ValueError("not a portfolio fold snapshot")

@@ -13,13 +13,13 @@ from projections import render
 from projections.audit import audit_row
 from projections.codec import (
     CORE,
+    StaleFoldSnapshot,
     canonical,
     dump_core,
     dump_part,
     encode_initiative,
     load_core,
     load_part,
-    load_state,
 )
 from projections.documents import Doc, Scope, ScopeKind, periods_of
 from projections.log import LogReader
@@ -86,18 +86,19 @@ def load_fold_snapshot(view: PortfolioView, at_most: int | None,
                     ) -> tuple[PortfolioState, FoldSnapshots]:
     """The newest fold snapshot at or before a position: every period, or those `periods` names.
 
-    A whole-state fold snapshot of revision 0002 is used when it is newer (its periods are then
-    all due in the next fold snapshot).
+    One written by an older release is not used (decision 153): a whole-state fold snapshot
+    of revision 0002, or a core of another format (`codec.FORMAT`), lacks what the fold has
+    gained since, so the fold starts empty, replays from the start, and the next fold
+    snapshot writes every period it folded. Cores are written in rising format, so when the
+    newest at or before the position is stale, so are the older ones.
     """
     core = view.fold_snapshot_core(at_most)
-    legacy = view.fold_snapshot(at_most)
-    if legacy is not None and (core is None or legacy[0] > core[0]):
-        state = load_state(legacy[1])
-        return state, FoldSnapshots(dirty={*state.periods,
-                                         *(i.period for i in state.initiatives.values())})
     if core is None:
         return PortfolioState(), FoldSnapshots()
-    state, manifest = load_core(core[1])
+    try:
+        state, manifest = load_core(core[1])
+    except StaleFoldSnapshot:
+        return PortfolioState(), FoldSnapshots()
     wanted = periods(state) if periods is not None else None
     names = manifest if wanted is None else {p: manifest[p] for p in wanted if p in manifest}
     for text in view.fold_snapshot_parts(names).values():

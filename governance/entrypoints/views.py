@@ -111,7 +111,38 @@ def render_scorecard(cards: list[dict[str, Any]]) -> str:
                    f"{fmt(c['current']):>9} {fmt(c['target']):>9} {fmt(c['progress']):>9} "
                    f"{fmt(c['expected_progress']):>9}  {trend_text(c):<40} "
                    f"{c['customer_phrasing']}")
+        out.append(f"{'':<6} {card_details(c)}")
     return "\n".join(out)
+
+
+def card_details(card: dict[str, Any]) -> str:
+    """The card's second line: whose experience, the latest reading's 95% interval, the share
+    meeting the customer's threshold, the XmR limits and a pilot's difference-in-differences."""
+    def one(v: Any) -> str:
+        return f"{Decimal(v):.1f}"
+
+    def share(v: Any) -> str:
+        return f"{Decimal(v) * 100:.1f}%"
+
+    parts = [f"{card.get('kind') or 'customer'} metric"]
+    interval = card.get("interval") or next(iter(card.get("intervals") or []), None)
+    if interval:
+        of = f" ({interval['of']})" if interval.get("of") else ""
+        parts.append(f"95% interval {one(interval['low'])} - {one(interval['high'])}{of}")
+    met = card.get("threshold_share")
+    if met:
+        around = (f" ({share(met['low'])} - {share(met['high'])})"
+                  if met.get("low") is not None else "")
+        parts.append(f"meeting the threshold {share(met['share'])}{around}")
+    spc = card.get("spc")
+    if spc:
+        parts.append(f"XmR limits {one(spc['lower'])} - {one(spc['upper'])}")
+    did = card.get("did")
+    if did:
+        parts.append(f"pilot vs control {one(did['effect'])} (pilot {one(did['treated_before'])}"
+                     f" -> {one(did['treated_after'])}, control {one(did['control_before'])}"
+                     f" -> {one(did['control_after'])})")
+    return "; ".join(parts)
 
 
 def trend_text(card: dict[str, Any]) -> str:

@@ -157,3 +157,29 @@ def test_the_history_is_deterministic(alive: tuple[ReadModels, HistoryReport]) -
     assert [c.model_dump(include=figures) for c in again.scorecard("FY2027")] == [
         c.model_dump(include=figures) for c in models.scorecard("FY2027")]
     runtime.close()
+
+
+def test_cxgov_scorecard_prints_the_cards_statistics(
+        alive: tuple[ReadModels, HistoryReport]) -> None:
+    """`cxgov scorecard` gives each card a second line: the kind, the 95% interval, the share
+    meeting the customer's threshold, the XmR limits and (M4) the pilot against its control."""
+    from governance.entrypoints.views import render_scorecard
+
+    models, _ = alive
+    cards = [c.model_dump(mode="json") for c in models.scorecard("FY2027")]
+    lines = render_scorecard(cards).splitlines()
+    details = {line.split()[0]: lines[n + 1] for n, line in enumerate(lines[1:], 1)
+               if n % 2 == 1}
+    assert len(details) == 11
+    assert details["STAFF"].split(";")[0].strip() == "employee metric"
+    assert details["NPS"].split(";")[0].strip() == "customer metric"
+    m4 = next(c for c in cards if c["metric"] == "M4")
+    assert f"XmR limits {Decimal(m4['spc']['lower']):.1f} - " in details["M4"]
+    assert "pilot vs control -6.9 (pilot 18.0 -> 9.5, control 18.4 -> 16.8)" in details["M4"]
+    assert sum("pilot vs control" in d for d in details.values()) == 1
+    assert all("XmR limits" in d for d in details.values())
+    assert all("95% interval" in details[m] for m in ("M1", "M5", "M9", "NPS", "STAFF"))
+    nps = next(c for c in cards if c["metric"] == "NPS")["intervals"][0]
+    assert (f"95% interval {Decimal(nps['low']):.1f} - {Decimal(nps['high']):.1f} (nps)"
+            in details["NPS"])
+    assert "meeting the threshold" in details["M1"]

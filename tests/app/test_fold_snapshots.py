@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -124,7 +125,9 @@ def test_cached_initiative_texts_equal_a_fresh_encoding(world: World) -> None:
     assert cached.take(state) == fresh.take(state)
 
 
-def test_an_old_whole_state_fold_snapshot_still_loads(world: World) -> None:
+def test_an_old_whole_state_fold_snapshot_is_not_used(world: World) -> None:
+    """Revision 0002's whole-state fold snapshot predates what the fold has gained since
+    (decision 153): queries replay from the start and agree with a full replay."""
     two_periods(world)
     log = ApplicationLog(world.gov)
     view = MemoryPortfolioView()
@@ -170,3 +173,43 @@ def test_bulk_audit_records_equal_the_audit_rows(world: World) -> None:
             assert texts == tuple(row[c] for c in columns[:-1]), position
             assert json.loads(record[-1]) == row["details"], position
     harborview.close()
+
+
+def test_a_fold_snapshot_of_an_older_format_is_not_used(world: World) -> None:
+    """A core written by the release before segment series (format 2, no `segments`) would
+    serve empty segments until a rebuild: the restored projector and every as-of query replay
+    from the start instead, and the next fold snapshot is written in the current format."""
+    two_periods(world)
+    world.gov.record_observations(INGESTER, metric="M2", batch_key="seg", readings=[
+        Reading(Decimal(71), datetime(2026, 4, 1, tzinfo=UTC), 400, channel="web")],
+        source="s")
+    log = ApplicationLog(world.gov)
+    end = world.gov.position()
+    view = MemoryPortfolioView()
+    catch_up(log, bound(world)(view))
+    assert replay(log, upto=end).segments["M2"]["channel"]["web"]
+    for key, text in list(view._parts.items()):
+        if key[0] == "":  # the core: as the older release wrote it
+            found = json.loads(text)
+            del found["state"]["f"]["segments"]
+            view._parts[key] = json.dumps({**found, "format": 2})
+    models = ReadModels(log, view, MemoryAuditLogView())
+    for position in range(end + 1):
+        assert dump_state(models.state_at(position)) == dump_state(replay(log, upto=position))
+        assert (models.snapshot(as_of=position).documents("ranking", period="FY2028")
+                == _rows(replay(log, upto=position), "FY2028"))
+    restored = bound(world)(view)
+    assert dump_state(restored.state) == dump_state(replay(log, upto=end))
+    for code in ("I10", "I11", "I12"):  # past the next fold snapshot (every 3 positions)
+        world.submit(code, cost_m="1")
+    catch_up(log, restored)
+    newest = max(p for part, p in view._parts if part == "")
+    assert newest > end and json.loads(view._parts[("", newest)])["format"] != 2
+    assert _sorted(models.state_at(newest)) == _sorted(replay(log, upto=newest))
+
+
+def _sorted(state: PortfolioState) -> str:
+    """The state's text with its initiatives in id order (a loaded part lists its period's
+    initiatives together, a replay in the order they were submitted)."""
+    return dump_state(dataclasses.replace(state, initiatives=dict(sorted(
+        state.initiatives.items()))))
