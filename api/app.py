@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -27,6 +28,7 @@ from api.routes import webhooks as webhook_routes
 from api.web.csrf import CsrfRefused, refused
 from api.web.oidc import oidc_client
 from governance.bootstrap import Runtime, bootstrap
+from governance.settings import eventstore_env, read_url
 from governance.stores.outbox import outbox_for
 from governance.stores.readside import served_read_models
 from projections.loop_source import ReadSideSignals
@@ -51,7 +53,7 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     """
     if read_models is None:
         read_models = (runtime.read_models() if runtime.database_url is None
-                       else served_read_models(runtime.app, runtime.env))
+                       else served_read_models(runtime.app, runtime.env, **replica(runtime)))
     app = FastAPI(title="cxgov API", version="1", description=DESCRIPTION,
                   docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": n} for n in (
@@ -85,6 +87,15 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     observability.install(app)  # /metrics, request ids, JSON access logs (outermost)
     security.install(app)  # /docs from packaged assets; CSP etc. on every response, wrapping all
     return app
+
+
+def replica(runtime: Runtime) -> dict[str, Any]:
+    """The hot standby to read the views from, when CXGOV_READ_DATABASE_URL names one."""
+    url = read_url(runtime.settings)
+    if url is None:
+        return {}
+    return {"read_env": eventstore_env(runtime.settings, url),
+            "standby_wait": runtime.settings.read_replica_wait_seconds}
 
 
 def serve() -> FastAPI:

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +26,7 @@ from api.deps import Services
 from domain.signals import KINDS as SIGNAL_KINDS
 from governance.principal import Principal
 from governance.stores.metrics import pool_uses, projection_failures, projection_lags
+from governance.stores.replica import ReplicatedReadModels
 
 access_log = logging.getLogger("cxgov.access")
 log = logging.getLogger("cxgov.api")
@@ -173,6 +174,46 @@ class LoopCollector(Collector):
         yield from (open_, loop)
 
 
+class ReplicaCollector(Collector):
+    """The hot standby the views are read from (CXGOV_READ_DATABASE_URL), read at scrape time;
+    nothing when no standby is configured."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterable[Metric]:
+        """Replay lag in bytes and seconds, recovery state, view position, reads served."""
+        models = self.app.state.services.models
+        if not isinstance(models, ReplicatedReadModels):
+            return
+        served = CounterMetricFamily(
+            "cxgov_read_queries", "Read-model queries by the database that answered them "
+            "(standby, or primary when the standby had not reached min_position in time).",
+            labels=["database"])
+        for database, count in sorted(models.served.items()):
+            served.add_metric([database], count)
+        yield served
+        try:
+            lag = models.lag()
+        except Exception as exc:  # the standby is down: the reads fall back, see the counter
+            log.warning("read replica metrics unavailable: %s", exc)
+            return
+        recovery = GaugeMetricFamily("cxgov_read_replica_in_recovery",
+                                     "1 while the read database is a hot standby (0: promoted).")
+        behind = GaugeMetricFamily("cxgov_read_replica_lag_bytes",
+                                   "WAL the primary wrote that the standby has not replayed.")
+        seconds = GaugeMetricFamily(
+            "cxgov_read_replica_lag_seconds", "Age of the standby's last replayed transaction "
+            "while it has WAL left to replay (0 when it has replayed all it received).")
+        position = GaugeMetricFamily("cxgov_read_replica_view_position",
+                                     "The log position the standby's portfolio view reached.")
+        recovery.add_metric([], 1 if lag.in_recovery else 0)
+        behind.add_metric([], lag.lag_bytes)
+        seconds.add_metric([], lag.lag_seconds)
+        position.add_metric([], lag.view_position)
+        yield from (recovery, behind, seconds, position)
+
+
 class Instruments:
     """The per-app registry and its request metrics."""
 
@@ -187,6 +228,7 @@ class Instruments:
         self.registry.register(ReadSideCollector(app))
         self.registry.register(LoopCollector(app))
         self.registry.register(WebhookCollector(app))
+        self.registry.register(ReplicaCollector(app))
 
 
 class ObservabilityMiddleware:

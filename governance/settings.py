@@ -121,10 +121,16 @@ class Settings(BaseSettings):
     db_statement_timeout: int = Field(default=30, ge=0)
     db_idle_in_transaction_timeout: int = Field(default=5, ge=0)
     env: Literal["dev", "prod"] = "dev"
+    # A hot standby of database_url (docs/operator-guide.md, "Reads from a replica"): when set,
+    # the API's read routes and dashboard pages read the views there; a read with min_position
+    # waits up to read_replica_wait_seconds for the standby, then reads the primary. Unset:
+    # everything reads the primary, as before.
+    read_database_url: SecretStr | None = None
+    read_replica_wait_seconds: float = Field(default=2.0, ge=0, le=60)
     audit_signing_key: SecretStr | None = None
     audit_signing_key_file: Path | None = None
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
     def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
         """Refuse URLs the event store cannot use (without echoing the secret)."""
@@ -151,6 +157,8 @@ class Settings(BaseSettings):
             raise ValueError("CXGOV_STORE must be postgres when CXGOV_ENV=prod")
         if self.env == "prod" and self.database_url is None:
             raise ValueError("CXGOV_DATABASE_URL is required when CXGOV_ENV=prod")
+        if self.read_database_url is not None and self.store != "postgres":
+            raise ValueError("CXGOV_READ_DATABASE_URL needs CXGOV_STORE=postgres")
         if self.env == "prod" and self.demo_sign_in:
             raise ValueError("CXGOV_DEMO_SIGN_IN (sign in as any persona without a credential) "
                              "is refused when CXGOV_ENV=prod")
@@ -212,6 +220,12 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0)  # back-off: base * 2^(n-1)
     webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)  # ... at most this, jittered
     webhook_workers: int = Field(default=4, ge=1, le=32)  # delivery threads per process
+
+
+def read_url(settings: Settings) -> str | None:
+    """The hot standby's URL the read side reads views from (None: read the primary)."""
+    found = settings.read_database_url
+    return None if found is None else found.get_secret_value()
 
 
 @lru_cache(maxsize=1)

@@ -215,10 +215,20 @@ def in_process_postgres(app: Governance, env: dict[str, str]) -> InProcess:
     return InProcess(app, portfolio, audit)
 
 
-def served_read_models(app: Governance, env: dict[str, str]) -> ReadModels:
-    """The PostgreSQL views as an API process sees them: kept up by `cxgov project`."""
+def served_read_models(app: Governance, env: dict[str, str], *,
+                       read_env: dict[str, str] | None = None,
+                       standby_wait: float = 2.0) -> ReadModels:
+    """The PostgreSQL views as an API process sees them: kept up by `cxgov project`; with
+    `read_env` (a hot standby's eventsourcing env), read there (governance/stores/replica.py)."""
     portfolio, audit = postgres_views(env)
-    return ReadModels(ApplicationLog(app), portfolio, audit)
+    if read_env is None:
+        return ReadModels(ApplicationLog(app), portfolio, audit)
+    from governance.stores.replica import ReplicatedReadModels
+
+    standby_portfolio, standby_audit = postgres_views(read_env)
+    return ReplicatedReadModels(ApplicationLog(app), portfolio, audit,
+                                standby_portfolio=standby_portfolio, standby_audit=standby_audit,
+                                standby_wait=standby_wait)
 
 
 def rebuild(app: Governance, env: dict[str, str], names: tuple[str, ...] = PROJECTIONS,

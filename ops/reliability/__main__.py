@@ -1,5 +1,8 @@
 """Reliability drills: `python -m ops.reliability [--quick]` (docs/reliability.md).
 
+`--only replica` runs the replica drill (not part of the default run): a synchronous hot
+standby promoted while writers run, counting lost acknowledged writes.
+
 Scratch databases go on CXGOV_DATABASE_URL's server, else on an embedded server in a temporary
 folder; the fault drill always starts its own embedded server (the only one it restarts).
 Exits 1 if any drill found a violation or a lost write (a negative control that is not caught
@@ -21,14 +24,20 @@ from ops.reliability.common import Report
 from ops.reliability.crashes import crash_control, crash_drill
 from ops.reliability.faults import faults_drill
 from ops.reliability.race import negative_control, race_drill
+from ops.reliability.replica import replica_drill
 from ops.reliability.tailing import tailing_control, tailing_drill
 from ops.reliability.webhooks import webhook_drill
 
 QUICK = {"racers": 16, "rounds": 1, "room": 5, "fault_s": 8.0, "tail_s": 2.0, "kills": 2,
-         "events": 400, "refuse_s": 3.0, "hook_events": 40}
+         "events": 400, "refuse_s": 3.0, "hook_events": 40, "replica_before": 20,
+         "replica_after": 10}
+#: Drills that run only when named with --only (the replica drill starts its own primary and
+#: standby from the embedded server's binaries: ops/cluster pg-start).
+OPT_IN = frozenset({"replica"})
 CONTROL_KILLS, CONTROL_EVENTS = 10, 3000  # the crash control's size, quick or full
 FULL = {"racers": 200, "rounds": 50, "room": 7, "fault_s": 300.0, "tail_s": 60.0, "kills": 50,
-        "events": 20_000, "refuse_s": 30.0, "hook_events": 400}
+        "events": 20_000, "refuse_s": 30.0, "hook_events": 400, "replica_before": 400,
+        "replica_after": 200}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="how long the webhook drill's receiver refuses (503)")
     parser.add_argument("--only", choices=("race", "control", "faults", "tailing",
                                             "tailing-control", "crashes", "crash-control",
-                                            "webhooks"),
-                        action="append")
+                                            "webhooks", "replica"),
+                        action="append",
+                        help="run only these drills (replica runs only when named here)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up scratch state
     sizes = dict(QUICK if args.quick else FULL)
@@ -84,9 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "webhooks": lambda: webhook_drill(admin, data_dir, refuse_s=sizes["refuse_s"],
                                               events=int(sizes["hook_events"]),
                                               kills=min(int(sizes["kills"]), 6)),
+            "replica": lambda: replica_drill(data_dir, writers=4,
+                                             before=int(sizes["replica_before"]),
+                                             after=int(sizes["replica_after"])),
         }
         for name, drill in drills.items():
-            if args.only and name not in args.only:
+            if (args.only and name not in args.only) or (name in OPT_IN and not args.only):
                 continue
             start = time.perf_counter()
             report = drill()
