@@ -218,8 +218,9 @@ By = Annotated[str | None, typer.Option(
 @views.command("scorecard")
 def scorecard_command(period: Period, as_of: AsOf = None, as_json: AsJson = False,
                       metric: Metric = None, by: By = None) -> None:
-    """Print one card per customer success metric: current, target, progress, RAG; with
-    --by, each metric per segment of that dimension."""
+    """Print one card per customer success metric: current, target, progress, RAG, trend
+    word, and a line of its kind, 95% interval, threshold share, XmR limits and pilot vs
+    control; with --by, each metric per segment of that dimension."""
     if by is not None and by not in DIMENSIONS:
         raise fail(f"--by must be one of {', '.join(DIMENSIONS)}, got {by!r}")
     if by is None:

@@ -96,3 +96,31 @@ def test_feedback_from_the_command_line(rt: Runtime, tmp_path: Path) -> None:
     out = runner.invoke(app, ["feedback", "list", "--metric", "M7"])
     assert out.exit_code == 0
     assert "csv-1/1 2026-09-30 survey metric=M7 cited by FY2027/I01: Too many steps" in out.output
+
+
+def test_the_dashboards_ranking_shows_the_evidence_behind_each_initiative(rt: Runtime) -> None:
+    """The ranking card on the dashboard says how many feedback items an initiative cites;
+    one citing none says nothing, and as of before the citation neither does I01."""
+    import re
+
+    from tests.api.test_re_decisions_dashboard import signed_in
+
+    body = {"batch_key": "calls-oct", "source": "call notes", "items": [
+        {"verbatim": f"Call {n}", "channel": "phone", "received_on": f"2026-10-0{n}",
+         "metric": "M1"} for n in range(1, 4)]}
+    with TestClient(create_app(rt), raise_server_exceptions=False) as client:
+        assert client.post("/v1/feedback", json=body, headers=INGEST).status_code == 201
+        ranking = client.get("/v1/periods/FY2027/ranking", headers=CX).json()["items"]
+        i01 = next(r for r in ranking if r["code"] == "I01")
+        before = rt.app.position()
+        cited = client.post(f"/v1/initiatives/{i01['id']}/evidence", headers=RB,
+                            json={"refs": ["calls-oct/1", "calls-oct/3"]})
+        assert cited.status_code == 201, cited.text
+    with signed_in(rt, "chris", "cx_exec") as browser:
+        page = browser.get("/dashboard", params={"min_position": rt.app.position()})
+        assert page.status_code == 200, page.text
+        rows = dict(re.findall(r'<tr data-code="(\w+)"(.*?)</tr>', page.text, re.S))
+        assert "Customer evidence: 2 feedback items cited" in rows["I01"]
+        assert sum("Customer evidence" in row for row in rows.values()) == 1
+        then = browser.get("/dashboard", params={"as_of": before})
+        assert then.status_code == 200 and "Customer evidence" not in then.text

@@ -73,7 +73,10 @@ def test_the_cards_show_the_metric_kind_and_the_pilot_against_its_control() -> N
             assert "18.0 → 9.5" in text and "18.4 → 16.8" in text and "-8.5" in text
             assert sum('class="did"' in card for card in cards.values()) == 1
 
+            assert 'id="export-scorecard-csv"' in page.text  # the page's download
+
             then = client.get(f"/dashboard/scorecard?as_of={before}")
             assert then.status_code == 200 and 'class="did"' not in then.text
+            assert f"/dashboard/export/scorecard.csv?period=FY2027&amp;as_of={before}" in then.text
     finally:
         runtime.close()
