@@ -172,12 +172,41 @@ def verify_bundle(
         rows = 0
         last_position = 0
         unreadable: list[tuple[int, str]] = []  # checkpoints that cannot be read
-        for number, record in records:
-            if end is not None:
-                raise BundleError(f"line {number} follows the end record")
-            if record is not None and "checkpoint" in record:
-                if verifier is not None:
+
+        def row_lines(verifier: Verifier, number: int, record: dict[str, Any] | None,
+                      ) -> Iterator[Row]:
+            """The rows from this line on, for Verifier.feed_many (which checks each as
+            feed() would); stops at the end record (kept in `end`)."""
+            nonlocal end, rows, last_position
+            while True:
+                if end is not None:
+                    raise BundleError(f"line {number} follows the end record")
+                if record is not None and "checkpoint" in record:
                     raise BundleError(f"line {number}: a checkpoint after the rows")
+                if record is not None and "end" in record:
+                    end = dict(record["end"]) if isinstance(record["end"], dict) else {}
+                else:
+                    # a row line: whatever is wrong with it is a finding at its position
+                    row, problem = _row_or_problem(record)
+                    if row is None:
+                        where = _stated_position(record, after=last_position)
+                        verifier.add("malformed_row", where,
+                                     f"line {number} (position {where}) cannot be read as a "
+                                     f"row: {problem}")
+                        if where > last_position:
+                            yield Row(where, None, None)
+                            last_position = where
+                    else:
+                        yield row
+                        last_position = max(last_position, row.position)
+                    rows += 1
+                following = next(records, None)
+                if following is None:
+                    return
+                number, record = following
+
+        for number, record in records:
+            if record is not None and "checkpoint" in record:
                 try:
                     checkpoints.append(Checkpoint.from_json(record["checkpoint"]))
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -187,28 +216,12 @@ def verify_bundle(
                                        f"line {number}: a checkpoint that cannot be read "
                                        f"({type(exc).__name__}: {exc})"))
                 continue
-            if verifier is None:
-                verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
-                                    trusted_checkpoints=trusted_checkpoints, receipts=receipts)
-                for where, detail in unreadable:
-                    verifier.add("malformed_checkpoint", where, detail)
-            if record is not None and "end" in record:
-                end = dict(record["end"]) if isinstance(record["end"], dict) else {}
-                continue
-            # a row line: whatever is wrong with it is a finding at its position
-            row, problem = _row_or_problem(record)
-            if row is None:
-                where = _stated_position(record, after=last_position)
-                verifier.add("malformed_row", where,
-                             f"line {number} (position {where}) cannot be read as a row: "
-                             f"{problem}")
-                if where > last_position:
-                    verifier.feed(Row(where, None, None))
-                    last_position = where
-            else:
-                verifier.feed(row)
-                last_position = max(last_position, row.position)
-            rows += 1
+            verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
+                                trusted_checkpoints=trusted_checkpoints, receipts=receipts)
+            for where, detail in unreadable:
+                verifier.add("malformed_checkpoint", where, detail)
+            verifier.feed_many(row_lines(verifier, number, record))
+            break
         if verifier is None:
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
                                 trusted_checkpoints=trusted_checkpoints, receipts=receipts)

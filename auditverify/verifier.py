@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import bisect
+import multiprocessing
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from auditverify.encoding import GENESIS, entry_hash
+from auditverify.encoding import GENESIS, chain_hash, entry_hash
 from auditverify.keys import key_id, verify_signature
 from auditverify.model import Checkpoint, Finding, Receipt, Report, Row, SealRow, Severity
 
 DEFAULT_MAX_FINDINGS = 1000
+#: feed_many with workers=2: the fewest rows worth forking a helper for, and the share of
+#: them this process checks entirely itself while the helper hashes the rest
+SPLIT_MIN = 20_000
+SPLIT_SHARE = 0.4
 #: Errors found in the rows themselves; they explain a disagreeing anchor precisely.
 ROW_ERRORS = frozenset({
     "order", "unchained_event", "missing_event", "hash_mismatch", "altered_entry",
@@ -30,6 +37,71 @@ class Anchor:
     count: int | None
     source: str
     is_checkpoint: bool
+
+
+def _prechecked(rows: Sequence[Row], keys: Mapping[str, Ed25519PublicKey]) -> bytes:
+    """One byte per row: bit 1 if its chain entry's stored hash matches its stored fields
+    (hashed with its own stored prev_position and prev_hash), bit 2 if its seal's signature
+    is valid under the key the seal names. 0 for anything that cannot be checked."""
+    out = bytearray(len(rows))
+    for index, row in enumerate(rows):
+        event, chain, seal = row.event, row.chain, row.seal
+        try:
+            if event is not None and chain is not None and chain_hash(
+                    chain.prev_hash, chain.prev_position, row.position, event.originator_id,
+                    event.originator_version, event.topic, event.state,
+                    chain.recorded_at_us) == chain.entry_hash:
+                out[index] |= 1
+            key = None if seal is None else keys.get(seal.key_id)
+            if seal is not None and key is not None and verify_signature(
+                    key, seal.signature, seal.payload(row.position)):
+                out[index] |= 2
+        except Exception:  # left unconfirmed: checked again in order
+            continue
+    return bytes(out)
+
+
+class _Helper:
+    """A forked process running _prechecked over part of a row list (the rows are shared
+    with it by the fork, not copied through a pipe); its answer comes back as bytes."""
+
+    def __init__(self, process: BaseProcess, connection: Connection) -> None:
+        self._process, self._connection = process, connection
+
+    @classmethod
+    def start(cls, rows: list[Row], keys: Mapping[str, Ed25519PublicKey]) -> _Helper | None:
+        """Fork the helper, or None where fork is not available (then: one process)."""
+        try:
+            context = multiprocessing.get_context("fork")
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_helper_main, args=(rows, keys, send),
+                                      daemon=True)
+            process.start()
+        except (ValueError, OSError):
+            return None
+        send.close()
+        return cls(process, receive)
+
+    def result(self, expected: int) -> bytes | None:
+        """The helper's answer, or None if it failed (then every row is checked here)."""
+        try:
+            answer = self._connection.recv_bytes()
+        except (EOFError, OSError):
+            return None
+        return answer if len(answer) == expected else None
+
+    def stop(self) -> None:
+        """Close the pipe and make sure the helper is gone."""
+        self._connection.close()
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+
+
+def _helper_main(rows: list[Row], keys: Mapping[str, Ed25519PublicKey],
+                 send: Connection) -> None:
+    send.send_bytes(_prechecked(rows, keys))
+    send.close()
 
 
 def keyring(keys: Iterable[Ed25519PublicKey]) -> dict[str, Ed25519PublicKey]:
@@ -63,6 +135,7 @@ class Verifier:
         start: tuple[int, bytes, int] | None = None,
         sealed: bool = False,
         max_findings: int = DEFAULT_MAX_FINDINGS,
+        workers: int = 1,
     ) -> None:
         self._keys = dict(public_keys) if isinstance(public_keys, Mapping) else keyring(
             public_keys)
@@ -98,6 +171,7 @@ class Verifier:
         self._first_bad: int | None = None
         self._error_positions: list[int] = []
         self._max_findings = max_findings
+        self._workers = workers
 
     # --- findings ----------------------------------------------------------------------
 
@@ -169,6 +243,90 @@ class Verifier:
         if event is not None and self._check_versions:
             self._check_version(p, event.originator_id, event.originator_version)
 
+    def feed_many(self, rows: Iterable[Row]) -> None:
+        """feed() each row, in order, with the same checks and the same findings.
+
+        The common row (the next position, the next chain entry linked to the previous one,
+        its hash matching its stored fields, the aggregate's next version) is checked here
+        without feed()'s per-row method calls; every other row (anything feed() would report,
+        including a gap) goes through feed() itself, before this loop has changed anything.
+        Seals go through _check_seal as in feed().
+
+        With `workers=2` (given to the Verifier) and a list of at least SPLIT_MIN rows, a
+        forked helper process recomputes the entry hashes and checks the seal signatures of
+        the list's last (1 - SPLIT_SHARE) while this process checks the first part; this
+        process then goes on through the rest with the helper's answers for those two checks
+        only (links, positions, versions, seal coverage and anchors stay here, in order, so
+        every boundary between the parts is checked as any other row). A row the helper could
+        not confirm is checked here from scratch; if the helper fails, so is the whole rest.
+        """
+        helper = None
+        if self._workers > 1 and isinstance(rows, list) and len(rows) >= SPLIT_MIN:
+            split = int(len(rows) * SPLIT_SHARE)
+            helper = _Helper.start(rows[split:], self._keys)
+            if helper is not None:
+                try:
+                    self._run(rows[:split], None)
+                    self._run(rows[split:], helper.result(len(rows) - split))
+                finally:
+                    helper.stop()
+                return
+        self._run(rows, None)
+
+    def _run(self, rows: Iterable[Row], checked: bytes | None) -> None:
+        """feed_many's loop; `checked` (one byte per row, or None: check here) holds the
+        helper's answers: bit 1, the entry hash matches the row's stored fields (its stored
+        prev_position and prev_hash, which the fast path requires to be this chain's head);
+        bit 2, the seal's signature is valid under the key it names."""
+        positions, chain_positions = self._positions, self._chain_positions
+        pending, needed, seen = self._pending, self._needed, self._seen
+        versions, last_at = self._versions, self._last_at
+        check_versions = self._check_versions
+        last, entry, count = self._last_chain_position, self._last_entry, self._chain_count
+        index = -1
+        try:
+            for row in rows:
+                index += 1
+                p, event, chain = row.position, row.event, row.chain
+                if (chain is None or event is None or p != last + 1
+                        or chain.prev_position != last or chain.prev_hash != entry
+                        or (positions and p <= positions[-1])):
+                    slow = True
+                else:
+                    oid, version = event.originator_id, event.originator_version
+                    try:
+                        slow = (check_versions and version != versions.get(oid, 0) + 1) or (
+                            not checked[index] & 1 if checked is not None else chain_hash(
+                                entry, last, p, oid, version, event.topic, event.state,
+                                chain.recorded_at_us) != chain.entry_hash)
+                    except Exception:  # feed() raises it, with feed()'s state
+                        slow = True
+                if slow:
+                    self._last_chain_position, self._last_entry = last, entry
+                    self._chain_count = count
+                    self.feed(row)
+                    last, entry = self._last_chain_position, self._last_entry
+                    count = self._chain_count
+                    continue
+                assert chain is not None  # for mypy: not slow, so both are there
+                positions.append(p)
+                count += 1
+                chain_positions.append(p)
+                pending.append(p)
+                entry = chain.entry_hash
+                if row.seal is not None:
+                    self._check_seal(p, row.seal, entry, None if checked is None else
+                                     bool(checked[index] & 2))
+                last = p
+                if p in needed:
+                    seen[p] = (entry, count)
+                if check_versions:
+                    last_at[oid] = p
+                    versions[oid] = version
+        finally:
+            self._last_chain_position, self._last_entry = last, entry
+            self._chain_count = count
+
     def _check_link(self, p: int, prev_position: int, prev_hash: bytes, *,
                     hash_ok: bool) -> None:
         last = self._last_chain_position
@@ -200,13 +358,16 @@ class Verifier:
                      f"position {p} names position {prev_position} as its predecessor, so "
                      f"the rows {prev_position + 1}..{p - 1} are not part of the chain")
 
-    def _check_seal(self, p: int, seal: SealRow, entry: bytes) -> None:
+    def _check_seal(self, p: int, seal: SealRow, entry: bytes,
+                    signed: bool | None = None) -> None:
+        """`signed`: the signature check's answer if the helper process already made it."""
         key = self._keys.get(seal.key_id)
         if key is None:
             self.add("bad_seal", p, f"the write seal at {p} is signed by key {seal.key_id}, "
                      "not a key the auditor gave")
             return
-        if not verify_signature(key, seal.signature, seal.payload(p)):
+        if not (verify_signature(key, seal.signature, seal.payload(p)) if signed is None
+                else signed):
             self.add("bad_seal", p, f"the write seal at {p} has an invalid signature")
             return
         if seal.entry_hash != entry:
@@ -214,7 +375,8 @@ class Verifier:
                      "the chain holds there (the entry was re-computed)", tamper="altered")
             return
         covered_from = seal.prev_position  # entries after it are the seal's transaction
-        unsealed = [q for q in self._pending if q <= covered_from]
+        split = bisect.bisect_right(self._pending, covered_from)  # pending is ascending
+        unsealed = self._pending[:split]
         if unsealed:
             if self._seals == 0:
                 self._legacy_count += len(unsealed)
@@ -226,12 +388,12 @@ class Verifier:
                              f"seal at {p} extends position {covered_from}, the one before "
                              f"ended at {self._sealed_through}; it was appended without the "
                              "service's key (e.g. by a role that can only INSERT)")
-        covered = [q for q in self._pending if q > covered_from]
-        if len(covered) != seal.entries:
+        covered = len(self._pending) - split
+        if covered != seal.entries:
             self.add("bad_seal", p, f"the write seal at {p} covers {seal.entries} entries "
-                     f"after {covered_from}; the history holds {len(covered)} there",
-                     tamper="inserted" if len(covered) > seal.entries else "deleted")
-        self._pending = array("q")
+                     f"after {covered_from}; the history holds {covered} there",
+                     tamper="inserted" if covered > seal.entries else "deleted")
+        del self._pending[:]  # emptied in place: feed_many holds it
         self._seals += 1
         self._sealed_through = p
 
@@ -472,6 +634,5 @@ def verify_rows(
     """Verify a whole history given as rows in position order."""
     verifier = Verifier(public_keys=public_keys, checkpoints=checkpoints,
                         trusted_checkpoints=trusted_checkpoints, receipts=receipts)
-    for row in rows:
-        verifier.feed(row)
+    verifier.feed_many(rows)
     return verifier.finish()
