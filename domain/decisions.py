@@ -12,6 +12,8 @@ are checked (the first that fails is the one reported):
    rejecting or deferring above it) needs a written rationale (JustificationRequired); with
    a plan of record adopted for the period (issue 16, domain/plans.py) the reference is the
    plan instead: approving what it does not fund, or rejecting or deferring what it funds;
+   the refusal says where the recommendation leaves the initiative, and when a guardrail
+   leaves out work ranked above the cut line, which guardrail (decision 147);
 5. an approval: the second approval above the four-eyes threshold comes from someone else
    (SecondApproverRequired), and every dependency is funded first (DependencyNotMet);
 6. the lifecycle takes the transition (InvalidTransition, e.g. deferring what is deferred).
@@ -37,10 +39,11 @@ from domain.errors import (
 )
 from domain.initiative import DecisionRecord, Initiative, Tranches
 from domain.lifecycle import UNDECIDED, Outcome, Status
+from domain.optimize import UnfundedReason
 from domain.plans import AdoptedPlan
 from domain.policy import PolicyTerms
 from domain.pool import FundingPool
-from domain.portfolio import Assessment
+from domain.portfolio import Assessment, RankedEntry
 from domain.text import optional_text
 
 
@@ -113,11 +116,11 @@ def decide(
             rank=entry.rank, recommended=recommended, plan=plan.name,
             cut_line_rank=assessment.cut_line_rank)
     if departure and not rationale:
+        where, why = _where(entry, assessment, terms)
         raise JustificationRequired(
-            f"{initiative.code} is {'above' if entry.recommended else 'below'} the "
-            f"recommendation's cut line; to {outcome} it, write a justification",
+            f"{initiative.code} {where}; to {outcome} it, write a justification",
             field="rationale", rank=entry.rank, recommended=entry.recommended,
-            cut_line_rank=assessment.cut_line_rank)
+            cut_line_rank=assessment.cut_line_rank, **why)
     if approving:
         _check_approver_and_dependencies(initiative, actor, assessment, terms)
     cost = initiative.cost  # four eyes judge the whole cost, tranches or not
@@ -209,6 +212,40 @@ def release_tranche(
                 actor=actor, tranche=True)
     initiative.release_tranche(gate=gate, decision=record, actor=actor)
     return Decision(record, (pool, initiative))
+
+
+def _where(entry: RankedEntry, assessment: Assessment,
+           terms: PolicyTerms) -> tuple[str, dict[str, object]]:
+    """Where the recommendation leaves an initiative, in words, and the guardrails that put it
+    there (decision 147). Recommended: above the cut line. Ranked below the cut line: below it.
+    Ranked above the cut line yet left out: why, naming the guardrail that leaves no room (its
+    maximum, when the initiative is in its group; otherwise the minimums of groups it is not
+    in, funded first from lower ranks), or the greedy walk's reason without guardrails; the
+    problem's details then add `reason` (the walk's reason code) and `guardrails` (names)."""
+    if entry.recommended:
+        return "is above the recommendation's cut line", {}
+    cut = assessment.cut_line_rank
+    if cut is None or entry.rank > cut:
+        return "is below the recommendation's cut line", {}
+    c = entry.scored.candidate
+    member = [g for g in terms.guardrails
+              if g.matches(kind=c.kind, pnl=c.pnl, touchpoints=c.touchpoints,
+                           functional_areas=c.functional_areas)]
+    if entry.reason_code == UnfundedReason.ABOVE_GUARDRAIL:
+        bounding = [g for g in member
+                    if g.max_share is not None or g.max_amount is not None]
+    else:
+        bounding = [g for g in terms.guardrails if g not in member
+                    and (g.min_share is not None or g.min_amount is not None)]
+    why = entry.reason or "not funded by the greedy walk"
+    if not bounding:
+        return (f"is not in the recommendation though ranked above its cut line: {why}",
+                {"reason": entry.reason_code})
+    said = "; ".join(f"{g.name} ({g.describe()})" for g in bounding)
+    return (f"is not in the recommendation though ranked above its cut line: the "
+            f"guardrail{'s' if len(bounding) > 1 else ''} {said} "
+            f"leave{'' if len(bounding) > 1 else 's'} no room ({why})",
+            {"reason": entry.reason_code, "guardrails": [g.name for g in bounding]})
 
 
 def _check_approver_and_dependencies(initiative: Initiative, actor: str,

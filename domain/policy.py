@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final
@@ -176,6 +176,17 @@ def check_guardrails_in(guardrails: tuple[Guardrail, ...], *, period: str,
                 f"guardrails {', '.join(g.name for g in mins)} in {period}: minimums add up "
                 f"to {text(total)}, more than the whole pool {text(pool)}", field="guardrails",
                 guardrails=[g.name for g in mins], period=period)
+
+
+def check_guardrail_pnls(guardrails: tuple[Guardrail, ...],
+                         registered: Callable[[str], bool]) -> None:
+    """Refuse a P&L guardrail whose P&L is not in the register (`registered`: whether a code
+    is), naming the field; "CX" is cross-P&L work, never registered (decision 149)."""
+    for g in guardrails:
+        if g.dimension == "pnl" and g.value != CROSS_PNL and not registered(g.value):
+            raise PolicyRuleViolation(
+                f"guardrail {g.name}: no P&L {g.value} in the register (P&L {CROSS_PNL} is "
+                f"cross-P&L work)", field="guardrails", guardrails=[g.name], pnl=g.value)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from api.schemas import (
     WrittenPublic,
 )
 from domain.errors import PeriodNotFound, PolicyNotAdopted
-from domain.policy import Guardrail, PolicyTerms
+from domain.policy import Guardrail, PolicyTerms, check_guardrail_pnls, check_guardrails_in
 from governance.read_access import read_as, require_policy_previewer
 
 router = APIRouter(prefix="/v1", tags=["scoring policy"])
@@ -76,9 +76,21 @@ def get_policy(s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
 
 @router.post("/scoring-policy/preview", response_model=RankingPublic, responses=READ)
 def preview_policy(body: PolicyPreview, s: ServicesDep, who: PrincipalDep) -> RankingPublic:
-    """What-if: the ranking of a period under draft terms, nothing adopted (CX executive)."""
+    """What-if: the ranking of a period under draft terms, nothing adopted (CX executive).
+
+    Guardrails are judged as adoption judges them (decisions 148-149): a P&L not in the
+    register, or a set that cannot hold in an open period's pool, is refused with 422
+    `policy.invalid` naming the period and the conflict, so a preview never shows a ranking
+    under terms that adoption would refuse."""
     require_policy_previewer(who)
-    position, rows = s.models.preview_ranking(body.period, terms_of(body).check())
+    terms = terms_of(body).check()
+    if terms.guardrails:
+        state = s.models.state_at(s.models.position())
+        check_guardrail_pnls(terms.guardrails, lambda code: code in state.pnls)
+        for code, period in state.periods.items():
+            if not period.closed:
+                check_guardrails_in(terms.guardrails, period=code, pool=period.amount)
+    position, rows = s.models.preview_ranking(body.period, terms)
     if rows is None:
         raise PeriodNotFound(f"no period {body.period}", period=body.period)
     return RankingPublic(items=rows, position=position)

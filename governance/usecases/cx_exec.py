@@ -11,11 +11,16 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.decisions import check_affordable, check_decidable, decide, release_tranche
-from domain.errors import InvalidInput, PolicyNotAdopted
+from domain.errors import InvalidInput, PnlNotFound, PolicyNotAdopted
 from domain.initiative import Gate, Tranches
 from domain.lifecycle import Outcome
 from domain.metric import CustomerSuccessMetric
-from domain.policy import PolicyTerms, ScoringPolicy, check_guardrails_in
+from domain.policy import (
+    PolicyTerms,
+    ScoringPolicy,
+    check_guardrail_pnls,
+    check_guardrails_in,
+)
 from domain.pool import FundingPool
 from domain.registry import Scenario
 from domain.text import optional_text
@@ -146,6 +151,7 @@ class CxExecUseCases(Commands):
             terms.check()
             for code in terms.weights:
                 unit.metric(code)
+            check_guardrail_pnls(terms.guardrails, lambda code: _registered(unit, code))
             for period in periods:
                 pool = unit.pool(period)
                 if not pool.closed:
@@ -309,3 +315,12 @@ class CxExecUseCases(Commands):
             return [pool, initiative]
 
         return self.transact(build)
+
+
+def _registered(unit: UnitOfWork, code: str) -> bool:
+    """Whether the P&L register holds `code`."""
+    try:
+        unit.pnl(code)
+    except PnlNotFound:
+        return False
+    return True

@@ -46,9 +46,10 @@ def test_guardrails_shape_the_greedy_and_optimal_plans_and_are_reported(
 
 def test_guardrails_no_period_can_meet_give_a_typed_infeasible_result(
         harborview: Governance) -> None:
-    _adopt(harborview, Guardrail("pnl", "NOPE", min_share=Decimal("0.10")))
+    # no initiative has this touchpoint (a P&L must be in the register: decision 149)
+    _adopt(harborview, Guardrail("touchpoint", "Nowhere", min_share=Decimal("0.10")))
     rec = in_memory(harborview).read_models().recommendation("FY2027")
     assert rec["optimal"] is None and rec["frontier"] == []
-    assert rec["infeasible_guardrails"] == ["pnl NOPE"]
+    assert rec["infeasible_guardrails"] == ["touchpoint Nowhere"]
     assert "cannot be reached" in rec["problem"]
     assert rec["guardrails"][0]["greedy_met"] is False
