@@ -138,7 +138,8 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
     history = page.services.models.audit_events(aggregate_id=str(initiative_id), limit=500,
                                                 upto=upto)
     return page.render("initiative.html", card=card, ranked=ranked, metrics=metrics,
-                       terms=terms, history=history, done=done, **decide_context(page),
+                       terms=terms, history=history, done=done,
+                       **decide_context(page, [card]),  # its one decision form
                        **carry_context(page, card), **money_context(page, card),
                        **benefit_context(page, card), **jobs_context(page, card))
 
