@@ -1,7 +1,9 @@
 """The scorecard and the key drivers in a browser (issue 15, part 7): Harborview with its
 seeded history at 1280 and 390 px; every card's chart shows data (month labels on the x axis,
 a value scale, control limits, readings), at least one the latest reading's 95% interval; the
-drivers page draws its intervals; nothing is requested off the machine. Screenshots:
+drivers page draws its intervals; at 390 px the page is no wider than the layout viewport
+(the cards' single column once grew to its content's width: 484 px); nothing is requested off
+the machine. Screenshots:
 scorecard-1280, scorecard-390, drivers-1280."""
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def test_scorecard_and_drivers_at_1280_and_390(browser: webdriver.Chrome, server
         wait_for(driver, "article.metric")
         _charts_show_data(driver)
         screenshot(driver, "scorecard-390")
+        page, viewport = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
+        assert page <= viewport, (page, viewport)  # no sideways scroll on a phone
         assert off_localhost(requested_urls(driver)) == []
     finally:
         driver.set_window_size(1280, 800)
