@@ -132,6 +132,8 @@ def test_an_old_whole_state_fold_snapshot_is_not_used(world: World) -> None:
     log = ApplicationLog(world.gov)
     view = MemoryPortfolioView()
     old = replay(log, upto=10)
+    assert old.metrics
+    old.metrics = {}  # what it lacks shows if it were used
     view._fold_snapshots[10] = dump_state(old)  # revision 0002's format, no parts
     models = ReadModels(log, view, MemoryAuditLogView())
     for position in (10, 12, world.gov.position()):

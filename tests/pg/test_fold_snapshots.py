@@ -58,8 +58,10 @@ def test_live_fold_snapshots_equal_rebuilt_ones_and_as_of_equals_a_full_replay(
     gov.close()
 
 
-def test_an_old_whole_state_fold_snapshot_row_still_loads(pg_env: dict[str, str],
+def test_an_old_whole_state_fold_snapshot_row_is_not_used(pg_env: dict[str, str],
                                                        pg_url: str) -> None:
+    """Revision 0002's whole-state row predates what the fold has gained since (decision
+    153): as-of queries replay from the start and agree with a full replay."""
     gov = Governance(env=pg_env)
     write_history(gov, events=300)
     rebuild(gov, pg_env)  # no partitioned fold snapshot below 4,000 positions
