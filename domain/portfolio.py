@@ -9,12 +9,15 @@ against that recommendation (comply or explain, domain/decisions.py).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 
-from domain.lifecycle import FUNDED, UNDECIDED
-from domain.optimize import GreedyResult, GroupLimit, SelectionItem, greedy
+from domain.lifecycle import FUNDED, UNDECIDED, Status
+from domain.optimize import GreedyResult, GroupLimit, SelectionItem, UnfundedReason, greedy
+from domain.optimize.items import _money
 from domain.policy import Guardrail, PolicyTerms
 from domain.scoring import Candidate, MetricTarget, Scored, Scorer, rank, score_candidate
 
@@ -51,15 +54,42 @@ class Assessment:
     funded_total: Decimal
     greedy: GreedyResult
 
-    @property
+    @cached_property
     def cut_line_rank(self) -> int | None:
         """Rank of the lowest-ranked entry above the cut line."""
         ranks = [e.rank for e in self.entries if e.above_cut_line]
         return max(ranks) if ranks else None
 
+    @cached_property
+    def positions(self) -> Mapping[str, int]:
+        """Each entry's index in `entries`, by code (built once per assessment)."""
+        return {e.code: k for k, e in enumerate(self.entries)}
+
+    @cached_property
+    def unfunded_at(self) -> Mapping[str, int]:
+        """Each unfunded item's index in the greedy result's `unfunded`, by code."""
+        return {u.key: k for k, u in enumerate(self.greedy.unfunded)}
+
+    @cached_property
+    def unfit(self) -> tuple[tuple[tuple[int, Decimal], ...], tuple[tuple[int, Decimal], ...]]:
+        """The entries the walk found too dear for what was left, as (index in `entries`,
+        remaining budget then): mandatory work, then the rest in rank order (`approved`)."""
+        found: tuple[list[tuple[int, Decimal]], list[tuple[int, Decimal]]] = ([], [])
+        for k, e in enumerate(self.entries):
+            if e.reason_code in (_MANDATORY_UNFIT, _PLAIN_UNFIT) and e.reason is not None:
+                left = Decimal(e.reason[e.reason.rindex("$") + 1:].replace(",", ""))
+                found[e.reason_code == _PLAIN_UNFIT].append((k, left))
+        return tuple(found[0]), tuple(found[1])
+
+    @cached_property
+    def required(self) -> frozenset[str]:
+        """Every code an entry depends on."""
+        return frozenset(d for e in self.entries for d in e.scored.candidate.dependencies)
+
     def entry(self, code: str) -> RankedEntry | None:
         """The entry of an initiative, if it is in contention."""
-        return next((e for e in self.entries if e.code == code), None)
+        k = self.positions.get(code)
+        return None if k is None else self.entries[k]
 
     @property
     def unmet(self) -> tuple[str, ...]:
@@ -149,3 +179,76 @@ def assess(
         funded_total=funded_total,
         greedy=result,
     )
+
+
+_PLAIN_UNFIT = str(UnfundedReason.DOES_NOT_FIT)
+_MANDATORY_UNFIT = str(UnfundedReason.MANDATORY_DOES_NOT_FIT)
+
+
+def approved(assessment: Assessment, code: str, terms: PolicyTerms) -> Assessment | None:
+    """The assessment after `code`'s final approval for its whole cost, without walking the
+    period again (issue 19), or None when that is not known to equal a fresh `assess`.
+
+    It is known when `code` was recommended, is not mandatory, no initiative in contention
+    requires it, and the policy has no guardrails: the plain walk (domain/optimize/greedy.py)
+    then funds the same items. Before `code` (the mandatory work, then the ranks above it)
+    every remaining budget is `cost` lower, and each item funded there still fits (the walk
+    funded `code` after it, so at least `cost` was left); at `code` the walk now has, without
+    it, what it had after funding it. So only `code`'s entry changes, and the texts of the
+    items walked before it that did not fit (their remaining budget, `cost` lower): the work
+    is proportional to what changes.
+    """
+    k = assessment.positions.get(code)
+    if k is None or terms.guardrails:
+        return None
+    entry = assessment.entries[k]
+    candidate = entry.scored.candidate
+    if (not entry.recommended or candidate.mandatory or candidate.status not in UNDECIDED
+            or code in assessment.required):
+        return None
+    cost = candidate.cost
+    entries = list(assessment.entries)
+    entries[k] = RankedEntry(
+        rank=entry.rank,
+        scored=replace(entry.scored, candidate=replace(candidate, status=Status.APPROVED)),
+        funded=True, recommended=False, reason_code=None, reason=None)
+    mandatory, plain = assessment.unfit
+    walked_before = plain[:bisect_left(plain, (k,))]
+    texts: dict[str, str] = {}
+    lower: dict[int, Decimal] = {}
+    for j, left in (*mandatory, *walked_before):
+        e = entries[j]
+        assert e.reason is not None
+        lower[j] = left - cost
+        texts[e.code] = e.reason[: e.reason.rindex("$")] + _money(left - cost)
+        entries[j] = replace(e, reason=texts[e.code])
+    result = assessment.greedy
+    unfunded = list(result.unfunded)
+    for key, text in texts.items():
+        at = assessment.unfunded_at[key]
+        unfunded[at] = replace(unfunded[at], text=text)
+    after = Assessment(
+        entries=tuple(entries),
+        available=assessment.available - cost,
+        recommended_total=assessment.recommended_total - cost,
+        funded_total=assessment.funded_total + cost,
+        greedy=replace(result, budget=result.budget - cost,
+                       funded=_without(result.funded, code),
+                       total_cost=result.total_cost - cost,
+                       total_value=result.total_value - entry.scored.cip,
+                       unfunded=tuple(unfunded)),
+    )
+    # what `after` would find again, carried over: codes at the same places, `code` still
+    # above the cut line, the same dependencies and unfunded items
+    after.__dict__.update(
+        positions=assessment.positions, cut_line_rank=assessment.cut_line_rank,
+        required=assessment.required, unfunded_at=assessment.unfunded_at,
+        unfit=(tuple((j, lower[j]) for j, _ in mandatory),
+               tuple((j, lower[j]) for j, _ in walked_before) + plain[len(walked_before):]))
+    return after
+
+
+def _without(codes: tuple[str, ...], code: str) -> tuple[str, ...]:
+    """`codes` less `code` (one search and two slices, in C)."""
+    k = codes.index(code)
+    return codes[:k] + codes[k + 1:]

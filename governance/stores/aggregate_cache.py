@@ -122,6 +122,9 @@ def _array(values: Iterable[object]) -> str:
 
 
 _IMMUTABLE = (str, int, float, bool, bytes, Decimal, UUID, datetime, date, type(None))
+#: The exact types of `_IMMUTABLE` (a subclass instance, e.g. an enum member, is copied the
+#: slow way, still shared by `_copy` when immutable).
+_IMMUTABLE_TYPES = frozenset(_IMMUTABLE)
 
 
 def _copy(value: Any) -> Any:
@@ -131,8 +134,13 @@ def _copy(value: Any) -> Any:
     if isinstance(value, _IMMUTABLE):
         return value
     if isinstance(value, list):
+        # a pool's thousands of initiative ids: one pass in C when every element is immutable
+        if _IMMUTABLE_TYPES.issuperset(map(type, value)):
+            return value.copy()
         return [_copy(v) for v in value]
     if isinstance(value, dict):
+        if _IMMUTABLE_TYPES.issuperset(map(type, value.values())):
+            return value.copy()
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, tuple | frozenset) and all(isinstance(v, _IMMUTABLE) or _frozen(v)
                                                     for v in value):

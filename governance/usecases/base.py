@@ -25,12 +25,13 @@ from domain.idempotency import check_key
 from domain.initiative import Initiative
 from domain.lifecycle import Status
 from domain.metric import CustomerSuccessMetric
-from domain.policy import PolicyTerms
+from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool
 from domain.portfolio import Assessment, assess
 from domain.scoring import Candidate, MetricTarget, Scored, Scorer, candidate_of, score_candidate
 from governance.principal import Principal
 from governance.stores import EventStore, store_for
+from governance.stores.period_book import PeriodBooks
 from governance.stores.transcoding import StorableTextTranscoder, transcodings
 from governance.unit_of_work import Build, CommandResult, Idempotency, UnitOfWork, run
 
@@ -49,6 +50,7 @@ class Commands(Application[UUID]):
         self._idempotency: Idempotency | None = None
         self._view = False  # True for the keyed copies `idempotent` hands out
         self._scores = Scores()
+        self.books = PeriodBooks()  # what decisions need of each period (issue 19)
 
     def construct_transcoder(self) -> Transcoder:
         """JSON whose decoded text PostgreSQL can store (governance/stores/transcoding.py)."""
@@ -167,6 +169,41 @@ class Commands(Application[UUID]):
                           if c.code == code else c for c in candidates]
         return assess(candidates, metrics, terms, available=pool.available, pool=pool.amount,
                       score=score)
+
+    def judged(self, unit: UnitOfWork, period: str, initiative_id: UUID,
+               settle: Callable[[], tuple[Initiative, int, PolicyTerms, FundingPool]],
+               ) -> tuple[int, Initiative, int, PolicyTerms, FundingPool, Assessment]:
+        """What a decision on `initiative_id` rests on, in one snapshot at the returned log
+        position: `settle` reads (and checks) the initiative, the policy version and terms and
+        the pool from `unit`. The period's assessment is brought forward from the last
+        decision's (governance/stores/period_book.py) when the events since allow it exactly;
+        otherwise the whole period is read and ranked, and booked for the next decision."""
+        pool_id = FundingPool.create_id(period)
+        position = unit.read_together({pool_id, ScoringPolicy.create_id(), initiative_id},
+                                      lambda found: set())
+        initiative, version, terms, pool = settle()
+        found = self.books.forward(self, period, position=position, pool=pool,
+                                   policy_version=version, terms=terms)
+        if found is not None:
+            return position, initiative, version, terms, pool, found
+        position = unit.period_snapshot(initiative_id, period)
+        initiative, version, terms, pool = settle()
+        others = unit.initiatives([i for i in pool.initiatives if i != initiative.id])
+        contenders = [initiative if i == initiative.id else others[i] for i in pool.initiatives]
+        found = self.assess_with(unit, pool, contenders, terms)
+        self.books.book(period, position=position, assessment=found, policy_version=version,
+                        terms=terms, initiatives=contenders)
+        return position, initiative, version, terms, pool, found
+
+    def decision_assessment(self, period: str, initiative_id: UUID) -> Assessment:
+        """The assessment a decision on `initiative_id` would be judged against now (the
+        book's when it can be brought forward; tests compare it with `assess`)."""
+        with self._looking() as unit:
+
+            def settle() -> tuple[Initiative, int, PolicyTerms, FundingPool]:
+                return (unit.initiative(initiative_id), *unit.policy_terms(), unit.pool(period))
+
+            return self.judged(unit, period, initiative_id, settle)[-1]
 
 
 class Scores:

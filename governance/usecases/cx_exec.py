@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.decisions import check_affordable, check_decidable, decide, release_tranche
 from domain.errors import InvalidInput, PnlNotFound, PolicyNotAdopted
-from domain.initiative import Gate, Tranches
+from domain.initiative import Gate, Initiative, Tranches
 from domain.lifecycle import Outcome
 from domain.metric import CustomerSuccessMetric
 from domain.policy import (
@@ -205,18 +205,24 @@ class CxExecUseCases(Commands):
                 running.check_decision(self.clock())
             if chosen == Outcome.APPROVE:
                 unit.take_turn(FundingPool.create_id(period))
-            # everything the decision rests on, read in one snapshot at `ranking_position`
-            ranking_position = unit.period_snapshot(initiative_id, period)
-            initiative = check_decidable(unit.initiative(initiative_id), actor=principal.actor)
-            version, terms = unit.policy_terms()
-            pool = unit.pool(period)
-            tranches = (Tranches.plan(initiative.cost, first_tranche, gates)
+
+            def settle() -> tuple[Initiative, int, PolicyTerms, FundingPool]:
+                initiative = check_decidable(unit.initiative(initiative_id),
+                                             actor=principal.actor)
+                version, terms = unit.policy_terms()
+                pool = unit.pool(period)
+                check_affordable(initiative, pool, chosen, plan(initiative))  # a lost race
+                return initiative, version, terms, pool
+
+            def plan(initiative: Initiative) -> Tranches | None:
+                return (Tranches.plan(initiative.cost, first_tranche, gates)
                         if first_tranche is not None or gates else None)
-            check_affordable(initiative, pool, chosen, tranches)  # a lost race ends here
-            others = unit.initiatives([i for i in pool.initiatives if i != initiative.id])
-            contenders = [initiative if i == initiative.id else others[i]
-                          for i in pool.initiatives]
-            assessment = self.assess_with(unit, pool, contenders, terms)
+
+            # everything the decision rests on, in one snapshot at `ranking_position`; the
+            # period's assessment brought forward from the last decision's when it can be
+            ranking_position, initiative, version, terms, pool, assessment = self.judged(
+                unit, period, initiative_id, settle)
+            tranches = plan(initiative)
             changed = decide(initiative, pool, actor=principal.actor, outcome=chosen,
                              rationale=rationale, assessment=assessment, terms=terms,
                              policy_version=version, ranking_position=ranking_position,

@@ -30,7 +30,7 @@ from governance.entrypoints.company import load_company_file
 from governance.entrypoints.csv_import import write_csv_company
 from governance.identity import mint_token
 from governance.stores.readside import rebuild, served_read_models
-from ops.bench import commands, guardrails, optimizer, pages
+from ops.bench import commands, decisions, guardrails, optimizer, pages
 from ops.bench.ceiling import Bare, decode_rate, save_rate, single_save
 from ops.bench.history import Generator, setup_world
 from ops.bench.infra import (
@@ -60,8 +60,8 @@ FULL = {"events": 1_000_000, "commands": 200, "latency_s": 5.0, "observations": 
         "guardrails": list(guardrails.FULL_N), "guardrails_limit_s": guardrails.FULL_LIMIT_S}
 THREADS = 4
 ASOF_POSITIONS = 20
-GROUPS = ("recommendation", "guardrails", "pages", "http", "bulk", "history")
-DATABASE_GROUPS = {"http", "bulk", "history"}
+GROUPS = ("recommendation", "guardrails", "pages", "http", "decisions", "bulk", "history")
+DATABASE_GROUPS = {"http", "decisions", "bulk", "history"}
 ROUND = 20  # undecided initiatives at a time in the commands/s row
 SERVERS = 2
 
@@ -358,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bases = [s.base for s in servers]
         if "http" in groups:
             http_rows(sizes, bases, gov, lib)
+        if "decisions" in groups:  # approvals at 50 and 5,000 initiatives (issue 19)
+            decisions.run(gov, quick=args.quick)
         if "bulk" in groups:
             bulk_rows(sizes, bases, lib, admin)
         for server in servers:

@@ -17,7 +17,7 @@ ROWS = ("recommendation (exact", "recommendation API", "executive home page",
         "every dashboard page", "decision round trip",
         "three guardrails not binding", "three guardrails binding",
         "HTTP submit", "HTTP approve", "in-process submit",
-        "in-process approve", "latency", "via API",
+        "in-process approve", "approvals/s at 5,000", "latency", "via API",
         "`cxgov import`", "full rebuild", "as-of ranking", "projector peak RSS")
 NUMBER = r"\d+(\.\d+)?"
 
