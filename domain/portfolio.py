@@ -248,6 +248,29 @@ def approved(assessment: Assessment, code: str, terms: PolicyTerms) -> Assessmen
     return after
 
 
+def restatus(assessment: Assessment, code: str, status: Status) -> Assessment | None:
+    """The assessment after an undecided initiative moves to another undecided status (a
+    deferral, a four-eyes first approval), or None when it was not undecided: it stays in
+    contention with the same score, rank and cost, so the walk, guarded or not, is the same;
+    only its entry's status changes."""
+    k = assessment.positions.get(code)
+    if k is None or status not in UNDECIDED:
+        return None
+    entry = assessment.entries[k]
+    candidate = entry.scored.candidate
+    if candidate.status not in UNDECIDED:
+        return None
+    now = replace(entry, scored=replace(entry.scored, candidate=replace(candidate, status=status)))
+    after = replace(assessment, entries=(*assessment.entries[:k], now, *assessment.entries[k + 1:]))
+    after.__dict__.update({name: assessment.__dict__[name] for name in _CARRIED
+                           if name in assessment.__dict__})
+    return after
+
+
+#: What an assessment finds once and `restatus` carries over unchanged.
+_CARRIED = ("positions", "cut_line_rank", "required", "unfunded_at", "unfit")
+
+
 def _without(codes: tuple[str, ...], code: str) -> tuple[str, ...]:
     """`codes` less `code` (one search and two slices, in C)."""
     k = codes.index(code)

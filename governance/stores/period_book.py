@@ -12,10 +12,11 @@ log's notifications between the booked position and that statement's position:
 - nothing written to a watched stream: the booked assessment is the period's, as of the new
   position;
 - only final approvals of recommended work for its whole cost (each an initiative's
-  `Approved` and the pool's `FundsCommitted`): `domain.portfolio.approved` gives the
-  assessment after each, without walking the period again;
-- anything else (a submission, a revision, a rejection, a deferral, a withdrawal, a tranche,
-  a first approval, a departure, a policy or metric change, an opex restatement, guardrails):
+  `Approved` and the pool's `FundsCommitted`), deferrals and four-eyes first approvals:
+  `domain.portfolio.approved` and `restatus` give the assessment after each, without walking
+  the period again;
+- anything else (a submission, a revision, a rejection, a withdrawal, a tranche, a departing
+  approval, a policy or metric change, an opex restatement, guardrails on an approval):
   None, and the decision reads and ranks the whole period as before, then books the result.
 
 Both ways the result is as of the position the decision records (`ranking_position`): every
@@ -33,11 +34,17 @@ from typing import Any
 from uuid import UUID
 
 from domain.initiative import Initiative
+from domain.lifecycle import Status
 from domain.metric import CustomerSuccessMetric
 from domain.policy import PolicyTerms, ScoringPolicy
 from domain.pool import FundingPool
-from domain.portfolio import Assessment, approved
+from domain.portfolio import Assessment, approved, restatus
 
+#: Events that leave an initiative undecided, in this status (the walk is the same).
+STILL_UNDECIDED = {
+    Initiative.Deferred.TOPIC: Status.DEFERRED,
+    Initiative.FirstApprovalRecorded.TOPIC: Status.PENDING_SECOND_APPROVAL,
+}
 #: Notifications read to bring a book forward (in pages of TAIL_PAGE); at this many the
 #: period is re-read instead.
 TAIL_LIMIT = 2_000
@@ -111,7 +118,7 @@ class PeriodBooks:
             self.rereads += 1
             return None
         self.hits += 1
-        if kept is not None and found is not kept.assessment:
+        if kept is not None and kept.position < position:
             with self._lock:
                 newest = self._books.get(period)
                 if newest is kept:
@@ -141,36 +148,36 @@ class PeriodBooks:
                 break
         else:
             return None  # the period is re-read: cheaper than decoding all that is new
-        approvals: dict[UUID, Any] = {}
-        commits: dict[UUID, Any] = {}
-        order: list[UUID] = []
+        assessment: Assessment | None = kept.assessment
+        commits: dict[UUID, Any] = {}  # the pool's FundsCommitted, until its initiative's event
         for note in notes:
+            if assessment is None:
+                return None
             if note.originator_id not in kept.watched:
                 continue
-            if note.topic == Initiative.Approved.TOPIC and note.originator_id in kept.codes:
-                approvals[note.originator_id] = app.mapper.to_domain_event(note)
-                order.append(note.originator_id)
-            elif note.topic == FundingPool.FundsCommitted.TOPIC:
+            code = kept.codes.get(note.originator_id)
+            if note.topic == FundingPool.FundsCommitted.TOPIC:
                 event = app.mapper.to_domain_event(note)
                 if event.initiative_id in commits:
                     return None
                 commits[event.initiative_id] = event
+            elif note.topic == Initiative.Approved.TOPIC and code is not None:
+                event, commit = (
+                    app.mapper.to_domain_event(note),
+                    commits.pop(note.originator_id, None),
+                )
+                entry = assessment.entry(code)
+                if (
+                    commit is None
+                    or entry is None
+                    or event.gates
+                    or event.amount != entry.scored.candidate.cost
+                    or commit.amount != event.amount
+                ):
+                    return None
+                assessment = approved(assessment, code, terms)
+            elif note.topic in STILL_UNDECIDED and code is not None:
+                assessment = restatus(assessment, code, STILL_UNDECIDED[note.topic])
             else:
                 return None  # anything else may move the ranking or the cut line
-        if set(approvals) != set(commits) or len(order) != len(approvals):
-            return None
-        assessment: Assessment | None = kept.assessment
-        for initiative_id in order:
-            event, commit = approvals[initiative_id], commits[initiative_id]
-            code = kept.codes[initiative_id]
-            entry = assessment.entry(code) if assessment is not None else None
-            if (
-                assessment is None
-                or entry is None
-                or event.gates
-                or event.amount != entry.scored.candidate.cost
-                or commit.amount != event.amount
-            ):
-                return None
-            assessment = approved(assessment, code, terms)
-        return assessment
+        return None if commits else assessment
