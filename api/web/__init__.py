@@ -15,6 +15,7 @@ from api.web.export_pages import router as export_router
 from api.web.job_pages import router as job_router
 from api.web.loop_actions import router as loop_actions_router
 from api.web.policy_pages import router as policy_router
+from api.web.proposal_pages import router as proposal_router
 from api.web.round_pages import router as round_router
 from api.web.segment_pages import router as segment_router
 from api.web.served_jobs import router as served_jobs_router
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(job_router)  # jobs to be done (issue 15, part 5)
     app.include_router(round_router)  # funding rounds (issue 16, part 4)
     app.include_router(policy_router)  # the scoring policy and its guardrails (issue 16)
+    app.include_router(proposal_router)  # proposed weights previewed, adopted (issue 15)
     app.include_router(segment_router)  # a scorecard card by segment (issue 15, part 7)
     app.include_router(served_jobs_router)  # the jobs an initiative serves (issue 15, part 5)
     app.include_router(export_router)  # downloads of the ranking's view (issue 17)

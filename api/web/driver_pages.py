@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.web.pages import Text, User
+from api.web.proposal_pages import preview_link
 from api.web.views import open_page
 from domain.errors import InvalidInput
 from projections.drivers import MOST_LAG, DriverAnalysis, driver_spec, drivers, mapped_drivers
@@ -78,7 +79,8 @@ def drivers_page(request: Request, who: User, as_of: Text = None, metric: Code =
     return page.render("drivers.html", status=status, found=found, chosen=chosen,
                        codes=codes, with_drivers=with_drivers, names=names or "", lag=lag,
                        unknown=unknown, plot=interval_plot(found) if found else None,
-                       employee=employee, with_ex=with_ex)
+                       employee=employee, with_ex=with_ex,
+                       preview=preview_link("drivers", metric=chosen, names=names, lag=lag))
 
 
 def _code(name: str) -> str | None:

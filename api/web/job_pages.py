@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.routes.jobs import readable
 from api.web.pages import Text, User
+from api.web.proposal_pages import preview_link
 from api.web.views import open_page
 from projections.jobs import job_map
 from projections.query import AsOfOutOfRange
@@ -26,4 +27,4 @@ def jobs_page(request: Request, who: User, as_of: Text = None) -> HTMLResponse:
     except AsOfOutOfRange:
         state = models.core_at()
     found = readable(models, who, job_map(state), as_of=page.as_of or None)
-    return page.render("jobs.html", found=found)
+    return page.render("jobs.html", found=found, preview=preview_link("jobs"))

@@ -186,6 +186,10 @@ READS = [
     # issue 16: the scoring policy's page (weights, guardrails, where the period stands)
     Route("GET", "/dashboard/policy", EVERYONE),
     Route("GET", "/dashboard/policy?as_of={newest}", EVERYONE),
+    # issue 15: proposed weights previewed (as POST /v1/scoring-policy/preview: CX executives)
+    Route("GET", "/dashboard/policy/proposal?source=jobs", {CX_EXEC: ALL}),
+    Route("GET", "/dashboard/policy/proposal?source=drivers&metric=M1&period={period}",
+          {CX_EXEC: ALL}),
     Route("GET", f"/dashboard/departments?as_of={{newest}}&name={DEPARTMENT}", EVERYONE),
     Route("GET", "/v1/metrics/M1/segments", EVERYONE),  # issue 15: a card by segment
     Route("GET", "/v1/metrics/M1/segments?as_of={newest}&by=cohort", EVERYONE),
@@ -319,7 +323,8 @@ NOT_IN_THE_MATRIX = {("GET", "/dashboard/sign-in"), ("POST", "/dashboard/sign-in
                      ("POST", "/dashboard/initiatives/{initiative_id}/benefit-plan"),
                      ("POST", "/dashboard/initiatives/{initiative_id}/jobs"),
                      ("POST", "/dashboard/desk"),
-                     ("POST", "/dashboard/policy/guardrails")}
+                     ("POST", "/dashboard/policy/guardrails"),
+                     ("POST", "/dashboard/policy/proposal")}
 
 
 #: The Merkle log's reads need the chained PostgreSQL store: 503 on this in-memory world
