@@ -87,6 +87,8 @@ def test_drivers_weights_are_previewed_then_adopted_as_a_new_version(
         re.search(rf"{c} [^<]*</th>.*?\(drops below the cut line\)", table, re.S) for c in crossed
     )
     assert 'id="adopt-form"' in shown.text and "Adopt these weights" in shown.text
+    # the preview is of the present: no as-of box that would drop its source
+    assert 'class="asof"' not in shown.text and 'class="asof"' in drivers.text
     token = csrf_of(shown.text)
 
     # finance: no link, no preview, and its adoption is refused; nothing written
