@@ -15,8 +15,10 @@ from domain.optimize import (
     greedy,
     optimal,
 )
+from domain.optimize.guard import MilpSolver
 from domain.policy import Guardrail
 from projections.codec import plain_row
+from projections.highs import highs_solver
 from projections.rows import Ledger, Overclaim, RankingRow, Recommendation
 
 FRONTIER_POINTS = 20
@@ -89,7 +91,8 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
                    points: int = FRONTIER_POINTS,
                    guardrails: Sequence[Guardrail] = (),
                    unfunded_offset: int = 0,
-                   unfunded_limit: int | None = None) -> Recommendation:
+                   unfunded_limit: int | None = None,
+                   solver: MilpSolver | None = None) -> Recommendation:
     """Everything a CX executive needs to choose a portfolio for the remaining pool.
 
     With the policy's guardrails the greedy cut line, the optimum and the frontier honour them
@@ -98,7 +101,11 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
     `unfunded` lists one page of the unfunded initiatives in rank order (`unfunded_offset`,
     at most `unfunded_limit`; None: all), with `unfunded_total` counting them all: their
     extra budgets are the costly part, computed for that page only (decision 130).
+    `solver` answers a guarded search that runs long (checked; decision 158): by default the
+    HiGHS adapter when `highspy` imports, else our search alone.
     """
+    if solver is None:
+        solver = highs_solver()
     available = Decimal(ledger.available)
     funded = frozenset(r.code for r in rows if r.funded and r.code is not None)
     items = [
@@ -115,7 +122,8 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
     infeasible: list[str] = []
     unguarded: Sequence[str] | None = None
     try:
-        best = optimal(items, available, already_funded=funded, guardrails=limits)
+        best = optimal(items, available, already_funded=funded, guardrails=limits,
+                       solver=solver)
         optimum = {"keys": best.keys, "total_cost": best.total_cost,
                    "total_value": best.total_value, "remaining": best.remaining}
         problem = None
@@ -127,7 +135,7 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
         optimum, problem, infeasible = None, str(exc), list(exc.guardrails)
     requested = sum((i.cost for i in items), Decimal(0))
     curve = frontier(items, points=points, budget_max=max(requested, available),
-                     already_funded=funded, guardrails=limits) \
+                     already_funded=funded, guardrails=limits, solver=solver) \
         if items and problem is None else []
     page = g.unfunded[unfunded_offset:stop]  # rank order, as greedy lists them
     by_code = {r.code: r for r in rows}

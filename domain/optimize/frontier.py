@@ -2,7 +2,8 @@
 
 `frontier` reuses the prepared problem and solves the optimum at evenly spaced budget levels.
 With guardrails every level is solved exactly under them (`guard.optimal`; the guardrails'
-amounts stay as given) and a level at which they cannot be met is left out.
+amounts stay as given; a given MILP `solver` answers as in `guard`) and a level at which they
+cannot be met is left out.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from domain.optimize.exact import _prepared
-from domain.optimize.guard import optimal
+from domain.optimize.guard import MilpSolver, optimal
 from domain.optimize.items import (
     FrontierPoint,
     GroupLimit,
@@ -31,6 +32,7 @@ def frontier(
     budget_max: Decimal | None = None,
     already_funded: frozenset[str] = frozenset(),
     guardrails: Sequence[GroupLimit] = (),
+    solver: MilpSolver | None = None,
 ) -> list[FrontierPoint]:
     """Optimal value at `points` budget levels evenly spaced from the mandatory cost to the max."""
     if points < 2:
@@ -52,8 +54,13 @@ def frontier(
             level = level.quantize(cent, rounding=ROUND_FLOOR)
         if guardrails:
             try:
-                best = optimal(items, level, already_funded=already_funded,
-                               guardrails=guardrails)
+                best = optimal(
+                    items,
+                    level,
+                    already_funded=already_funded,
+                    guardrails=guardrails,
+                    solver=solver,
+                )
             except InfeasibleGuardrails:
                 continue
         else:

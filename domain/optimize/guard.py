@@ -13,15 +13,25 @@ cost, then the rank tie-break). Algorithm:
      and tree fixing of `relax` over them, guarded fills polished by swaps, depth-first branch
      and bound (its docstring). Leaves meeting every guardrail are offered with the same rank
      tie-break as `exact`; nodes whose bound ties the incumbent are explored.
+  3. The port (decision 158): given a `MilpSolver` (the composition root's HiGHS adapter,
+     `projections.highs`), a search that has not finished within `NODE_LIMIT` nodes stops and
+     the solver is asked the same problem over the open units (`GuardedModel`, integers). Its
+     answer is used only when it passes our exact check (`_accepted`: open units, every
+     prerequisite in, the budget and every guardrail row in integers, an objective recomputed
+     in integers no lower than our incumbent's, then the selection's items again in Decimal:
+     budget, mandates, dependencies, guardrails); otherwise, or when the solver gives no
+     answer, our search runs to the end as without a solver.
 No selection meeting the guardrails: `InfeasibleGuardrails`, naming the guardrail that cannot be
 met alone when there is one, else all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from math import gcd
+from typing import Protocol
 
 from domain.optimize.exact import _prepared, _Problem
 from domain.optimize.exact import optimal as _unguarded
@@ -39,6 +49,91 @@ from domain.optimize.items import (
     _to_int,
     _to_int_ceil,
 )
+
+NODE_LIMIT = 200  # nodes of our search before a given MILP solver is asked (decision 158)
+
+
+@dataclass(frozen=True)
+class GuardedModel:
+    """The guarded problem as a MILP solver is asked it, in integers: choose a subset of
+    `units` (one binary each) maximising the sum of `value`, with every unit's `prereqs` chosen
+    too, the sum of `cost` at most `cap`, and every row's sum within `low`/`high` (None: no
+    bound). The lists run over all units; units not in `units` are out."""
+
+    units: tuple[int, ...]
+    value: tuple[int, ...]
+    cost: tuple[int, ...]
+    cap: int
+    rows: tuple[tuple[int, ...], ...]
+    low: tuple[int | None, ...]
+    high: tuple[int | None, ...]
+    prereqs: tuple[tuple[int, ...], ...]
+
+
+class MilpSolver(Protocol):
+    """A MILP solver behind the port: the units of an optimal selection, or None (no answer:
+    infeasible, stopped or failed). Its answer is checked, never trusted."""
+
+    def __call__(self, model: GuardedModel) -> Collection[int] | None: ...
+
+
+def _model(problem: _Problem, rows: _Rows, cap: int, units: Sequence[int]) -> GuardedModel:
+    return GuardedModel(
+        units=tuple(sorted(units)),
+        value=tuple(problem.value),
+        cost=tuple(problem.cost),
+        cap=cap,
+        rows=tuple(tuple(row) for row in rows.a),
+        low=tuple(rows.low),
+        high=tuple(rows.high),
+        prereqs=tuple(tuple(p) for p in problem.prereqs),
+    )
+
+
+def _accepted(
+    problem: _Problem,
+    model: GuardedModel,
+    answer: Collection[int] | None,
+    incumbent: int | None,
+) -> frozenset[int] | None:
+    """The solver's units when they pass the exact check in integers, else None."""
+    if answer is None:
+        return None
+    units = frozenset(answer)
+    if not units <= frozenset(model.units):
+        return None
+    if any(q not in units for u in units for q in model.prereqs[u]):
+        return None
+    if sum(model.cost[u] for u in units) > model.cap:
+        return None
+    for row, lo, hi in zip(model.rows, model.low, model.high, strict=True):
+        spend = sum(row[u] for u in units)
+        if (lo is not None and spend < lo) or (hi is not None and spend > hi):
+            return None
+    objective = sum(problem.w[u] for u in units)
+    if incumbent is not None and objective < incumbent:  # we know better: not an optimum
+        return None
+    return units
+
+
+def _valid(
+    items: Sequence[SelectionItem],
+    budget: Decimal,
+    already_funded: frozenset[str],
+    guardrails: Sequence[GroupLimit],
+    result: OptimalResult,
+) -> bool:
+    """The selection checked again on its items in Decimal: budget, mandates, dependencies,
+    guardrails."""
+    keys = set(result.keys)
+    by_key = {it.key: it for it in items}
+    if sum((by_key[k].cost for k in keys), Decimal(0)) > budget:
+        return False
+    if any(it.mandatory and it.key not in keys for it in items):
+        return False
+    if any(r not in keys and r not in already_funded for k in keys for r in by_key[k].requires):
+        return False
+    return _meets_all(items, result.keys, guardrails)
 
 
 def _rows(problem: _Problem, limits: Sequence[GroupLimit], scale: int) -> _Rows:
@@ -125,8 +220,10 @@ def optimal(
     *,
     already_funded: frozenset[str] = frozenset(),
     guardrails: Sequence[GroupLimit] = (),
+    solver: MilpSolver | None = None,
 ) -> OptimalResult:
-    """Exact value-maximising selection within the budget and the guardrails."""
+    """Exact value-maximising selection within the budget and the guardrails; `solver`, when
+    given, answers a search that has not finished within `NODE_LIMIT` nodes (checked)."""
     if not guardrails:
         return _unguarded(items, budget, already_funded=already_funded)
     _check_budget(budget)
@@ -157,8 +254,8 @@ def optimal(
     plain = problem.solve(budget)  # the optimum without guardrails, when it meets them all
     if _meets_all(items, plain.keys, guardrails):
         return plain
-    solver = _Guarded(problem, rows, cap)
-    pair = solver.pair_conflict([], solver.free)
+    search = _Guarded(problem, rows, cap)
+    pair = search.pair_conflict([], search.free)
     if pair is not None:
         first, second = guardrails[pair[0]], guardrails[pair[1]]
         raise InfeasibleGuardrails(
@@ -167,7 +264,23 @@ def optimal(
             f"{_money(second.maximum or Decimal(0))}",
             (first.name, second.name),
         )
-    solver.solve()
-    if solver.best is None:
+    open_units = list(search.free)
+    if solver is not None:
+        search.limit = NODE_LIMIT
+    search.solve()
+    if search.stopped:
+        assert solver is not None
+        model = _model(problem, rows, cap, open_units)
+        units = _accepted(problem, model, solver(model), search.best)
+        if units is not None:
+            answer = problem._result(budget, units)
+            if _valid(items, budget, already_funded, guardrails, answer):
+                return answer
+        seeded = search.best, search.best_units
+        search = _Guarded(problem, rows, cap)  # the answer failed the check: our search
+        if seeded[0] is not None:
+            search.best, search.best_units = seeded
+        search.solve()
+    if search.best is None:
         raise _conflict(problem, rows, cap, guardrails, scale)
-    return problem._result(budget, solver.best_units)
+    return problem._result(budget, search.best_units)

@@ -77,6 +77,8 @@ class _Guarded:
         self.weight = problem.w
         self.penalty = 0
         self.nodes = 0
+        self.limit: int | None = None  # nodes before the search stops (`stopped`): None, none
+        self.stopped = False
 
     def pair_conflict(
         self, fixed_in: Sequence[int], open_units: Sequence[int]
@@ -126,7 +128,10 @@ class _Guarded:
             extra = sum(p.cost[x] for x in group)
             if used + extra > self.cap:
                 return False
-            adds = [sum(row[x] for x in group) for row in a]
+            if len(group) == 1:  # most often: no prerequisite left to take
+                adds = [row[u] for row in a]
+            else:
+                adds = [sum(row[x] for x in group) for row in a]
             if any(
                 hi is not None and s + d > hi for s, d, hi in zip(spend, adds, high, strict=True)
             ):
@@ -290,6 +295,9 @@ class _Guarded:
                 continue
             stack.append((-1, len(trail)))
             self.nodes += 1
+            if self.limit is not None and self.nodes > self.limit:
+                self.stopped = True  # the state is left mid-search: this object is done
+                return
             if unit >= 0:
                 group = (unit, *(p.ancestors[unit] if arg == 1 else p.descendants[unit]))
                 if any(state[x] == -arg for x in group):

@@ -1,5 +1,6 @@
-"""The guardrails rows of `ops/bench/run --quick` (no database needed): both shapes print our
-time, HiGHS's time as the ceiling and a ratio, and the two optimum values agree. No timing is
+"""The guardrails rows of `ops/bench/run --quick` (no database needed): every shape (and the
+binding one with the HiGHS port) prints our time, HiGHS's time as the ceiling and a ratio, and
+the optimum values agree. No timing is
 asserted; the quick sizes keep the run short so the rows cannot rot unnoticed."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def test_the_quick_guardrails_rows_print_figures_ceilings_and_equal_optima() -> 
     assert [r[1].split(",")[1].strip() for r in rows] == [
         "three guardrails not binding",
         "three guardrails binding",
+        "three guardrails binding with the HiGHS port",
     ], rows
     for row in rows:
         assert "(equal optimum)" in row[1], row
