@@ -7,10 +7,10 @@ measured on the same instance in the same run), the ratio and whether the optimu
 the binding shape once more as "binding with the HiGHS port": `optimal` given the HiGHS adapter
 (`projections.highs`), which answers once our search passes `guard.NODE_LIMIT` nodes and is
 checked exactly (decision 158), against the same HiGHS ceiling as the binding row.
-`ops/bench/run` prints the same rows (`rows`). HiGHS (`highspy`, a dev dependency) is the
-independent MILP solver; the tests use the same model (`highs_optimum`) as their oracle. Each
-solve runs in a child process stopped after `--limit` seconds, so a row that does not finish
-says so instead of holding the run.
+`ops/bench/run` prints the same rows (`rows`). HiGHS (`highspy`, a runtime dependency since
+decision 158) is the independent MILP solver; the tests use the same model (`highs_optimum`)
+as their oracle. Each solve runs in a child process stopped after `--limit` seconds, so a row
+that does not finish says so instead of holding the run.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def highs_optimum(
     dependency; mandatory items fixed at 1; an item needing a key that is neither listed nor
     already funded fixed at 0. Maximise the value, with no relative gap.
     """
-    import highspy  # a dev dependency: imported only when measuring
+    import highspy  # imported only when measuring
     import numpy as np
 
     n = len(items)
