@@ -11,6 +11,7 @@ keep calling `optimal` without a solver, so they still compare our search with H
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection
 from decimal import Decimal
 
@@ -181,3 +182,14 @@ def test_limits_are_amounts_the_port_checks_in_decimal(monkeypatch: pytest.Monke
     port = optimal(items, budget, guardrails=finer, solver=_highs())
     assert (port.total_value, port.total_cost) == (ours.total_value, ours.total_cost)
     assert _feasible(items, budget, finer, port.keys)
+
+
+def test_without_highspy_there_is_no_adapter_and_the_optimum_is_our_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "highspy", None)  # `import highspy` raises ImportError
+    assert highs_solver() is None
+    items, budget, limits = binding_instance(0)
+    assert optimal(items, budget, guardrails=limits, solver=highs_solver()) == optimal(
+        items, budget, guardrails=limits
+    )
