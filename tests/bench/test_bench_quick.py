@@ -15,7 +15,8 @@ pytestmark = pytest.mark.pg
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ("recommendation (exact", "recommendation API", "executive home page",
         "every dashboard page", "decision round trip",
-        "three guardrails not binding", "three guardrails binding",
+        "three guardrails not binding", "three guardrails binding,",
+        "three guardrails binding with the HiGHS port",
         "HTTP submit", "HTTP approve", "in-process submit",
         "in-process approve", "approvals/s at 5,000", "latency", "via API",
         "`cxgov import`", "full rebuild", "as-of ranking", "projector peak RSS")
