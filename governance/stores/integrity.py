@@ -49,9 +49,7 @@ from auditverify.encoding import GENESIS, micros, seal_payload
 from auditverify.encoding import entry_hash as chain_hash
 from auditverify.keys import key_id, raw_public_key
 from auditverify.live import has_seals, iter_rows, read_checkpoints, snapshot
-from auditverify.merkle import MerkleTree
 from auditverify.model import Checkpoint, Finding, Receipt
-from auditverify.note import TreeHead, sign_note
 from auditverify.verifier import Verifier
 from governance.settings import ConnParams, Settings, parse_database_url
 
@@ -598,22 +596,3 @@ def log_origin(target: Target) -> str:
                            "current_database()").fetchone()
     assert row is not None
     return f"cxgov/{row[0]}/{row[1]}"
-
-
-def merkle_log(target: Target) -> tuple[MerkleTree, list[int]]:
-    """The RFC 9162 tree over the chain's entry hashes in position order, and the position of
-    each leaf (leaf i is the i-th chain entry)."""
-    url, schema = database_url(target), _schema(target)
-    with snapshot(url) as conn, conn.transaction():
-        rows = conn.execute(SQL("SELECT position, entry_hash FROM {} ORDER BY position").format(
-            Identifier(schema, "cxgov_chain"))).fetchall()
-    return MerkleTree([bytes(r[1]) for r in rows]), [int(r[0]) for r in rows]
-
-
-def tree_head_note(target: Target, key: Ed25519PrivateKey, *, name: str = NOTE_KEY_NAME,
-                   size: int | None = None) -> str:
-    """A C2SP signed-note checkpoint of the log (its origin, tree size and root), signed."""
-    tree, _ = merkle_log(target)
-    head = TreeHead(log_origin(target), tree.size if size is None else size,
-                    tree.root(size))
-    return sign_note(head, name, key)
