@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 CHAIN_TAG = b"cxgov-chain-v1"
@@ -63,9 +64,26 @@ def entry_hash(
 
 _LENGTH = struct.Struct(">Q").pack
 _CHAIN_HEAD = _LENGTH(len(CHAIN_TAG)) + CHAIN_TAG
-_LINK = struct.Struct(">QqQqQ").pack  # 8, prev_position, 8, position, len(originator_id)
-_VERSION = struct.Struct(">QqQ").pack  # 8, originator_version, len(topic)
-_TIME = struct.Struct(">Qq").pack  # 8, recorded_at_us
+#: The tag and the prev_hash's length field of an entry whose prev_hash is HASH_SIZE bytes (every
+#: entry after the first one that a chain_pack frames): one field of its struct format.
+CHAIN_HEAD = _CHAIN_HEAD + _LENGTH(HASH_SIZE)
+#: chain_pack's formats kept, by (id, topic, state) size; emptied when full (a log's states
+#: have a few thousand sizes; each struct costs a few hundred bytes).
+CHAIN_FORMATS: dict[tuple[int, int, int], Callable[..., bytes]] = {}
+CHAIN_FORMATS_KEPT = 16_384
+
+
+def chain_pack(id_size: int, topic_size: int, state_size: int) -> Callable[..., bytes]:
+    """struct's pack of one chain entry's framed bytes (the bytes entry_hash hashes) whose
+    prev_hash is HASH_SIZE bytes and whose encoded originator id, encoded topic and state have
+    these sizes, in one call; its arguments: (CHAIN_HEAD, prev_hash, 8, prev_position, 8,
+    position, id_size, originator_id, 8, originator_version, topic_size, topic, state_size,
+    state, 8, recorded_at_us). Kept in CHAIN_FORMATS."""
+    if len(CHAIN_FORMATS) >= CHAIN_FORMATS_KEPT:
+        CHAIN_FORMATS.clear()
+    pack = CHAIN_FORMATS[(id_size, topic_size, state_size)] = struct.Struct(
+        f">{len(CHAIN_HEAD)}s{HASH_SIZE}sQqQqQ{id_size}sQqQ{topic_size}sQ{state_size}sQq").pack
+    return pack
 
 
 def chain_hash(
@@ -78,27 +96,19 @@ def chain_hash(
     state: bytes,
     recorded_at_us: int,
 ) -> bytes:
-    """entry_hash with positional arguments, for the verifier's loop: the same bytes framed
-    with struct instead of one int.to_bytes per field (anything it cannot frame, e.g. a value
-    outside int64, falls back to the field-by-field framing, which raises the same error it
-    always did)."""
+    """entry_hash with positional arguments, for the verifier: the same bytes framed with one
+    struct pack (chain_pack) instead of one int.to_bytes per field (anything it cannot frame,
+    e.g. a value outside int64 or a prev_hash of another size, falls back to the
+    field-by-field framing, which raises the same error it always did)."""
     try:
+        if len(prev_hash) != HASH_SIZE or not isinstance(state, bytes):
+            raise ValueError("framed field by field")
         oid = originator_id.encode("utf-8")
         name = topic.encode("utf-8")
-        framed = b"".join(
-            (
-                _CHAIN_HEAD,
-                _LENGTH(len(prev_hash)),
-                prev_hash,
-                _LINK(8, prev_position, 8, position, len(oid)),
-                oid,
-                _VERSION(8, originator_version, len(name)),
-                name,
-                _LENGTH(len(state)),
-                state,
-                _TIME(8, recorded_at_us),
-            )
-        )
+        sizes = (len(oid), len(name), len(state))
+        pack = CHAIN_FORMATS.get(sizes) or chain_pack(*sizes)
+        framed = pack(CHAIN_HEAD, prev_hash, 8, prev_position, 8, position, sizes[0], oid, 8,
+                      originator_version, sizes[1], name, sizes[2], state, 8, recorded_at_us)
     except Exception:  # raised again, in the same order, by the reference
         return _framed_hash(
             prev_hash,

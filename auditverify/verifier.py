@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import multiprocessing
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,7 +13,15 @@ from multiprocessing.process import BaseProcess
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from auditverify.encoding import GENESIS, chain_hash, entry_hash
+from auditverify.encoding import (
+    CHAIN_FORMATS,
+    CHAIN_HEAD,
+    GENESIS,
+    HASH_SIZE,
+    chain_hash,
+    chain_pack,
+    entry_hash,
+)
 from auditverify.keys import key_id, verify_signature
 from auditverify.model import Checkpoint, Finding, Receipt, Report, Row, SealRow, Severity
 
@@ -21,6 +30,8 @@ DEFAULT_MAX_FINDINGS = 1000
 #: them this process checks entirely itself while the helper hashes the rest
 SPLIT_MIN = 20_000
 SPLIT_SHARE = 0.4
+#: below any position: `top` in feed_many's loop before the first row
+_BEFORE_ALL = -(1 << 64)
 #: Errors found in the rows themselves; they explain a disagreeing anchor precisely.
 ROW_ERRORS = frozenset({
     "order", "unchained_event", "missing_event", "hash_mismatch", "altered_entry",
@@ -277,47 +288,66 @@ class Verifier:
         """feed_many's loop; `checked` (one byte per row, or None: check here) holds the
         helper's answers: bit 1, the entry hash matches the row's stored fields (its stored
         prev_position and prev_hash, which the fast path requires to be this chain's head);
-        bit 2, the seal's signature is valid under the key it names."""
+        bit 2, the seal's signature is valid under the key it names.
+
+        Lean on purpose (decision 210): every attribute and method it uses per row is a local,
+        the entry's bytes are framed by one cached struct pack (encoding.chain_pack, the bytes
+        chain_hash frames) and hashed here, `top` is the last position fed and `framable` says
+        the head's hash is HASH_SIZE bytes (what chain_pack frames; any other head goes
+        through feed())."""
         positions, chain_positions = self._positions, self._chain_positions
         pending, needed, seen = self._pending, self._needed, self._seen
         versions, last_at = self._versions, self._last_at
-        check_versions = self._check_versions
+        add_position, add_chain, add_pending = (positions.append, chain_positions.append,
+                                                pending.append)
+        version_of, pack_for, sha256 = versions.get, CHAIN_FORMATS.get, hashlib.sha256
+        check_versions, check_seal, feed = self._check_versions, self._check_seal, self.feed
         last, entry, count = self._last_chain_position, self._last_entry, self._chain_count
-        index = -1
+        top = positions[-1] if positions else _BEFORE_ALL
+        framable = isinstance(entry, bytes) and len(entry) == HASH_SIZE
         try:
-            for row in rows:
-                index += 1
+            for index, row in enumerate(rows):
                 p, event, chain = row.position, row.event, row.chain
-                if (chain is None or event is None or p != last + 1
-                        or chain.prev_position != last or chain.prev_hash != entry
-                        or (positions and p <= positions[-1])):
-                    slow = True
-                else:
+                slow = True
+                if (p == last + 1 and p > top and framable and chain is not None
+                        and event is not None and chain.prev_position == last
+                        and chain.prev_hash == entry):
                     oid, version = event.originator_id, event.originator_version
                     try:
-                        slow = (check_versions and version != versions.get(oid, 0) + 1) or (
-                            not checked[index] & 1 if checked is not None else chain_hash(
-                                entry, last, p, oid, version, event.topic, event.state,
-                                chain.recorded_at_us) != chain.entry_hash)
+                        if not check_versions or version == version_of(oid, 0) + 1:
+                            if checked is not None:
+                                slow = not checked[index] & 1
+                            else:
+                                identity, name, state = (oid.encode("utf-8"),
+                                                         event.topic.encode("utf-8"),
+                                                         event.state)
+                                sizes = (len(identity), len(name), len(state))
+                                pack = pack_for(sizes) or chain_pack(*sizes)
+                                slow = sha256(pack(
+                                    CHAIN_HEAD, entry, 8, last, 8, p, sizes[0], identity, 8,
+                                    version, sizes[1], name, sizes[2], state, 8,
+                                    chain.recorded_at_us)).digest() != chain.entry_hash
                     except Exception:  # feed() raises it, with feed()'s state
                         slow = True
                 if slow:
                     self._last_chain_position, self._last_entry = last, entry
                     self._chain_count = count
-                    self.feed(row)
+                    feed(row)
                     last, entry = self._last_chain_position, self._last_entry
                     count = self._chain_count
+                    top = positions[-1] if positions else _BEFORE_ALL
+                    framable = isinstance(entry, bytes) and len(entry) == HASH_SIZE
                     continue
                 assert chain is not None  # for mypy: not slow, so both are there
-                positions.append(p)
+                add_position(p)
                 count += 1
-                chain_positions.append(p)
-                pending.append(p)
+                add_chain(p)
+                add_pending(p)
                 entry = chain.entry_hash
                 if row.seal is not None:
-                    self._check_seal(p, row.seal, entry, None if checked is None else
-                                     bool(checked[index] & 2))
-                last = p
+                    check_seal(p, row.seal, entry, None if checked is None else
+                               bool(checked[index] & 2))
+                last = top = p
                 if p in needed:
                     seen[p] = (entry, count)
                 if check_versions:

@@ -150,3 +150,26 @@ def test_chain_hash_is_entry_hash() -> None:
         assert chain_hash(*args) == hashlib.sha256(framed).digest()
     with pytest.raises(OverflowError):
         chain_hash(b"", 2**63, 1, "a", 1, "t", b"", 0)
+
+
+@pytest.mark.parametrize("head_size", [31, 33])
+def test_a_head_hash_of_another_size_is_never_framed_as_a_hash_size_one(head_size: int) -> None:
+    """The fast loop frames prev_hash as a 32-byte struct field. A forged entry hash of 31
+    bytes would be zero-padded there (33: cut), so a successor whose stored hash was made
+    over that padded framing must still be a hash_mismatch, as feed() reports it, not pass."""
+    rnd = random.Random(3)
+    rows = chained(history(rnd, 6), rnd)
+    short = rnd.randbytes(head_size)
+    i = next(i for i in range(1, 5) if rows[i + 1].position == rows[i].position + 1)
+    forged, nxt = rows[i], rows[i + 1]  # the successor is next in line: the fast loop's row
+    assert forged.chain is not None and nxt.chain is not None and nxt.event is not None
+    rows[i] = replace(forged, chain=replace(forged.chain, entry_hash=short))
+    padded = frame(CHAIN_TAG, short.ljust(32, b"\0")[:32], int64(forged.position),
+                   int64(nxt.position), nxt.event.originator_id.encode(),
+                   int64(nxt.event.originator_version), nxt.event.topic.encode(),
+                   nxt.event.state, int64(nxt.chain.recorded_at_us))
+    rows[i + 1] = replace(nxt, chain=replace(nxt.chain, prev_hash=short,
+                                         entry_hash=hashlib.sha256(padded).digest()))
+    one, many = both(rows)
+    assert one == many
+    assert ("hash_mismatch", nxt.position) in {(f.kind, f.position) for f in many.findings}
