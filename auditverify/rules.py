@@ -37,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from auditverify.decisions import check_decision_ranks, payload, uuid_key
+from auditverify.lifecycle import check_lifecycle
 from auditverify.model import Finding, Row
 
 HUNDRED = Decimal(100)
@@ -373,9 +374,11 @@ def check_decision_rules(rows: Iterable[Row]) -> tuple[int, list[Finding]]:
 
 def check_decisions(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
     """Every decision re-derived from the log: the ranking then, its rank, score, cut line and
-    recommended flag (auditverify.decisions, .rankcheck), then the rules above; returns the
-    decisions checked and every finding (info notes too), in position order."""
+    recommended flag (auditverify.decisions, .rankcheck), then the rules above, then each
+    initiative's lifecycle (auditverify.lifecycle); returns the decisions checked and every
+    finding (info notes too), in position order."""
     ranked, rank_findings = check_decision_ranks(rows)
     decided, rule_findings = check_decision_rules(rows())
-    findings = sorted([*rank_findings, *rule_findings], key=lambda f: f.position or 0)
+    findings = sorted([*rank_findings, *rule_findings, *check_lifecycle(rows())],
+                      key=lambda f: f.position or 0)
     return max(ranked, decided), findings
