@@ -17,6 +17,7 @@ from projections.departments import DepartmentSummary, DepartmentView, departmen
 from projections.drivers import DriverAnalysis, drivers
 from projections.fairshare import FairShares
 from projections.feedback import FeedbackPage, feedback_page
+from projections.fold_cache import fold_cache
 from projections.jobs import JobMap, job_map
 from projections.log import LogReader
 from projections.loop_rows import LoopView
@@ -159,8 +160,13 @@ class ReadModels:
 
     def state_at(self, position: int, periods: set[str] | None = None) -> PortfolioState:
         """Replay from the newest fold snapshot at or before the position (with `periods`: only
-        the initiatives of those periods and of the periods the replayed events touch)."""
-        return state_at(self.log, self.portfolio, position, periods)
+        the initiatives of those periods and of the periods the replayed events touch), or
+        from the process's fold cache (projections/fold_cache.py): the live state folded on
+        incrementally, or a nearer as-of state. Shared: read it, never change it."""
+        cache = fold_cache(self.log)
+        if cache is None:
+            return state_at(self.log, self.portfolio, position, periods)
+        return cache.state_at(self.log, self.portfolio, position, periods)
 
     def snapshot(self, as_of: str | int | datetime | None = None,
                  min_position: int | None = None) -> Snapshot:
