@@ -38,6 +38,7 @@ EXACT: dict[str, int] = {
     "round.outside_intake": 409,  # issue 16, part 4: funding rounds
     "round.not_in_decision": 409,
     "round.review_closed": 409,
+    "round.change_refused": 409,  # decision 200: a person's phase change refused
     "concurrency.conflict": 409,
     "concurrency.stale_version": 412,
     "concurrency.precondition_required": 428,

@@ -1127,6 +1127,32 @@ class FeasibilityMarkCreate(RequestBody):
     note: OptionalReason = ""
 
 
+class RoundChangeCreate(RequestBody):
+    """A phase change a CX executive makes now (close intake, open decisions), with a reason
+    (decision 200)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "Every P&L has submitted; the board meets early."}]})
+
+    reason: Reason
+
+
+class RoundReschedule(RequestBody):
+    """Move any of the round's times (those left out stay), with a reason (CX executive;
+    decision 200): no time may move before now, intake's opening is fixed once it opened,
+    intake's close and the review deadline once decisions began."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"review_deadline": "2027-02-04T09:00:00Z", "decision_deadline": "2027-02-11T09:00:00Z",
+         "reason": "Finance needs four more days for vendor quotes."}]})
+
+    intake_opens: AwareDatetime | None = None
+    intake_closes: AwareDatetime | None = None
+    review_deadline: AwareDatetime | None = None
+    decision_deadline: AwareDatetime | None = None
+    reason: Reason
+
+
 class RoundPublic(BaseModel):
     """A period's funding round as of a log position (item null: the period runs none, and
     takes submissions and decisions at any time)."""

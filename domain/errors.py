@@ -257,6 +257,15 @@ class RoundClosedForReview(RoundRuleViolation):
     title = "The round's feasibility review is closed"
 
 
+class RoundChangeRefused(RoundRuleViolation):
+    """A person's change to a round's schedule that would undo what has happened (decision
+    200): a time moved before the clock, intake's opening once open, intake's close or the
+    review deadline once decisions began, or a change the current phase does not allow."""
+
+    code = "round.change_refused"
+    title = "The round's schedule cannot change so"
+
+
 class RoundNotFound(NotFound):
     """The period runs no funding round."""
 

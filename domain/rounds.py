@@ -17,10 +17,19 @@ phase at any past position is the phase at that position's time. The windows are
 Feasibility may be marked from intake opening until the review deadline (exclusive); a later
 mark replaces an earlier one for the same initiative (both stay in the log).
 A period without a round behaves exactly as before: nothing here is consulted.
+
+The phases a clock moves through need no event; a phase change a *person* makes is one
+(`Rescheduled`, decision 200): closing intake now, opening decisions now (skipping the rest of
+the review) or moving any deadline, each with a reason, carrying the schedule before and
+after. What has happened stays happened: a changed time may not be before the clock; intake's
+opening is fixed once intake has opened; intake's close and the review deadline are fixed once
+decisions have begun (the decision deadline refuses nothing, so it may always move forward of
+the clock). Reopening intake during the review is allowed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 from uuid import UUID
@@ -29,12 +38,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import (
     InvalidInput,
+    RoundChangeRefused,
     RoundClosedForReview,
     RoundNotInDecision,
     RoundOutsideIntake,
 )
 from domain.ids import natural_id
-from domain.text import optional_text
+from domain.text import clean_text, optional_text
 
 SCHEDULED: Final = "scheduled"
 INTAKE: Final = "intake"
@@ -46,6 +56,12 @@ FEASIBLE: Final = "feasible"
 NEEDS_INFORMATION: Final = "needs_information"
 VERDICTS: Final = (FEASIBLE, NEEDS_INFORMATION)
 NOTE_MAX: Final = 2000
+
+CLOSE_INTAKE: Final = "close_intake"
+OPEN_DECISIONS: Final = "open_decisions"
+RESCHEDULE: Final = "reschedule"
+CHANGES: Final = (CLOSE_INTAKE, OPEN_DECISIONS, RESCHEDULE)
+TIMES: Final = ("intake_opens", "intake_closes", "review_deadline", "decision_deadline")
 
 
 def _aware(value: datetime, *, field: str) -> datetime:
@@ -109,6 +125,28 @@ class FundingRound(Aggregate):
         pnl: str | None  # the initiative's P&L (None: cross-P&L), for who may read the mark
         verdict: str
         note: str
+        actor: str
+
+    class Rescheduled(Aggregate.Event):
+        """A person changed the round's schedule (decision 200): `change` says how
+        (close_intake | open_decisions | reschedule); the four times are the schedule after,
+        the `previous_*` ones the schedule before; `phase_before` the phase at `judged_at`
+        (the service's clock when the change was made)."""
+
+        TOPIC = "cxgov.FundingRound.Rescheduled"
+        period: str
+        change: str
+        judged_at: datetime
+        phase_before: str
+        previous_intake_opens: datetime
+        previous_intake_closes: datetime
+        previous_review_deadline: datetime
+        previous_decision_deadline: datetime
+        intake_opens: datetime
+        intake_closes: datetime
+        review_deadline: datetime
+        decision_deadline: datetime
+        reason: str
         actor: str
 
     @staticmethod
@@ -186,3 +224,80 @@ class FundingRound(Aggregate):
     def _marked(self, *, period: str, initiative_id: UUID, code: str, pnl: str | None,
                 verdict: str, note: str, actor: str) -> None:
         self.marks[code] = verdict
+
+    def schedule(self) -> dict[str, datetime]:
+        """The four times, by name."""
+        return {name: getattr(self, name) for name in TIMES}
+
+    def close_intake(self, *, now: datetime, reason: str, actor: str) -> None:
+        """Close intake now (later submissions are refused); only while intake is open."""
+        phase = self.phase(now)
+        if phase != INTAKE:
+            raise RoundChangeRefused(
+                f"intake can be closed only while it is open; {self.period} is in its {phase} "
+                f"phase (intake {self.intake_opens.isoformat()} until "
+                f"{self.intake_closes.isoformat()})", period=self.period, phase=phase,
+                field="intake_closes")
+        self.reschedule(now=now, change=CLOSE_INTAKE, times={"intake_closes": now},
+                        reason=reason, actor=actor)
+
+    def open_decisions(self, *, now: datetime, reason: str, actor: str) -> None:
+        """End the review now (decisions may be taken from now); only during the review."""
+        phase = self.phase(now)
+        if phase != REVIEW:
+            raise RoundChangeRefused(
+                f"decisions can be opened early only during the review; {self.period} is in "
+                f"its {phase} phase (review {self.intake_closes.isoformat()} until "
+                f"{self.review_deadline.isoformat()})", period=self.period, phase=phase,
+                field="review_deadline")
+        self.reschedule(now=now, change=OPEN_DECISIONS, times={"review_deadline": now},
+                        reason=reason, actor=actor)
+
+    def reschedule(self, *, now: datetime, change: str, times: Mapping[str, datetime | None],
+                   reason: str | None, actor: str) -> None:
+        """Move any of the four times (those not given stay), with a reason (decision 200)."""
+        if change not in CHANGES:
+            raise InvalidInput(f"change must be one of {', '.join(CHANGES)}", field="change")
+        why = clean_text(reason, field="reason", max_length=NOTE_MAX, multiline=True)
+        before = self.schedule()
+        after = {**before, **{k: v for k, v in times.items() if v is not None}}
+        unknown = set(after) - set(TIMES)
+        if unknown:
+            raise InvalidInput(f"no such time: {', '.join(sorted(unknown))}", field="schedule")
+        check_schedule(**after)
+        moved = [name for name in TIMES if after[name] != before[name]]
+        if not moved:
+            raise InvalidInput("the schedule would not change", field="schedule")
+        phase = self.phase(now)
+        for name in moved:
+            if after[name] < now:
+                raise RoundChangeRefused(
+                    f"{name} cannot move to {after[name].isoformat()}, before now "
+                    f"({now.isoformat()}): what has happened stays happened",
+                    period=self.period, phase=phase, field=name)
+        if "intake_opens" in moved and phase != SCHEDULED:
+            raise RoundChangeRefused(
+                f"intake opened at {self.intake_opens.isoformat()}: its opening cannot move",
+                period=self.period, phase=phase, field="intake_opens")
+        for name in ("intake_closes", "review_deadline"):
+            if name in moved and phase == DECISION:
+                raise RoundChangeRefused(
+                    f"decisions began at {self.review_deadline.isoformat()}: {name} cannot "
+                    f"move any more (decisions may have been taken)", period=self.period,
+                    phase=phase, field=name)
+        self._rescheduled(period=self.period, change=change, judged_at=now,
+                          phase_before=phase,
+                          **{f"previous_{k}": v for k, v in before.items()}, **after,
+                          reason=why, actor=actor)
+
+    @event(Rescheduled)
+    def _rescheduled(self, *, period: str, change: str, judged_at: datetime,
+                     phase_before: str, previous_intake_opens: datetime,
+                     previous_intake_closes: datetime, previous_review_deadline: datetime,
+                     previous_decision_deadline: datetime, intake_opens: datetime,
+                     intake_closes: datetime, review_deadline: datetime,
+                     decision_deadline: datetime, reason: str, actor: str) -> None:
+        self.intake_opens = intake_opens
+        self.intake_closes = intake_closes
+        self.review_deadline = review_deadline
+        self.decision_deadline = decision_deadline

@@ -94,6 +94,12 @@ def summary(event: Any, fields: dict[str, Any] | None = None) -> str:
         parts.append(f"verdict={fields.get('verdict')}")
         if fields.get("note"):
             parts.append(f"note={fields['note']}")
+    if name == "FundingRound.Rescheduled":  # decision 200: a person's phase change
+        parts[1:1] = [f"change={fields.get('change')}"]
+        parts.extend(f"{k}={_iso(fields.get('previous_' + k))}->{_iso(fields.get(k))}"
+                     for k in ("intake_opens", "intake_closes", "review_deadline",
+                               "decision_deadline")
+                     if fields.get("previous_" + k) != fields.get(k))
     rails = getattr(fields.get("terms"), "guardrails", None)
     if name == "ScoringPolicy.Adopted" and rails:  # issue 16: the guardrails adopted
         parts.append("guardrails=" + "; ".join(f"{g.name} {g.describe()}" for g in rails))

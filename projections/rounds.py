@@ -4,7 +4,9 @@ its deadlines and its feasibility marks.
 The fold keeps each round as a plain value in the state's core (`PortfolioState.rounds`, by
 period; the handlers below are registered into the portfolio fold). The phase is derived from
 the schedule and a time (domain/rounds.py `phase_at`): live, the caller's clock; as of a
-position, the time of the event there.
+position, the time of the event there. A phase change a person makes
+(`FundingRound.Rescheduled`, decision 200) replaces the schedule from its position on and is
+listed in the round's `changes` (who, when, why, the schedule before and after).
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from domain.rounds import DECISION, INTAKE, REVIEW, SCHEDULED, FundingRound, phase_at
+from domain.rounds import (
+    DECISION,
+    INTAKE,
+    REVIEW,
+    SCHEDULED,
+    TIMES,
+    FundingRound,
+    phase_at,
+)
 from projections.rows import ReadRow, TimeText
 
 if TYPE_CHECKING:
@@ -32,6 +42,21 @@ class FeasibilityRow(ReadRow):
     marked_at: TimeText
     position: int
     marks: int = Field(description="How many times it was marked (the latest counts).")
+
+
+class RoundChangeRow(ReadRow):
+    """A phase change a person made (decision 200): the schedule before and after."""
+
+    change: str = Field(description="close_intake | open_decisions | reschedule")
+    phase_before: str = Field(description="The phase when the change was made.")
+    judged_at: TimeText = Field(description="The service's clock when the change was made.")
+    reason: str
+    changed_by: str
+    changed_at: TimeText
+    position: int
+    moved: list[str] = Field(description="The times that moved, in schedule order.")
+    before: dict[str, TimeText]
+    after: dict[str, TimeText]
 
 
 class PhaseRow(ReadRow):
@@ -64,13 +89,29 @@ class RoundView(ReadRow):
     feasibility: list[FeasibilityRow]
     opened_by: str
     opened_at: TimeText
+    changes: list[RoundChangeRow] = Field(
+        default_factory=list, description="Phase changes people made, oldest first.")
 
 
 def _opened(s: PortfolioState, e: FundingRound.Opened) -> set[str]:
     s.rounds[e.period] = {
         "period": e.period, "intake_opens": e.intake_opens, "intake_closes": e.intake_closes,
         "review_deadline": e.review_deadline, "decision_deadline": e.decision_deadline,
-        "opened_by": e.actor, "opened_at": e.timestamp, "marks": {}}
+        "opened_by": e.actor, "opened_at": e.timestamp, "marks": {}, "changes": []}
+    return set()
+
+
+def _rescheduled(s: PortfolioState, e: FundingRound.Rescheduled) -> set[str]:
+    found = s.rounds.get(e.period)
+    if found is not None:
+        before = {k: getattr(e, f"previous_{k}") for k in TIMES}
+        after = {k: getattr(e, k) for k in TIMES}
+        change = {"change": e.change, "phase_before": e.phase_before,
+                  "judged_at": e.judged_at, "reason": e.reason, "changed_by": e.actor,
+                  "changed_at": e.timestamp, "position": s.position, "before": before,
+                  "after": after}
+        s.rounds[e.period] = {**found, **after,
+                              "changes": [*found.get("changes", []), change]}
     return set()
 
 
@@ -87,7 +128,8 @@ def _marked(s: PortfolioState, e: FundingRound.FeasibilityMarked) -> set[str]:
 
 
 ROUND_HANDLERS: dict[type, Any] = {FundingRound.Opened: _opened,
-                                   FundingRound.FeasibilityMarked: _marked}
+                                   FundingRound.FeasibilityMarked: _marked,
+                                   FundingRound.Rescheduled: _rescheduled}
 
 
 def round_view(state: PortfolioState, period: str, now: datetime) -> RoundView | None:
@@ -114,7 +156,15 @@ def round_view(state: PortfolioState, period: str, now: datetime) -> RoundView |
             marked_by=m["marked_by"],
             marked_at=_time(m["marked_at"]), position=m["position"], marks=m["marks"])
             for _, m in sorted(found["marks"].items())],
-        opened_by=found["opened_by"], opened_at=_time(found["opened_at"]))
+        opened_by=found["opened_by"], opened_at=_time(found["opened_at"]),
+        changes=[RoundChangeRow(
+            change=c["change"], phase_before=c["phase_before"],
+            judged_at=_time(c["judged_at"]), reason=c["reason"], changed_by=c["changed_by"],
+            changed_at=_time(c["changed_at"]), position=c["position"],
+            moved=[k for k in TIMES if c["before"][k] != c["after"][k]],
+            before={k: _time(v) for k, v in c["before"].items()},
+            after={k: _time(v) for k, v in c["after"].items()})
+            for c in found.get("changes", [])])
 
 
 def _time(value: Any) -> str:

@@ -1,5 +1,6 @@
 """Funding rounds (issue 16, part 4): open a period's round, mark submissions' feasibility,
-read the round's phase and deadlines (live or as of a position)."""
+change its phase by hand (close intake, open decisions, move deadlines: decision 200), read
+the round's phase, deadlines and changes (live or as of a position)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ from api.routes.docs import READ, WRITE
 from api.schemas import (
     CODE_PATTERN,
     FeasibilityMarkCreate,
+    RoundChangeCreate,
     RoundCreate,
     RoundPublic,
+    RoundReschedule,
     WrittenPublic,
 )
+from domain.rounds import CLOSE_INTAKE, OPEN_DECISIONS, RESCHEDULE
 from governance.principal import Principal
 from governance.read_access import SEE_ALL_INITIATIVES
 from projections.rounds import RoundView
@@ -74,11 +78,53 @@ def mark_feasibility(code: PeriodCode, body: FeasibilityMarkCreate, request: Req
     return written(s.gov, result, status=201, location=f"/v1/periods/{code}/round")
 
 
+@router.post("/periods/{code}/round/close-intake", status_code=201,
+             response_model=WrittenPublic, responses=WRITE)
+def close_intake(code: PeriodCode, body: RoundChangeCreate, request: Request, s: ServicesDep,
+                 who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Close the round's intake now, with a reason (CX executive; decision 200): later
+    submissions are refused. Only while intake is open (`round.change_refused` otherwise)."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.change_round(who, period=code, change=CLOSE_INTAKE, reason=body.reason)
+    return written(s.gov, result, status=201, location=f"/v1/periods/{code}/round")
+
+
+@router.post("/periods/{code}/round/open-decisions", status_code=201,
+             response_model=WrittenPublic, responses=WRITE)
+def open_decisions(code: PeriodCode, body: RoundChangeCreate, request: Request,
+                   s: ServicesDep, who: PrincipalDep,
+                   key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """End the feasibility review now and open decisions, with a reason (CX executive;
+    decision 200). Only during the review (`round.change_refused` otherwise)."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.change_round(who, period=code, change=OPEN_DECISIONS, reason=body.reason)
+    return written(s.gov, result, status=201, location=f"/v1/periods/{code}/round")
+
+
+@router.post("/periods/{code}/round/schedule", status_code=201,
+             response_model=WrittenPublic, responses=WRITE)
+def reschedule(code: PeriodCode, body: RoundReschedule, request: Request, s: ServicesDep,
+               who: PrincipalDep, key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Move any of the round's times, with a reason (CX executive; decision 200); those
+    left out stay. The new schedule must be in order (`validation.invalid`) and change
+    something; no time may move before now, intake's opening is fixed once intake opened,
+    and intake's close and the review deadline once decisions began
+    (`round.change_refused`). Reopening intake during the review is allowed."""
+    with keyed(s.gov, who, request, key, body) as gov:
+        result = gov.change_round(who, period=code, change=RESCHEDULE, reason=body.reason,
+                                  intake_opens=body.intake_opens,
+                                  intake_closes=body.intake_closes,
+                                  review_deadline=body.review_deadline,
+                                  decision_deadline=body.decision_deadline)
+    return written(s.gov, result, status=201, location=f"/v1/periods/{code}/round")
+
+
 @router.get("/periods/{code}/round", response_model=RoundPublic, responses=READ)
 def read_round(code: PeriodCode, s: ServicesDep, who: PrincipalDep, as_of: AsOf = None,
                min_position: MinPosition = None) -> RoundPublic:
     """The period's funding round: its phase (scheduled, intake, review, decision), the
-    deadlines, and the feasibility marks the caller may read (every authenticated caller).
+    deadlines, the phase changes people made (`changes`: who, when, why, the schedule before
+    and after), and the feasibility marks the caller may read (every authenticated caller).
     Live, the phase is judged at the service's clock; as of a position, at the time of the
     event there. `item` is null when the period runs no round (then); 404
     `period.not_found` when there is no such period."""

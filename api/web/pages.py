@@ -36,7 +36,9 @@ DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Def
                    # re-decisions (issue 14): carry-overs, new target versions
                    "Initiative.CarriedOver", "CustomerSuccessMetric.Retargeted",
                    # money over time (issue 14): descopes and tranche releases
-                   "Initiative.Descoped", "Initiative.Tranche")
+                   "Initiative.Descoped", "Initiative.Tranche",
+                   # funding rounds (issue 16; decision 200): opened, and changed by hand
+                   "FundingRound.Opened", "FundingRound.Rescheduled")
 
 
 @router.get("/")

@@ -84,7 +84,8 @@ app.add_typer(departments_app, name="departments",
               help="Departments: operational metrics with owners (list, show, map).")
 app.add_typer(jobs_app, name="jobs", help="Jobs to be done: define, rate, map.")
 app.add_typer(round_app, name="round",
-              help="Funding rounds: open one, mark feasibility, show the phase.")
+              help="Funding rounds: open one, mark feasibility, change the phase by hand, "
+                   "show the phase.")
 app.add_typer(feedback_app, name="feedback",
               help="Voice of the customer: import (CSV), list, cite as evidence.")
 app.command("carry-over")(carry_over_command)

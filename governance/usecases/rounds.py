@@ -2,9 +2,11 @@
 
 Finance or a CX executive opens a round (its schedule); finance or a CX executive (the issue's
 "CX architect": cxgov has no such role, a CX executive stands for it) marks a submission
-feasible or "needs information". The phase is derived from the schedule and the app's clock
-(`self.clock`): the rules are in domain/rounds.py; the submission and decision checks
-(`round_of`) are called from pnl_owner.py and cx_exec.py.
+feasible or "needs information". A CX executive alone changes the round's schedule by hand
+(close intake now, open decisions now, move deadlines: `change_round`, decision 200). The
+phase is derived from the schedule and the app's clock (`self.clock`): the rules are in
+domain/rounds.py; the submission and decision checks (`round_of`) are called from
+pnl_owner.py and cx_exec.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InitiativeNotFound, PeriodClosed, RoundNotFound
 from domain.initiative import Initiative
 from domain.pool import FundingPool
-from domain.rounds import FundingRound
+from domain.rounds import CLOSE_INTAKE, OPEN_DECISIONS, FundingRound
 from governance.access import require_role
 from governance.principal import CX_EXEC, FINANCE, Principal
 from governance.unit_of_work import CommandResult, UnitOfWork
@@ -65,6 +67,37 @@ class RoundUseCases(Commands):
             return [found]
 
         return self.transact(build, lambda: [round_id, initiative_id])
+
+    def change_round(self, principal: Principal, *, period: str, change: str, reason: str,
+                     intake_opens: datetime | None = None,
+                     intake_closes: datetime | None = None,
+                     review_deadline: datetime | None = None,
+                     decision_deadline: datetime | None = None) -> CommandResult:
+        """A phase change a person makes (decision 200), judged at the service's clock:
+        `close_intake` (intake closes now), `open_decisions` (the review ends now) or
+        `reschedule` (the times given move; the others stay), each with a reason."""
+        require_role(principal, CX_EXEC, action="changing a funding round's schedule")
+        round_id = FundingRound.create_id(period)
+
+        def build(unit: UnitOfWork) -> list[Aggregate]:
+            if unit.pool(period).closed:
+                raise PeriodClosed(f"period {period} is closed")
+            found = unit.load(FundingRound, round_id, lambda: RoundNotFound(
+                f"{period} runs no funding round", period=period))
+            now = self.clock()
+            if change == CLOSE_INTAKE:
+                found.close_intake(now=now, reason=reason, actor=principal.actor)
+            elif change == OPEN_DECISIONS:
+                found.open_decisions(now=now, reason=reason, actor=principal.actor)
+            else:
+                found.reschedule(now=now, change=change, reason=reason, actor=principal.actor,
+                                 times={"intake_opens": intake_opens,
+                                        "intake_closes": intake_closes,
+                                        "review_deadline": review_deadline,
+                                        "decision_deadline": decision_deadline})
+            return [found]
+
+        return self.transact(build, lambda: [round_id, FundingPool.create_id(period)])
 
 
 def round_of(unit: UnitOfWork, period: str) -> FundingRound | None:

@@ -297,6 +297,13 @@ WRITES = [
         "review_deadline": "2027-01-31T09:00:00Z", "decision_deadline": "2027-02-07T09:00:00Z"}),
     Route("POST", "/v1/periods/FY2099/round/feasibility", {FINANCE: ALL, CX_EXEC: ALL},
           {"code": "I01", "verdict": "feasible"}),
+    # decision 200: the phase changes people make are the CX executive's alone
+    Route("POST", "/v1/periods/FY2099/round/close-intake", {CX_EXEC: ALL},
+          {"reason": "matrix probe"}),
+    Route("POST", "/v1/periods/FY2099/round/open-decisions", {CX_EXEC: ALL},
+          {"reason": "matrix probe"}),
+    Route("POST", "/v1/periods/FY2099/round/schedule", {CX_EXEC: ALL},
+          {"decision_deadline": "2027-02-08T09:00:00Z", "reason": "matrix probe"}),
     Route("POST", "/v1/metrics/M1/operational-metrics", {CX_EXEC: ALL}, {
         "operational_metrics": [{"name": "Matrix probe", "source": "matrix",
                                  "aggregation": "count", "department": "Matrix"}]}),

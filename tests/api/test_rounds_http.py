@@ -129,3 +129,81 @@ def test_the_round_page(runtime: Runtime) -> None:
         assert 'id="round-none"' in then.text
     with signed_in(runtime, "walt", "pnl_owner") as client:
         assert "Which vendor?" not in client.get("/dashboard/round?period=FY2027").text
+
+
+def test_phase_changes_over_http_the_page_and_the_audit_timeline(
+        client: TestClient, runtime: Runtime) -> None:
+    """Decision 200 over HTTP: close intake early, move the review deadline, open decisions
+    early; finance refused (403), nonsense refused as problem+json writing nothing; the
+    changes on GET .../round (typed), as of a position, on /dashboard/round and on the
+    auditor's decision timeline."""
+    clock = Clock(OPENS + timedelta(days=2))  # intake
+    runtime.app.clock = clock
+    assert client.post(ROUND, headers=FINANCE, json=SCHEDULE).status_code == 201
+    close = ("POST", f"{ROUND}/close-intake")
+    by_finance = refused(client, runtime, close, {"reason": "done"}, FINANCE)
+    assert (by_finance["status"], by_finance["code"]) == (403, "auth.forbidden")
+    bare = refused(client, runtime, close, {"reason": ""}, CX)
+    assert (bare["status"], bare["code"]) == (422, "validation.request")
+    early = refused(client, runtime, ("POST", f"{ROUND}/open-decisions"),
+                    {"reason": "skip"}, CX)
+    assert (early["status"], early["code"]) == (409, "round.change_refused")
+    assert early["details"]["phase"] == "intake"
+    closed = client.post(f"{ROUND}/close-intake",
+                         headers={**CX, "Idempotency-Key": "close-1"},
+                         json={"reason": "Every P&L has submitted"})
+    assert closed.status_code == 201, closed.text
+    again = client.post(f"{ROUND}/close-intake", headers={**CX, "Idempotency-Key": "close-1"},
+                        json={"reason": "Every P&L has submitted"})
+    assert again.json()["id"] == closed.json()["id"]
+    closed_at = runtime.app.position()
+    late = refused(client, runtime, ("POST", "/v1/initiatives"), SUBMISSION, OWNER)
+    assert (late["status"], late["code"]) == (409, "round.outside_intake")
+
+    clock.now = OPENS + timedelta(days=3)  # review
+    past = refused(client, runtime, ("POST", f"{ROUND}/schedule"),
+                   {"review_deadline": "2027-01-12T12:00:00Z", "reason": "r"}, CX)
+    assert (past["status"], past["code"]) == (409, "round.change_refused")
+    assert past["details"]["field"] == "review_deadline"
+    same = refused(client, runtime, ("POST", f"{ROUND}/schedule"),
+                   {"review_deadline": SCHEDULE["review_deadline"], "reason": "r"}, CX)
+    assert (same["status"], same["code"]) == (422, "validation.invalid")
+    moved = client.post(f"{ROUND}/schedule", headers=CX, json={
+        "review_deadline": "2027-02-04T09:00:00Z", "decision_deadline": "2027-02-11T09:00:00Z",
+        "reason": "Finance needs four more days for vendor quotes"})
+    assert moved.status_code == 201, moved.text
+    clock.now = OPENS + timedelta(days=5)
+    opened = client.post(f"{ROUND}/open-decisions", headers=CX,
+                         json={"reason": "The board meets early"})
+    assert opened.status_code == 201, opened.text
+    reopen = refused(client, runtime, ("POST", f"{ROUND}/schedule"), {
+        "intake_closes": "2027-02-20T09:00:00Z", "review_deadline": "2027-02-20T09:00:00Z",
+        "decision_deadline": "2027-02-20T09:00:00Z", "reason": "one more"}, CX)
+    assert (reopen["status"], reopen["code"]) == (409, "round.change_refused")
+
+    item = read(client, OWNER)["item"]  # every reader sees the schedule and its changes
+    assert item["phase"] == "decision" and item["accepts_decisions"] is True
+    assert item["decision_deadline"] == "2027-02-11T09:00:00+00:00"
+    assert [(c["change"], c["phase_before"], c["changed_by"], c["moved"])
+            for c in item["changes"]] == [
+        ("close_intake", "intake", "cxgov|cx.chief", ["intake_closes"]),
+        ("reschedule", "review", "cxgov|cx.chief", ["review_deadline", "decision_deadline"]),
+        ("open_decisions", "review", "cxgov|cx.chief", ["review_deadline"])]
+    assert item["changes"][1]["reason"] == "Finance needs four more days for vendor quotes"
+    then = read(client, CX, as_of=str(closed_at))["item"]
+    assert [c["change"] for c in then["changes"]] == ["close_intake"]
+    assert then["intake_closes"] == (OPENS + timedelta(days=2)).isoformat()
+
+    with signed_in(runtime, "cx.deputy", "cx_exec") as browser:
+        page = browser.get("/dashboard/round?period=FY2027")
+        assert page.status_code == 200, page.text
+        assert 'id="round-changes"' in page.text
+        assert "The board meets early" in page.text and "open decisions" in page.text
+        assert "Finance needs four more days for vendor quotes" in page.text
+        old = browser.get(f"/dashboard/round?period=FY2027&as_of={closed_at}")
+        assert "Every P&amp;L has submitted" in old.text
+        assert "The board meets early" not in old.text
+    with signed_in(runtime, "alex", "auditor") as browser:
+        timeline = browser.get("/dashboard/audit").text
+        assert timeline.count("FundingRound.Rescheduled</strong>") == 3
+        assert "change=open_decisions" in timeline

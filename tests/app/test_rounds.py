@@ -12,6 +12,7 @@ import pytest
 from domain.errors import (
     AlreadyExists,
     InvalidInput,
+    RoundChangeRefused,
     RoundClosedForReview,
     RoundNotFound,
     RoundNotInDecision,
@@ -122,3 +123,70 @@ def test_a_period_without_a_round_takes_submissions_and_decisions_any_time(
     assert world.status(first) == "approved"
     _, found = in_memory(world.gov).read_models().funding_round(world.period)
     assert found is None
+
+
+def test_phase_changes_people_make_are_events_read_as_of_any_position(
+        world: World, clock: Clock) -> None:
+    """Decision 200: close intake early, reopen it during the review, open decisions early;
+    each with a reason, by a CX executive only, refused writing nothing when it makes no
+    sense; the round read live and as of each change; the audit log's rows."""
+    gov = world.gov
+    open_round(world)
+    clock.now = OPENS + timedelta(days=2)
+    world.submit("I001")
+    rejected_without_writing(gov, Forbidden, lambda: gov.change_round(
+        FINANCE_LEAD, period=world.period, change="close_intake", reason="done"))
+    rejected_without_writing(gov, RoundChangeRefused, lambda: gov.change_round(
+        CX_CHIEF, period=world.period, change="open_decisions", reason="skip"))
+    rejected_without_writing(gov, InvalidInput, lambda: gov.change_round(
+        CX_CHIEF, period=world.period, change="close_intake", reason=""))
+    gov.change_round(CX_CHIEF, period=world.period, change="close_intake",
+                     reason="Every P&L has submitted")
+    closed_at = gov.position()
+    closed_now = clock.now
+    rejected_without_writing(gov, RoundOutsideIntake, lambda: world.submit("I002"))
+    clock.now += timedelta(hours=1)  # in review: one P&L asks for a day more
+    gov.change_round(CX_CHIEF, period=world.period, change="reschedule",
+                     reason="RB missed the early close",
+                     intake_closes=clock.now + timedelta(days=1))
+    world.submit("I002", title="Second")
+    clock.now += timedelta(days=2)  # review again
+    gov.change_round(CX_CHIEF, period=world.period, change="open_decisions",
+                     reason="The board meets early")
+    decisions_from = clock.now
+    rejected_without_writing(gov, RoundChangeRefused, lambda: gov.change_round(
+        CX_CHIEF, period=world.period, change="reschedule", reason="reopen",
+        intake_closes=DECIDE_BY, review_deadline=DECIDE_BY))
+    models = in_memory(gov).read_models()
+    _, live = models.funding_round(world.period, now=clock.now)
+    assert live is not None
+    assert (live.phase, live.review_deadline) == ("decision", decisions_from.isoformat())
+    assert [(c.change, c.phase_before, c.changed_by, c.reason, c.moved)
+            for c in live.changes] == [
+        ("close_intake", "intake", CX_CHIEF.actor, "Every P&L has submitted",
+         ["intake_closes"]),
+        ("reschedule", "review", CX_CHIEF.actor, "RB missed the early close",
+         ["intake_closes"]),
+        ("open_decisions", "review", CX_CHIEF.actor, "The board meets early",
+         ["review_deadline"])]
+    assert live.changes[0].after["intake_closes"] == closed_now.isoformat()
+    assert live.changes[0].before["intake_closes"] == CLOSES.isoformat()
+    _, then = models.funding_round(world.period, as_of=closed_at)
+    assert then is not None and then.intake_closes == closed_now.isoformat()
+    assert [c.change for c in then.changes] == ["close_intake"]
+    _, before = models.funding_round(world.period, as_of=closed_at - 1)
+    assert before is not None and (before.intake_closes, before.changes) == (
+        CLOSES.isoformat(), [])
+    rows = [r for r in models.audit_events(after=0, limit=1000)
+            if r.topic == "cxgov.FundingRound.Rescheduled"]
+    assert [r.actor for r in rows] == [CX_CHIEF.actor] * 3
+    assert rows[0].summary == (
+        f"FundingRound.Rescheduled: period=FY2027 change=close_intake "
+        f"reason=Every P&L has submitted intake_closes={CLOSES.isoformat()}"
+        f"->{closed_now.isoformat()}")
+
+
+def test_a_period_without_a_round_refuses_changes(world: World, clock: Clock) -> None:
+    gov = world.gov
+    rejected_without_writing(gov, RoundNotFound, lambda: gov.change_round(
+        CX_CHIEF, period=world.period, change="close_intake", reason="r"))

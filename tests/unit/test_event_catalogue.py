@@ -74,6 +74,14 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
     "cxgov.Review.Opened": ("title", (), ("period", "position", "signals", "ranking")),
     "cxgov.Review.ItemRecorded": ("note", (), ("item", "signal", "initiative", "answers")),
     "cxgov.Review.Closed": ("minutes", (), ("items",)),
+    # funding rounds (issue 16, part 4; decision 200: the phase changes people make)
+    "cxgov.FundingRound.Opened": (None, (), ("intake_opens", "intake_closes",
+                                             "review_deadline", "decision_deadline")),
+    "cxgov.FundingRound.FeasibilityMarked": ("note", (), ("code", "verdict")),
+    "cxgov.FundingRound.Rescheduled": (
+        "reason", ("phase_before", "previous_intake_opens", "previous_intake_closes",
+                   "previous_review_deadline", "previous_decision_deadline"),
+        ("change", "intake_opens", "intake_closes", "review_deadline", "decision_deadline")),
 }
 DECISION_FIELDS = {"rationale", "departure", "rank", "score", "policy_version",
                    "available_before", "available_after", "approvals", "ranking_position"}

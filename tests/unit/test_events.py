@@ -21,6 +21,7 @@ from domain import (
     pool,
     registry,
     review,
+    rounds,
     signals,
     webhooks,
 )
@@ -32,7 +33,7 @@ AGGREGATES = [pool.FundingPool, registry.PnL, registry.Scenario, metric.Customer
               metric.ObservationBatch, policy.ScoringPolicy, initiative.Initiative,
               idempotency.IdempotencyKey, benefits.BenefitPlan, signals.SignalNote,
               review.Review, webhooks.WebhookSubscription, jobs.Job, jobs.ServedJobs,
-              feedback.FeedbackBatch, feedback.Evidence]
+              feedback.FeedbackBatch, feedback.Evidence, rounds.FundingRound]
 
 
 def event_classes() -> list[type]:

@@ -10,6 +10,7 @@ import pytest
 
 from domain.errors import (
     InvalidInput,
+    RoundChangeRefused,
     RoundClosedForReview,
     RoundNotInDecision,
     RoundOutsideIntake,
@@ -91,3 +92,109 @@ def test_feasibility_marks_from_intake_to_the_review_deadline() -> None:
         with pytest.raises(RoundClosedForReview):
             r.mark(verdict="feasible", note=None, now=outside, **mark)
     assert len(r.pending_events) == 3  # opened + two marks
+
+
+# --- phase changes people make (decision 200) ---------------------------------------------
+
+def changes(r: FundingRound) -> list[FundingRound.Rescheduled]:
+    return [e for e in r.collect_events() if isinstance(e, FundingRound.Rescheduled)]
+
+
+def test_closing_intake_early_is_an_event_with_the_schedule_before_and_after() -> None:
+    r = a_round()
+    now = OPENS + timedelta(days=3)
+    r.close_intake(now=now, reason="Every P&L has submitted", actor="cxgov|cx")
+    (e,) = changes(r)
+    assert (e.change, e.phase_before, e.reason, e.actor) == (
+        "close_intake", INTAKE, "Every P&L has submitted", "cxgov|cx")
+    assert (e.previous_intake_closes, e.intake_closes) == (CLOSES, now)
+    assert (e.review_deadline, e.decision_deadline) == (REVIEW_BY, DECIDE_BY)
+    assert r.phase(now) == REVIEW  # the window's end is exclusive: closed from now
+    with pytest.raises(RoundOutsideIntake):
+        r.check_intake(now)
+
+
+def test_opening_decisions_early_ends_the_review_now() -> None:
+    r = a_round()
+    now = CLOSES + timedelta(days=1)
+    r.open_decisions(now=now, reason="Board meets early", actor="cxgov|cx")
+    r.check_decision(now)
+    (e,) = changes(r)
+    assert (e.change, e.phase_before, e.previous_review_deadline, e.review_deadline) == (
+        "open_decisions", REVIEW, REVIEW_BY, now)
+
+
+@pytest.mark.parametrize(("change", "now", "phase"), [
+    ("close_intake", OPENS - TICK, SCHEDULED), ("close_intake", CLOSES, REVIEW),
+    ("open_decisions", CLOSES - TICK, INTAKE), ("open_decisions", REVIEW_BY, DECISION),
+])
+def test_a_change_the_phase_does_not_allow_is_refused(change: str, now: datetime,
+                                                       phase: str) -> None:
+    r = a_round()
+    with pytest.raises(RoundChangeRefused) as caught:
+        getattr(r, change)(now=now, reason="why", actor="a")
+    assert caught.value.code == "round.change_refused"
+    assert caught.value.details["phase"] == phase
+    assert changes(r) == []
+
+
+def test_deadlines_move_forward_and_back_but_not_before_now() -> None:
+    r = a_round()
+    now = CLOSES + timedelta(days=1)  # in review
+    later = REVIEW_BY + timedelta(days=4)
+    r.reschedule(now=now, change="reschedule", reason="Vendor quotes late", actor="a",
+                 times={"review_deadline": later, "decision_deadline": later})
+    assert (r.review_deadline, r.decision_deadline) == (later, later)
+    with pytest.raises(RoundChangeRefused) as caught:  # the past stays the past
+        r.reschedule(now=now, change="reschedule", reason="r", actor="a",
+                     times={"review_deadline": now - TICK})
+    assert caught.value.details["field"] == "review_deadline"
+    # reopening intake during the review is allowed (decisions have not begun)
+    r.reschedule(now=now, change="reschedule", reason="One P&L missed the deadline",
+                 actor="a", times={"intake_closes": now + timedelta(days=2)})
+    r.check_intake(now)
+    assert len(changes(r)) == 2
+
+
+LATER = DECIDE_BY + timedelta(days=7)
+
+
+@pytest.mark.parametrize(("now", "times", "field"), [
+    # intake opened: its opening is fixed
+    (OPENS, {"intake_opens": OPENS + timedelta(days=1)}, "intake_opens"),
+    # decisions began: no reopening intake (which needs the review moved too)
+    (REVIEW_BY, {"intake_closes": LATER, "review_deadline": LATER,
+                 "decision_deadline": LATER}, "intake_closes"),
+    # nor extending the review
+    (REVIEW_BY + TICK, {"review_deadline": DECIDE_BY}, "review_deadline"),
+])
+def test_what_has_happened_cannot_move(now: datetime, times: dict[str, datetime],
+                                       field: str) -> None:
+    r = a_round()
+    with pytest.raises(RoundChangeRefused) as caught:
+        r.reschedule(now=now, change="reschedule", reason="r", actor="a",
+                     times=dict(times))
+    assert caught.value.details["field"] == field
+    assert changes(r) == []
+
+
+def test_an_overdue_decision_deadline_may_be_extended() -> None:
+    r = a_round()
+    now = DECIDE_BY + timedelta(days=1)
+    r.reschedule(now=now, change="reschedule", reason="Budget committee postponed",
+                 actor="a", times={"decision_deadline": now + timedelta(days=7)})
+    assert r.decision_deadline == now + timedelta(days=7)
+
+
+@pytest.mark.parametrize(("times", "reason", "field"), [
+    ({"review_deadline": CLOSES - TICK}, "r", "review_deadline"),  # out of order
+    ({"review_deadline": REVIEW_BY}, "r", "schedule"),  # nothing changes
+    ({"decision_deadline": DECIDE_BY + TICK}, "  ", "reason"),  # a reason is required
+    ({"decision_deadline": DECIDE_BY.replace(tzinfo=None)}, "r", "decision_deadline"),
+])
+def test_a_malformed_reschedule_is_invalid(times: dict[str, datetime], reason: str,
+                                           field: str) -> None:
+    r = a_round()
+    with pytest.raises(InvalidInput) as caught:
+        r.reschedule(now=OPENS, change="reschedule", reason=reason, actor="a", times=times)
+    assert caught.value.field == field
