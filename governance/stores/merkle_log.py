@@ -4,14 +4,22 @@ signed key rotations.
 
 The RFC 9162 tree over the chain's entry hashes is kept per database in this process and
 brought up to date on each request by appending the entries written since (O(log n) hashes
-each), never rebuilt per request: a proof at 1M entries reads two short queries and O(log^2 n)
-stored hashes. The tree is rebuilt only when the entry hash at the newest position it holds
+each, in batches: `MerkleTree.extend`), never rebuilt per request: a proof at 1M entries is
+one snapshot transaction on a kept connection (the newest entry held and any after it, the
+cosignatures, the proven entry) and O(log^2 n) stored hashes; no new connection per request
+(decision 220). The tree is rebuilt only when the entry hash at the newest position it holds
 has changed or gone (the chain was rewritten or cut: a re-chained edit changes every later
 entry hash, so the newest one too); the proofs then show the fork to whoever kept an older
 checkpoint. An edit that was not re-chained leaves the newest entry as it was: the served tree
 keeps the history as this process first read it (the proofs stay those of the original), and
 the chain verifier reports the edit (`broken_link`); `cxgov audit prove` and `tree-head` read
-the chain afresh. Memory: about 150 bytes per entry (every level of the tree kept).
+the chain afresh (a new process: about 35 s at 1M on the loaded test box). Memory: about 190
+bytes per entry (every level of the tree kept, positions in an array; 182 MB of resident
+memory at 1M); the first request of a process reads the whole chain (16 s of wall time,
+1.6 s of CPU, at 1M on the loaded box; docs/performance.md).
+
+Over 400 lines on purpose: the checkpoints, proofs, witnesses, cosignatures and key rotations
+all read through the same kept tree and connections.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ import base64
 import bisect
 import string
 import threading
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,17 +78,25 @@ class WitnessUnknown(InvalidInput):
 
 @dataclass
 class _Tree:
-    """One database's tree, its leaves' positions and the newest leaf's data."""
+    """One database's tree, its leaves' positions, the newest leaf's data, and the idle
+    read-only connections kept for the next requests."""
 
     origin: str
     tree: MerkleTree = field(default_factory=lambda: MerkleTree([]))
-    positions: list[int] = field(default_factory=list)
+    positions: array[int] = field(default_factory=lambda: array("q"))
     tip: bytes = b""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    idle: list[psycopg.Connection[Any]] = field(default_factory=list)
 
 
 _TREES: dict[tuple[str, str], _Tree] = {}
 _TREES_LOCK = threading.Lock()
+#: Idle snapshot connections kept per database: a request reuses one instead of connecting
+#: (a new PostgreSQL connection cost 15-60 ms of wall time on the loaded test box, several
+#: times the proof itself; decision 220).
+MAX_IDLE = 4
+#: Chain rows read per statement when the tree catches up (a first read of 1M entries).
+BATCH = 50_000
 
 
 def _table(schema: str, name: str) -> Identifier:
@@ -98,44 +117,114 @@ class LogView:
 
     origin: str
     tree: MerkleTree
-    positions: list[int]
+    positions: Sequence[int]
     size: int
 
     def root(self, size: int) -> bytes:
         return self.tree.root(size)
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """One request's read: a repeatable-read snapshot, the tree brought up to date in it."""
+
+    conn: psycopg.Connection[Any]
+    schema: str
+    view: LogView
+
+    def table(self, name: str) -> Identifier:
+        return _table(self.schema, name)
+
+
+def _state(url: str, schema: str) -> _Tree | None:
+    with _TREES_LOCK:
+        return _TREES.get((url, schema))
+
+
+@contextmanager
+def _reading(target: Target) -> Iterator[_Reader]:
+    """A snapshot transaction on a kept connection (or a new one), the tree refreshed in it.
+    A kept connection the server closed meanwhile is dropped and the read retried once on a
+    new connection (reads only: retrying is harmless)."""
+    url, schema = database_url(target), _schema(target)
+    conn, view = _begin(url, schema)
+    try:
+        yield _Reader(conn, schema, view)
+    finally:
+        reusable = False
+        try:
+            conn.rollback()  # read-only: nothing to commit; refusals (raised above) end here too
+            reusable = True
+        except psycopg.Error:
+            pass
+        state = _state(url, schema)
+        with _TREES_LOCK:
+            kept = reusable and state is not None and len(state.idle) < MAX_IDLE
+            if kept:
+                assert state is not None
+                state.idle.append(conn)
+        if not kept:
+            conn.close()
+
+
+def _begin(url: str, schema: str) -> tuple[psycopg.Connection[Any], LogView]:
+    state = _state(url, schema)
+    with _TREES_LOCK:
+        conn = state.idle.pop() if state is not None and state.idle else None
+    if conn is not None:
+        try:
+            return conn, _refresh(conn, url, schema)
+        except psycopg.OperationalError:  # closed by the server while it was kept
+            conn.close()
+    conn = snapshot(url)
+    try:
+        return conn, _refresh(conn, url, schema)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _refresh(conn: psycopg.Connection[Any], url: str, schema: str) -> LogView:
+    """Bring the database's tree up to date with the chain, in this snapshot."""
+    with _TREES_LOCK:
+        state = _TREES.get((url, schema))
+        if state is None:
+            state = _TREES[(url, schema)] = _Tree(origin=_origin(conn))
+    with state.lock:
+        chain = _table(schema, "cxgov_chain")
+        while True:  # the newest entry held (still there, unchanged?), then those after it
+            after = state.positions[-1] if state.positions else 0
+            rows = conn.execute(SQL("SELECT position, entry_hash FROM {} WHERE position >= %s "
+                                    "ORDER BY position LIMIT %s").format(chain),
+                                (after, BATCH + 1)).fetchall()
+            if state.positions:
+                if not rows or int(rows[0][0]) != after or bytes(rows[0][1]) != state.tip:
+                    state.tree, state.positions, state.tip = MerkleTree([]), array("q"), b""
+                    continue  # rewritten or cut: rebuild
+                rows = rows[1:]
+            if not rows:
+                break
+            state.tree.extend([bytes(r[1]) for r in rows])
+            state.positions.extend(int(r[0]) for r in rows)
+            state.tip = bytes(rows[-1][1])
+            if len(rows) < BATCH:
+                break
+        return LogView(state.origin, state.tree, state.positions, len(state.positions))
+
+
 def current(target: Target) -> LogView:
     """The log's tree, brought up to date with the chain."""
-    url, schema = database_url(target), _schema(target)
-    with snapshot(url) as conn, conn.transaction():
-        with _TREES_LOCK:
-            state = _TREES.get((url, schema))
-            if state is None:
-                state = _TREES[(url, schema)] = _Tree(origin=_origin(conn))
-        with state.lock:
-            chain = _table(schema, "cxgov_chain")
-            if state.positions:
-                row = conn.execute(SQL("SELECT entry_hash FROM {} WHERE position = %s").format(
-                    chain), (state.positions[-1],)).fetchone()
-                if row is None or bytes(row[0]) != state.tip:  # rewritten or cut: rebuild
-                    state.tree, state.positions, state.tip = MerkleTree([]), [], b""
-            after = state.positions[-1] if state.positions else 0
-            with conn.cursor(name="cxgov_merkle_log") as cur:
-                cur.itersize = 10_000
-                cur.execute(SQL("SELECT position, entry_hash FROM {} WHERE position > %s "
-                                "ORDER BY position").format(chain), (after,))
-                for position, digest in cur:
-                    state.tree.append(bytes(digest))
-                    state.positions.append(int(position))
-                    state.tip = bytes(digest)
-            return LogView(state.origin, state.tree, state.positions, len(state.positions))
+    with _reading(target) as read:
+        return read.view
 
 
 def forget(target: Target) -> None:
-    """Drop this process's tree of a database (tests that empty it)."""
+    """Drop this process's tree of a database and its kept connections (tests that empty it,
+    the CLI)."""
     with _TREES_LOCK:
-        _TREES.pop((database_url(target), _schema(target)), None)
+        state = _TREES.pop((database_url(target), _schema(target)), None)
+    for conn in state.idle if state is not None else ():
+        conn.close()
 
 
 def _size(view: LogView, size: int | None, name: str = "size") -> int:
@@ -150,51 +239,49 @@ def _size(view: LogView, size: int | None, name: str = "size") -> int:
 def checkpoint(target: Target, key: Ed25519PrivateKey, size: int | None = None) -> str:
     """The C2SP signed note of the log at `size` (default: now), with every stored
     cosignature of that very checkpoint appended."""
-    view = current(target)
-    size = _size(view, size)
-    return _note(target, view, key, size)
+    with _reading(target) as read:
+        return _note(read, key, _size(read.view, size))
 
 
-def _note(target: Target, view: LogView, key: Ed25519PrivateKey, size: int) -> str:
-    head = TreeHead(view.origin, size, view.root(size))
-    return sign_note(head, NOTE_KEY_NAME, key) + "".join(_cosignature_lines(target, head))
+def _note(read: _Reader, key: Ed25519PrivateKey, size: int) -> str:
+    head = TreeHead(read.view.origin, size, read.view.root(size))
+    return sign_note(head, NOTE_KEY_NAME, key) + "".join(_cosignature_lines(read, head))
 
 
 def inclusion(target: Target, key: Ed25519PrivateKey, position: int,
               size: int | None = None) -> dict[str, Any]:
     """The inclusion proof of the entry at `position` in the tree of `size`, with its signed
     checkpoint (the JSON `python -m auditverify.proofs` checks)."""
-    view = current(target)
-    size = _size(view, size)
-    index = bisect.bisect_left(view.positions, position, 0, view.size)
-    if index >= view.size or view.positions[index] != position:
-        raise PositionNotInLog(f"position {position} has no chain entry", field="position")
-    if index >= size:
-        raise TreeSizeOutOfRange(f"position {position} is leaf {index}, not in a tree of "
-                                 f"size {size}", field="size")
-    proof = view.tree.inclusion_proof(index, size)
-    return {"checkpoint": _note(target, view, key, size), "kind": "inclusion",
-            "position": position, "index": index,
-            "entry_hash": _leaf(target, position).hex(), "proof": _b64(proof)}
+    with _reading(target) as read:
+        view = read.view
+        size = _size(view, size)
+        index = bisect.bisect_left(view.positions, position, 0, view.size)
+        if index >= view.size or view.positions[index] != position:
+            raise PositionNotInLog(f"position {position} has no chain entry", field="position")
+        if index >= size:
+            raise TreeSizeOutOfRange(f"position {position} is leaf {index}, not in a tree of "
+                                     f"size {size}", field="size")
+        proof = view.tree.inclusion_proof(index, size)
+        return {"checkpoint": _note(read, key, size), "kind": "inclusion",
+                "position": position, "index": index,
+                "entry_hash": _leaf(read, position).hex(), "proof": _b64(proof)}
 
 
 def consistency(target: Target, key: Ed25519PrivateKey, old: int,
                 size: int | None = None) -> dict[str, Any]:
     """The consistency proof from the tree of `old` entries to the tree of `size`."""
-    view = current(target)
-    size = _size(view, size)
-    if not 0 <= old <= size:
-        raise TreeSizeOutOfRange(f"old size {old} is outside 0..{size}", field="old")
-    proof = view.tree.consistency_proof(old, size)
-    return {"checkpoint": _note(target, view, key, size), "kind": "consistency",
-            "old_size": old, "proof": _b64(proof)}
+    with _reading(target) as read:
+        size = _size(read.view, size)
+        if not 0 <= old <= size:
+            raise TreeSizeOutOfRange(f"old size {old} is outside 0..{size}", field="old")
+        proof = read.view.tree.consistency_proof(old, size)
+        return {"checkpoint": _note(read, key, size), "kind": "consistency",
+                "old_size": old, "proof": _b64(proof)}
 
 
-def _leaf(target: Target, position: int) -> bytes:
-    url, schema = database_url(target), _schema(target)
-    with snapshot(url) as conn, conn.transaction():
-        row = conn.execute(SQL("SELECT entry_hash FROM {} WHERE position = %s").format(
-            _table(schema, "cxgov_chain")), (position,)).fetchone()
+def _leaf(read: _Reader, position: int) -> bytes:
+    row = read.conn.execute(SQL("SELECT entry_hash FROM {} WHERE position = %s").format(
+        read.table("cxgov_chain")), (position,)).fetchone()
     if row is None:
         raise PositionNotInLog(f"position {position} has no chain entry", field="position")
     return bytes(row[0])
@@ -297,15 +384,13 @@ def _cosignature_names(note: str) -> dict[str, bytes]:
     return found
 
 
-def _cosignature_lines(target: Target, head: TreeHead) -> list[str]:
-    url, schema = database_url(target), _schema(target)
-    with snapshot(url) as conn, conn.transaction():
-        rows = conn.execute(
-            SQL("SELECT c.witness, w.public_key, c.cosigned_at, c.signature FROM {} c "
-                "JOIN {} w ON w.name = c.witness WHERE c.size = %s AND c.root = %s "
-                "AND c.origin = %s ORDER BY c.witness").format(
-                _table(schema, "cxgov_cosignatures"), _table(schema, "cxgov_witnesses")),
-            (head.size, head.root, head.origin)).fetchall()
+def _cosignature_lines(read: _Reader, head: TreeHead) -> list[str]:
+    rows = read.conn.execute(
+        SQL("SELECT c.witness, w.public_key, c.cosigned_at, c.signature FROM {} c "
+            "JOIN {} w ON w.name = c.witness WHERE c.size = %s AND c.root = %s "
+            "AND c.origin = %s ORDER BY c.witness").format(
+            read.table("cxgov_cosignatures"), read.table("cxgov_witnesses")),
+        (head.size, head.root, head.origin)).fetchall()
     lines = []
     for name, public, at, signature in rows:
         key = Ed25519PublicKey.from_public_bytes(bytes(public))

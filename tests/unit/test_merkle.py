@@ -94,3 +94,24 @@ def test_a_signed_checkpoint_verifies_with_its_key_and_origin_only() -> None:
         "cxgov-log", "witness-a"}
     forged = note.replace("\n70\n", "\n71\n")
     assert verify_note(forged, {"cxgov-log": key.public_key()})[1] == set()
+
+
+def test_extending_in_batches_builds_the_same_tree_as_appending_one_by_one() -> None:
+    """MerkleTree.extend (a server catching up with many entries) keeps the very levels that
+    append keeps, whatever the batch sizes, so every root and proof is the same."""
+    import random
+
+    rnd = random.Random(3)
+    for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 100, 257]:
+        leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(n)]
+        appended = MerkleTree([])
+        for leaf in leaves:
+            appended.append(leaf)
+        extended = MerkleTree([])
+        done = 0
+        while done < n:
+            step = rnd.randint(1, 20)
+            extended.extend(leaves[done:done + step])
+            done += step
+        assert extended.levels == appended.levels, n
+        assert extended.root() == mth(leaves)
