@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +17,7 @@ from projections.departments import DepartmentSummary, DepartmentView, departmen
 from projections.drivers import DriverAnalysis, drivers
 from projections.fairshare import FairShares
 from projections.feedback import FeedbackPage, feedback_page
+from projections.fold_cache import fold_cache
 from projections.jobs import JobMap, job_map
 from projections.log import LogReader
 from projections.loop_rows import LoopView
@@ -57,6 +60,9 @@ AS_OF_MAX_LENGTH = 40
 _POSITION = re.compile(r"[0-9]{1,19}", re.ASCII)
 #: ASCII only: `datetime.fromisoformat` would take other scripts' digits.
 _ISO_TIME = re.compile(r"[0-9T:.+Z -]+", re.ASCII)
+#: Positions whose typed reads are kept (live and replayed, each): a read model of 10,000
+#: initiatives holds tens of MB of typed rows per position.
+MEMO_POSITIONS = 2
 
 
 def _as_of_time(text: str) -> datetime:
@@ -82,6 +88,27 @@ class ReadModels:
         self.audit = audit
         self.application_name = application_name
         self.refresh = refresh  # in-process mode: catch the views up before reading
+        # typed rows and recommendation plans read at a position, shared by the requests that
+        # read that position (decision 161): live and replayed apart, newest few of each
+        self._memos: OrderedDict[tuple[int, int, bool], tuple[object, dict[Any, Any]]] = \
+            OrderedDict()
+        self._memos_lock = threading.Lock()
+
+    def _memo(self, view: object, position: int, replayed: bool) -> dict[Any, Any]:
+        """The memo of typed reads at a position of a view (created empty when missing; the
+        oldest beyond MEMO_POSITIONS of its kind is dropped). Documents at a position never
+        change, so a memo is never stale; a replayed read never shares the live one's."""
+        key = (id(view), position, replayed)
+        with self._memos_lock:
+            found = self._memos.get(key)
+            if found is not None and found[0] is view:
+                self._memos.move_to_end(key)
+                return found[1]
+            self._memos[key] = (view, {})
+            kind = [k for k in self._memos if k[2] == replayed]
+            for old in kind[:-MEMO_POSITIONS]:
+                del self._memos[old]
+            return self._memos[key][1]
 
     def position(self) -> int:
         """How far the portfolio view has processed the log."""
@@ -133,8 +160,13 @@ class ReadModels:
 
     def state_at(self, position: int, periods: set[str] | None = None) -> PortfolioState:
         """Replay from the newest fold snapshot at or before the position (with `periods`: only
-        the initiatives of those periods and of the periods the replayed events touch)."""
-        return state_at(self.log, self.portfolio, position, periods)
+        the initiatives of those periods and of the periods the replayed events touch), or
+        from the process's fold cache (projections/fold_cache.py): the live state folded on
+        incrementally, or a nearer as-of state. Shared: read it, never change it."""
+        cache = fold_cache(self.log)
+        if cache is None:
+            return state_at(self.log, self.portfolio, position, periods)
+        return cache.state_at(self.log, self.portfolio, position, periods)
 
     def snapshot(self, as_of: str | int | datetime | None = None,
                  min_position: int | None = None) -> Snapshot:
@@ -142,9 +174,12 @@ class ReadModels:
         position = self.resolve(as_of)
         if position is None:
             self.wait(min_position)
-            return Snapshot(self.position(), None, self.portfolio)
-        return Snapshot(position, None, self.portfolio,
-                        loader=lambda periods: self.state_at(position, periods))
+            view, live = self.portfolio, self.position()
+            return Snapshot(live, None, view, _memo=self._memo(view, live, False))
+        view = self.portfolio
+        return Snapshot(position, None, view,
+                        loader=lambda periods: self.state_at(position, periods),
+                        _memo=self._memo(view, position, True))
 
     def loop(self, as_of: str | int | datetime | None = None,
              min_position: int | None = None) -> LoopView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.lifecycle import UNDECIDED
@@ -11,6 +12,7 @@ from domain.optimize import (
     InfeasibleGuardrails,
     InfeasibleMandatory,
     SelectionItem,
+    UnfundedItem,
     frontier,
     greedy,
     optimal,
@@ -19,7 +21,7 @@ from domain.optimize.guard import MilpSolver
 from domain.policy import Guardrail
 from projections.codec import plain_row
 from projections.highs import highs_solver
-from projections.rows import Ledger, Overclaim, RankingRow, Recommendation
+from projections.rows import Ledger, Overclaim, RankingRow, Recommendation, Unfunded
 
 FRONTIER_POINTS = 20
 
@@ -87,23 +89,29 @@ def _statuses(rows: Sequence[RankingRow], ledger: Ledger, guardrails: Sequence[G
     return out
 
 
-def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
-                   points: int = FRONTIER_POINTS,
-                   guardrails: Sequence[Guardrail] = (),
-                   unfunded_offset: int = 0,
-                   unfunded_limit: int | None = None,
-                   solver: MilpSolver | None = None) -> Recommendation:
-    """Everything a CX executive needs to choose a portfolio for the remaining pool.
+@dataclass(frozen=True)
+class Planned:
+    """The part of a recommendation that does not depend on which page of the unfunded list
+    is read: the greedy cut line, the exact optimum, the frontier, the guardrails' standing,
+    as a `Recommendation` with no unfunded entries (`base`), and what a page needs to explain
+    its entries. One read position's ranking, ledger and guardrails give one `Planned`, so
+    `projections.snapshot` keeps it for every page and reader of that position (decision 161)."""
 
-    With the policy's guardrails the greedy cut line, the optimum and the frontier honour them
-    (decisions 107-109); a period whose candidates cannot meet them gets no optimum, the
-    conflict in `problem` and the guardrails named in `infeasible_guardrails`.
-    `unfunded` lists one page of the unfunded initiatives in rank order (`unfunded_offset`,
-    at most `unfunded_limit`; None: all), with `unfunded_total` counting them all: their
-    extra budgets are the costly part, computed for that page only (decision 130).
-    `solver` answers a guarded search that runs long (checked; decision 158): by default the
-    HiGHS adapter when `highspy` imports, else our search alone.
-    """
+    base: Recommendation
+    items: tuple[SelectionItem, ...]
+    available: Decimal
+    funded: frozenset[str]
+    limits: tuple[GroupLimit, ...]
+    unfunded: tuple[UnfundedItem, ...]  # the greedy walk's unfunded list, without extra budgets
+    optimum: frozenset[str]
+    rows: dict[str | None, RankingRow]
+
+
+def planned(rows: Sequence[RankingRow], ledger: Ledger, *,
+            points: int = FRONTIER_POINTS, guardrails: Sequence[Guardrail] = (),
+            solver: MilpSolver | None = None) -> Planned:
+    """Greedy, optimum, frontier and guardrail standing for the remaining pool, with no
+    unfunded entries (`recommendation` explains a page of them)."""
     if solver is None:
         solver = highs_solver()
     available = Decimal(ledger.available)
@@ -114,11 +122,8 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
         for r in rows if r.status in UNDECIDED and r.code is not None
     ]
     limits = _limits(rows, ledger, guardrails)
-    stop = None if unfunded_limit is None else unfunded_offset + unfunded_limit
     g = greedy(items, available, already_funded=funded, guardrails=limits,
-               extra_budgets=stop is None or stop > unfunded_offset,
-               extra_window=None if stop is None and not unfunded_offset
-               else (unfunded_offset, stop if stop is not None else len(items)))
+               extra_budgets=False)
     infeasible: list[str] = []
     unguarded: Sequence[str] | None = None
     try:
@@ -137,9 +142,7 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
     curve = frontier(items, points=points, budget_max=max(requested, available),
                      already_funded=funded, guardrails=limits, solver=solver) \
         if items and problem is None else []
-    page = g.unfunded[unfunded_offset:stop]  # rank order, as greedy lists them
-    by_code = {r.code: r for r in rows}
-    return Recommendation.model_validate(plain_row({
+    base = Recommendation.model_validate(plain_row({
         "period": ledger.period,
         "currency": ledger.currency,
         "available": available,
@@ -150,19 +153,61 @@ def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
         "value_left_by_greedy": (best.total_value - g.total_value) if optimum else None,
         "frontier": [{"budget": p.budget, "value": p.value, "cost_used": p.cost_used,
                       "keys": p.keys} for p in curve],
-        "unfunded": [
-            {"code": u.key, "rank": by_code[u.key].rank, "title": by_code[u.key].title,
-             "reason_code": str(u.reason), "reason": u.text, "extra_budget": u.extra_budget,
-             "in_optimum": bool(optimum and u.key in best.keys)}
-            for u in page
-        ],
+        "unfunded": [],
         "unfunded_total": len(g.unfunded),
-        "unfunded_offset": unfunded_offset,
+        "unfunded_offset": 0,
         "overclaims": [o.model_dump() for o in overclaims(rows, set(g.funded) | funded)],
         "guardrails": _statuses(rows, ledger, guardrails, g.funded,
                                 best.keys if optimum else None, unguarded),
         "infeasible_guardrails": infeasible,
     }))
+    return Planned(base=base, items=tuple(items), available=available, funded=funded,
+                   limits=tuple(limits), unfunded=g.unfunded,
+                   optimum=frozenset(best.keys) if optimum else frozenset(),
+                   rows={r.code: r for r in rows})
+
+
+def unfunded_page(plan: Planned, *, unfunded_offset: int = 0,
+                  unfunded_limit: int | None = None) -> Recommendation:
+    """The planned recommendation with one page of the unfunded list in rank order
+    (`unfunded_offset`, at most `unfunded_limit`; None: all), each entry with its extra
+    budget, which is computed for that page only (decision 130)."""
+    stop = None if unfunded_limit is None else unfunded_offset + unfunded_limit
+    shown = plan.unfunded[unfunded_offset:stop]
+    if shown and not plan.limits:  # guarded walks explain no extra budgets (greedy.py)
+        g = greedy(plan.items, plan.available, already_funded=plan.funded,
+                   extra_window=(unfunded_offset, unfunded_offset + len(shown)))
+        shown = g.unfunded[unfunded_offset:unfunded_offset + len(shown)]
+    by_code = plan.rows
+    page = [Unfunded.model_validate(plain_row({
+        "code": u.key, "rank": by_code[u.key].rank, "title": by_code[u.key].title,
+        "reason_code": str(u.reason), "reason": u.text, "extra_budget": u.extra_budget,
+        "in_optimum": u.key in plan.optimum})) for u in shown]
+    return plan.base.model_copy(update={"unfunded": page,
+                                        "unfunded_offset": unfunded_offset})
+
+
+def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,
+                   points: int = FRONTIER_POINTS,
+                   guardrails: Sequence[Guardrail] = (),
+                   unfunded_offset: int = 0,
+                   unfunded_limit: int | None = None,
+                   solver: MilpSolver | None = None) -> Recommendation:
+    """Everything a CX executive needs to choose a portfolio for the remaining pool.
+
+    With the policy's guardrails the greedy cut line, the optimum and the frontier honour them
+    (decisions 107-109); a period whose candidates cannot meet them gets no optimum, the
+    conflict in `problem` and the guardrails named in `infeasible_guardrails`.
+    `unfunded` lists one page of the unfunded initiatives in rank order (`unfunded_offset`,
+    at most `unfunded_limit`; None: all), with `unfunded_total` counting them all: their
+    extra budgets are the costly part, computed for that page only (decision 130).
+    `solver` answers a guarded search that runs long (checked; decision 158): by default the
+    HiGHS adapter when `highspy` imports, else our search alone. It is `planned` then
+    `unfunded_page`; a caller that reads several pages of one position keeps the plan.
+    """
+    return unfunded_page(planned(rows, ledger, points=points, guardrails=guardrails,
+                                 solver=solver),
+                         unfunded_offset=unfunded_offset, unfunded_limit=unfunded_limit)
 
 
 def overclaims(rows: Sequence[RankingRow], selected: set[str]) -> list[Overclaim]:

@@ -17,7 +17,7 @@ from projections import feed, render
 from projections.codec import canonical
 from projections.documents import Scope, ScopeKind
 from projections.fairshare import FairShares, fair_shares
-from projections.recommend import recommendation
+from projections.recommend import planned, unfunded_page
 from projections.rows import (
     Departure,
     InitiativeCard,
@@ -58,7 +58,8 @@ class Snapshot:
     loader: Callable[[set[str] | None], PortfolioState] | None = None
     _states: dict[frozenset[str] | None, PortfolioState] = field(default_factory=dict,
                                                                   compare=False, repr=False)
-    # typed rows already read (one page reads the ranking or the cards more than once)
+    # typed rows and recommendation plans already read (one page reads the ranking or the
+    # cards more than once; `ReadModels` shares one memo between the reads of a position)
     _memo: dict[tuple[object, ...], list[Any]] = field(default_factory=dict, compare=False,
                                                        repr=False)
 
@@ -185,8 +186,14 @@ class Snapshot:
                         for x in (g.min_share, g.max_share, g.min_amount, g.max_amount)))
             for g in (policy.terms.guardrails if policy else [])
         ]
-        return recommendation(self.ranking(period), ledger, guardrails=guardrails,
-                              unfunded_offset=unfunded_offset, unfunded_limit=unfunded_limit)
+        # the plan of this position (optimum, frontier) serves every page and reader of it
+        memo = ("recommendation", period, tuple(guardrails))
+        found = self._memo.get(memo)
+        if found is None:
+            found = self._memo[memo] = [planned(self.ranking(period), ledger,
+                                                guardrails=guardrails)]
+        return unfunded_page(found[0], unfunded_offset=unfunded_offset,
+                             unfunded_limit=unfunded_limit)
 
     def fair_shares(self, period: str) -> FairShares | None:
         """Fair shares (issue 16): the Method of Equal Shares beside the greedy and exact

@@ -14,3 +14,12 @@ def test_the_audit_bench_rows_run_on_a_small_history() -> None:
     assert [r["row"] for r in rows] == ["merkle_build", "merkle_append", "inclusion_proof",
                                         "consistency_proof"]
     assert [r.get("ceiling_ms") for r in rows] == [None, None, 10.0, 50.0]
+
+
+def test_the_verify_row_at_a_real_logs_seal_density_reports_cpu_time_too() -> None:
+    """`--seal-every 2`: a seal per two rows (a write transaction's), every seal checked (the
+    history verifies, else bench_verify fails); the CPU columns are there."""
+    verify = bench_verify(1_000, chunk=300, seal_every=2)
+    assert verify["seal_every"] == 2
+    assert {"cpu_verify_s", "cpu_sha256_s", "cpu_ratio"} <= set(verify)
+    assert verify["cpu_verify_s"] > 0
