@@ -88,33 +88,52 @@ def _price(project: Project, budgets: Mapping[str, Fraction]) -> Fraction | None
     return None  # unreachable: the supporters' budgets cover the cost
 
 
-def equal_shares(projects: Sequence[Project], budgets: Mapping[str, Fraction]) -> EqualShares:
+#: A heap entry: (the price as a float, the exact price, rank, key). The float only speeds the
+#: comparison: float() of a fraction is correctly rounded, so it never orders two prices
+#: against their exact order, and equal floats fall through to the exact prices.
+Entry = tuple[float, Fraction, int, str]
+
+
+def _entry(rho: Fraction, rank: int, key: str) -> Entry:
+    return (float(rho), rho, rank, key)
+
+
+def bounds(projects: Sequence[Project]) -> list[Entry]:
+    """Each project's first lower bound on its price (cost / total utility), as a heap."""
+    heap = [_entry(p.cost / sum(p.utilities.values(), Fraction(0)), p.rank, p.key)
+            for p in projects if p.utilities and p.cost >= 0]
+    heapq.heapify(heap)
+    return heap
+
+
+def equal_shares(projects: Sequence[Project], budgets: Mapping[str, Fraction], *,
+                 start: Sequence[Entry] | None = None) -> EqualShares:
     """The Method of Equal Shares with additive utilities (exact; ties to the lower rank).
 
     Budgets only fall, so an initiative's price never falls: the last price found (at first,
     cost / total utility) is a lower bound, and a round stops pricing once the next bound
-    cannot beat the best price found (as pabutools does)."""
+    cannot beat the best price found (as pabutools does). `start`: `bounds(projects)`,
+    computed once by a caller that runs the method again on the same projects."""
     left = dict(budgets)
     by_key = {p.key: p for p in projects if p.utilities and p.cost >= 0}
-    heap = [(p.cost / sum(p.utilities.values(), Fraction(0)), p.rank, p.key)
-            for p in by_key.values()]
-    heapq.heapify(heap)
+    heap = list(start) if start is not None else bounds(projects)
     selected: list[str] = []
     payments: dict[str, dict[str, Fraction]] = {}
     while heap:
-        best: tuple[Fraction, int, str] | None = None
-        priced: list[tuple[Fraction, int, str]] = []
-        while heap and (best is None or heap[0][:2] <= best[:2]):
-            _, rank, key = heapq.heappop(heap)
+        best: Entry | None = None
+        priced: list[Entry] = []
+        while heap and (best is None or heap[0][:3] <= best[:3]):
+            _, _, rank, key = heapq.heappop(heap)
             rho = _price(by_key[key], left)
             if rho is None:
                 continue  # budgets only fall: never affordable again
-            priced.append((rho, rank, key))
-            if best is None or (rho, rank) < best[:2]:
-                best = (rho, rank, key)
+            entry = _entry(rho, rank, key)
+            priced.append(entry)
+            if best is None or entry[:3] < best[:3]:
+                best = entry
         if best is None:
             break
-        rho, _, key = best
+        _, rho, _, key = best
         chosen = by_key[key]
         paid = {v: min(left[v], rho * u) for v, u in chosen.utilities.items()}
         for voter, amount in paid.items():
@@ -122,7 +141,7 @@ def equal_shares(projects: Sequence[Project], budgets: Mapping[str, Fraction]) -
         payments[key] = paid
         selected.append(key)
         for entry in priced:
-            if entry[2] != key:
+            if entry[3] != key:
                 heapq.heappush(heap, entry)
     return EqualShares(tuple(selected), payments, left)
 
@@ -139,7 +158,8 @@ def completed_equal_shares(projects: Sequence[Project], weights: Mapping[str, Fr
     eligible = [p for p in projects if p.cost > 0 and any(weights.get(v, 0) > 0
                                                           for v in p.utilities)]
     total = budget
-    previous = equal_shares(projects, {v: total * w for v, w in weights.items()})
+    start = bounds(projects)  # the same for every run
+    previous = equal_shares(projects, {v: total * w for v, w in weights.items()}, start=start)
     ran_with = total
     if step <= 0:
         return previous, ran_with
@@ -153,7 +173,8 @@ def completed_equal_shares(projects: Sequence[Project], weights: Mapping[str, Fr
         if all(cost + p.cost > budget for p in eligible if p.key not in chosen):
             return outcome, total
         total += step
-        outcome = equal_shares(projects, {v: total * w for v, w in weights.items()})
+        outcome = equal_shares(projects, {v: total * w for v, w in weights.items()},
+                               start=start)
     return previous, ran_with  # the runs are spent: the last outcome that fitted
 
 
