@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.codec import plain, plain_row
+from projections.stored import stored_details
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -184,10 +185,12 @@ def details_json(details: dict[str, Any]) -> str:
         return json.dumps(plain(details), ensure_ascii=False, separators=(",", ":"))
 
 
-def audit_record(position: int, event: Any) -> tuple[Any, ...]:
-    """The audit-log row of one event as column values for COPY, details as JSON text."""
+def audit_record(position: int, event: Any, stored: bytes | None = None) -> tuple[Any, ...]:
+    """The audit-log row of one event as column values for COPY, details as JSON text: the
+    event's stored JSON as is when given and usable (projections/stored.py, decision 230),
+    else its decoded fields encoded again."""
     details = _details(event)
     return (position, event.timestamp,  # the database stores times and ids, not their texts
             getattr(type(event), "TOPIC", type(event).__qualname__), event.originator_id,
             event.originator_version, plain(details.get("actor")), summary(event, details),
-            details_json(details))
+            stored_details(event, stored) or details_json(details))

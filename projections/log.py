@@ -57,3 +57,19 @@ class ApplicationLog:
             if len(batch) < self.page:
                 return
             start = batch[-1].id
+
+    def read_stored(self, *, after: int) -> Iterator[tuple[int, Any, bytes | None]]:
+        """Decoded events after a position, in order, each with its stored JSON (None when
+        the store compresses or encrypts it): what a rebuild reads (decision 230)."""
+        mapper = self.app.mapper
+        plain = mapper.cipher is None and mapper.compressor is None
+        start = after
+        while True:
+            batch = self.app.recorder.select_notifications(
+                start=start, limit=self.page, inclusive_of_start=False)
+            for notification in batch:
+                state = notification.state if plain else None
+                yield notification.id, mapper.to_domain_event(notification), state
+            if len(batch) < self.page:
+                return
+            start = batch[-1].id

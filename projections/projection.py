@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any, ClassVar
 
@@ -284,14 +284,14 @@ def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLog
                    if portfolio is not None else None)
         rows = (stack.enter_context(audit.rebuilding(application_name))
                 if audit is not None else None)
-        for position, event in log.read(after=0):
+        for position, event, stored in _read_stored(log):
             if folding is not None:
                 before = state.position
                 fold_snapshots.changed(state.apply(position, event))
                 if due(before, position):
                     folding.fold_snapshot(fold_snapshots.take(state))
             if rows is not None:
-                rows.add(position, event)
+                rows.add(position, event, stored)
             if progress is not None:
                 progress(position)
         if rows is not None:
@@ -300,6 +300,16 @@ def rebuild_all(log: LogReader, portfolio: PortfolioView | None, audit: AuditLog
             docs: list[Doc] = list(render.documents(state).values())
             folding.finish(docs, state.position)
     return position
+
+
+def _read_stored(log: LogReader) -> Iterator[tuple[int, Any, bytes | None]]:
+    """The whole log with each event's stored JSON where the reader has it (decision 230)."""
+    read_stored = getattr(log, "read_stored", None)
+    if read_stored is not None:
+        yield from read_stored(after=0)
+        return
+    for position, event in log.read(after=0):
+        yield position, event, None
 
 
 def rebuild_portfolio(log: LogReader, view: PortfolioView, *, application_name: str = "cxgov",

@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from projections.audit import audit_record, audit_row
 from projections.codec import CORE, canonical
 from projections.documents import Doc
+from projections.stored import served_details
 
 Row = dict[str, Any]
 FoldSnapshot = tuple[int, dict[str, str]]  # position, texts of the parts written (core: "")
@@ -45,8 +46,8 @@ class AuditRebuild(Protocol):
     def rows(self, rows: Sequence[Row]) -> None:
         """Store rows."""
 
-    def add(self, position: int, event: Any) -> None:
-        """Store the row of one event (buffered)."""
+    def add(self, position: int, event: Any, stored: bytes | None = None) -> None:
+        """Store the row of one event (buffered); `stored`: its stored JSON, when read."""
 
     def finish(self, position: int) -> None:
         """Set the tracking position (all visible at once, on exit)."""
@@ -247,7 +248,7 @@ class MemoryAuditLogView(AuditLogView, POPOTrackingRecorder):
             def rows(self, rows: Sequence[Row]) -> None:
                 collected.extend(rows)
 
-            def add(self, position: int, event: Any) -> None:
+            def add(self, position: int, event: Any, stored: bytes | None = None) -> None:
                 collected.append(audit_row(position, event))
 
             def finish(self, position: int) -> None:
@@ -341,21 +342,32 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
 
     @contextmanager
     def rebuilding(self, application_name: str) -> Iterator[PortfolioRebuild]:
-        """One transaction: drop, stream fold snapshots in, copy documents, set tracking."""
+        """One transaction: drop, stream fold snapshots in, copy documents, set tracking.
+
+        Fold snapshot parts go in by one COPY sent from a writer thread (decision 231): the
+        table starts empty and no two parts share a name and position, so nothing conflicts,
+        and the fold goes on while the server stores them.
+        """
         table = self.tracking_table_name
-        with self.datastore.transaction(commit=True) as curs:
+        with self.datastore.transaction(commit=True) as curs, ExitStack() as stack:
             # The fold runs between writes: the library's 5 s idle timeout must not apply.
             curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             curs.execute("DELETE FROM rm_documents")
             curs.execute("DELETE FROM rm_fold_snapshots")
             curs.execute("DELETE FROM rm_fold_snapshot_parts")
+            parts = stack.enter_context(curs.copy(
+                "COPY rm_fold_snapshot_parts (part, position, state) FROM STDIN",
+                writer=QueuedLibpqWriter(curs)))
             done: list[int] = []
 
             class Rebuild:
                 def fold_snapshot(self, fold_snapshot: FoldSnapshot) -> None:
-                    _insert_parts(curs, fold_snapshot)
+                    position, texts = fold_snapshot
+                    for name in sorted(texts):
+                        parts.write_row((name, position, texts[name]))
 
                 def finish(self, docs: Sequence[Doc], position: int) -> None:
+                    stack.close()  # ends the fold snapshots' COPY
                     with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
                                    "FROM STDIN") as copy:
                         for m, k, p, s, row in docs:  # rendered rows are plain already
@@ -408,7 +420,8 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
                 "AND (%s::bigint IS NULL OR position <= %s) "
                 "AND (%s::uuid IS NULL OR aggregate_id = %s) ORDER BY position LIMIT %s",
                 (after, upto, upto, aggregate_id, aggregate_id, limit))
-            return [{**r, "at": r["at"].isoformat(), "aggregate_id": str(r["aggregate_id"])}
+            return [{**r, "at": r["at"].isoformat(), "aggregate_id": str(r["aggregate_id"]),
+                     "details": served_details(r["details"])}  # stored or plain: decision 230
                     for r in curs.fetchall()]
 
     def position_at(self, at: datetime) -> int:
@@ -437,8 +450,8 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
                     for r in rows:
                         copy.write_row((*(r[c] for c in columns), dumps(r["details"])))
 
-                def add(self, position: int, event: Any) -> None:
-                    copy.write_row(audit_record(position, event))
+                def add(self, position: int, event: Any, stored: bytes | None = None) -> None:
+                    copy.write_row(audit_record(position, event, stored))
 
                 def finish(self, position: int) -> None:
                     stack.close()  # ends the COPY

@@ -1,93 +1,29 @@
-"""How value objects are written into stored events. Names are stored: never change them."""
+"""How value objects are written into stored events. Names are stored: never change them.
+
+The transcodings themselves live in projections/stored.py, so that the read side decodes
+stored JSON the same way without importing the application (decision 230).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 
-from domain.initiative import DecisionRecord, Proposal
-from domain.policy import Guardrail, PolicyTerms
-from domain.values import ImpactClaim, Money, Reading
 from projections.codec import storable
-
-
-class DateAsISO(Transcoding):
-    """A calendar date as YYYY-MM-DD."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        """Encode a date."""
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        """Decode a date."""
-        return date.fromisoformat(data)
-
-
-class DataclassTranscoding(Transcoding):
-    """A frozen dataclass as a dict of its fields; lists come back as tuples where declared."""
-
-    def __init__(self, cls: type[Any], name: str, *, sparse: tuple[str, ...] = ()) -> None:
-        self.type = cls
-        self.name = name
-        fields = dataclasses.fields(cls)
-        self._names = [f.name for f in fields]
-        self._tuples = {f.name for f in fields if str(f.type).startswith("tuple")}
-        self._sparse = frozenset(sparse)
-
-    def encode(self, obj: Any) -> dict[str, Any]:
-        """Encode the dataclass's fields (a `sparse` field only when it is not None)."""
-        return {name: value for name in self._names
-                if (value := getattr(obj, name)) is not None or name not in self._sparse}
-
-    def decode(self, data: dict[str, Any]) -> Any:
-        """Rebuild the dataclass; fields added later take their defaults."""
-        kwargs = {
-            k: tuple(v) if k in self._tuples and isinstance(v, list) else v
-            for k, v in data.items()
-            if k in self._names
-        }
-        return self.type(**kwargs)
-
-
-VALUE_OBJECTS: tuple[tuple[type[Any], str], ...] = (
-    (Money, "cxgov.Money"),
-    (ImpactClaim, "cxgov.ImpactClaim"),
-    (Reading, "cxgov.Reading"),
-    (Proposal, "cxgov.Proposal"),
-    (DecisionRecord, "cxgov.DecisionRecord"),
-    (PolicyTerms, "cxgov.PolicyTerms"),
-    (Guardrail, "cxgov.Guardrail"),
+from projections.stored import (
+    SPARSE,
+    SUSPECT,
+    VALUE_OBJECTS,
+    DataclassTranscoding,
+    DateAsISO,
+    transcodings,
 )
 
-
-#: Fields added to a value object later, stored only when set: a reading without a summary,
-#: counts or the newer segments is stored exactly as before they existed (issue 15), and a
-#: stored reading without them decodes with None.
-SPARSE: dict[type[Any], tuple[str, ...]] = {
-    Reading: ("channel", "region", "mean", "sd", "median", "p90", "share_meeting", "promoters",
-              "passives", "detractors", "top_box"),
-    DecisionRecord: ("plan",),  # issue 16: only a decision judged against a plan of record
-}
-
-
-def transcodings() -> list[Transcoding]:
-    """Every transcoding the application registers besides the library's defaults."""
-    return [DateAsISO(), *(DataclassTranscoding(cls, name, sparse=SPARSE.get(cls, ()))
-                           for cls, name in VALUE_OBJECTS)]
-
-
-#: Escapes in a stored event's JSON that may decode to a code point PostgreSQL cannot store
-#: (projections.codec.storable). A cheap bytes test: a false alarm, e.g. a literal backslash
-#: before "ud", only takes the slower exact path.
-_SUSPECT = (b"\\u0000", b"\\ud", b"\\uD")
+__all__ = ["SPARSE", "VALUE_OBJECTS", "DataclassTranscoding", "DateAsISO",
+           "StorableTextTranscoder", "transcodings"]
 
 
 class StorableTextTranscoder(JSONTranscoder):
@@ -101,7 +37,7 @@ class StorableTextTranscoder(JSONTranscoder):
 
     def decode(self, data: bytes) -> Any:
         """Decode a stored event's state."""
-        if not any(suspect in data for suspect in _SUSPECT):
+        if not any(suspect in data for suspect in SUSPECT):
             return super().decode(data)
         hook = self.decoder.object_hook
         assert hook is not None
