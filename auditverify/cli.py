@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--require-anchored-through", type=int, metavar="POSITION",
                         help="fail unless valid checkpoints anchor the history through "
                              "POSITION (e.g. the newest position you saw last time)")
+    parser.add_argument("--workers", type=int, choices=(1, 2), default=1,
+                        help="with --bundle: 2 checks the entry hashes and seal signatures of "
+                             "part of each 50,000 rows in a forked helper process (same "
+                             "findings; faster with a second free core)")
     parser.add_argument("--min-checkpoints", type=int, metavar="N",
                         help="fail unless at least N valid checkpoints are in the history")
     parser.add_argument("--max-age", metavar="DURATION",
@@ -142,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         receipts = load_receipts(args.receipts) if args.receipts else []
         if args.bundle is not None:
             report = verify_bundle(args.bundle, public_keys=keys, trusted_checkpoints=kept,
-                                   receipts=receipts)
+                                   receipts=receipts, workers=args.workers)
         else:
             report = verify_database(args.database, public_keys=keys, trusted_checkpoints=kept,
                                      receipts=receipts, prefix=args.table_prefix,

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auditverify import verifier
+from auditverify.bundle import verify_bundle, write_bundle
+from auditverify.cli import main
 from auditverify.encoding import CHAIN_TAG, GENESIS, chain_hash, entry_hash, frame, int64
-from auditverify.keys import key_id
+from auditverify.keys import key_id, public_key_pem
 from auditverify.model import ChainRow, EventRow, Report, Row, SealRow
 from auditverify.verifier import Verifier
 
@@ -173,3 +177,84 @@ def test_a_head_hash_of_another_size_is_never_framed_as_a_hash_size_one(head_siz
     one, many = both(rows)
     assert one == many
     assert ("hash_mismatch", nxt.position) in {(f.kind, f.position) for f in many.findings}
+
+
+def key_of(private: Ed25519PrivateKey) -> str:
+    """The public key as the CLI takes it (PEM text)."""
+    return public_key_pem(private.public_key())
+
+
+def stream(rows: list[Row], into: Verifier, says: dict[int, str]) -> Iterator[Row]:
+    """The rows one at a time, the producer saying `says[i]` (an add()) before row i, as a
+    bundle reports an unreadable line while it is read."""
+    for i, row in enumerate(rows):
+        if i in says:
+            into.add("malformed_row", row.position, says[i])
+        yield row
+    if len(rows) in says:
+        into.add("bundle_incomplete", None, says[len(rows)])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_stream_through_the_helper_reports_what_feed_reports(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """workers=2 on a stream (decision 213): read a few rows at a time, each batch split with
+    the helper; what the producer says while it is read lands between the same rows."""
+    monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
+    monkeypatch.setattr(verifier, "STREAM_CHUNK", 1 + seed % 9)
+    rnd = random.Random(seed)
+    rows = chained(history(rnd, rnd.randrange(5, 60)), rnd, seal_every=rnd.choice([0, 1, 3, 7]))
+    if seed % 4:
+        rows = tamper(rows, rnd)
+    says = {i: f"line {i}" for i in rnd.sample(range(len(rows) + 1), rnd.randrange(4))}
+    one = Verifier(public_keys=[KEY.public_key()])
+    for row in stream(rows, one, says):
+        one.feed(row)
+    many = Verifier(public_keys=[KEY.public_key()], workers=2)
+    many.feed_many(stream(rows, many, says))
+    assert one.head == many.head
+    assert one.finish() == many.finish()
+
+
+def test_a_stream_that_fails_has_the_rows_it_gave_fed_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
+    monkeypatch.setattr(verifier, "STREAM_CHUNK", 4)
+    rnd = random.Random(5)
+    rows = chained(history(rnd, 10), rnd, seal_every=3)
+
+    def failing() -> Iterator[Row]:
+        yield from rows[:6]
+        raise ValueError("cut")
+
+    many = Verifier(public_keys=[KEY.public_key()], workers=2)
+    with pytest.raises(ValueError, match="cut"):
+        many.feed_many(failing())
+    one = Verifier(public_keys=[KEY.public_key()])
+    for row in rows[:6]:
+        one.feed(row)
+    assert many.head == one.head
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_bundle_verified_with_the_helper_gives_the_same_report(
+        seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify_bundle(workers=2), `--workers 2`: the same report as one process, on sealed
+    bundles with tampered rows and lines that cannot be read (found while the file is read)."""
+    monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
+    monkeypatch.setattr(verifier, "STREAM_CHUNK", 1 + seed % 5)
+    rnd = random.Random(seed)
+    rows = chained(history(rnd, rnd.randrange(10, 40)), rnd, seal_every=rnd.choice([1, 3]))
+    if seed % 4:
+        rows = tamper(rows, rnd)
+    path = tmp_path / "b.jsonl"
+    write_bundle(path, rows=rows, checkpoints=[], source="test")
+    lines = path.read_text().splitlines()
+    for i in rnd.sample(range(1, len(lines) - 1), 1 + seed % 3):
+        lines[i] = rnd.choice(["not json", lines[i].replace('"', "'", 2)])
+    path.write_text("\n".join(lines) + "\n")
+    one = verify_bundle(path, public_keys=[KEY.public_key()])
+    two = verify_bundle(path, public_keys=[KEY.public_key()], workers=2)
+    assert one == two
+    assert main(["--bundle", str(path), "--public-key", key_of(KEY), "--workers", "2"]) == (
+        0 if one.ok else 1)
