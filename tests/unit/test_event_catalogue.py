@@ -82,6 +82,11 @@ CATALOGUE: dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {
         "reason", ("phase_before", "previous_intake_opens", "previous_intake_closes",
                    "previous_review_deadline", "previous_decision_deadline"),
         ("change", "intake_opens", "intake_closes", "review_deadline", "decision_deadline")),
+    # plans and the plan of record (issue 16, part 2)
+    "cxgov.FundingPlan.Saved": ("description", (), ("budget", "policy_version", "forced_in",
+                                                    "forced_out", "position", "items")),
+    "cxgov.PlanOfRecord.Started": (None, (), ("period",)),
+    "cxgov.PlanOfRecord.Adopted": ("rationale", ("replaces",), ("plan_id", "name", "codes")),
 }
 DECISION_FIELDS = {"rationale", "departure", "rank", "score", "policy_version",
                    "available_before", "available_after", "approvals", "ranking_position"}
