@@ -74,6 +74,7 @@ class LifecycleReplay:
         self._period: dict[str, str | None] = {}  # initiative -> its period (None: unread)
         self._pool_period: dict[str, str] = {}  # pool -> its period
         self._closed: set[str] = set()  # periods whose pool is closed
+        self._keys: dict[str, str] = {}  # originator id as stored -> uuid_key of it
 
     def _add(self, position: int, detail: str) -> None:
         self.findings.append(Finding(RULE, position, detail))
@@ -85,7 +86,10 @@ class LifecycleReplay:
             return
         name = event.topic.removeprefix("cxgov.")
         if name.startswith("Initiative."):
-            self._initiative(row.position, name, uuid_key(event.originator_id), event.state)
+            originator = self._keys.get(event.originator_id)
+            if originator is None:
+                originator = self._keys[event.originator_id] = uuid_key(event.originator_id)
+            self._initiative(row.position, name, originator, event.state)
         elif name == "FundingPool.Opened":
             period = _read(event.state).get("period")
             if isinstance(period, str):

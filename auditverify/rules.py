@@ -31,13 +31,13 @@ is committed and not spent (never below zero), a descope the commitment less the
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from auditverify.decisions import check_decision_ranks, payload, uuid_key
-from auditverify.lifecycle import check_lifecycle
+from auditverify.lifecycle import LifecycleReplay
 from auditverify.model import Finding, Row
 
 HUNDRED = Decimal(100)
@@ -378,7 +378,14 @@ def check_decisions(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Findin
     initiative's lifecycle (auditverify.lifecycle); returns the decisions checked and every
     finding (info notes too), in position order."""
     ranked, rank_findings = check_decision_ranks(rows)
-    decided, rule_findings = check_decision_rules(rows())
-    findings = sorted([*rank_findings, *rule_findings, *check_lifecycle(rows())],
+    lifecycle = LifecycleReplay()
+
+    def also_lifecycle() -> Iterator[Row]:  # one read of the rows for both (a bundle: a parse)
+        for row in rows():
+            lifecycle.feed(row)
+            yield row
+
+    decided, rule_findings = check_decision_rules(also_lifecycle())
+    findings = sorted([*rank_findings, *rule_findings, *lifecycle.findings],
                       key=lambda f: f.position or 0)
     return max(ranked, decided), findings
