@@ -16,8 +16,8 @@ run and the ratio:
 - verify_2proc: the same with Verifier(workers=2): per 50,000-row chunk a forked helper
   process recomputes the entry hashes and checks the seal signatures of the chunk's last 60%
   while this process checks the first 40% entirely; links, versions, seal coverage and the
-  boundaries between the parts are checked here in order (what `auditverify verify` on a
-  bundle does not do yet: it streams the file through one process);
+  boundaries between the parts are checked here in order (`python -m auditverify --bundle
+  FILE --workers 2` does the same for each 50,000 rows it reads; decision 213);
 - merkle_build: the RFC 9162 tree over N entry hashes (every level kept);
 - merkle_append: the same tree grown one entry at a time, as the service keeps it between
   requests (governance/stores/merkle_log.py; the proofs below are timed on it);
