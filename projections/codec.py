@@ -228,10 +228,30 @@ def load_core(text: str) -> tuple[PortfolioState, dict[str, int]]:
     return state, {str(k): int(v) for k, v in found["parts"].items()}
 
 
+def _untag_hook(value: dict[str, Any]) -> Any:
+    """`_untag` of one JSON object whose members are untagged already: the JSON decoder calls
+    it bottom-up from C, so lists and scalars cost no Python call (decision 232). An object
+    whose first key is not a tag is a dataclass's fields ("f"), left for its "$dc" parent."""
+    for tag in value:
+        decode = _HOOKED.get(tag)
+        return value if decode is None else decode(value)
+    return value
+
+
+_HOOKED: dict[str, Any] = {
+    "$d": lambda v: Decimal(v["$d"]),
+    "$t": lambda v: datetime.fromisoformat(v["$t"]),
+    "$day": lambda v: date.fromisoformat(v["$day"]),
+    "$u": lambda v: UUID(v["$u"]),
+    "$tuple": lambda v: tuple(v["$tuple"]),
+    "$map": lambda v: {k: x for k, x in v["$map"]},
+    "$dc": lambda v: _TYPES[v["$dc"]](**v["f"]),
+}
+
+
 def load_part(state: PortfolioState, text: str) -> None:
     """Add a period part's initiatives to a state loaded from a core."""
-    for item in json.loads(text):
-        initiative = _untag(item)
+    for initiative in json.loads(text, object_hook=_untag_hook):
         if not isinstance(initiative, InitiativeState):
             raise ValueError("not an initiative")
         state.initiatives[initiative.id] = initiative
