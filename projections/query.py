@@ -36,7 +36,7 @@ from projections.rows import (
     SaidDidStory,
     ScorecardCard,
 )
-from projections.snapshot import Snapshot
+from projections.snapshot import Recent, Snapshot
 from projections.state import PortfolioState
 from projections.views import AuditLogView, PortfolioView
 
@@ -93,6 +93,7 @@ class ReadModels:
         self._memos: OrderedDict[tuple[int, int, bool], tuple[object, dict[Any, Any]]] = \
             OrderedDict()
         self._memos_lock = threading.Lock()
+        self._recent = Recent()  # and what the latest reads parsed and planned (decision 162)
 
     def _memo(self, view: object, position: int, replayed: bool) -> dict[Any, Any]:
         """The memo of typed reads at a position of a view (created empty when missing; the
@@ -175,11 +176,12 @@ class ReadModels:
         if position is None:
             self.wait(min_position)
             view, live = self.portfolio, self.position()
-            return Snapshot(live, None, view, _memo=self._memo(view, live, False))
+            return Snapshot(live, None, view, _memo=self._memo(view, live, False),
+                            _recent=self._recent)
         view = self.portfolio
         return Snapshot(position, None, view,
                         loader=lambda periods: self.state_at(position, periods),
-                        _memo=self._memo(view, position, True))
+                        _memo=self._memo(view, position, True), _recent=self._recent)
 
     def loop(self, as_of: str | int | datetime | None = None,
              min_position: int | None = None) -> LoopView:

@@ -7,6 +7,8 @@ stored documents (`documents`, untyped, for the views and their tests) and the t
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,7 +19,7 @@ from projections import feed, render
 from projections.codec import canonical
 from projections.documents import Scope, ScopeKind
 from projections.fairshare import FairShares, fair_shares
-from projections.recommend import planned, unfunded_page
+from projections.recommend import Planned, planned, unfunded_page
 from projections.rows import (
     Departure,
     InitiativeCard,
@@ -41,6 +43,66 @@ R = TypeVar("R", bound=ReadRow)
 #: Documents of one period (asked by period, or by a key that starts with the period).
 PERIOD_MODELS = frozenset({"ranking", "ledger", "scorecard"})
 DIRECTORY_MODELS = frozenset({"pnl", "scenario", "metric", "policy"})
+#: Queries (model, period, key) whose latest read `Recent` keeps (the least recent dropped).
+RECENT_QUERIES = 64
+
+
+def _identity(doc: Row, index: int) -> object:
+    """Which earlier document a document may be the same as (its id, else code, else place)."""
+    return doc.get("id") or doc.get("code") or index
+
+
+class Recent:
+    """Typed rows and recommendation plans of the latest read of each query, shared across
+    positions (decision 162): a read at a new position reuses a typed row whose document is
+    equal to the one read before, and a plan whose ranking rows and ledger are equal, so a
+    write that leaves a period alone (a reading, feedback, another period) costs its readers
+    the documents and a comparison, not a validation and an optimum. Equality of the inputs
+    is the whole rule, so it holds for live and as-of reads alike."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: OrderedDict[tuple[object, ...], tuple[list[Row], list[Any]]] = \
+            OrderedDict()
+        self._plans: OrderedDict[tuple[object, ...], tuple[list[RankingRow], Ledger, Planned]] \
+            = OrderedDict()
+
+    def rows(self, memo: tuple[object, ...], docs: list[Row],
+             parse: Callable[[Row], Any]) -> list[Any]:
+        """The typed rows of `docs`: the earlier typed row of an equal document, else parsed."""
+        with self._lock:
+            before = self._rows.get(memo)
+        if before is None:
+            typed = [parse(doc) for doc in docs]
+        else:
+            earlier = {_identity(doc, k): (doc, row) for k, (doc, row)
+                       in enumerate(zip(*before, strict=True))}
+            typed = []
+            for k, doc in enumerate(docs):
+                hit = earlier.get(_identity(doc, k))
+                typed.append(hit[1] if hit is not None and hit[0] == doc else parse(doc))
+        with self._lock:
+            self._rows[memo] = (docs, typed)
+            self._rows.move_to_end(memo)
+            while len(self._rows) > RECENT_QUERIES:
+                self._rows.popitem(last=False)
+        return typed
+
+    def plan(self, memo: tuple[object, ...], ranking: list[RankingRow], ledger: Ledger,
+             make: Callable[[], Planned]) -> Planned:
+        """The earlier plan when the ranking rows and the ledger are equal, else `make()`."""
+        with self._lock:
+            before = self._plans.get(memo)
+        if (before is not None and before[1] == ledger and len(before[0]) == len(ranking)
+                and all(a is b or a == b for a, b in zip(before[0], ranking, strict=True))):
+            return before[2]
+        found = make()
+        with self._lock:
+            self._plans[memo] = (ranking, ledger, found)
+            self._plans.move_to_end(memo)
+            while len(self._plans) > RECENT_QUERIES:
+                self._plans.popitem(last=False)
+        return found
 
 
 @dataclass(frozen=True)
@@ -62,6 +124,8 @@ class Snapshot:
     # cards more than once; `ReadModels` shares one memo between the reads of a position)
     _memo: dict[tuple[object, ...], list[Any]] = field(default_factory=dict, compare=False,
                                                        repr=False)
+    # what the latest reads of other positions parsed and planned (decision 162)
+    _recent: Recent | None = field(default=None, compare=False, repr=False)
 
     @property
     def replayed(self) -> bool:
@@ -118,8 +182,10 @@ class Snapshot:
         memo = (row, model, period, key)
         found = self._memo.get(memo)
         if found is None:
-            found = self._memo[memo] = [row.model_validate(doc) for doc in
-                                        self.documents(model, period=period, key=key)]
+            docs = self.documents(model, period=period, key=key)
+            found = self._memo[memo] = (
+                [row.model_validate(doc) for doc in docs] if self._recent is None
+                else self._recent.rows(memo, docs, row.model_validate))
         return list(found)
 
     # --- typed reads -----------------------------------------------------------------------
@@ -190,8 +256,13 @@ class Snapshot:
         memo = ("recommendation", period, tuple(guardrails))
         found = self._memo.get(memo)
         if found is None:
-            found = self._memo[memo] = [planned(self.ranking(period), ledger,
-                                                guardrails=guardrails)]
+            ranking = self.ranking(period)
+
+            def make() -> Planned:
+                return planned(ranking, ledger, guardrails=guardrails)
+
+            found = self._memo[memo] = [make() if self._recent is None
+                                        else self._recent.plan(memo, ranking, ledger, make)]
         return unfunded_page(found[0], unfunded_offset=unfunded_offset,
                              unfunded_limit=unfunded_limit)
 

@@ -24,6 +24,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -169,22 +170,31 @@ def timed(call: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 
 
 def after_writes(runtime: Runtime, call: Callable[[], Any], times: int = FIRST_READS) -> str:
-    """The first read at a new position, `times` times: each after a write that moves the log
-    (a scenario defined; the period's ranking does not change), so nothing read at an earlier
-    position serves it (decision 161); the read catches the views up and plans anew. For a
-    row's label: the median and worst wall time, and the median CPU time."""
-    seconds, cpu = [], []
-    for _ in range(times):
-        FIRST_WRITES.append(len(FIRST_WRITES) + 1)
-        runtime.app.define_scenario(CX, code=f"BENCH{FIRST_WRITES[-1]}",
-                                    name="A bench write", pnl="RB")
-        start, started = time.perf_counter(), time.process_time()
-        answer = call()
-        seconds.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - started)
-        assert answer.status_code == 200, answer.text[:300]
-    return (f"first read after a write: median {ms(statistics.median(seconds))} worst "
-            f"{ms(max(seconds))}, CPU median {ms(statistics.median(cpu))}")
+    """The first read at a new position, for a row's label (median and worst wall time, median
+    CPU time of `times` reads each): after a write that leaves the period alone (a scenario
+    defined: the read reuses the period's rows and plan, decision 162) and after a decision
+    (an undecided initiative deferred: the period is read and planned anew, decision 161)."""
+    figures = []
+    undecided = [c.id for c in runtime.read_models().snapshot().initiatives(PERIOD)
+                 if c.status == "submitted"]
+    for what in ("scenario", "decision"):
+        seconds, cpu = [], []
+        for _ in range(times):
+            FIRST_WRITES.append(len(FIRST_WRITES) + 1)
+            if what == "scenario":
+                runtime.app.define_scenario(CX, code=f"BENCH{FIRST_WRITES[-1]}",
+                                            name="A bench write", pnl="RB")
+            else:
+                runtime.app.decide(CX, initiative_id=UUID(undecided.pop()), outcome="defer",
+                                   rationale="benchmark: the first read after a decision")
+            start, started = time.perf_counter(), time.process_time()
+            answer = call()
+            seconds.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - started)
+            assert answer.status_code == 200, answer.text[:300]
+        figures.append(f"{what} written: median {ms(statistics.median(seconds))} worst "
+                       f"{ms(max(seconds))}, CPU median {ms(statistics.median(cpu))}")
+    return "first read after a " + "; after a ".join(figures)
 
 
 def cpu_note() -> str:

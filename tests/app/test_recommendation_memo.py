@@ -179,3 +179,36 @@ def test_the_reference_sees_guardrails_and_pages_see_extra_budgets() -> None:
         finally:
             gov.close()
     assert seen_guardrails and seen_extra
+
+
+def test_a_write_that_leaves_the_period_alone_reuses_its_rows_and_plan() -> None:
+    """Decision 162: at a new position, a typed row whose document is unchanged and a plan
+    whose ranking and ledger are unchanged are the earlier objects; a changed one is read
+    anew and equals what a fresh ReadModels reads."""
+    gov = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        world = _period(gov, random.Random(5))
+        models = in_memory(gov).read_models()
+        snapshot = models.snapshot()
+        ranking, cards = snapshot.ranking(world.period), snapshot.initiatives(world.period)
+        plan = models.recommendation(world.period)
+        assert plan is not None
+        gov.define_scenario(CX_CHIEF, code="S9", name="Claim a refund", pnl="RB")
+        later = models.snapshot()
+        assert later.position > snapshot.position
+        assert all(a is b for a, b in zip(later.ranking(world.period), ranking, strict=True))
+        assert all(a is b for a, b in zip(later.initiatives(world.period), cards, strict=True))
+        again = models.recommendation(world.period)
+        assert again is not None and again.frontier is plan.frontier  # not planned anew
+        decided = cards[0]
+        gov.decide(CX_CHIEF, initiative_id=decided.id, outcome="reject", rationale="Explained.")
+        now = models.snapshot().initiatives(world.period)
+        fresh = in_memory(gov).read_models()
+        assert now == fresh.snapshot().initiatives(world.period)
+        changed = [a for a, b in zip(now, cards, strict=True) if a is not b]
+        assert [c.id for c in changed] == [decided.id] and changed[0].status == "rejected"
+        after = models.recommendation(world.period)
+        assert after == fresh.recommendation(world.period) and after is not None
+        assert after.frontier is not plan.frontier
+    finally:
+        gov.close()
