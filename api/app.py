@@ -19,6 +19,7 @@ from api.routes import fairshares as fair_routes
 from api.routes import feed as you_said_we_did
 from api.routes import feedback as feedback_routes
 from api.routes import jobs as job_routes
+from api.routes import knockon as knockon_routes
 from api.routes import plans as plan_routes
 from api.routes import reviews as review_routes
 from api.routes import rounds as round_routes
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.include_router(round_routes.router)  # funding rounds (issue 16, part 4)
     app.include_router(feedback_routes.router)  # voice of the customer (issue 15, part 6)
     app.include_router(segment_routes.router)  # a metric by segment (issue 15, part 7)
+    app.include_router(knockon_routes.router)  # knock-on effects, optimum at a budget (issue 17)
     app.state.outbox = outbox_for(runtime.env)  # webhook deliveries (api/routes/webhooks.py)
     app.include_router(webhook_routes.router)
     app.state.oidc = oidc_client(runtime.settings, verifier)  # dashboard sign-in via the IdP

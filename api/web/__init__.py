@@ -21,6 +21,7 @@ from api.web.segment_pages import router as segment_router
 from api.web.served_jobs import router as served_jobs_router
 from api.web.session import SignInRequired, to_sign_in
 from api.web.views import HERE, PageNotFound
+from api.web.whatif_pages import router as whatif_router
 from api.web.withdraw_pages import router as withdraw_router
 
 
@@ -47,6 +48,7 @@ def install(app: FastAPI) -> None:
     app.include_router(served_jobs_router)  # the jobs an initiative serves (issue 15, part 5)
     app.include_router(export_router)  # downloads of the ranking's view (issue 17)
     app.include_router(withdraw_router)  # withdraw on the initiative page (issue 17)
+    app.include_router(whatif_router)  # the what-if budget over the frontier (issue 17)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_exception_handler(PageNotFound, errors.page_not_found)

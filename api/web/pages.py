@@ -15,6 +15,7 @@ from api.web.redecide import carry_context
 from api.web.served_jobs import jobs_context
 from api.web.session import require_user
 from api.web.views import Page, open_page
+from api.web.whatif_pages import knock_on_context
 from domain.errors import CxgovError
 from governance.principal import Principal
 from governance.read_access import require_audit_reader, require_initiative_reader
@@ -143,7 +144,8 @@ def initiative(request: Request, initiative_id: UUID, who: User, period: Text = 
                        terms=terms, history=history, done=done,
                        **decide_context(page, [card]),  # its one decision form
                        **carry_context(page, card), **money_context(page, card),
-                       **benefit_context(page, card), **jobs_context(page, card))
+                       **benefit_context(page, card), **jobs_context(page, card),
+                       **knock_on_context(page, card))  # issue 17: before deciding
 
 
 @router.get("/dashboard/scorecard", response_class=HTMLResponse)

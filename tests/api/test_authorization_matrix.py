@@ -78,6 +78,16 @@ READS = [
     Route("GET", "/v1/periods/{period}/fair-shares?as_of={newest}", INITIATIVE_READERS),
     Route("GET", "/dashboard/fair-shares", INITIATIVE_READERS),
     Route("GET", "/dashboard/fair-shares?as_of={newest}", INITIATIVE_READERS),
+    # issue 17: knock-on effects (read as the initiative), the optimum at a budget, what-if
+    Route("GET", "/v1/periods/{period}/initiatives/{read}/knock-on?outcome=approve",
+          GOVERNANCE, refused=HIDDEN, refusals={INGEST: DENY}),
+    Route("GET", "/v1/periods/{period}/initiatives/{read}/knock-on?outcome=reject"
+          "&as_of={newest}", GOVERNANCE, refused=HIDDEN, refusals={INGEST: DENY}),
+    Route("GET", "/v1/periods/{period}/optimum?budget=130000000", INITIATIVE_READERS),
+    Route("GET", "/v1/periods/{period}/optimum?budget=%24130M&as_of={newest}",
+          INITIATIVE_READERS),
+    Route("GET", "/dashboard/what-if", INITIATIVE_READERS),
+    Route("GET", "/dashboard/what-if?as_of={newest}&budget=%24130M", INITIATIVE_READERS),
     Route("GET", "/v1/scorecard?period={period}", EVERYONE),
     Route("GET", "/v1/pnls", EVERYONE),
     Route("GET", "/v1/scenarios", EVERYONE),
