@@ -198,15 +198,16 @@ def _figures(best: OptimalResult | None, shown: set[str] | None) -> OptimumFigur
 
 
 def _refusal(row: RankingRow, outcome: Outcome, rows: Sequence[RankingRow],
-             available: Decimal) -> str | None:
+             available: Decimal, currency: str) -> str | None:
     """Why the write side would refuse the decision whatever its rationale (None: it would
     not), in the order domain/decisions.py checks its rules."""
     if row.status not in UNDECIDED:
         return f"{row.code} is {row.status}; it can no longer be decided"
     if outcome == "approve":
         if Decimal(row.cost) > available:
-            return (f"{row.code} costs {Decimal(row.cost):,.0f}, more than the {available:,.0f}"
-                    " available: the pool is never overspent")
+            sign = "$" if currency == "USD" else f"{currency} "
+            return (f"{row.code} costs {sign}{Decimal(row.cost):,.0f}, more than the "
+                    f"{sign}{available:,.0f} available: the pool is never overspent")
         funded = {r.code for r in rows if r.status in FUNDED}
         missing = [d for d in row.dependencies if d not in funded]
         if missing:
@@ -250,7 +251,7 @@ def _knock_on(rows: Sequence[RankingRow], ledger: Ledger, row: RankingRow, outco
     code, initiative_id = row.code or "", row.id or ""
     available, committed = Decimal(ledger.available), Decimal(ledger.committed)
     cost = Decimal(row.cost)
-    refusal = _refusal(row, outcome, rows, available)
+    refusal = _refusal(row, outcome, rows, available, ledger.currency)
     after_rows: list[RankingRow] = list(rows)
     after_ledger = ledger
     effect: Effect = "now"

@@ -196,3 +196,14 @@ def test_the_optimum_at_a_budget_is_the_frontier_point_there(seed: int) -> None:
             optimum_at(rows, ledger, high + 1)
     finally:
         runtime.close()
+
+
+def test_an_approval_the_pool_cannot_pay_is_refused_in_plain_words(harborview: Runtime) -> None:
+    snap = harborview.read_models().snapshot()
+    ledger = snap.ledger("FY2027")
+    assert ledger is not None
+    poor = ledger.model_copy(update={"available": "5000000"})
+    said = knock_on(snap.ranking("FY2027"), poor, code="I19", outcome="approve")
+    assert said.effect == "refused" and said.moved_in == said.moved_out == []
+    assert said.refusal == ("I19 costs $14,000,000, more than the $5,000,000 available: the "
+                            "pool is never overspent")
