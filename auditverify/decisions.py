@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from uuid import UUID
 from auditverify.cutline import Item, Limit, cut_line_rank, greedy_funded, guarded_funded
 from auditverify.model import Finding, Row
 from auditverify.rankcheck import compare_record
+from auditverify.walkcache import Walk, build
 
 DECISIONS = ("Initiative.FirstApprovalRecorded", "Initiative.Approved", "Initiative.Rejected",
              "Initiative.Deferred", "Initiative.TrancheApprovalRecorded",
@@ -108,9 +110,14 @@ class Entry:
 class Ranking:
     """A period's ranking at a log position, with the greedy cut line (the guarded one under
     a policy with guardrails: then `unguarded` holds the plain walk's cut line and codes, as
-    the service judged before it enforced guardrails) and the plan of record, if any."""
+    the service judged before it enforced guardrails) and the plan of record, if any.
 
-    entries: tuple[Entry, ...]
+    Entries are looked up by code (`entry`; the first in rank order when codes repeat);
+    `funded` holds the codes funded already. Read it before the replay moves on: a ranking
+    served from the kept walk (auditverify/walkcache.py) reads the walk as it is now."""
+
+    lookup: Callable[[str], Entry | None]
+    funded: AbstractSet[str]
     available: Decimal | None
     cut_line_rank: int | None
     guardrails: bool
@@ -119,7 +126,7 @@ class Ranking:
 
     def entry(self, code: str) -> Entry | None:
         """The entry of an initiative, if it is in contention."""
-        return next((e for e in self.entries if e.code == code), None)
+        return self.lookup(code)
 
 
 @dataclass
@@ -136,6 +143,9 @@ class _History:
     places: dict[str, tuple[str, int]] = field(default_factory=dict)  # initiative -> pool, seq
     by_pool: dict[str, list[_Initiative]] = field(default_factory=dict)
     epoch: int = 0  # changes with the policy and the metric register: scores are stale then
+    walks: dict[str, Walk] = field(default_factory=dict)  # pool -> the walk kept (walkcache)
+    incremental: bool = True  # False: every ranking from scratch (the reference)
+    kept: int = 0  # rankings served from a kept walk
 
     def apply(self, topic: str, originator: str, data: dict[str, Any]) -> None:
         name = topic.removeprefix("cxgov.")
@@ -163,19 +173,38 @@ class _History:
                 pool, str(data["period"]), data["code"], data["proposal"], seq,
                 str(data.get("kind") or "pnl"), data.get("pnl"))
             self.by_pool.setdefault(pool, []).append(initiative)
+            self.walks.pop(pool, None)
         elif name == "Initiative.Revised":
+            self.walks.pop(self.initiatives[originator].period_pool, None)
             self.initiatives[originator].proposal.update(data["changes"])
             self.initiatives[originator].scored = None
         elif name in STATUS:
             initiative = self.initiatives[originator]
+            self._moved(initiative, initiative.status, STATUS[name])
             initiative.status = STATUS[name]
             if name == "Initiative.Approved":
                 initiative.gates = {str(g["name"]): g["amount"] for g in data.get("gates") or []}
+
+    def _moved(self, initiative: _Initiative, old: str, new: str) -> None:
+        """Keep the pool's walk where the status change provably leaves it (walkcache)."""
+        walk = self.walks.get(initiative.period_pool)
+        if walk is None or (old in UNDECIDED and new in UNDECIDED) or (
+                old in FUNDED and new in FUNDED):
+            return
+        if old in UNDECIDED and new in FUNDED:
+            kept = walk.approved(initiative.code)
+        elif old in UNDECIDED and new not in IN_CONTENTION:
+            kept = walk.left(initiative.code)
+        else:
+            kept = False
+        if not kept:
+            del self.walks[initiative.period_pool]
 
     def _apply_pool(self, name: str, originator: str, data: dict[str, Any]) -> None:
         if name == "FundingPool.Opened":
             self.pools[originator] = [data["opex_total"], data["cap_percent"], Decimal(0)]
         elif name == "FundingPool.InitiativeEnlisted":
+            self.walks.pop(originator, None)
             enlisted = self.enlisted.setdefault(originator, [])
             enlisted.append(uuid_key(data["initiative_id"]))
             self.places.setdefault(enlisted[-1], (originator, len(enlisted)))
@@ -243,14 +272,30 @@ class _History:
 
     def ranking(self, initiative_id: str, asking: Decimal | None = None) -> Ranking | None:
         """The period of an initiative ranked now (`asking`: that initiative as if undecided
-        and asking for this amount, as a tranche release is judged)."""
+        and asking for this amount, as a tranche release is judged): from the pool's kept walk
+        when it still holds (auditverify/walkcache.py), else from scratch."""
         target = self.initiatives.get(uuid_key(initiative_id))
         if target is None or self.terms is None:
+            return None
+        pool = target.period_pool
+        walk = self.walks.get(pool) if asking is None and self.incremental else None
+        if walk is not None:
+            if walk.usable(self.epoch, self.available(pool)):
+                self.kept += 1
+                return Ranking(lambda code: _entry(walk, code), walk.funded, walk.available,
+                               walk.cut_line_rank(), False, self.plans.get(target.period))
+            del self.walks[pool]
+        return self.ranking_from_scratch(target, asking)
+
+    def ranking_from_scratch(self, target: _Initiative,
+                             asking: Decimal | None = None) -> Ranking | None:
+        """The period ranked and walked from scratch (and the walk kept, when it can be)."""
+        if self.terms is None:
             return None
         tie_break = self.terms.get("tie_break", ["cost", "submitted"])
         scored: list[tuple[tuple[Decimal | int, ...], _Initiative, Decimal, Decimal, str,
                            Decimal]] = []
-        for i in self.by_pool.get(target.period_pool, ()):
+        for n, i in enumerate(self.by_pool.get(target.period_pool, ())):
             proposal, status = i.proposal, i.status
             if i is target and asking is not None:
                 proposal, status = {**proposal, "cost": asking}, "submitted"
@@ -263,7 +308,8 @@ class _History:
                     i.scored = (self.epoch, *self.score(proposal))
                 _, cip, score = i.scored
             cost = proposal["cost"]
-            key = (-score, *[cost if rule == "cost" else i.seq for rule in tie_break], i.seq)
+            # n (submission order) last: the order of a stable sort, and every key distinct
+            key = (-score, *[cost if rule == "cost" else i.seq for rule in tie_break], i.seq, n)
             scored.append((key, i, cip, score, status, cost))
         scored.sort(key=lambda s: s[0])
         funded = frozenset(s[1].code for s in scored if s[4] in FUNDED)
@@ -282,18 +328,33 @@ class _History:
                            for _, i, _, _, status, cost in scored]
                 recommended = guarded_funded(items, available, funded,
                                              self.limits(target.period_pool, members))
-        entries = tuple(Entry(i.code, n, cip, score, cost, status, i.code in funded,
-                              i.code in recommended)
-                        for n, (_, i, cip, score, status, cost) in enumerate(scored, 1))
-        funded_ranks = [e.rank for e in entries if e.funded]
-        cut = cut_line_rank(funded_ranks, [e.rank for e in entries if e.recommended])
+        ranks: dict[str, int] = {}  # code -> rank (the first, should a code repeat)
+        for n, (_, i, *_) in enumerate(scored, 1):
+            ranks.setdefault(i.code, n)
+        funded_ranks = [n for n, s in enumerate(scored, 1) if s[1].code in funded]
+        cut = cut_line_rank(funded_ranks, [n for n, s in enumerate(scored, 1)
+                                           if s[1].code in recommended])
         plain = None
         if guardrails:
-            plain = (cut_line_rank(funded_ranks, [e.rank for e in entries
-                                                  if e.code in unguarded]),
+            plain = (cut_line_rank(funded_ranks, [n for n, s in enumerate(scored, 1)
+                                                  if s[1].code in unguarded]),
                      frozenset(unguarded))
-        return Ranking(entries, available, cut, guardrails, self.plans.get(target.period),
-                       plain)
+        if asking is None and not guardrails and available is not None and self.incremental:
+            walk = build(self.epoch, available, scored, ranks, funded, recommended, _requires,
+                         cut)
+            if walk is not None:
+                self.walks[target.period_pool] = walk
+
+        def lookup(code: str) -> Entry | None:
+            n = ranks.get(code)
+            if n is None:
+                return None
+            _, i, cip, score, status, cost = scored[n - 1]
+            return Entry(i.code, n, cip, score, cost, status, i.code in funded,
+                         i.code in recommended)
+
+        return Ranking(lookup, funded, available, cut, guardrails,
+                       self.plans.get(target.period), plain)
 
     def rank_of(self, initiative_id: str) -> int | None:
         """The initiative's rank among its period's initiatives in contention."""
@@ -301,6 +362,20 @@ class _History:
         ranking = self.ranking(initiative_id)
         entry = None if ranking is None or target is None else ranking.entry(target.code)
         return None if entry is None else entry.rank
+
+
+def _requires(initiative: _Initiative) -> tuple[str, ...]:
+    return tuple(map(str, initiative.proposal.get("dependencies") or ()))
+
+
+def _entry(walk: Walk, code: str) -> Entry | None:
+    """An initiative's entry in the ranking the kept walk gives now."""
+    rank = walk.rank(code)
+    if rank is None:
+        return None
+    _, initiative, cip, score, _, cost = walk.scored[walk.index[code] - 1]
+    return Entry(code, rank, cip, score, cost, initiative.status, code in walk.funded,
+                 code in walk.recommended)
 
 
 def _matches(guardrail: dict[str, Any], initiative: _Initiative,
@@ -325,9 +400,12 @@ class _Wanted:
     gate: str | None
 
 
-def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
+def check_decision_ranks(rows: Callable[[], Iterable[Row]], *,
+                         incremental: bool = True) -> tuple[int, list[Finding]]:
     """Return how many decisions were checked and a finding for each disagreement between a
-    decision's record and the ranking then (auditverify/rankcheck.py names the rules)."""
+    decision's record and the ranking then (auditverify/rankcheck.py names the rules).
+    `incremental=False` ranks every decision's period from scratch (the reference the kept
+    walks are tested against)."""
     wanted: dict[int, list[_Wanted]] = {}
     findings: list[Finding] = []
     for row in rows():
@@ -344,7 +422,7 @@ def check_decision_ranks(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[F
                 continue
             wanted.setdefault(at, []).append(
                 _Wanted(row.position, name, event.originator_id, decision, gate))
-    history = _History()
+    history = _History(incremental=incremental)
     checked = 0
     pending = sorted(wanted)
 

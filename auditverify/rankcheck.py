@@ -149,8 +149,7 @@ def compare_record(
             "departure; it carries no written rationale (comply or explain)",
         )
     if approving and not tranche:  # an approval needs every dependency funded first
-        funded = {e.code for e in ranking.entries if e.funded}
-        missing = [d for d in dependencies if d not in funded]
+        missing = [d for d in dependencies if d not in ranking.funded]
         if missing:
             add(
                 "dependency_not_funded",

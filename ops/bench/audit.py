@@ -29,7 +29,9 @@ generated 50,000 at a time (a 1M-row history does not fit comfortably in a test 
 as objects), and only the verifying and the hashing of each batch are timed.
 
 `--database [ADMIN_URL]`: instead, the proofs as served on PostgreSQL at N events (an API
-process on a scratch database; ops/bench/audit_served.py).
+process on a scratch database; ops/bench/audit_served.py). `--only decisions`: re-deriving
+every decision of one period of `--initiatives` with `--decisions` decisions, the walk kept
+between decisions against from scratch (CPU time; ops/bench/audit_decisions.py).
 """
 
 from __future__ import annotations
@@ -175,8 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.bench.audit", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=("verify", "merkle"),
-                        help="run only the verify row, or only the Merkle rows")
+    parser.add_argument("--only", choices=("verify", "merkle", "decisions"),
+                        help="run only the verify row, only the Merkle rows, or only the "
+                             "decision replay row (ops/bench/audit_decisions.py)")
+    parser.add_argument("--initiatives", type=int, default=1_000,
+                        help="decisions row: initiatives in the period (default 1,000)")
+    parser.add_argument("--decisions", type=int, default=1_000,
+                        help="decisions row: decisions in the period (default 1,000)")
     parser.add_argument("--seal-every", type=int, default=SEAL_EVERY, metavar="K",
                         help=f"the verify rows' history is sealed every K rows (default "
                              f"{SEAL_EVERY}; 2 is a real log's density, a seal per write "
@@ -190,10 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         return _served(args.events, args.database, args.json)
     if args.seal_every < 1:
         parser.error("--seal-every must be at least 1")
-    results = [*([bench_verify(args.events, seal_every=args.seal_every),
-                  bench_verify(args.events, workers=2, seal_every=args.seal_every)]
-                 if args.only != "merkle" else []),
-               *(bench_merkle(args.events) if args.only != "verify" else [])]
+    if args.only == "decisions":
+        from ops.bench.audit_decisions import bench_decisions
+
+        results = [bench_decisions(args.initiatives, args.decisions)]
+    else:
+        results = [*([bench_verify(args.events, seal_every=args.seal_every),
+                      bench_verify(args.events, workers=2, seal_every=args.seal_every)]
+                     if args.only != "merkle" else []),
+                   *(bench_merkle(args.events) if args.only != "verify" else [])]
     for result in results:
         print(json.dumps(result) if args.json else
               "  ".join(f"{k}={v}" for k, v in result.items()))

@@ -4,6 +4,7 @@ sealed history verifies, and every proof it times checks (no timing is asserted)
 from __future__ import annotations
 
 from ops.bench.audit import bench_merkle, bench_verify
+from ops.bench.audit_decisions import bench_decisions
 
 
 def test_the_audit_bench_rows_run_on_a_small_history() -> None:
@@ -23,3 +24,11 @@ def test_the_verify_row_at_a_real_logs_seal_density_reports_cpu_time_too() -> No
     assert verify["seal_every"] == 2
     assert {"cpu_verify_s", "cpu_sha256_s", "cpu_ratio"} <= set(verify)
     assert verify["cpu_verify_s"] > 0
+
+
+def test_the_decision_replay_row_runs_on_a_small_period() -> None:
+    """Both replays (walk kept, from scratch) re-derive every decision of the clean period
+    with no finding (the row asserts it) and report their CPU time."""
+    row = bench_decisions(100, 60)
+    assert (row["row"], row["initiatives"], row["decisions"]) == ("decisions_one_period", 100, 60)
+    assert row["kept_cpu_s"] >= 0 and row["scratch_cpu_s"] >= 0 and "ratio" in row
