@@ -55,12 +55,18 @@ class FoldSnapshots:
         self.texts: dict[str, str] = {}
 
     def changed(self, scopes: Iterable[str | Scope]) -> None:
-        """Note what one folded event changed."""
-        for scope in map(Scope.parse, scopes):
-            if scope.kind is ScopeKind.PERIOD:
-                self.dirty.add(scope.key)
-            elif scope.kind is ScopeKind.INITIATIVE:
-                self.texts.pop(scope.key, None)
+        """Note what one folded event changed (texts split here, not parsed into `Scope`s:
+        once per scope per event, decision 233)."""
+        for scope in scopes:
+            kind: str
+            if isinstance(scope, Scope):
+                kind, key = scope.kind, scope.key
+            else:
+                kind, _, key = scope.partition(":")
+            if kind == ScopeKind.PERIOD:
+                self.dirty.add(key)
+            elif kind == ScopeKind.INITIATIVE:
+                self.texts.pop(key, None)
 
     def take(self, state: PortfolioState) -> FoldSnapshot:
         """The fold snapshot at the state's position: the core and the changed periods."""
