@@ -3,14 +3,15 @@ states, so a page does not replay the log from a fold snapshot (or from position
 request.
 
 One `FoldCache` per log reader (the read side's `ApplicationLog`), shared by every
-`ReadModels` built over it (one per request). It hands out `PortfolioState` objects that are
-never changed afterwards: a request may read one while another request asks for a newer
-position, so the cache folds newer events into a copy of a state it has handed out (one
-pickle round trip, about two thirds of a replay, paid once per new position; reads at the
-same position share the state), never into the state itself. A past position never sees a
-newer state: an as-of read starts from the newest state the cache holds at or before it when
-that is newer than the view's fold snapshot, else from the fold snapshot (as before), and
-folds only up to the position asked.
+`ReadModels` built over it (one per request). It folds new events into a working state that
+it never hands out, and hands out a copy (`publish`) that is never changed afterwards: a
+request may read one while another request asks for a newer position. A copy shares with the
+one handed out before it every initiative no event since has changed, so a write costs what
+it changed plus the fold's core (1 ms at 1,000 initiatives, 6 ms at 10,000), not a replay;
+reads at the same position share one state. A past position never sees a newer state: an
+as-of read starts from the newest state the cache keeps at or before it when that is newer
+than the view's fold snapshot, else from the fold snapshot (as before), and folds only up to
+the position asked.
 
 States handed out are shared: callers must treat them as read-only (as every renderer of the
 read side already does: the live projector renders from the state it folds).
@@ -19,28 +20,53 @@ read side already does: the live projector renders from the state it folds).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import threading
 import weakref
 from collections import OrderedDict
+from typing import TypeVar
 
 from projections.log import LogReader
 from projections.projection import fold, state_at
 from projections.state import PortfolioState
 from projections.views import PortfolioView
 
+T = TypeVar("T")
+
 #: As-of states kept besides the live one (each about the size of the live fold).
 KEEP_PAST = 2
 
 
-def duplicate(state: PortfolioState) -> PortfolioState:
-    """A deep copy sharing nothing mutable with `state` (pickle: about 0.7 of a replay at
-    1,000 initiatives; `copy.deepcopy` takes longer than the replay)."""
+def duplicate(value: T) -> T:
+    """A deep copy sharing nothing mutable with `value` (pickle: about 0.7 of a replay at
+    1,000 initiatives for a whole state; `copy.deepcopy` takes longer than the replay)."""
     try:
-        found: PortfolioState = pickle.loads(pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
+        found: T = pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     except (pickle.PicklingError, TypeError, AttributeError):  # something the fold holds
-        found = copy.deepcopy(state)
+        found = copy.deepcopy(value)
     return found
+
+
+def publish(working: PortfolioState, previous: PortfolioState | None,
+            changed: set[str] | None) -> PortfolioState:
+    """A copy of the working fold to hand out: its core copied whole, its initiatives shared
+    with the state handed out before when no event folded since changed them (`changed`:
+    the ids that may have; None: every one is copied). Only the fold's initiative handlers
+    (projections/state.py) change an initiative, each the event's originator, so `changed`
+    is known exactly; the initiatives are most of the state, so a write costs what it
+    changed plus the core, not the period."""
+    fields = {f.name: getattr(working, f.name) for f in dataclasses.fields(working)
+              if f.name != "initiatives"}
+    copied = duplicate(fields)
+    before = {} if previous is None or changed is None else previous.initiatives
+    shared = {key: found if (found := before.get(key)) is not None and key not in
+              (changed or ()) else None for key in working.initiatives}
+    fresh = duplicate({key: working.initiatives[key] for key, found in shared.items()
+                       if found is None})
+    initiatives = {key: found if found is not None else fresh[key]
+                   for key, found in shared.items()}
+    return PortfolioState(**copied, initiatives=initiatives)  # type: ignore[arg-type]
 
 
 class FoldCache:
@@ -48,8 +74,8 @@ class FoldCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._live: PortfolioState | None = None  # the newest position folded
-        self._shared = False  # whether `_live` was handed out (then fold into a copy)
+        self._working: PortfolioState | None = None  # folded in place, never handed out
+        self._live: PortfolioState | None = None  # its copy at the same position, handed out
         self._past: OrderedDict[int, PortfolioState] = OrderedDict()  # handed out too
 
     def state_at(self, log: LogReader, view: PortfolioView, position: int,
@@ -59,7 +85,6 @@ class FoldCache:
         with self._lock:
             live = self._live
             if live is not None and live.position == position:
-                self._shared = True
                 return live
             if live is None or live.position < position:
                 return self._advance(log, view, position)
@@ -84,19 +109,27 @@ class FoldCache:
         return found
 
     def _advance(self, log: LogReader, view: PortfolioView, position: int) -> PortfolioState:
-        """Fold the live state on to a newer position (under the lock); from the view's fold
-        snapshot when there is no live state yet or the snapshot is newer than it."""
-        live = self._live
+        """Fold the working state on to a newer position and publish a copy (under the lock);
+        from the view's fold snapshot when there is no working state yet or the snapshot is
+        newer than it."""
+        working = self._working
         core = view.fold_snapshot_core(position)
-        if live is None or (core is not None and core[0] > live.position):
-            live = state_at(log, view, position)
+        touched: set[str] = set()
+        restart = working is None or (core is not None and core[0] > working.position)
+        if working is None or restart:
+            working = state_at(log, view, position)
         else:
-            if self._shared:
-                live = duplicate(live)
-            live = fold(log.read(after=live.position, upto=position), upto=position,
-                        start=live)
-        self._live, self._shared = live, True
-        return live
+            for at, event in log.read(after=working.position, upto=position):
+                scopes = working.apply(at, event)
+                touched.update(s.removeprefix("initiative:") for s in scopes
+                               if s.startswith("initiative:"))
+                originator = getattr(event, "originator_id", None)
+                if originator is not None:
+                    touched.add(str(originator))
+            working.position = max(working.position, position)
+        self._working = working
+        self._live = publish(working, self._live, None if restart else touched)
+        return self._live
 
 
 _CACHES: weakref.WeakKeyDictionary[object, FoldCache] = weakref.WeakKeyDictionary()

@@ -15,6 +15,7 @@ from governance.stores.readside import in_memory
 from projections import projection
 from projections.codec import dump_state
 from projections.departments import departments
+from projections.drivers import drivers
 from projections.feedback import feedback_page
 from projections.jobs import job_map
 from projections.log import ApplicationLog
@@ -106,6 +107,8 @@ def test_the_loop_reads_through_the_cache_and_its_core_readers_agree(gov: Govern
         assert departments(whole) == departments(core), position
         assert job_map(whole) == job_map(core), position
         assert feedback_page(whole) == feedback_page(core), position
+        for code in core.metrics:
+            assert drivers(whole, code) == drivers(core, code), (position, code)
         for period in core.periods:
             assert plans_list(whole, period) == plans_list(core, period), position
             when = datetime(2027, 1, 1, tzinfo=UTC)
