@@ -102,6 +102,7 @@ def served_rows(n: int, admin_url: str, samples: int = 200,
                                                     roles=["auditor"])}
     out: list[dict[str, Any]] = []
     rnd = random.Random(11)
+    served: list[dict[str, Any]] = []
     with scratch_database(admin_url, "cxgov_bench_merkle") as url, \
             tempfile.TemporaryDirectory(prefix="cxgov-bench-merkle-") as data:
         fill_s = fill(url, n)
@@ -155,17 +156,27 @@ def served_rows(n: int, admin_url: str, samples: int = 200,
                         call()
                         times.append(time.perf_counter() - start)
                     _check(calls, head.root, n)
+                    served.extend(calls)
                     out.append(_stats(name, n, times, ceiling, clock="wall, HTTP round trip"))
         finally:
             server.stop()
-        out.extend(_in_process(url, key, n, samples, rnd))
+        rows_in_process, view = _in_process(url, key, n, samples, rnd)
+        for answer in served:  # each consistency proof served, against the tree's old root
+            if answer["kind"] == "consistency":
+                import base64
+
+                assert verify_consistency(answer["old_size"], n, view.root(answer["old_size"]),
+                                          head.root,
+                                          [base64.b64decode(p) for p in answer["proof"]])
+        out.extend(rows_in_process)
         if cli:
             out.append(_cli_prove(url, seed, data, rnd.randint(1, n)))
     return out
 
 
 def _check(answers: list[dict[str, Any]], root: bytes, n: int) -> None:
-    """Every proof served checks against the first checkpoint's root (same size n)."""
+    """Every inclusion proof served checks against the first checkpoint's root (same size n);
+    the consistency proofs are checked once this process has the tree (their old roots)."""
     import base64
 
     for answer in answers:
@@ -178,7 +189,7 @@ def _check(answers: list[dict[str, Any]], root: bytes, n: int) -> None:
 
 
 def _in_process(url: str, key: Ed25519PrivateKey, n: int, samples: int,
-                rnd: random.Random) -> list[dict[str, Any]]:
+                rnd: random.Random) -> tuple[list[dict[str, Any]], merkle_log.LogView]:
     merkle_log.forget(url)
     start, cpu = time.perf_counter(), time.process_time()
     view = merkle_log.current(url)
@@ -208,7 +219,7 @@ def _in_process(url: str, key: Ed25519PrivateKey, n: int, samples: int,
                           cpu_median_ms=round(statistics.median(cpus) * 1e3, 3),
                           cpu_worst_ms=round(max(cpus) * 1e3, 3)))
     merkle_log.forget(url)
-    return out
+    return out, view
 
 
 def _cli_prove(url: str, seed: str, data: str, position: int) -> dict[str, Any]:

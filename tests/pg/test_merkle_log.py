@@ -75,3 +75,30 @@ def test_tree_heads_and_proofs_from_the_command_line(
     forked = json.loads(cli("prove", "--since", str(tmp_path / "kept.note")))
     ok, why = check(forked, keys, kept=kept)
     assert not ok and why.startswith("FORKED")
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_and_the_read_retried(
+    pg_env: dict[str, str], pg_url: str,
+) -> None:
+    """The served log keeps its snapshot connections between requests (decision 220); one the
+    server closed meanwhile (a restart, an idle timeout) is dropped and the read done again on
+    a new connection, never a failed request."""
+    from governance.stores import merkle_log
+
+    gov = Governance(env=pg_env)
+    try:
+        World(gov).submit("I01", cost_m="4")
+    finally:
+        gov.close()
+    merkle_log.forget(pg_url)
+    try:
+        first = merkle_log.current(pg_url)
+        with connect(pg_url) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid()").fetchone()
+        assert killed is not None and killed[0] >= 1  # the kept connection among them
+        again = merkle_log.current(pg_url)
+        assert (again.size, again.root(again.size)) == (first.size, first.root(first.size))
+    finally:
+        merkle_log.forget(pg_url)
