@@ -23,9 +23,10 @@ def money_amount(text: str) -> Decimal | None:
         return None
     try:
         amount = Decimal(found.group(1).replace(",", "")) * SCALES[found.group(2)]
+        # (quantize raises past the context's 28 digits: "99...9b" is not an amount either)
+        return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
     except InvalidOperation:
         return None
-    return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
 
 
 def share(text: str) -> Decimal | None:

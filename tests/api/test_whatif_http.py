@@ -71,7 +71,7 @@ def test_the_optimum_at_a_budget_understands_amounts(client: TestClient) -> None
     at_pool = client.get(f"/v1/periods/{PERIOD}/optimum?budget=120000000", headers=CX).json()
     recommendation = client.get(f"/v1/periods/{PERIOD}/recommendation", headers=CX).json()
     assert at_pool["item"]["optimum"]["keys"] == recommendation["item"]["optimal"]["keys"]
-    for junk in ("lots", "-5", "1e9", "$999B", "<script>"):
+    for junk in ("lots", "-5", "1e9", "$999B", "<script>", "9" * 38 + "b"):  # 28+ digits
         refused = client.get(f"/v1/periods/{PERIOD}/optimum", params={"budget": junk},
                              headers=CX)
         assert refused.status_code == 422, junk
