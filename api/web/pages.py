@@ -39,7 +39,9 @@ DECISION_TOPICS = ("Initiative.Approved", "Initiative.Rejected", "Initiative.Def
                    # money over time (issue 14): descopes and tranche releases
                    "Initiative.Descoped", "Initiative.Tranche",
                    # funding rounds (issue 16; decision 200): opened, and changed by hand
-                   "FundingRound.Opened", "FundingRound.Rescheduled")
+                   "FundingRound.Opened", "FundingRound.Rescheduled",
+                   # the plan of record (issue 16, part 2): adopting one is an audited decision
+                   "PlanOfRecord.Adopted")
 
 
 @router.get("/")

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from governance.bootstrap import Runtime
 from tests.api.conftest import auth
 from tests.api.test_money_over_time_http import refused
+from tests.api.test_re_decisions_dashboard import signed_in
 
 CX = auth("cx.chief", "cx_exec")
 DEPUTY = auth("cx.deputy", "cx_exec")
@@ -126,6 +127,10 @@ def test_two_plans_compared_one_adopted_and_decisions_judged_against_it(
     assert sum(s.startswith("FundingPlan.Saved:") for s in summaries) == 2
     assert any(s.startswith("PlanOfRecord.Adopted: name=Cross-P&L first") for s in summaries)
     assert any("departure plan=Cross-P&L first" in s for s in summaries)
+    # the auditor's decision timeline lists the adoption among the decisions
+    with signed_in(runtime, "audit.one", "auditor") as auditor:
+        timeline = auditor.get("/dashboard/audit").text
+    assert timeline.count("PlanOfRecord.Adopted</strong>") == 1
 
     # the whole story, as of every position: plans, the plan of record, the decisions
     at = {e["topic"]: [] for e in audit}
