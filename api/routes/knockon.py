@@ -84,10 +84,14 @@ def knock_on_for(snapshot: PortfolioReader, period: str, initiative_id: str,
             status=card.status)
     policy = snapshot.policy()
     four_eyes = policy.terms.four_eyes_threshold if policy else None
-    return knock_ons(snapshot.snapshot.ranking(period), ledger, code=card.code,
-                     outcomes=outcomes, guardrails=guardrails_of(policy),
-                     four_eyes=None if four_eyes is None else Decimal(four_eyes),
-                     shown=_shown(snapshot, period))
+    try:
+        return knock_ons(snapshot.snapshot.ranking(period), ledger, code=card.code,
+                         outcomes=outcomes, guardrails=guardrails_of(policy),
+                         four_eyes=None if four_eyes is None else Decimal(four_eyes),
+                         shown=_shown(snapshot, period))
+    except ValueError:  # undecided work is always ranked once a policy is in force
+        raise InvalidTransition(f"initiative {card.code} is not ranked (no scoring policy "
+                                "in force)", status=card.status) from None
 
 
 def parse_budget(text: str) -> Decimal:
