@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain.lifecycle import UNDECIDED
@@ -24,6 +24,7 @@ from projections.highs import highs_solver
 from projections.rows import Ledger, Overclaim, RankingRow, Recommendation, Unfunded
 
 FRONTIER_POINTS = 20
+PAGES_KEPT = 8  # pages of the unfunded list a plan keeps (decision 163)
 
 
 def _in_group(row: RankingRow, g: Guardrail) -> bool:
@@ -105,6 +106,9 @@ class Planned:
     unfunded: tuple[UnfundedItem, ...]  # the greedy walk's unfunded list, without extra budgets
     optimum: frozenset[str]
     rows: dict[str | None, RankingRow]
+    # pages of the unfunded list already explained, by (offset, limit): the newest PAGES_KEPT
+    pages: dict[tuple[int, int | None], Recommendation] = field(
+        default_factory=dict, compare=False, repr=False)
 
 
 def planned(rows: Sequence[RankingRow], ledger: Ledger, *,
@@ -171,7 +175,11 @@ def unfunded_page(plan: Planned, *, unfunded_offset: int = 0,
                   unfunded_limit: int | None = None) -> Recommendation:
     """The planned recommendation with one page of the unfunded list in rank order
     (`unfunded_offset`, at most `unfunded_limit`; None: all), each entry with its extra
-    budget, which is computed for that page only (decision 130)."""
+    budget, which is computed for that page only (decision 130) and kept with the plan
+    (decision 163)."""
+    kept = plan.pages.get((unfunded_offset, unfunded_limit))
+    if kept is not None:
+        return kept
     stop = None if unfunded_limit is None else unfunded_offset + unfunded_limit
     shown = plan.unfunded[unfunded_offset:stop]
     if shown and not plan.limits:  # guarded walks explain no extra budgets (greedy.py)
@@ -183,8 +191,12 @@ def unfunded_page(plan: Planned, *, unfunded_offset: int = 0,
         "code": u.key, "rank": by_code[u.key].rank, "title": by_code[u.key].title,
         "reason_code": str(u.reason), "reason": u.text, "extra_budget": u.extra_budget,
         "in_optimum": u.key in plan.optimum})) for u in shown]
-    return plan.base.model_copy(update={"unfunded": page,
-                                        "unfunded_offset": unfunded_offset})
+    found = plan.base.model_copy(update={"unfunded": page,
+                                         "unfunded_offset": unfunded_offset})
+    for old in list(plan.pages)[:-PAGES_KEPT + 1]:  # the oldest go (many offsets are read)
+        plan.pages.pop(old, None)
+    plan.pages[(unfunded_offset, unfunded_limit)] = found
+    return found
 
 
 def recommendation(rows: Sequence[RankingRow], ledger: Ledger, *,

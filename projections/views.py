@@ -125,6 +125,9 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
         self._docs: dict[tuple[str, str], Doc] = {}
+        # each document's canonical text, made at its first read (decision 164): a read copies
+        # a document by parsing its text, and a document read again costs no encoding
+        self._texts: dict[tuple[str, str], tuple[Doc, str]] = {}
         self._fold_snapshots: dict[int, str] = {}
         self._parts: dict[tuple[str, int], str] = {}
 
@@ -156,8 +159,16 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
         with self._database_lock:
             found = [d for d in self._docs.values() if d.model == model
                      and (period is None or d.period == period) and (key is None or d.key == key)]
-        return [json.loads(canonical(d.payload)) for d in sorted(found, key=lambda d: (d.sort,
-                                                                                      d.key))]
+        return [json.loads(self._text(d)) for d in sorted(found, key=lambda d: (d.sort, d.key))]
+
+    def _text(self, doc: Doc) -> str:
+        """The document's canonical text (kept while the document is the one stored)."""
+        kept = self._texts.get((doc.model, doc.key))
+        if kept is not None and kept[0] is doc:
+            return kept[1]
+        text = canonical(doc.payload)
+        self._texts[(doc.model, doc.key)] = (doc, text)
+        return text
 
     def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest fold snapshot at or before a position."""

@@ -17,7 +17,7 @@ from domain.policy import Guardrail
 from governance.app import Governance
 from governance.stores.readside import in_memory
 from projections.query import ReadModels
-from projections.recommend import FRONTIER_POINTS, _limits
+from projections.recommend import FRONTIER_POINTS, PAGES_KEPT, Planned, _limits
 from projections.rows import Ledger, RankingRow, Recommendation
 from tests.app.test_guarded_decisions import _adopt, _period
 from tests.builders import CX_CHIEF
@@ -91,6 +91,11 @@ def _check(models: ReadModels, period: str, seed: int, **at: Any) -> Recommendat
         assert _read(page)["unfunded"] == expected["unfunded"][offset:offset + 2], (seed, at)
         assert page.model_copy(update={"unfunded": whole.unfunded, "unfunded_offset": 0}) \
             == whole
+    again = models.snapshot(**at).recommendation(period, unfunded_limit=2)
+    assert again is models.snapshot(**at).recommendation(period, unfunded_limit=2)  # kept
+    plans = [v[0] for v in models.snapshot(**at)._memo.values()
+             if v and isinstance(v[0], Planned)]
+    assert plans and all(len(p.pages) <= PAGES_KEPT for p in plans)
     return whole
 
 
