@@ -98,6 +98,17 @@ def _entry(rho: Fraction, rank: int, key: str) -> Entry:
     return (float(rho), rho, rank, key)
 
 
+def fixed_prices(projects: Sequence[Project]) -> dict[str, tuple[str, Fraction, Entry]]:
+    """The projects one voter supports: their price does not depend on the budgets (the
+    whole cost over the utility, when the voter can pay it): key -> (voter, cost, entry)."""
+    found = {}
+    for p in projects:
+        if len(p.utilities) == 1 and p.cost >= 0:
+            ((voter, utility),) = p.utilities.items()
+            found[p.key] = (voter, p.cost, _entry(p.cost / utility, p.rank, p.key))
+    return found
+
+
 def bounds(projects: Sequence[Project]) -> list[Entry]:
     """Each project's first lower bound on its price (cost / total utility), as a heap."""
     heap = [_entry(p.cost / sum(p.utilities.values(), Fraction(0)), p.rank, p.key)
@@ -107,16 +118,21 @@ def bounds(projects: Sequence[Project]) -> list[Entry]:
 
 
 def equal_shares(projects: Sequence[Project], budgets: Mapping[str, Fraction], *,
-                 start: Sequence[Entry] | None = None) -> EqualShares:
+                 start: Sequence[Entry] | None = None,
+                 fixed: Mapping[str, tuple[str, Fraction, Entry]] | None = None,
+                 ) -> EqualShares:
     """The Method of Equal Shares with additive utilities (exact; ties to the lower rank).
 
     Budgets only fall, so an initiative's price never falls: the last price found (at first,
     cost / total utility) is a lower bound, and a round stops pricing once the next bound
-    cannot beat the best price found (as pabutools does). `start`: `bounds(projects)`,
-    computed once by a caller that runs the method again on the same projects."""
+    cannot beat the best price found (as pabutools does). `start` and `fixed`:
+    `bounds(projects)` and `fixed_prices(projects)`, computed once by a caller that runs the
+    method again on the same projects."""
     left = dict(budgets)
     by_key = {p.key: p for p in projects if p.utilities and p.cost >= 0}
     heap = list(start) if start is not None else bounds(projects)
+    if fixed is None:
+        fixed = fixed_prices(projects)
     selected: list[str] = []
     payments: dict[str, dict[str, Fraction]] = {}
     while heap:
@@ -124,10 +140,16 @@ def equal_shares(projects: Sequence[Project], budgets: Mapping[str, Fraction], *
         priced: list[Entry] = []
         while heap and (best is None or heap[0][:3] <= best[:3]):
             _, _, rank, key = heapq.heappop(heap)
-            rho = _price(by_key[key], left)
-            if rho is None:
-                continue  # budgets only fall: never affordable again
-            entry = _entry(rho, rank, key)
+            one = fixed.get(key)
+            if one is not None:  # one supporter: its price, if it can pay the whole cost
+                if left[one[0]] < one[1]:
+                    continue  # budgets only fall: never affordable again
+                entry = one[2]
+            else:
+                rho = _price(by_key[key], left)
+                if rho is None:
+                    continue  # budgets only fall: never affordable again
+                entry = _entry(rho, rank, key)
             priced.append(entry)
             if best is None or entry[:3] < best[:3]:
                 best = entry
@@ -158,8 +180,9 @@ def completed_equal_shares(projects: Sequence[Project], weights: Mapping[str, Fr
     eligible = [p for p in projects if p.cost > 0 and any(weights.get(v, 0) > 0
                                                           for v in p.utilities)]
     total = budget
-    start = bounds(projects)  # the same for every run
-    previous = equal_shares(projects, {v: total * w for v, w in weights.items()}, start=start)
+    start, fixed = bounds(projects), fixed_prices(projects)  # the same for every run
+    previous = equal_shares(projects, {v: total * w for v, w in weights.items()}, start=start,
+                            fixed=fixed)
     ran_with = total
     if step <= 0:
         return previous, ran_with
@@ -174,7 +197,7 @@ def completed_equal_shares(projects: Sequence[Project], weights: Mapping[str, Fr
             return outcome, total
         total += step
         outcome = equal_shares(projects, {v: total * w for v, w in weights.items()},
-                               start=start)
+                               start=start, fixed=fixed)
     return previous, ran_with  # the runs are spent: the last outcome that fitted
 
 
