@@ -21,6 +21,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import timeline
 from api.auth import TokenVerifier
 from api.deps import Services
 from domain.signals import KINDS as SIGNAL_KINDS
@@ -387,6 +388,7 @@ def install(app: FastAPI) -> None:
     app.add_middleware(ObservabilityMiddleware, instruments=instruments,
                        timeout=float(getattr(settings, "request_timeout_seconds", 0.0)))
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    timeline.install(app)  # per-request marks, only with CXGOV_TIMELINE set (api/timeline.py)
     configure_logging(json_logs=bool(getattr(settings, "log_json", True)))
 
 
