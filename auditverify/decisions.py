@@ -10,6 +10,10 @@ those positions: "the ranking then". Each decision's recorded rank, score and CI
 compared with the replay, and comply or explain is judged against the re-derived
 recommendation. A tranche release is ranked as the service ranks it: the initiative as if
 undecided and asking for the tranche.
+
+A period's ranking and walk are kept between its decisions while the events provably leave
+them as they were (auditverify/walkcache.py, decision 221); otherwise it is ranked from
+scratch. Over 400 lines: the fold, the scoring and the ranking read one history's state.
 """
 
 from __future__ import annotations

@@ -9,14 +9,17 @@ them when they provably leave the walk as it was:
 
 - an undecided initiative decided again without leaving the undecided ones (a first approval,
   a deferral), or funded work delivered: nothing the walk reads changes;
-- an initiative the walk funds approved (`funded`), when no other undecided initiative
-  requires it and it requires none: the walk without it, from what is available less its
-  cost, funds exactly the rest (each earlier step compares against a budget smaller by that
-  cost, but everything it funded then fit with the cost still to come; every later step sees
-  both its spending and its budget smaller by the same amount);
+- an initiative the walk funds approved (`approved`), when it requires no undecided
+  initiative and either none requires it or it is outside the mandatory part and every
+  undecided one that requires it ranks below it: the walk without it, from what is available
+  less its cost, funds exactly the rest (each earlier step compares against a budget smaller
+  by that cost, but everything it funded then fit with the cost still to come; every later
+  step sees both its spending and its budget smaller by the same amount, and its dependency
+  met, as it was);
 - an initiative the walk does not fund leaving contention (rejected, withdrawn, carried
-  over: `out`), when no other undecided initiative requires it and it requires none: its step
-  spent nothing and nothing waited on it; the ranks below it move up one.
+  over: `left`), unless it is in the mandatory part with dependencies: its step spent
+  nothing, and what requires it was not funded before (it waited on an unfunded one) nor
+  after (it requires one out of contention); the ranks below it move up one.
 
 At the next decision the cache is used only if the pool's available funds are exactly what
 the kept walk had less the cost of the `funded` ones (a restatement, a release, a tranche
@@ -56,6 +59,9 @@ class Walk:
     linked: frozenset[str]  # undecided codes that require, or are required by, another one
     cut_code: str | None  # the code at the cut line's rank
     spent_since: Decimal = field(default=Decimal(0))
+    closure: frozenset[str] = frozenset()  # the mandatory ones and what they need, undecided
+    needs: dict[str, list[str]] = field(default_factory=dict)  # code -> undecided it requires
+    needed_by: dict[str, list[str]] = field(default_factory=dict)  # code -> undecided requirers
 
     def rank(self, code: str) -> int | None:
         """The code's rank now (1 = best), if it is in contention."""
@@ -69,8 +75,15 @@ class Walk:
     def approved(self, code: str) -> bool:
         """An undecided initiative became funded work; False when the kept walk may not
         hold any more (the caller drops it)."""
-        if code not in self.recommended or code in self.linked:
+        if code not in self.recommended:
             return False
+        if code in self.linked:  # kept only outside the mandatory part, with no prerequisite
+            # left undecided, and every undecided one that requires it ranked below it
+            rank = self.rank(code)
+            if code in self.closure or self.needs.get(code) or rank is None or any(
+                    (r := self.rank(d)) is not None and r < rank
+                    for d in self.needed_by.get(code, ())):
+                return False
         self.recommended.discard(code)
         self.funded.add(code)
         with localcontext() as exact:
@@ -80,7 +93,8 @@ class Walk:
 
     def left(self, code: str) -> bool:
         """An undecided initiative left contention; False when the walk may change."""
-        if code in self.recommended or code in self.linked or code not in self.index:
+        if code in self.recommended or code not in self.index or (
+                code in self.linked and code in self.closure):
             return False
         key = self.scored[self.index.pop(code) - 1][0]
         del self.keys[bisect.bisect_left(self.keys, key)]
@@ -110,13 +124,30 @@ def build(epoch: int, available: Decimal, scored: Sequence[tuple[Key, Any, Decim
         return None
     undecided = {s[1].code for s in scored if s[4] in UNDECIDED}
     linked: set[str] = set()
+    needs: dict[str, list[str]] = {}
+    needed_by: dict[str, list[str]] = {}
+    mandatory: list[str] = []
     for _, initiative, *_ in scored:
-        if initiative.code not in undecided:
+        code = initiative.code
+        if code not in undecided:
             continue
-        needs = [c for c in requires(initiative) if c in undecided]
-        if needs:
-            linked.add(initiative.code)
-            linked.update(needs)
+        if initiative.proposal.get("mandatory"):
+            mandatory.append(code)
+        required = [c for c in requires(initiative) if c in undecided and c not in funded]
+        if required:
+            needs[code] = required
+            linked.add(code)
+            linked.update(required)
+            for c in required:
+                needed_by.setdefault(c, []).append(code)
+    closure: set[str] = set()
+    stack = list(mandatory)
+    while stack:
+        code = stack.pop()
+        if code not in closure:
+            closure.add(code)
+            stack.extend(needs.get(code, ()))
     cut_code = scored[cut_rank - 1][1].code if cut_rank is not None else None
     return Walk(epoch, available, [s[0] for s in scored], scored, dict(ranks), set(funded),
-                set(recommended), frozenset(linked), cut_code)
+                set(recommended), frozenset(linked), cut_code, Decimal(0), frozenset(closure),
+                needs, needed_by)

@@ -65,7 +65,7 @@ class _Period:
 
 
 def history(initiatives: int, decisions: int, seed: int = 5, *, departures: float = 0.02,
-            needs: float = 0.03) -> tuple[list[Row], int]:
+            needs: float = 0.03, mandatory: float = 0.02) -> tuple[list[Row], int]:
     """The rows, and how many decisions they hold (`departures`: the share of decisions outside
     the recommendation, the walk's worst case; `needs`: of initiatives that depend on one)."""
     rnd = random.Random(seed)
@@ -92,7 +92,7 @@ def history(initiatives: int, decisions: int, seed: int = 5, *, departures: floa
                     "confidence": Decimal(rnd.randint(5, 10)) / 10,
                     "expected_impacts": [{"metric": "M1", "reach": Decimal(rnd.randint(1, 10)) / 10,
                                           "expected_value": Decimal(rnd.randint(11, 90))}],
-                    "mandatory": rnd.random() < 0.02, "dependencies": requires})
+                    "mandatory": rnd.random() < mandatory, "dependencies": requires})
         ids.append(initiative)
         codes.append(code)
     undecided = set(ids)

@@ -64,13 +64,17 @@ def lockstep(rows: Sequence[Row]) -> tuple[int, int]:
     return decisions, kept.kept
 
 
-@pytest.mark.parametrize(("seed", "departures", "needs", "served"),
-                         [(1, 0.02, 0.03, 0.5), (2, 0.2, 0.03, 0.1), (3, 0.05, 0.3, 0.1),
-                          (4, 0.5, 0.1, 0.01), (5, 0.0, 0.0, 0.5), (6, 0.1, 0.6, 0.01)])
+@pytest.mark.parametrize(("seed", "departures", "needs", "mandatory", "served"),
+                         [(1, 0.02, 0.03, 0.02, 0.5), (2, 0.2, 0.03, 0.02, 0.1),
+                          (3, 0.05, 0.3, 0.02, 0.1), (4, 0.5, 0.1, 0.02, 0.01),
+                          (5, 0.0, 0.0, 0.02, 0.5), (6, 0.1, 0.6, 0.02, 0.01),
+                          (7, 0.05, 0.4, 0.2, 0.01), (8, 0.02, 0.8, 0.1, 0.01),
+                          (9, 0.1, 0.5, 0.5, 0.01)])
 def test_the_kept_walk_ranks_as_from_scratch_in_a_large_period(
-    seed: int, departures: float, needs: float, served: float,
+    seed: int, departures: float, needs: float, mandatory: float, served: float,
 ) -> None:
-    rows, made = history(120, 200, seed, departures=departures, needs=needs)
+    rows, made = history(120, 200, seed, departures=departures, needs=needs,
+                         mandatory=mandatory)
     decisions, kept = lockstep(rows)
     assert decisions == made > 100
     assert kept > decisions * served  # the kept walk was used (most of the time when little
