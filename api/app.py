@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -111,6 +112,7 @@ def serving(runtime: Runtime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        settle_heap()
         try:
             yield
         finally:
@@ -118,3 +120,12 @@ def serving(runtime: Runtime) -> FastAPI:
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def settle_heap() -> None:
+    """Take what startup built out of the cyclic collector's way (decision 241): ~200,000
+    long-lived objects (modules, the app, schemas) that every full collection would otherwise
+    traverse, 110-140 ms of CPU each, while every request of the process waits, and while a
+    command holds the pool's turn, every writer of every process."""
+    gc.collect()
+    gc.freeze()
