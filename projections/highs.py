@@ -2,8 +2,9 @@
 
 `highs_solver()` is the adapter, or None when `highspy` cannot be imported (the optimum is then
 our own search alone, as before). The adapter solves the `GuardedModel` (one binary per open
-unit; the budget row, a row per guardrail, x_u <= x_q per prerequisite q; maximise the value
-(divided by the largest, so values of many digits stay in HiGHS's range),
+unit: since decision 190 the core our root leaves open, the units it fixed in already netted
+out of the bounds; the budget row, a row per guardrail, x_u <= x_q per prerequisite q;
+maximise the value (divided by the largest, so values of many digits stay in HiGHS's range),
 no relative gap, one thread, silent) and returns the chosen units, or None when HiGHS does not
 prove an optimum. Its answer is an input to `guard`, which checks it exactly before use.
 """

@@ -13,14 +13,20 @@ cost, then the rank tie-break). Algorithm:
      and tree fixing of `relax` over them, guarded fills polished by swaps, depth-first branch
      and bound (its docstring). Leaves meeting every guardrail are offered with the same rank
      tie-break as `exact`; nodes whose bound ties the incumbent are explored.
-  3. The port (decision 158): given a `MilpSolver` (the composition root's HiGHS adapter,
-     `projections.highs`), a search that has not finished within `NODE_LIMIT` nodes stops and
-     the solver is asked the same problem over the open units (`GuardedModel`, integers). Its
-     answer is used only when it passes our exact check (`_accepted`: open units, every
-     prerequisite in, the budget and every guardrail row in integers, an objective recomputed
-     in integers no lower than our incumbent's, then the selection's items again in Decimal:
-     budget, mandates, dependencies, guardrails); otherwise, or when the solver gives no
-     answer, our search runs to the end as without a solver.
+  3. The port (decisions 158, 190): given a `MilpSolver` (the composition root's HiGHS
+     adapter, `projections.highs`), our search stops once its root is settled (`NODE_LIMIT`
+     nodes after the root: none) and the solver is asked the problem left open by the root
+     (`GuardedModel`, integers): the core units, the units the root fixed in netted out of the
+     budget and the rows, the units it fixed out left out. That is exact because the root fixes
+     a unit only when the Lagrangian bound of every selection meeting the guardrails with the
+     other setting is strictly below an incumbent's objective (a selection that exists): every
+     optimum, ties included, keeps every fixing, so the core's optimum is the whole problem's
+     (`guarded`'s docstring, step 2, gives the bound). Its answer is used only when it passes
+     our exact check (`_accepted`: open units, with the fixed ones every prerequisite in, the
+     budget and every guardrail row in integers, an objective recomputed in integers no lower
+     than our incumbent's, then the selection's items again in Decimal: budget, mandates,
+     dependencies, guardrails); otherwise, or when the solver gives no answer, our search
+     runs to the end as without a solver.
 No selection meeting the guardrails: `InfeasibleGuardrails`, naming the guardrail that cannot be
 met alone when there is one, else all of them.
 """
@@ -50,7 +56,7 @@ from domain.optimize.items import (
     _to_int_ceil,
 )
 
-NODE_LIMIT = 200  # nodes of our search before a given MILP solver is asked (decision 158)
+NODE_LIMIT = 0  # nodes after our root before a given MILP solver is asked (decisions 158, 191)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,10 @@ class GuardedModel:
     """The guarded problem as a MILP solver is asked it, in integers: choose a subset of
     `units` (one binary each) maximising the sum of `value`, with every unit's `prereqs` chosen
     too, the sum of `cost` at most `cap`, and every row's sum within `low`/`high` (None: no
-    bound). The lists run over all units; units not in `units` are out."""
+    bound). The lists run over all units; units not in `units` are out, except `fixed`: units
+    already in (fixed by our root, decision 190), whose cost and row spend are already taken
+    out of `cap`, `low` and `high` and which no unit's `prereqs` name. The answer is the units
+    of `units` to choose; the selection is those and `fixed`."""
 
     units: tuple[int, ...]
     value: tuple[int, ...]
@@ -68,6 +77,7 @@ class GuardedModel:
     low: tuple[int | None, ...]
     high: tuple[int | None, ...]
     prereqs: tuple[tuple[int, ...], ...]
+    fixed: tuple[int, ...] = ()
 
 
 class MilpSolver(Protocol):
@@ -77,36 +87,48 @@ class MilpSolver(Protocol):
     def __call__(self, model: GuardedModel) -> Collection[int] | None: ...
 
 
-def _model(problem: _Problem, rows: _Rows, cap: int, units: Sequence[int]) -> GuardedModel:
+def _model(
+    problem: _Problem, rows: _Rows, cap: int, units: Sequence[int], fixed: Sequence[int] = ()
+) -> GuardedModel:
+    """The model over the open `units`, with the `fixed` units in and netted out."""
+    inside = frozenset(fixed)
+    spend = [sum(row[u] for u in fixed) for row in rows.a]
     return GuardedModel(
         units=tuple(sorted(units)),
         value=tuple(problem.value),
         cost=tuple(problem.cost),
-        cap=cap,
+        cap=cap - sum(problem.cost[u] for u in fixed),
         rows=tuple(tuple(row) for row in rows.a),
-        low=tuple(rows.low),
-        high=tuple(rows.high),
-        prereqs=tuple(tuple(p) for p in problem.prereqs),
+        low=tuple(None if lo is None else lo - s for lo, s in zip(rows.low, spend, strict=True)),
+        high=tuple(None if hi is None else hi - s for hi, s in zip(rows.high, spend, strict=True)),
+        prereqs=tuple(
+            tuple(q for q in p if q not in inside) if inside else tuple(p) for p in problem.prereqs
+        ),
+        fixed=tuple(sorted(fixed)),
     )
 
 
 def _accepted(
     problem: _Problem,
+    rows: _Rows,
+    cap: int,
     model: GuardedModel,
     answer: Collection[int] | None,
     incumbent: int | None,
 ) -> frozenset[int] | None:
-    """The solver's units when they pass the exact check in integers, else None."""
+    """The selection (the solver's units and the model's fixed ones) when it passes the exact
+    check in integers against the problem's own budget, rows and prerequisites, else None."""
     if answer is None:
         return None
-    units = frozenset(answer)
-    if not units <= frozenset(model.units):
+    chosen = frozenset(answer)
+    if not chosen <= frozenset(model.units):
         return None
-    if any(q not in units for u in units for q in model.prereqs[u]):
+    units = chosen | frozenset(model.fixed)
+    if any(q not in units for u in units for q in problem.prereqs[u]):
         return None
-    if sum(model.cost[u] for u in units) > model.cap:
+    if sum(problem.cost[u] for u in units) > cap:
         return None
-    for row, lo, hi in zip(model.rows, model.low, model.high, strict=True):
+    for row, lo, hi in zip(rows.a, rows.low, rows.high, strict=True):
         spend = sum(row[u] for u in units)
         if (lo is not None and spend < lo) or (hi is not None and spend > hi):
             return None
@@ -223,7 +245,8 @@ def optimal(
     solver: MilpSolver | None = None,
 ) -> OptimalResult:
     """Exact value-maximising selection within the budget and the guardrails; `solver`, when
-    given, answers a search that has not finished within `NODE_LIMIT` nodes (checked)."""
+    given, answers the core our root leaves open once the search passes `NODE_LIMIT` nodes
+    after the root (checked)."""
     if not guardrails:
         return _unguarded(items, budget, already_funded=already_funded)
     _check_budget(budget)
@@ -264,14 +287,13 @@ def optimal(
             f"{_money(second.maximum or Decimal(0))}",
             (first.name, second.name),
         )
-    open_units = list(search.free)
     if solver is not None:
         search.limit = NODE_LIMIT
     search.solve()
     if search.stopped:
-        assert solver is not None
-        model = _model(problem, rows, cap, open_units)
-        units = _accepted(problem, model, solver(model), search.best)
+        assert solver is not None and search.root_core is not None
+        model = _model(problem, rows, cap, search.root_core, search.root_in)
+        units = _accepted(problem, rows, cap, model, solver(model), search.best)
         if units is not None:
             answer = problem._result(budget, units)
             if _valid(items, budget, already_funded, guardrails, answer):

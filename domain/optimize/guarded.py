@@ -77,8 +77,11 @@ class _Guarded:
         self.weight = problem.w
         self.penalty = 0
         self.nodes = 0
-        self.limit: int | None = None  # nodes before the search stops (`stopped`): None, none
+        self.limit: int | None = None  # nodes after the root before the search stops: None, none
         self.stopped = False
+        # after the root: the units it left open and those it fixed in (`guard`'s core model)
+        self.root_core: list[int] | None = None
+        self.root_in: list[int] = []
 
     def pair_conflict(
         self, fixed_in: Sequence[int], open_units: Sequence[int]
@@ -295,7 +298,7 @@ class _Guarded:
                 continue
             stack.append((-1, len(trail)))
             self.nodes += 1
-            if self.limit is not None and self.nodes > self.limit:
+            if self.limit is not None and self.nodes > self.limit + 1:
                 self.stopped = True  # the state is left mid-search: this object is done
                 return
             if unit >= 0:
@@ -308,6 +311,9 @@ class _Guarded:
             branch = self._settle(core, take, trail)
             if unit == -2:  # the root is settled: the rest of the search sees its open units
                 core = [u for u in core if state[u] == 0]
+                if branch >= 0:
+                    self.root_core = core
+                    self.root_in = [u for u in self.free if state[u] == 1]
             if branch < 0:
                 continue
             if weight[branch] > 0:

@@ -1,12 +1,13 @@
 """The MILP port of the guarded optimum (decision 158): HiGHS answers a long search, checked.
 
 On the binding instances of `test_guardrails_binding` with the node limit at 0 (the solver is
-asked at once), the HiGHS adapter's checked answer has our own search's optimum (value and
-cost); on a larger binding instance the adapter's answer is used (our search runs once, not
-again) and equals the independent HiGHS model's optimum. Fake solvers whose answers break a
-guardrail, the budget, a dependency, or fall below our incumbent are refused and our search
-gives its own optimum. The oracle tests (`test_guardrails_highs`, `test_guardrails_binding`)
-keep calling `optimal` without a solver, so they still compare our search with HiGHS.
+asked once our root is settled, the core it leaves open: decision 190), the HiGHS adapter's
+checked answer has our own search's optimum (value and cost); on a larger binding instance
+the adapter's answer is used (our search runs once, not again) and equals the independent
+HiGHS model's optimum. Fake solvers whose answers break a guardrail, the budget, a
+dependency, or fall below our incumbent are refused and our search gives its own optimum.
+The oracle tests (`test_guardrails_highs`, `test_guardrails_binding`) keep calling `optimal`
+without a solver, so they still compare our search with HiGHS.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ class Spy:
 
     def __init__(self, answer: MilpSolver) -> None:
         self.answer, self.calls = answer, 0
+        self.models: list[GuardedModel] = []
 
     def __call__(self, model: GuardedModel) -> Collection[int] | None:
         self.calls += 1
+        self.models.append(model)
         return self.answer(model)
 
 
@@ -108,13 +111,19 @@ def _over_budget(model: GuardedModel) -> list[int]:
     return list(model.units)
 
 
+def _open_pairs(model: GuardedModel) -> list[tuple[int, int]]:
+    """(unit, prerequisite) pairs both open in the model: the only way to leave one out."""
+    open_units = set(model.units)
+    return [(u, q) for u in model.units for q in model.prereqs[u] if q in open_units]
+
+
 def _missing_prerequisite(model: GuardedModel) -> list[int]:
     answer = _highs()(model)
     assert answer is not None
-    needing = [u for u in model.units if model.prereqs[u]]
-    assert needing
-    u = needing[0]
-    return sorted((set(answer) | {u}) - set(model.prereqs[u]))
+    pairs = _open_pairs(model)
+    assert pairs
+    u, q = pairs[0]
+    return sorted((set(answer) | {u}) - {q})
 
 
 def _empty(model: GuardedModel) -> list[int]:
@@ -139,10 +148,13 @@ def test_a_solver_answer_that_fails_the_check_is_refused_and_our_search_answers(
             ours = optimal(items, budget, guardrails=limits)
         except InfeasibleGuardrails:
             continue
-        if not any(it.requires for it in items) and answer is _missing_prerequisite:
-            continue
         if _feasible(items, budget, limits, optimal(items, budget).keys):
             continue  # not binding: the shortcut answers, no search, no solver
+        if answer is _missing_prerequisite:
+            probe = Spy(_no_answer)
+            optimal(items, budget, guardrails=limits, solver=probe)
+            if not probe.models or not _open_pairs(probe.models[0]):
+                continue  # the root fixed every prerequisite pair: none can be left out
         searches.clear()
         spy = Spy(answer)
         port = optimal(items, budget, guardrails=limits, solver=spy)
