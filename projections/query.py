@@ -170,15 +170,23 @@ class ReadModels:
         return cache.state_at(self.log, self.portfolio, position, periods)
 
     def snapshot(self, as_of: str | int | datetime | None = None,
-                 min_position: int | None = None) -> Snapshot:
-        """Live documents, or documents replayed as of a position or time."""
+                 min_position: int | None = None, *, shared: bool = True) -> Snapshot:
+        """Live documents, or documents replayed as of a position or time. `shared=False`
+        reads the stored documents afresh instead of the rows read at the same position
+        before (the audit's check of the read model against the log must see what is stored
+        now, an edit made behind the log's back included)."""
         position = self.resolve(as_of)
         if position is None:
             self.wait(min_position)
             view, live = self.portfolio, self.position()
+            if not shared:
+                return Snapshot(live, None, view)
             return Snapshot(live, None, view, _memo=self._memo(view, live, False),
                             _recent=self._recent)
         view = self.portfolio
+        if not shared:
+            return Snapshot(position, None, view,
+                            loader=lambda periods: self.state_at(position, periods))
         return Snapshot(position, None, view,
                         loader=lambda periods: self.state_at(position, periods),
                         _memo=self._memo(view, position, True), _recent=self._recent)
@@ -334,8 +342,10 @@ class ReadModels:
         return self.snapshot(**at).departures(period)
 
     def explain_decision(self, decision_id: str, **at: Any) -> DecisionExplanation | None:
-        """A decision with the ranking it was taken against, replayed at its log position."""
-        for card in self.snapshot(**at).initiatives():
+        """A decision with the ranking it was taken against, replayed at its log position. The
+        decision is read from the stored documents afresh (not the rows kept for the position):
+        the audit route checks it against the log (api/routes/audit_decisions.py)."""
+        for card in self.snapshot(**at, shared=False).initiatives():
             for decision in card.decisions:
                 if decision.decision_id != str(decision_id):
                     continue
