@@ -192,7 +192,8 @@ def gc_summary(collections: list[dict[str, Any]], out: Callable[[str], None] = p
         by_gen.setdefault(c["gc"], []).append(1000 * (c["stop"] - c["start"]))
     for gen, times in sorted(by_gen.items()):
         out(f"  gc gen{gen}: {len(times)} collections, mean {statistics.fmean(times):.2f} ms, "
-            f"max {max(times):.1f} ms")
+            f"max {max(times):.1f} ms" + (" (each: " + ", ".join(f"{t:.1f}" for t in times)
+                                          + ")" if gen == 2 else ""))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
