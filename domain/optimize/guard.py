@@ -8,7 +8,8 @@ cost, then the rank tie-break). Algorithm:
   0. Shortcut: the optimum without guardrails (`exact`) is the optimum with them when it meets
      them all (a relaxation's optimum that is feasible is optimal, tie-break included).
   1. Bounds are rounded to the steps a group's spend can take (the gcd of its units' costs),
-     and a minimum that another group's maximum forbids is refused before any search.
+     and a minimum that another group's maximum forbids, or a band that no subset of its
+     group's units spends in (`_unreachable`, decision 193), is refused before any search.
   2. Otherwise `guarded._Guarded`: Lagrangian weights for the guardrails, the forest LP bound
      and tree fixing of `relax` over them, guarded fills polished by swaps, depth-first branch
      and bound (its docstring). Leaves meeting every guardrail are offered with the same rank
@@ -203,6 +204,43 @@ def _tighten(problem: _Problem, rows: _Rows, cap: int) -> None:
             rows.high[g] = hi // step * step
 
 
+_REACH_BITS = 1 << 18  # largest window (in spend steps) the subset-sum check works over
+
+
+def _unreachable(problem: _Problem, rows: _Rows, cap: int) -> int | None:
+    """A guardrail whose band no subset of its open units' spends falls in, or None.
+
+    A group's spend is a sum of some of its units' row entries whatever the dependencies, so
+    the subset sums of those entries (a bitset, in steps of their gcd, up to the band's top or
+    the budget) contain every spend a selection can have; a band that holds none of them
+    cannot be met (decision 193). Groups whose window is wider than `_REACH_BITS` steps are
+    not checked (the search then proves it, slowly)."""
+    free = [u for u in range(len(problem.members)) if problem.closure_cost[u] <= cap]
+    for g, row in enumerate(rows.a):
+        lo, hi = rows.low[g], rows.high[g]
+        if lo is None or lo <= 0:
+            continue
+        top = cap if hi is None else min(hi, cap)
+        if top < lo:
+            return g
+        entries = [row[u] for u in free if 0 < row[u] <= top]
+        if not entries:  # only 0 is reachable, below the minimum
+            return g
+        step = 0
+        for x in entries:
+            step = gcd(step, x)
+        if top // step > _REACH_BITS:
+            continue
+        width = top // step + 1
+        mask = (1 << width) - 1
+        reach = 1
+        for x in entries:
+            reach = (reach | (reach << (x // step))) & mask
+        if not reach >> -(-lo // step):  # no reachable sum from lo up to top
+            return g
+    return None
+
+
 def _conflict(
     problem: _Problem, rows: _Rows, cap: int, limits: Sequence[GroupLimit], scale: int
 ) -> InfeasibleGuardrails:
@@ -277,6 +315,17 @@ def optimal(
     plain = problem.solve(budget)  # the optimum without guardrails, when it meets them all
     if _meets_all(items, plain.keys, guardrails):
         return plain
+    stuck = _unreachable(problem, rows, cap)
+    if stuck is not None:
+        limit = guardrails[stuck]
+        if limit.maximum is None:
+            raise _conflict(problem, rows, cap, guardrails, scale)
+        raise InfeasibleGuardrails(
+            f"guardrail {limit.name}: no combination of the candidates in it spends between "
+            f"its minimum {_money(limit.minimum or Decimal(0))} and its maximum "
+            f"{_money(limit.maximum)} within the budget",
+            (limit.name,),
+        )
     search = _Guarded(problem, rows, cap)
     pair = search.pair_conflict([], search.free)
     if pair is not None:

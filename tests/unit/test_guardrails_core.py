@@ -22,6 +22,7 @@ from domain.optimize import (
     InfeasibleGuardrails,
     InfeasibleMandatory,
     SelectionItem,
+    frontier,
     guarded,
     optimal,
 )
@@ -212,3 +213,43 @@ def test_a_tie_the_bound_meets_exactly_is_left_open() -> None:
     port = optimal(items, budget, guardrails=limits, solver=adapter)
     assert port.total_value == highs_optimum(items, budget, limits)[0] == Decimal(155)
     assert port.total_cost == budget and _feasible(items, budget, limits, port.keys)
+
+
+def _band(minimum: int, maximum: int) -> tuple[list[SelectionItem], list[GroupLimit]]:
+    items = [
+        SelectionItem("A", Decimal(500), Decimal(40), 1),
+        SelectionItem("B", Decimal(700), Decimal(30), 2),
+        SelectionItem("C", Decimal(400), Decimal(90), 3),
+        SelectionItem("D", Decimal(300), Decimal(10), 4),
+    ]
+    band = GroupLimit("pnl digital", frozenset({"A", "B"}), Decimal(minimum), Decimal(maximum))
+    return items, [band]
+
+
+def test_a_band_no_subset_of_its_members_spends_in_is_refused_at_once() -> None:
+    """Members cost 500 and 700: 600-650 lies between their subset sums (0, 500, 700, 1,200)
+    though the gcd steps allow 600 (decision 193); 1,100-1,300 holds 1,200 and is met."""
+    items, limits = _band(600, 650)
+    assert highs_optimum(items, Decimal(2000), limits)[0] is None
+    with pytest.raises(InfeasibleGuardrails) as refused:
+        optimal(items, Decimal(2000), guardrails=limits)
+    assert refused.value.guardrails == ("pnl digital",)
+    assert "no combination of the candidates in it" in str(refused.value)
+    items, limits = _band(1100, 1300)
+    met = optimal(items, Decimal(2000), guardrails=limits)
+    assert met.total_value == highs_optimum(items, Decimal(2000), limits)[0]
+    assert {"A", "B"} <= set(met.keys)
+
+
+def test_a_frontier_whose_band_is_never_met_is_empty_without_a_search() -> None:
+    """`binding_for` on 30 bench items: every digital item costs more than the digital band's
+    top, so no level meets it; before decision 193 each level's search took minutes to prove
+    it (HiGHS says infeasible, which is not checked, so not trusted)."""
+    items, budget = instance(30, 7)
+    limits = binding_for(items, budget, 7)
+    for level in (budget, budget * 8):
+        assert highs_optimum(items, level, limits)[0] is None
+        with pytest.raises(InfeasibleGuardrails) as refused:
+            optimal(items, level, guardrails=limits, solver=highs_solver())
+        assert refused.value.guardrails == ("pnl digital",)
+    assert frontier(items, points=20, guardrails=limits, solver=highs_solver()) == []
