@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -374,4 +374,18 @@ class ReadModels:
         """The flattened audit log."""
         self.wait(min_position)
         rows = self.audit.rows(after=after, limit=limit, aggregate_id=aggregate_id, upto=upto)
+        return [AuditEvent.model_validate(row) for row in rows]
+
+    def audit_timeline(self, *, limit: int, before: int | None = None,
+                       after: int | None = None, upto: int | None = None,
+                       topics: Sequence[str] = (), family: str | None = None,
+                       aggregate_ids: Sequence[str] | None = None,
+                       actor: str | None = None) -> list[AuditEvent]:
+        """One page of the auditor's timeline, filtered and limited in the view's query
+        (issue 17, decision 250): never more than `limit` rows read. With `after`, the rows
+        just above it, oldest first; otherwise those below `before` (or the newest), newest
+        first."""
+        rows = self.audit.timeline(limit=limit, before=before, after=after, upto=upto,
+                                   topics=topics, family=family,
+                                   aggregate_ids=aggregate_ids, actor=actor)
         return [AuditEvent.model_validate(row) for row in rows]

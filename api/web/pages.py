@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.web import charts, ranking_view
+from api.web.audit_timeline import FAMILIES, Filters, money_summary, read_timeline, readable_actor
 from api.web.benefit_pages import benefit_context
 from api.web.money import money_context
 from api.web.redecide import carry_context
@@ -182,19 +183,26 @@ def you_said_we_did(request: Request, who: User, period: Text = None,
 
 @router.get("/dashboard/audit", response_class=HTMLResponse)
 def audit(request: Request, who: User, period: Text = None, as_of: Text = None,
-          show: Annotated[str, Query(pattern="^(decisions|all)$")] = "decisions"
-          ) -> HTMLResponse:
-    """Decision timeline with the as-of control; verification status of the store."""
+          show: Annotated[str, Query(pattern="^(decisions|all)$")] = "decisions",
+          initiative: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._-]{0,40}$")] = None,
+          actor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._@|:+-]{0,80}$")] = None,
+          family: Annotated[str | None, Query(pattern=f"^({'|'.join(FAMILIES)})?$")] = None,
+          before: Position = None, after: Position = None) -> HTMLResponse:
+    """Decision timeline with the as-of control; verification status of the store. The
+    timeline is one page (TIMELINE_PAGE rows, newest first; `before=`/`after=` positions page
+    it) filtered in the view's query by kind, initiative code, actor and event family (an
+    empty field, as the filter form sends it, is no filter)."""
     page = open_page(request, who, period=period, as_of=as_of)
     try:
         require_audit_reader(who)
     except CxgovError as exc:
         return page.render("missing.html", status=403, what=exc.message)
-    upto = page.snapshot.position if page.historical else None
-    events = page.services.models.audit_events(limit=100_000, upto=upto)
-    if show == "decisions":
-        events = [e for e in events if any(t in e.topic for t in DECISION_TOPICS)]
+    filters = Filters(show=show, initiative=initiative or None, actor=actor or None,
+                      family=family or None)
+    timeline = read_timeline(page, filters, before=before, after=after,
+                             topics=DECISION_TOPICS if show == "decisions" else ())
     runtime = getattr(request.app.state, "runtime", None)
     on_postgres = runtime is not None and runtime.database_url is not None
-    return page.render("audit.html", events=list(reversed(events)), show=show,
-                       on_postgres=on_postgres)
+    return page.render("audit.html", timeline=timeline, events=timeline.events, show=show,
+                       filters=filters, families=FAMILIES, on_postgres=on_postgres,
+                       readable_actor=readable_actor, money_summary=money_summary)
