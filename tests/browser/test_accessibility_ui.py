@@ -8,6 +8,7 @@ from the file and injected into the page, so nothing is fetched at run time."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ PAGES: dict[str, tuple[str, ...]] = {
                  "/dashboard/you-said-we-did", "/dashboard/signals", "/dashboard/reviews",
                  "/dashboard/fair-shares", "/dashboard/plans", "/dashboard/departments",
                  "/dashboard/jobs", "/dashboard/audit", "/dashboard/desk",
+                 "/dashboard/policy", "/dashboard/round", "/dashboard/drivers",
+                 "/dashboard/what-if", "/dashboard/what-if?budget=%24130M",
                  "/dashboard?as_of=5", "/dashboard/no-such-page", "/dashboard?period=FY1999"),
     "rb.owner": ("/dashboard", "/dashboard/desk", "/dashboard/initiatives/{id}"),
     "auditor": ("/dashboard/audit", "/dashboard?as_of=5", "/dashboard/desk"),
@@ -59,6 +62,12 @@ def serious_violations(driver: webdriver.Chrome) -> list[dict[str, Any]]:
         ".then(r => done(r.violations), e => done([{id: 'axe-error', impact: 'critical',"
         " help: String(e), nodes: []}]));")
     return [v for v in found if v.get("impact") in SERIOUS]
+
+
+def shot_name(persona: str, path: str, width: int) -> str:
+    """`page-<persona>-<path as a slug>-<width>`, e.g. page-cx.chief-dashboard-ledger-390."""
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", path.replace("{id}", "initiative")).strip("-")
+    return f"page-{persona or 'signed-out'}-{slug}-{width}"
 
 
 def describe(where: str, violations: list[dict[str, Any]]) -> list[str]:
@@ -108,6 +117,7 @@ def test_axe_finds_no_serious_violation_on_any_page(browser: webdriver.Chrome, s
                 wait_for(driver, "main h1")
                 problems += describe(f"{persona or 'signed out'} {path} @{width}px",
                                      serious_violations(driver))
+                screenshot(driver, shot_name(persona, path, width))  # every page, both widths
             if persona:
                 sign_out(driver)
     finally:
