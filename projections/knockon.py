@@ -103,8 +103,9 @@ class KnockOn(ReadRow):
     place_after: Place
     available_before: DecimalText
     available_after: DecimalText
-    committed_before: DecimalText
-    committed_after: DecimalText
+    committed_before: DecimalText = Field(description=(
+        "Committed net of releases (the ledger's net_committed), before the decision."))
+    committed_after: DecimalText = Field(description="The same after it.")
     moved_in: list[Move] = Field(description="Other initiatives that cross above the line.")
     moved_out: list[Move] = Field(description="Other initiatives that fall below the line.")
     greedy_value_before: DecimalText
@@ -249,7 +250,8 @@ def _knock_on(rows: Sequence[RankingRow], ledger: Ledger, row: RankingRow, outco
               four_eyes: Decimal | None, shown: set[str] | None,
               solver: MilpSolver | None, made: dict[str, SelectionItem]) -> KnockOn:
     code, initiative_id = row.code or "", row.id or ""
-    available, committed = Decimal(ledger.available), Decimal(ledger.committed)
+    # committed net of releases (stops, descopes), as the ledger page and the what-if show it
+    available, committed = Decimal(ledger.available), Decimal(ledger.net_committed)
     cost = Decimal(row.cost)
     refusal = _refusal(row, outcome, rows, available, ledger.currency)
     after_rows: list[RankingRow] = list(rows)
@@ -263,8 +265,10 @@ def _knock_on(rows: Sequence[RankingRow], ledger: Ledger, row: RankingRow, outco
             effect = "at_second_approval"
         after_rows = [r.model_copy(update={"status": str(Status.APPROVED), "funded": True})
                       if r.code == code else r for r in rows]
-        after_ledger = ledger.model_copy(update={"available": str(available - cost),
-                                                 "committed": str(committed + cost)})
+        after_ledger = ledger.model_copy(update={
+            "available": str(available - cost),
+            "committed": str(Decimal(ledger.committed) + cost),
+            "net_committed": str(committed + cost)})
     elif outcome == "reject":
         after_rows = [r for r in rows if r.code != code]
     else:
@@ -288,7 +292,7 @@ def _knock_on(rows: Sequence[RankingRow], ledger: Ledger, row: RankingRow, outco
         departure=row.recommended != (outcome == "approve"),
         place_before=before.above.get(code, "below"), place_after=place_after,
         available_before=str(available), available_after=after_ledger.available,
-        committed_before=str(committed), committed_after=after_ledger.committed,
+        committed_before=str(committed), committed_after=after_ledger.net_committed,
         moved_in=[m for m in moves if m.after != "below"],
         moved_out=[m for m in moves if m.after == "below"],
         greedy_value_before=str(before.greedy_value), greedy_value_after=str(after.greedy_value),

@@ -76,3 +76,21 @@ def test_the_living_demos_figures_the_guide_quotes(living: tuple[Runtime, Histor
     assert Decimal(optimal.total_cost) == Decimal(4_000_000)
     assert set(completed.keys) == set(optimal.keys)
     assert Decimal(found.value_given_up or "-1") == 0
+
+
+def test_a_knock_on_counts_committed_money_as_the_ledger_does(
+        living: tuple[Runtime, HistoryReport]) -> None:
+    # the living demo has released money (I02 stopped, I21 descoped): the knock-on's committed
+    # is net of releases, so committed + available is the pool, as on the ledger page
+    from projections.knockon import knock_on
+
+    runtime, _ = living
+    snapshot = runtime.read_models().snapshot()
+    ledger = snapshot.ledger("FY2027")
+    assert ledger is not None and Decimal(ledger.committed) > Decimal(ledger.net_committed)
+    rows = snapshot.ranking("FY2027")
+    said = knock_on(rows, ledger, code="I03", outcome="approve")
+    assert Decimal(said.committed_before) == Decimal(ledger.net_committed)
+    assert Decimal(said.committed_before) + Decimal(said.available_before) == Decimal(
+        ledger.amount)
+    assert Decimal(said.committed_after) - Decimal(said.committed_before) == Decimal(4_000_000)

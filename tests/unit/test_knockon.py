@@ -121,7 +121,9 @@ def test_the_knock_on_equals_the_change_the_decision_makes(seed: int) -> None:
             ledger = snap_after.ledger(World.period)
             assert ledger is not None
             assert Decimal(said.available_after) == Decimal(ledger.available)
-            assert Decimal(said.committed_after) == Decimal(ledger.committed)
+            assert Decimal(said.committed_after) == Decimal(ledger.net_committed)
+            assert Decimal(said.committed_before) + Decimal(said.available_before) == (
+                Decimal(ledger.amount))  # the ledger page's sum: pool = committed + available
             assert Decimal(said.greedy_value_after) == Decimal(after.greedy.total_value)
             if after.optimal is None:
                 assert said.optimum_after is None
