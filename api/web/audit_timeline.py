@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
 
 from api.web.views import Page
 from projections.rows import AuditEvent
 
 TIMELINE_PAGE = 50  # rows per page of the timeline
+DOWNLOAD_READ = 1_000  # rows read at a time when a download walks the whole filtered view
 #: the aggregates whose events the family filter offers (the topic's middle part)
 FAMILIES = ("Initiative", "FundingPool", "FundingRound", "FundingPlan", "PlanOfRecord",
             "ScoringPolicy", "CustomerSuccessMetric", "Scenario", "PnL", "BenefitPlan",
@@ -41,6 +44,35 @@ class Filters:
     def narrowed(self) -> bool:
         """True when a filter beyond the kind is set."""
         return bool(self.initiative or self.actor or self.family)
+
+    def described(self, *, paged: bool = False) -> str:
+        """The view in words for a download's link: ` (every event, initiative I12, by
+        rb.owner; all pages)`; `paged`: the view has more than the page shown."""
+        said = ["every event"] if self.show == "all" else []
+        said += [f"record {self.family}"] if self.family else []
+        said += [f"initiative {self.initiative}"] if self.initiative else []
+        said += [f"by {self.actor}"] if self.actor else []
+        text = ", ".join(said) + ("; all pages" if said and paged else "all pages" if paged
+                                  else "")
+        return f" ({text})" if text else ""
+
+
+# The filters' query parameters: the page and its download validate them alike (a value out of
+# pattern is the dashboard's 422 page, never a read).
+Show = Annotated[str, Query(pattern="^(decisions|all)$")]
+InitiativeCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._-]{0,40}$")]
+ActorName = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._@|:+-]{0,80}$")]
+Family = Annotated[str | None, Query(pattern=f"^({'|'.join(FAMILIES)})?$")]
+
+
+def timeline_filters(show: Show = "decisions", initiative: InitiativeCode = None,
+                     actor: ActorName = None, family: Family = None) -> Filters:
+    """The filters from the URL (an empty field, as the filter form sends it, is no filter)."""
+    return Filters(show=show, initiative=initiative or None, actor=actor or None,
+                   family=family or None)
+
+
+TimelineFilters = Annotated[Filters, Depends(timeline_filters)]
 
 
 @dataclass
@@ -76,6 +108,17 @@ def exact_money(text: str) -> str:
     return f"-${-amount:,}" if amount < 0 else f"${amount:,}"
 
 
+def _initiative_ids(page: Page, filters: Filters) -> list[str] | None:
+    """The ids the initiative filter names in the page's period as of the position shown
+    (None: no filter; empty: a code that names none)."""
+    if not filters.initiative:
+        return None
+    if not page.period:
+        return []
+    return [c.id for c in page.snapshot.initiatives(page.period)
+            if c.code == filters.initiative]
+
+
 def read_timeline(page: Page, filters: Filters, *, topics: tuple[str, ...],
                   before: int | None, after: int | None) -> Timeline:
     """One page: TIMELINE_PAGE rows (one more to know whether there is a further page) and a
@@ -83,12 +126,9 @@ def read_timeline(page: Page, filters: Filters, *, topics: tuple[str, ...],
     as of the position shown."""
     models = page.services.models
     upto = page.snapshot.position if page.historical else None
-    ids: list[str] | None = None
-    if filters.initiative:
-        ids = [c.id for c in page.snapshot.initiatives(page.period)
-               if c.code == filters.initiative] if page.period else []
-        if not ids:
-            return Timeline([], unknown=filters.initiative)
+    ids = _initiative_ids(page, filters)
+    if ids == []:
+        return Timeline([], unknown=filters.initiative)
     query: dict[str, Any] = {"upto": upto, "topics": topics, "family": filters.family,
                              "aggregate_ids": ids, "actor": filters.actor}
     older = newer = None
@@ -111,6 +151,27 @@ def read_timeline(page: Page, filters: Filters, *, topics: tuple[str, ...],
             if models.audit_timeline(limit=1, after=edge, **query):
                 newer = edge
     return Timeline(rows, older=older, newer=newer, codes=initiative_codes(page, rows))
+
+
+def read_whole_timeline(page: Page, filters: Filters, *,
+                        topics: tuple[str, ...]) -> Timeline:
+    """Every row of the filtered view through the position shown, oldest first (what a
+    download holds: every page of it), read DOWNLOAD_READ rows at a time by the same query."""
+    ids = _initiative_ids(page, filters)
+    if ids == []:
+        return Timeline([], unknown=filters.initiative)
+    models = page.services.models
+    rows: list[AuditEvent] = []
+    cursor = 0
+    while True:
+        read = models.audit_timeline(limit=DOWNLOAD_READ, after=cursor,
+                                     upto=page.snapshot.position, topics=topics,
+                                     family=filters.family, aggregate_ids=ids,
+                                     actor=filters.actor)
+        rows += read
+        if len(read) < DOWNLOAD_READ:
+            return Timeline(rows, codes=initiative_codes(page, rows))
+        cursor = read[-1].position
 
 
 def initiative_codes(page: Page, rows: list[AuditEvent]) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Downloads of what a page shows (issue 17), as CSV or JSON, as of the position shown: the
 ranking in the view the URL asks for (sort, filters, search) with the decided list; the
 decided list alone; the ledger and its breakdowns; the scorecard; the signals inbox; the audit
-timeline; the plans side by side; fair shares. And, for auditors only, the audit bundle
-(`api/web/audit_status.py`) as of the position the audit page shows.
+timeline in its filtered view (every page of it); the plans side by side; fair shares. And, for
+auditors only, the audit bundle (`api/web/audit_status.py`) as of the position the audit page
+shows.
 
 Each download reads through the same rule as its page (`read_as`, the page's role check): a
 row the reader may not read whole is exported as the page shows it (a ranked row of another
@@ -26,6 +27,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from api.web import audit_status, export_tables, ranking_view
+from api.web.audit_timeline import Filters, TimelineFilters
 from api.web.export_tables import Table
 from api.web.pages import Position, Text, User, refused
 from api.web.views import Page, open_page
@@ -162,7 +164,6 @@ EXPORTS: dict[str, tuple[Reader, str]] = {
     "ledger": (export_tables.ledger, "the ledger and its breakdowns"),
     "scorecard": (export_tables.scorecard, "the scorecard"),
     "signals": (export_tables.signals, "the signals inbox (show=active|all)"),
-    "audit": (export_tables.audit, "the audit timeline (show=decisions|all)"),
     "plans": (export_tables.plans, "the plans side by side (name, repeated)"),
     "fair-shares": (export_tables.fair_shares, "fair shares"),
 }
@@ -186,6 +187,37 @@ for _name, (_reader, _what) in EXPORTS.items():
     for _fmt in FORMATS:
         router.add_api_route(f"/dashboard/export/{_name}.{_fmt}",
                              _endpoint(_name, _fmt, _reader, _what), methods=["GET"])
+
+
+# --- the audit timeline (its filters validated as the page validates them) -----------------
+
+
+def audit_export(request: Request, fmt: Format, who: Principal, filters: Filters, *,
+                 period: str | None, as_of: str | None, min_position: int | None) -> Response:
+    """The audit page's timeline in its view, every page of it, as CSV or JSON."""
+    page = open_page(request, who, period=period, as_of=as_of, min_position=min_position)
+    found = export_tables.audit(request, page, filters)
+    if isinstance(found, Response):
+        return found
+    return download(page, "audit", fmt, found)
+
+
+@router.get("/dashboard/export/audit.csv")
+def audit_csv(request: Request, who: User, filters: TimelineFilters, period: Text = None,
+              as_of: Text = None, min_position: Position = None) -> Response:
+    """Download the audit timeline in the page's view (show, family, initiative, actor) as
+    CSV, as of the page's position."""
+    return audit_export(request, "csv", who, filters, period=period, as_of=as_of,
+                        min_position=min_position)
+
+
+@router.get("/dashboard/export/audit.json")
+def audit_json(request: Request, who: User, filters: TimelineFilters, period: Text = None,
+               as_of: Text = None, min_position: Position = None) -> Response:
+    """Download the audit timeline in the page's view (show, family, initiative, actor) as
+    JSON, as of the page's position."""
+    return audit_export(request, "json", who, filters, period=period, as_of=as_of,
+                        min_position=min_position)
 
 
 # --- the audit bundle -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from api.routes.plans import require_plan_reader
 from api.routes.signals import for_role
 from api.web import plan_pages
+from api.web.audit_timeline import Filters, read_whole_timeline
 from api.web.loop_pages import loop_view
 from api.web.money import ledger_rows
 from api.web.pages import DECISION_TOPICS, refused
@@ -126,27 +127,30 @@ def signals(request: Request, page: Page) -> Table | Response:
 # --- the audit timeline -----------------------------------------------------------------------
 
 AUDIT_COLUMNS = ("position", "at", "topic", "aggregate_id", "aggregate_version", "actor",
-                 "summary", "rationale")
+                 "summary", "rationale", "initiative")
 
 
-def audit(request: Request, page: Page) -> Table | Response:
-    """The audit page's timeline, oldest first, up to the page's position (`show=decisions`,
-    the default, or `show=all`); auditors and CX executives only, as the page."""
+def audit(request: Request, page: Page, filters: Filters) -> Table | Response:
+    """The audit page's timeline in its view (`show`, `family`, `initiative`, `actor`): every
+    row of every page of it, oldest first, up to the page's position; auditors and CX
+    executives only, as the page. `initiative`: the code of the row's initiative."""
     try:
         require_audit_reader(page.who)
     except CxgovError as exc:
         return page.render("missing.html", status=403, what=exc.message)
-    show = _choice(request, "show", ("decisions", "all"))
-    models = page.services.models
-    events = models.audit_events(limit=100_000, upto=page.snapshot.position)
-    if show == "decisions":
-        events = [e for e in events if any(t in e.topic for t in DECISION_TOPICS)]
+    timeline = read_whole_timeline(
+        page, filters, topics=DECISION_TOPICS if filters.show == "decisions" else ())
+    events = timeline.events
     rows = [{"position": e.position, "at": e.at, "topic": e.topic.removeprefix("cxgov."),
              "aggregate_id": e.aggregate_id, "aggregate_version": e.aggregate_version,
              "actor": e.actor, "summary": e.summary,
              "rationale": (e.details.get("decision") or {}).get("rationale")
-             if isinstance(e.details.get("decision"), dict) else None} for e in events]
-    return _table(AUDIT_COLUMNS, rows, show=show,
+             if isinstance(e.details.get("decision"), dict) else None,
+             "initiative": timeline.codes.get(e.aggregate_id)} for e in events]
+    return _table(AUDIT_COLUMNS, rows, show=filters.show,
+                  filters={"show": filters.show, **{k: v for k, v in filters.params().items()
+                                                     if k != "show" and v is not None}},
+                  unknown_initiative=timeline.unknown,
                   events=[e.model_dump(mode="json") for e in events])
 
 

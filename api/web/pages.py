@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.web import charts, ranking_view
-from api.web.audit_timeline import FAMILIES, Filters, money_summary, read_timeline, readable_actor
+from api.web.audit_timeline import (
+    FAMILIES,
+    TimelineFilters,
+    money_summary,
+    read_timeline,
+    readable_actor,
+)
 from api.web.benefit_pages import benefit_context
 from api.web.money import money_context
 from api.web.redecide import carry_context
@@ -182,12 +188,8 @@ def you_said_we_did(request: Request, who: User, period: Text = None,
 
 
 @router.get("/dashboard/audit", response_class=HTMLResponse)
-def audit(request: Request, who: User, period: Text = None, as_of: Text = None,
-          show: Annotated[str, Query(pattern="^(decisions|all)$")] = "decisions",
-          initiative: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._-]{0,40}$")] = None,
-          actor: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._@|:+-]{0,80}$")] = None,
-          family: Annotated[str | None, Query(pattern=f"^({'|'.join(FAMILIES)})?$")] = None,
-          before: Position = None, after: Position = None) -> HTMLResponse:
+def audit(request: Request, who: User, filters: TimelineFilters, period: Text = None,
+          as_of: Text = None, before: Position = None, after: Position = None) -> HTMLResponse:
     """Decision timeline with the as-of control; verification status of the store. The
     timeline is one page (TIMELINE_PAGE rows, newest first; `before=`/`after=` positions page
     it) filtered in the view's query by kind, initiative code, actor and event family (an
@@ -197,8 +199,7 @@ def audit(request: Request, who: User, period: Text = None, as_of: Text = None,
         require_audit_reader(who)
     except CxgovError as exc:
         return page.render("missing.html", status=403, what=exc.message)
-    filters = Filters(show=show, initiative=initiative or None, actor=actor or None,
-                      family=family or None)
+    show = filters.show
     timeline = read_timeline(page, filters, before=before, after=after,
                              topics=DECISION_TOPICS if show == "decisions" else ())
     runtime = getattr(request.app.state, "runtime", None)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from governance.bootstrap import Runtime
 from governance.entrypoints.cli import bundled_company
@@ -30,7 +30,7 @@ from governance.entrypoints.demo_history import apply_history
 from tests.api.conftest import harborview_runtime
 from tests.browser.conftest import off_localhost, requested_urls, screenshot
 from tests.browser.test_accessibility_ui import WIDTHS, describe, serious_violations
-from tests.browser.test_dashboard import sign_in, sign_out, wait_for
+from tests.browser.test_dashboard import click_and_leave, sign_in, sign_out, wait_for
 from tests.builders import CX_CHIEF, M
 
 PERIOD = "FY2027"
@@ -162,6 +162,35 @@ def test_every_page_downloads_what_it_shows_live_and_as_of_a_position(
     assert max(positions) <= point
     sign_out(driver)
     assert off_localhost(requested_urls(driver)) == []
+
+
+def test_a_filtered_audit_timeline_downloads_its_view_every_page_of_it(
+        browser: webdriver.Chrome, server: str, served_runtime: Runtime,
+        downloads: Path) -> None:
+    """Decision 260: the auditor filters the timeline with the form, and the download links
+    then hold that view (every page of it), not the whole timeline of the kind."""
+    driver = browser
+    events = served_runtime.read_models().audit_events(limit=1_000_000)
+    sign_in(driver, server, "auditor")
+    open_page(driver, f"{server}/dashboard/audit?show=all", "#timeline-filters")
+    Select(driver.find_element(By.ID, "f-family")).select_by_visible_text("Initiative")
+    driver.find_element(By.ID, "f-actor").send_keys("rb.owner")
+    click_and_leave(driver, driver.find_element(By.CSS_SELECTOR, "#timeline-filters button"))
+    wait_for(driver, "#export-audit")
+    rows, body = both(driver, downloads, "audit")
+    mine = [e.position for e in events
+            if ".Initiative." in e.topic and e.actor == "cxgov|rb.owner"]
+    assert mine and len(mine) < len(events)
+    assert [int(r["position"]) for r in rows] == mine  # the view, oldest first
+    assert [e["position"] for e in body["events"]] == mine
+    assert body["filters"] == {"show": "all", "family": "Initiative", "actor": "rb.owner"}
+    shown = sorted(int(li.get_attribute("data-position") or "0") for li in
+                   driver.find_elements(By.CSS_SELECTOR, "#timeline li[data-position]"))
+    assert set(shown) <= set(mine)  # the page shows (a page of) the same view
+    said = driver.find_element(By.ID, "export-audit").text
+    assert said.startswith("Download this timeline (every event, record Initiative, by "
+                           "rb.owner"), said
+    sign_out(driver)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
