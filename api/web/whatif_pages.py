@@ -14,17 +14,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup, escape
 
 from api.routes.knockon import knock_on_for, optimum_for, parse_budget
+from api.web.charts import whatif_chart
 from api.web.session import require_user
-from api.web.views import Page, millions, number, open_page
+from api.web.views import Page, open_page
 from domain.errors import CxgovError
 from domain.lifecycle import UNDECIDED
 from governance.principal import CX_EXEC, Principal
 from governance.read_access import require_initiative_reader
-from projections.knockon import BudgetOptimum, budget_bounds
-from projections.rows import InitiativeCard, Recommendation
+from projections.knockon import budget_bounds
+from projections.rows import InitiativeCard
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Principal, Depends(require_user)]  # as api.web.pages (which imports this)
@@ -52,78 +52,6 @@ def knock_on_context(page: Page, card: InitiativeCard) -> dict[str, Any]:
     except CxgovError:  # not ranked (no policy yet): the form is not offered either
         return {"knock_ons": None}
     return {"knock_ons": found}
-
-
-def _d(value: Any) -> Decimal:
-    return Decimal(str(value))
-
-
-def _f(value: Decimal) -> str:
-    return f"{float(value):.1f}"
-
-
-def _ticks(top: Decimal, count: int = 4) -> list[Decimal]:
-    """Round scale marks from 0 to about `top`."""
-    if top <= 0:
-        return [Decimal(0)]
-    raw = top / count
-    magnitude = Decimal(10) ** (len(str(int(raw))) - 1) if raw >= 1 else Decimal("0.1")
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return [step * k for k in range(int(top / step) + 1)]
-
-
-def whatif_chart(rec: Recommendation | None, found: BudgetOptimum | None, committed: Decimal,
-                 pool: Decimal, high: Decimal) -> Markup:
-    """The efficient frontier against the pool level, the pool as it is and the chosen budget
-    marked, with labelled scales ($M across, CIP up)."""
-    points = [(committed + _d(p.budget), _d(p.value)) for p in (rec.frontier if rec else [])]
-    chosen = None
-    if found is not None and found.optimum is not None:
-        chosen = (_d(found.budget), _d(found.optimum.total_value))
-    values = [v for _, v in points] + ([chosen[1]] if chosen else [])
-    ymax = max([*values, Decimal(1)]) * Decimal("1.12")  # headroom for the pool's label
-    xmin, xmax = committed, max(high, pool, committed + 1)
-    w, h, left, top = Decimal(540), Decimal(220), Decimal(70), Decimal(16)
-
-    def x(amount: Decimal) -> str:
-        return _f(left + w * (amount - xmin) / (xmax - xmin))
-
-    def y(value: Decimal) -> str:
-        return _f(top + h - h * value / ymax)
-
-    parts = [f'<line class="axis" x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}"/>',
-             f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + h}"/>']
-    span = xmax - xmin
-    for tick in _ticks(span):
-        at = xmin + tick
-        parts.append(f'<line class="tick" x1="{x(at)}" y1="{top + h}" x2="{x(at)}" '
-                     f'y2="{top + h + 5}"/><text x="{x(at)}" y="{top + h + 18}" '
-                     f'text-anchor="middle">{escape(millions(at))}</text>')
-    for tick in _ticks(ymax)[1:]:  # 0 is the axis itself (its label would meet the $ scale)
-        parts.append(f'<line class="grid-line" x1="{left}" y1="{y(tick)}" x2="{left + w}" '
-                     f'y2="{y(tick)}"/><text x="{left - 6}" y="{_f(_d(y(tick)) + 4)}" '
-                     f'text-anchor="end">{number(tick, 0)}</text>')
-    parts.append(f'<text x="{left + w / 2}" y="{top + h + 36}" text-anchor="middle">pool '
-                 f'(committed {escape(millions(committed))} plus what the optimum spends)'
-                 f'</text><text x="14" y="{top + h / 2}" transform="rotate(-90 14 '
-                 f'{top + h / 2})" text-anchor="middle">value added (CIP)</text>')
-    line = " ".join(f"{x(a)},{y(v)}" for a, v in sorted(points))
-    parts.append(f'<polyline class="f-line" points="{line}"/>')
-    parts += [f'<circle class="f-point" cx="{x(a)}" cy="{y(v)}" r="3"><title>pool '
-              f'{escape(millions(a))}: {number(v)} CIP</title></circle>' for a, v in points]
-    parts.append(f'<line class="w-pool" x1="{x(pool)}" y1="{top}" x2="{x(pool)}" '
-                 f'y2="{top + h}"/><text class="w-label" x="{x(pool)}" y="{top - 4}" '
-                 f'text-anchor="middle">pool now {escape(millions(pool))}</text>')
-    title = "Efficient frontier: value the exact optimum adds at each pool level"
-    if chosen is not None:
-        title += f"; at {millions(chosen[0])}: {number(chosen[1])} CIP"
-        parts.append(f'<line class="w-chosen" x1="{x(chosen[0])}" y1="{top}" '
-                     f'x2="{x(chosen[0])}" y2="{top + h}"/><circle class="w-chosen-dot" '
-                     f'cx="{x(chosen[0])}" cy="{y(chosen[1])}" r="7"><title>chosen '
-                     f'{escape(millions(chosen[0]))}: {number(chosen[1])} CIP</title></circle>')
-    return Markup(f'<svg class="chart whatif" viewBox="0 0 640 290" role="img" '
-                  f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-                  f'{"".join(parts)}</svg>')
 
 
 def chosen_budget(budget: str | None, level: str | None, shown: str | None,
