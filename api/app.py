@@ -13,6 +13,7 @@ from api import errors, observability, security, web
 from api.auth import TokenVerifier, verifier_from_settings
 from api.deps import Services
 from api.guard import BodyGuard
+from api.heap import HeapSettle, HeapSettler
 from api.routes import audit, health, initiatives, periods, policy, registry, spend
 from api.routes import departments as department_routes
 from api.routes import drivers as driver_routes
@@ -89,6 +90,8 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.add_middleware(BodyGuard)  # no route sees an unchecked body
     observability.install(app)  # /metrics, request ids, JSON access logs (outermost)
     security.install(app)  # /docs from packaged assets; CSP etc. on every response, wrapping all
+    app.state.heap = HeapSettler()  # freeze what reads built, after the answer (decision 271)
+    app.add_middleware(HeapSettle, settler=app.state.heap)
     return app
 
 
@@ -122,7 +125,7 @@ def serving(runtime: Runtime) -> FastAPI:
     return app
 
 
-def settle_heap() -> None:
+def settle_heap() -> None:  # at startup; api/heap.py does the same after requests
     """Take what startup built out of the cyclic collector's way (decision 241): ~200,000
     long-lived objects (modules, the app, schemas) that every full collection would otherwise
     traverse, 110-140 ms of CPU each, while every request of the process waits, and while a

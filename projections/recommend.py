@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from threading import Lock
 
 from domain.lifecycle import UNDECIDED
 from domain.optimize import (
+    FrontierPoint,
+    GreedyResult,
     GroupLimit,
     InfeasibleGuardrails,
     InfeasibleMandatory,
+    OptimalResult,
     SelectionItem,
     UnfundedItem,
     frontier,
@@ -109,15 +114,97 @@ class Planned:
     # pages of the unfunded list already explained, by (offset, limit): the newest PAGES_KEPT
     pages: dict[tuple[int, int | None], Recommendation] = field(
         default_factory=dict, compare=False, repr=False)
+    # what the selection alone decides, shared with plans whose selections are equal
+    selection: _Selection | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """What the selection alone decides: the greedy walk, the exact optimum (or the problem
+    that stops it), the unguarded optimum's keys, the frontier; and the unfunded pages' extra
+    budgets, by window. A function of the undecided items, what is funded, what is available,
+    the guardrails' limits and the frontier's points, so two read positions whose selections
+    are equal share it (decision 270): a deferral, a four-eyes first approval, an edit of an
+    initiative's text or a decision in another period leaves the selection as it was."""
+
+    greedy: GreedyResult
+    optimum: OptimalResult | None
+    problem: str | None
+    infeasible: tuple[str, ...]
+    unguarded: tuple[str, ...] | None
+    curve: tuple[FrontierPoint, ...]
+    extras: dict[tuple[int, int], tuple[UnfundedItem, ...]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+
+SELECTIONS_KEPT = 8  # selections kept per process (a few periods, each with an as-of or two)
+_selections: OrderedDict[tuple[object, ...], _Selection] = OrderedDict()
+_selections_lock = Lock()
+
+
+def _selection_key(items: Sequence[SelectionItem], available: Decimal,
+                   funded: frozenset[str], limits: Sequence[GroupLimit],
+                   points: int) -> tuple[object, ...]:
+    """Every input of the selection, amounts as their text (so an equal key gives results
+    with the very same digits)."""
+    return (
+        tuple((i.key, str(i.cost), str(i.value), i.rank, i.mandatory, i.requires)
+              for i in items),
+        str(available), funded,
+        tuple((g.name, g.keys, str(g.minimum), str(g.maximum)) for g in limits),
+        points,
+    )
+
+
+def _select(items: Sequence[SelectionItem], available: Decimal, funded: frozenset[str],
+            limits: Sequence[GroupLimit], points: int,
+            solver: MilpSolver | None) -> _Selection:
+    """The selection of these inputs: kept from an earlier read when they are equal (only
+    with the default solver, whose answers are exact and checked), else computed."""
+    key = None
+    if solver is None:
+        key = _selection_key(items, available, funded, limits, points)
+        with _selections_lock:
+            kept = _selections.get(key)
+            if kept is not None:
+                _selections.move_to_end(key)
+                return kept
+        solver = highs_solver()
+    g = greedy(items, available, already_funded=funded, guardrails=limits,
+               extra_budgets=False)
+    infeasible: tuple[str, ...] = ()
+    unguarded: tuple[str, ...] | None = None
+    best: OptimalResult | None = None
+    problem = None
+    try:
+        best = optimal(items, available, already_funded=funded, guardrails=limits,
+                       solver=solver)
+        if limits:
+            unguarded = optimal(items, available, already_funded=funded).keys
+    except InfeasibleMandatory as exc:
+        problem = str(exc)
+    except InfeasibleGuardrails as exc:
+        problem, infeasible = str(exc), tuple(exc.guardrails)
+    requested = sum((i.cost for i in items), Decimal(0))
+    curve = frontier(items, points=points, budget_max=max(requested, available),
+                     already_funded=funded, guardrails=limits, solver=solver) \
+        if items and problem is None else []
+    found = _Selection(greedy=g, optimum=best, problem=problem, infeasible=infeasible,
+                       unguarded=unguarded, curve=tuple(curve))
+    if key is not None:
+        with _selections_lock:
+            _selections[key] = found
+            while len(_selections) > SELECTIONS_KEPT:
+                _selections.popitem(last=False)
+    return found
 
 
 def planned(rows: Sequence[RankingRow], ledger: Ledger, *,
             points: int = FRONTIER_POINTS, guardrails: Sequence[Guardrail] = (),
             solver: MilpSolver | None = None) -> Planned:
     """Greedy, optimum, frontier and guardrail standing for the remaining pool, with no
-    unfunded entries (`recommendation` explains a page of them)."""
-    if solver is None:
-        solver = highs_solver()
+    unfunded entries (`recommendation` explains a page of them). The selection's part is
+    shared with an earlier plan whose selection inputs are equal (`_select`)."""
     available = Decimal(ledger.available)
     funded = frozenset(r.code for r in rows if r.funded and r.code is not None)
     items = [
@@ -126,26 +213,11 @@ def planned(rows: Sequence[RankingRow], ledger: Ledger, *,
         for r in rows if r.status in UNDECIDED and r.code is not None
     ]
     limits = _limits(rows, ledger, guardrails)
-    g = greedy(items, available, already_funded=funded, guardrails=limits,
-               extra_budgets=False)
-    infeasible: list[str] = []
-    unguarded: Sequence[str] | None = None
-    try:
-        best = optimal(items, available, already_funded=funded, guardrails=limits,
-                       solver=solver)
-        optimum = {"keys": best.keys, "total_cost": best.total_cost,
-                   "total_value": best.total_value, "remaining": best.remaining}
-        problem = None
-        if limits:
-            unguarded = optimal(items, available, already_funded=funded).keys
-    except InfeasibleMandatory as exc:
-        optimum, problem = None, str(exc)
-    except InfeasibleGuardrails as exc:
-        optimum, problem, infeasible = None, str(exc), list(exc.guardrails)
-    requested = sum((i.cost for i in items), Decimal(0))
-    curve = frontier(items, points=points, budget_max=max(requested, available),
-                     already_funded=funded, guardrails=limits, solver=solver) \
-        if items and problem is None else []
+    chosen = _select(items, available, funded, limits, points, solver)
+    g, best = chosen.greedy, chosen.optimum
+    optimum = None if best is None else {
+        "keys": best.keys, "total_cost": best.total_cost,
+        "total_value": best.total_value, "remaining": best.remaining}
     base = Recommendation.model_validate(plain_row({
         "period": ledger.period,
         "currency": ledger.currency,
@@ -153,22 +225,22 @@ def planned(rows: Sequence[RankingRow], ledger: Ledger, *,
         "greedy": {"keys": g.funded, "total_cost": g.total_cost, "total_value": g.total_value,
                    "remaining": g.remaining},
         "optimal": optimum,
-        "problem": problem,
-        "value_left_by_greedy": (best.total_value - g.total_value) if optimum else None,
+        "problem": chosen.problem,
+        "value_left_by_greedy": None if best is None else best.total_value - g.total_value,
         "frontier": [{"budget": p.budget, "value": p.value, "cost_used": p.cost_used,
-                      "keys": p.keys} for p in curve],
+                      "keys": p.keys} for p in chosen.curve],
         "unfunded": [],
         "unfunded_total": len(g.unfunded),
         "unfunded_offset": 0,
         "overclaims": [o.model_dump() for o in overclaims(rows, set(g.funded) | funded)],
         "guardrails": _statuses(rows, ledger, guardrails, g.funded,
-                                best.keys if optimum else None, unguarded),
-        "infeasible_guardrails": infeasible,
+                                None if best is None else best.keys, chosen.unguarded),
+        "infeasible_guardrails": list(chosen.infeasible),
     }))
     return Planned(base=base, items=tuple(items), available=available, funded=funded,
                    limits=tuple(limits), unfunded=g.unfunded,
-                   optimum=frozenset(best.keys) if optimum else frozenset(),
-                   rows={r.code: r for r in rows})
+                   optimum=frozenset(best.keys) if best is not None else frozenset(),
+                   rows={r.code: r for r in rows}, selection=chosen)
 
 
 def unfunded_page(plan: Planned, *, unfunded_offset: int = 0,
@@ -183,9 +255,18 @@ def unfunded_page(plan: Planned, *, unfunded_offset: int = 0,
     stop = None if unfunded_limit is None else unfunded_offset + unfunded_limit
     shown = plan.unfunded[unfunded_offset:stop]
     if shown and not plan.limits:  # guarded walks explain no extra budgets (greedy.py)
-        g = greedy(plan.items, plan.available, already_funded=plan.funded,
-                   extra_window=(unfunded_offset, unfunded_offset + len(shown)))
-        shown = g.unfunded[unfunded_offset:unfunded_offset + len(shown)]
+        window = (unfunded_offset, unfunded_offset + len(shown))
+        extras = plan.selection.extras if plan.selection is not None else {}
+        explained = extras.get(window)
+        if explained is None:
+            g = greedy(plan.items, plan.available, already_funded=plan.funded,
+                       extra_window=window)
+            explained = g.unfunded[window[0]:window[1]]
+            with _selections_lock:
+                extras[window] = explained
+                while len(extras) > PAGES_KEPT:  # the oldest windows go
+                    extras.pop(next(iter(extras)))
+        shown = explained
     by_code = plan.rows
     page = [Unfunded.model_validate(plain_row({
         "code": u.key, "rank": by_code[u.key].rank, "title": by_code[u.key].title,

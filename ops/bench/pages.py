@@ -172,29 +172,44 @@ def timed(call: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 def after_writes(runtime: Runtime, call: Callable[[], Any], times: int = FIRST_READS) -> str:
     """The first read at a new position, for a row's label (median and worst wall time, median
     CPU time of `times` reads each): after a write that leaves the period alone (a scenario
-    defined: the read reuses the period's rows and plan, decision 162) and after a decision
-    (an undecided initiative deferred: the period is read and planned anew, decision 161)."""
+    defined: the read reuses the period's rows and plan, decision 162), after a deferral (an
+    undecided initiative deferred: the rows are read anew, the selection is kept, decision
+    260) and after an approval (the best-ranked initiative the greedy walk funds approved:
+    rows and selection anew, decision 161)."""
     figures = []
-    undecided = [c.id for c in runtime.read_models().snapshot().initiatives(PERIOD)
-                 if c.status == "submitted"]
-    for what in ("scenario", "decision"):
+    snapshot = runtime.read_models().snapshot()
+    undecided = [c.id for c in snapshot.initiatives(PERIOD) if c.status == "submitted"]
+    for what in ("scenario", "deferral", "approval"):
         seconds, cpu = [], []
         for _ in range(times):
             FIRST_WRITES.append(len(FIRST_WRITES) + 1)
             if what == "scenario":
                 runtime.app.define_scenario(CX, code=f"BENCH{FIRST_WRITES[-1]}",
                                             name="A bench write", pnl="RB")
-            else:
+            elif what == "deferral":
                 runtime.app.decide(CX, initiative_id=UUID(undecided.pop()), outcome="defer",
                                    rationale="benchmark: the first read after a decision")
+            else:
+                runtime.app.decide(CX, initiative_id=recommended(runtime), outcome="approve",
+                                   rationale="benchmark: the first read after an approval")
             start, started = time.perf_counter(), time.process_time()
             answer = call()
             seconds.append(time.perf_counter() - start)
             cpu.append(time.process_time() - started)
             assert answer.status_code == 200, answer.text[:300]
-        figures.append(f"{what} written: median {ms(statistics.median(seconds))} worst "
+        article = "an" if what[0] in "aeiou" else "a"
+        figures.append(f"{article} {what} written: median {ms(statistics.median(seconds))} worst "
                        f"{ms(max(seconds))}, CPU median {ms(statistics.median(cpu))}")
-    return "first read after a " + "; after a ".join(figures)
+    return "first read after " + "; after ".join(figures)
+
+
+def recommended(runtime: Runtime) -> UUID:
+    """The best-ranked initiative the greedy walk funds (read untimed)."""
+    snapshot = runtime.read_models().snapshot()
+    rec = snapshot.recommendation(PERIOD, unfunded_limit=0)
+    assert rec is not None and rec.greedy.keys, "nothing recommended to approve"
+    first = rec.greedy.keys[0]
+    return next(UUID(str(c.id)) for c in snapshot.initiatives(PERIOD) if c.code == first)
 
 
 def cpu_note() -> str:

@@ -217,3 +217,48 @@ def test_a_write_that_leaves_the_period_alone_reuses_its_rows_and_plan() -> None
         assert after.frontier is not plan.frontier
     finally:
         gov.close()
+
+
+def _plan_of(models: ReadModels) -> Planned:
+    plans = [v[0] for v in models.snapshot()._memo.values() if v and isinstance(v[0], Planned)]
+    assert len(plans) == 1
+    return plans[0]
+
+
+def test_a_deferral_keeps_the_selection_and_an_approval_selects_anew() -> None:
+    """Decision 270: the selection (greedy walk, optimum, frontier, extra budgets) is a
+    function of the undecided items, what is funded and available, the limits and the points;
+    a deferral changes none of them, so the next position's plan shares it (the very object),
+    while its rows are new (the deferral shows); an approval changes them, so it is selected
+    anew. Both answer as the selection from scratch does, and as they do with nothing kept."""
+    from projections import recommend
+
+    gov = Governance(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        world = _period(gov, random.Random(7))
+        models = in_memory(gov).read_models()
+        _check(models, world.period, 7)
+        before = _plan_of(models)
+        assert before.selection is not None and before.selection.curve
+        card = next(c for c in models.snapshot().initiatives(world.period)
+                    if c.status == "submitted")
+        gov.decide(CX_CHIEF, initiative_id=card.id, outcome="defer", rationale="Explained.")
+        deferred = _check(models, world.period, 7)
+        after = _plan_of(models)
+        assert after is not before and after.selection is before.selection
+        assert after.rows[card.code].status == "deferred"
+        ledger = models.ledger(world.period)
+        assert ledger is not None
+        funded = next(c for c in models.snapshot().initiatives(world.period)
+                      if c.code in deferred.greedy.keys
+                      and Decimal(c.proposal.cost) <= Decimal(ledger.available))
+        gov.decide(CX_CHIEF, initiative_id=funded.id, outcome="approve",
+                   rationale="Explained.")
+        approved = _check(models, world.period, 7)
+        assert _plan_of(models).selection is not before.selection
+        recommend._selections.clear()
+        fresh = in_memory(gov).read_models()
+        assert fresh.recommendation(world.period) == approved
+        assert fresh.recommendation(world.period, as_of=models.position() - 1) is not None
+    finally:
+        gov.close()
