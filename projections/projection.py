@@ -14,7 +14,7 @@ from projections.audit import audit_row
 from projections.codec import (
     CORE,
     StaleFoldSnapshot,
-    canonical,
+    canonical_plain,
     dump_core,
     dump_part,
     encode_initiative,
@@ -231,11 +231,13 @@ class PortfolioProjection(Projection[PortfolioView]):
             return
         scopes = self.pending_scopes
         rendered = render.documents(self.state, scopes) if scopes else {}
-        texts = {key: canonical(doc.payload) for key, doc in rendered.items()}
+        # rendered payloads are plain already: their text without a second walk (decision 272)
+        texts = {key: canonical_plain(doc.payload) for key, doc in rendered.items()}
         changed = [doc for key, doc in rendered.items() if self.written.get(key) != texts[key]]
         periods = periods_of(scopes)
         self.view.write(tracking, changed, periods=periods, fold_snapshot=fold_snapshot,
-                        keep=[key for key in rendered if key[0] == "ranking"])
+                        keep=[key for key in rendered if key[0] == "ranking"],
+                        texts={(d.model, d.key): texts[(d.model, d.key)] for d in changed})
         self.pending, self.pending_scopes, self.pending_count = None, set(), 0
         for key in [k for k in self.written if k[0] == "ranking" and k not in rendered
                     and k[1].split("/", 1)[0] in periods]:

@@ -60,9 +60,11 @@ class PortfolioView(TrackingRecorder, ABC):
     @abstractmethod
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
               fold_snapshot: FoldSnapshot | None,
-              keep: Sequence[tuple[str, str]] | None = None) -> None:
+              keep: Sequence[tuple[str, str]] | None = None,
+              texts: Mapping[tuple[str, str], str] | None = None) -> None:
         """Upsert docs; drop ranking rows of `periods` other than `keep` (default: the docs);
-        store fold snapshot parts; record tracking; all atomically."""
+        store fold snapshot parts; record tracking; all atomically. `texts`: the canonical
+        text of docs by (model, key), when the writer has it (each is `canonical(payload)`)."""
 
     @abstractmethod
     def documents(self, model: str, *, period: str | None = None,
@@ -145,7 +147,8 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
 
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
               fold_snapshot: FoldSnapshot | None,
-              keep: Sequence[tuple[str, str]] | None = None) -> None:
+              keep: Sequence[tuple[str, str]] | None = None,
+              texts: Mapping[tuple[str, str], str] | None = None) -> None:
         """Apply the change set and tracking under one lock."""
         with self._database_lock:
             self._assert_tracking_uniqueness(tracking)
@@ -156,6 +159,9 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
                     del self._docs[k]
             for doc in docs:
                 self._docs[(doc.model, doc.key)] = doc
+                text = None if texts is None else texts.get((doc.model, doc.key))
+                if text is not None:
+                    self._texts[(doc.model, doc.key)] = (doc, text)
             if fold_snapshot is not None:
                 self._store(fold_snapshot)
             self._insert_tracking(tracking)
@@ -322,7 +328,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
 
     def write(self, tracking: Tracking, docs: Sequence[Doc], *, periods: Iterable[str],
               fold_snapshot: FoldSnapshot | None,
-              keep: Sequence[tuple[str, str]] | None = None) -> None:
+              keep: Sequence[tuple[str, str]] | None = None,
+              texts: Mapping[tuple[str, str], str] | None = None) -> None:
         """One transaction: drop stale ranking rows, upsert changed docs, fold snapshot, track."""
         periods = sorted(set(periods))
         with self.datastore.transaction(commit=True) as curs:
@@ -336,6 +343,9 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                 # One statement, not executemany (which pipelines: cxgov issue 12). A key
                 # given twice keeps its last document, as the one-by-one upserts did.
                 last = list({(d.model, d.key): d for d in docs}.values())
+                known = texts or {}
+                # the canonical texts, as jsonb: the writer's when it has them
+                payloads = [known.get((d.model, d.key)) or canonical(d.payload) for d in last]
                 curs.execute(
                     "INSERT INTO rm_documents (model, key, period, sort, payload) "
                     "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::integer[], "
@@ -344,7 +354,7 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                     "WHERE rm_documents.payload IS DISTINCT FROM EXCLUDED.payload "
                     "OR rm_documents.sort IS DISTINCT FROM EXCLUDED.sort",
                     ([d.model for d in last], [d.key for d in last], [d.period for d in last],
-                     [d.sort for d in last], [Jsonb(d.payload) for d in last]))
+                     [d.sort for d in last], payloads))
             if fold_snapshot is not None:
                 _insert_parts(curs, fold_snapshot)
 
