@@ -7,6 +7,7 @@ stored documents (`documents`, untyped, for the views and their tests) and the t
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -81,12 +82,30 @@ class Recent:
             for k, doc in enumerate(docs):
                 hit = earlier.get(_identity(doc, k))
                 typed.append(hit[1] if hit is not None and hit[0] == doc else parse(doc))
+        self._keep(memo, docs, typed)
+        return typed
+
+    def rows_of_texts(self, memo: tuple[object, ...], texts: list[str],
+                      parse: Callable[[Row], Any]) -> list[Any]:
+        """The typed rows of documents given as their texts (decision 273): the earlier typed
+        row of an equal text, else the text parsed and validated. A decision changes a few of
+        a period's documents; the others are neither parsed nor compared as values."""
         with self._lock:
-            self._rows[memo] = (docs, typed)
+            before = self._rows.get(memo)
+        earlier: dict[object, Any] = {}
+        if before is not None:
+            earlier = dict(zip(before[0], before[1], strict=True))
+        typed = [earlier[text] if text in earlier else parse(json.loads(text))
+                 for text in texts]
+        self._keep(memo, texts, typed)
+        return typed
+
+    def _keep(self, memo: tuple[object, ...], inputs: list[Any], typed: list[Any]) -> None:
+        with self._lock:
+            self._rows[memo] = (inputs, typed)
             self._rows.move_to_end(memo)
             while len(self._rows) > RECENT_QUERIES:
                 self._rows.popitem(last=False)
-        return typed
 
     def plan(self, memo: tuple[object, ...], ranking: list[RankingRow], ledger: Ledger,
              make: Callable[[], Planned]) -> Planned:
@@ -181,7 +200,11 @@ class Snapshot:
         """Typed rows (immutable), read once per snapshot and handed out as new lists."""
         memo = (row, model, period, key)
         found = self._memo.get(memo)
-        if found is None:
+        if found is None and self._recent is not None and not self.replayed:
+            texts = self.view.document_texts(model, period=period, key=key)
+            found = self._memo[memo] = self._recent.rows_of_texts(
+                ("text", *memo), texts, row.model_validate)
+        elif found is None:
             docs = self.documents(model, period=period, key=key)
             found = self._memo[memo] = (
                 [row.model_validate(doc) for doc in docs] if self._recent is None

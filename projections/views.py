@@ -72,6 +72,12 @@ class PortfolioView(TrackingRecorder, ABC):
         """Documents of a model, ordered by sort then key."""
 
     @abstractmethod
+    def document_texts(self, model: str, *, period: str | None = None,
+                       key: str | None = None) -> list[str]:
+        """The JSON texts of `documents`' answer, in its order: equal documents give equal
+        texts (a reader that kept an earlier text's row need not parse it again)."""
+
+    @abstractmethod
     def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest whole-state fold snapshot (revision 0002's format) at or before a position."""
 
@@ -178,6 +184,14 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
             found = [d for d in self._docs.values() if d.model == model
                      and (period is None or d.period == period) and (key is None or d.key == key)]
         return [json.loads(self._text(d)) for d in sorted(found, key=lambda d: (d.sort, d.key))]
+
+    def document_texts(self, model: str, *, period: str | None = None,
+                       key: str | None = None) -> list[str]:
+        """The canonical texts of the documents (kept, decision 164), in their order."""
+        with self._database_lock:
+            found = [d for d in self._docs.values() if d.model == model
+                     and (period is None or d.period == period) and (key is None or d.key == key)]
+        return [self._text(d) for d in sorted(found, key=lambda d: (d.sort, d.key))]
 
     def _text(self, doc: Doc) -> str:
         """The document's canonical text (kept while the document is the one stored)."""
@@ -367,6 +381,16 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
                 "AND (%s::text IS NULL OR period = %s) AND (%s::text IS NULL OR key = %s) "
                 "ORDER BY sort, key", (model, period, period, key, key))
             return [r["payload"] for r in curs.fetchall()]
+
+    def document_texts(self, model: str, *, period: str | None = None,
+                       key: str | None = None) -> list[str]:
+        """The documents as `jsonb`'s text (one text per value), in `documents`' order."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT payload::text AS text FROM rm_documents WHERE model = %s "
+                "AND (%s::text IS NULL OR period = %s) AND (%s::text IS NULL OR key = %s) "
+                "ORDER BY sort, key", (model, period, period, key, key))
+            return [r["text"] for r in curs.fetchall()]
 
     def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest fold snapshot at or before a position."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -13,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -150,3 +152,38 @@ def test_views_captured_live_at_twenty_positions_equal_the_as_of_replay(
     for position, docs in captured.items():
         assert models.snapshot(as_of=position).dump() == docs, position
     gov.close()
+
+
+def test_served_rows_are_kept_by_their_stored_text(pg_env: dict[str, str]) -> None:
+    """Decision 273 on PostgreSQL: the texts `document_texts` reads are the documents
+    `documents` reads, in the same order, and a served read at a new position keeps the typed
+    row of every document whose text did not change (the very object), while a decided
+    initiative's card and ranking row are read anew and equal a fresh reader's."""
+    gov = Governance(env=pg_env)
+    stop = threading.Event()
+    runner = threading.Thread(target=run_projectors, args=(pg_env,), kwargs={"stop": stop})
+    runner.start()
+    try:
+        write_history(gov, events=300)
+        models = served_read_models(gov, pg_env)
+        models.wait(gov.position(), timeout=60)
+        portfolio, _ = postgres_views(pg_env)
+        for model in ("ranking", "initiative", "ledger", "scorecard", "pnl", "metric"):
+            texts = portfolio.document_texts(model)
+            assert [json.loads(t) for t in texts] == portfolio.documents(model), model
+        assert portfolio.document_texts("ranking", period="FY2027")
+        cards = models.snapshot().initiatives("FY2027")
+        undecided = next(c for c in cards if c.status == "submitted")
+        gov.decide(CX_CHIEF, initiative_id=UUID(str(undecided.id)), outcome="reject",
+                   rationale="Read.")
+        models.wait(gov.position(), timeout=60)
+        now = models.snapshot().initiatives("FY2027")
+        changed = [a for a, b in zip(now, cards, strict=True) if a is not b]
+        assert [c.id for c in changed] == [undecided.id] and changed[0].status == "rejected"
+        fresh = served_read_models(gov, pg_env)
+        assert now == fresh.snapshot().initiatives("FY2027")
+        assert models.snapshot().ranking("FY2027") == fresh.snapshot().ranking("FY2027")
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+        gov.close()
