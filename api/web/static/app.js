@@ -52,3 +52,13 @@ document.querySelectorAll("form.decide select[name=outcome]").forEach(function (
     }
   });
 }());
+
+// The nav (issue 17, decision 265): on a phone it is one row that scrolls sideways; bring the
+// current page's link into that row's view (without this script the row starts at its first).
+(function () {
+  var here = document.querySelector(".top nav a[aria-current=page]");
+  var row = here && here.closest("ul");
+  if (!row || row.scrollWidth <= row.clientWidth) { return; }
+  var left = here.getBoundingClientRect().left - row.getBoundingClientRect().left;
+  row.scrollLeft += left - (row.clientWidth - here.offsetWidth) / 2;
+}());
