@@ -12,7 +12,16 @@ from domain import stats
 from domain.lifecycle import FUNDED, IN_CONTENTION
 from domain.policy import PolicyTerms
 from domain.portfolio import assess
-from domain.scoring import Candidate, MetricTarget, candidate_of, display, gap_closed
+from domain.scoring import (
+    Candidate,
+    MetricTarget,
+    Scored,
+    Scorer,
+    candidate_of,
+    display,
+    gap_closed,
+    score_candidate,
+)
 from projections import feed
 from projections.codec import plain, plain_row
 from projections.documents import Changes, Doc, DocKey, Scope, ScopeKind
@@ -45,6 +54,39 @@ def metric_targets(state: PortfolioState) -> dict[str, MetricTarget]:
     return {m.code: MetricTarget(m.code, m.baseline, m.target) for m in state.metrics.values()}
 
 
+#: Scores and their rows' plain impact lines kept per process (decision 274), by candidate (a
+#: frozen value: its status, cost and claims included), the targets of the metrics it claims,
+#: and the terms object (kept in the entry and checked by identity, so two logs' equal-looking
+#: policies never share). A decision re-renders the period's whole ranking; between two
+#: decisions almost no candidate changed.
+_SCORED: dict[tuple[Any, ...], tuple[PolicyTerms, Scored, list[Row]]] = {}
+SCORES_KEPT = 50_000
+
+
+def _kept(c: Candidate, metrics: Any, terms: PolicyTerms) -> tuple[Scored, list[Row]]:
+    key = (c, tuple(metrics.get(claim.metric) for claim in c.impacts), id(terms))
+    found = _SCORED.get(key)
+    if found is not None and found[0] is terms:
+        return found[1], found[2]
+    scored = score_candidate(c, metrics, terms)
+    lines: list[Row] = plain([
+        {"metric": line.metric, "weight": line.weight, "reach": line.reach,
+         "expected_value": line.expected_value, "gap_closed": line.gap_closed,
+         "points": line.points, "warning": line.warning}
+        for line in scored.lines])
+    if len(_SCORED) >= SCORES_KEPT:
+        _SCORED.clear()
+    _SCORED[key] = (terms, scored, lines)
+    return scored, lines
+
+
+def _kept_score(c: Candidate, metrics: Any, terms: PolicyTerms) -> Scored:
+    return _kept(c, metrics, terms)[0]
+
+
+SCORER: Scorer = _kept_score
+
+
 def ranking(state: PortfolioState, period: str, terms: PolicyTerms | None = None) -> list[Row]:
     """The priority ranking of a period with the greedy cut line (empty before a policy)."""
     found = state.periods.get(period)
@@ -52,12 +94,14 @@ def ranking(state: PortfolioState, period: str, terms: PolicyTerms | None = None
     if found is None or terms is None:
         return []
     initiatives = {i.code: i for i in state.period_initiatives(period)}
-    assessment = assess([candidate(i) for i in initiatives.values()], metric_targets(state),
-                        terms, available=found.available, pool=found.amount)
+    targets = metric_targets(state)
+    assessment = assess([candidate(i) for i in initiatives.values()], targets,
+                        terms, available=found.available, pool=found.amount, score=SCORER)
     rows = []
     for e in assessment.entries:
         i = initiatives[e.code]
         p = i.proposal
+        lines = _kept(e.scored.candidate, targets, terms)[1]  # the rows share the plain lines
         rows.append(plain({
             "period": period, "id": i.id, "code": i.code, "rank": e.rank, "title": p.title,
             "kind": i.kind, "pnl": i.pnl, "status": i.status, "scenario": p.scenario,
@@ -72,11 +116,7 @@ def ranking(state: PortfolioState, period: str, terms: PolicyTerms | None = None
             "jobs": served_by(state, i.id),  # issue 15: the jobs it serves
             "policy_version": state.policy_version if terms is state.policy else None,
             "cut_line_rank": assessment.cut_line_rank,
-            "lines": [{"metric": line.metric, "weight": line.weight, "reach": line.reach,
-                       "expected_value": line.expected_value, "gap_closed": line.gap_closed,
-                       "points": line.points, "warning": line.warning}
-                      for line in e.scored.lines],
-        }))
+        }) | {"lines": lines})
     return rows
 
 
