@@ -13,11 +13,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg.copy import QueuedLibpqWriter
+from psycopg import postgres
+from psycopg.adapt import Buffer, Dumper
+from psycopg.copy import Copy, QueuedLibpqWriter
+from psycopg.pq import Format
 from psycopg.types.json import Jsonb
 
 from projections.audit import audit_record, audit_row
@@ -429,7 +433,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
 
         Fold snapshot parts go in by one COPY sent from a writer thread (decision 231): the
         table starts empty and no two parts share a name and position, so nothing conflicts,
-        and the fold goes on while the server stores them.
+        and the fold goes on while the server stores them. Both COPYs are binary (decision
+        280): the texts go as they are, not escaped.
         """
         table = self.tracking_table_name
         with self.datastore.transaction(commit=True) as curs, ExitStack() as stack:
@@ -438,8 +443,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
             curs.execute("DELETE FROM rm_documents")
             curs.execute("DELETE FROM rm_fold_snapshots")
             curs.execute("DELETE FROM rm_fold_snapshot_parts")
-            parts = stack.enter_context(curs.copy(
-                "COPY rm_fold_snapshot_parts (part, position, state) FROM STDIN",
+            parts = stack.enter_context(copy_in(
+                curs, "rm_fold_snapshot_parts (part, position, state)", ("text", "int8", "text"),
                 writer=QueuedLibpqWriter(curs)))
             done: list[int] = []
 
@@ -451,8 +456,8 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
 
                 def finish(self, docs: Sequence[Doc], position: int) -> None:
                     stack.close()  # ends the fold snapshots' COPY
-                    with curs.copy("COPY rm_documents (model, key, period, sort, payload) "
-                                   "FROM STDIN") as copy:
+                    with copy_in(curs, "rm_documents (model, key, period, sort, payload)",
+                                  ("text", "text", "text", "int4", "jsonb")) as copy:
                         for m, k, p, s, row in docs:  # rendered rows are plain already
                             copy.write_row((m, k, p, s, dumps(row)))
                     _set_tracking(curs, table, application_name, position)
@@ -544,8 +549,9 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
 
     @contextmanager
     def rebuilding(self, application_name: str) -> Iterator[AuditRebuild]:
-        """One transaction: drop, COPY rows in as they come, set tracking."""
-        table, columns = self.tracking_table_name, self.COLUMNS[:-1]
+        """One transaction: drop, COPY rows in as they come (binary: decision 280), set
+        tracking."""
+        table = self.tracking_table_name
         with self.datastore.transaction(commit=True) as curs, ExitStack() as stack:
             curs.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             curs.execute("DELETE FROM rm_audit_log")
@@ -553,13 +559,20 @@ class PostgresAuditLogView(AuditLogView, PostgresTrackingRecorder):
 
             # One COPY for the whole stream: the server stores rows while the fold goes on.
             # A writer thread sends the data while this one goes on folding.
-            copy = stack.enter_context(curs.copy("COPY rm_audit_log FROM STDIN",
-                                                 writer=QueuedLibpqWriter(curs)))
+            copy = stack.enter_context(copy_in(curs, "rm_audit_log", AUDIT_TYPES,
+                                                writer=QueuedLibpqWriter(curs)))
 
             class Rebuild:
                 def rows(self, rows: Sequence[Row]) -> None:
-                    for r in rows:
-                        copy.write_row((*(r[c] for c in columns), dumps(r["details"])))
+                    for r in rows:  # a binary COPY takes times and ids, not their texts
+                        at, aggregate_id = r["at"], r["aggregate_id"]
+                        copy.write_row((
+                            r["position"],
+                            datetime.fromisoformat(at) if isinstance(at, str) else at,
+                            r["topic"],
+                            UUID(aggregate_id) if isinstance(aggregate_id, str) else aggregate_id,
+                            r["aggregate_version"], r["actor"], r["summary"],
+                            dumps(r["details"])))
 
                 def add(self, position: int, event: Any, stored: bytes | None = None) -> None:
                     copy.write_row(audit_record(position, event, stored))
@@ -616,6 +629,33 @@ def _insert_parts(curs: Any, fold_snapshot: FoldSnapshot) -> None:
     curs.execute("INSERT INTO rm_fold_snapshot_parts (part, position, state) "
                  "SELECT part, %s, state FROM unnest(%s::text[], %s::text[]) AS u(part, state) "
                  "ON CONFLICT DO NOTHING", (position, names, [parts[n] for n in names]))
+
+
+#: rm_audit_log's column types, in order, for its binary COPY.
+AUDIT_TYPES = ("int8", "timestamptz", "text", "uuid", "int8", "text", "text", "jsonb")
+
+
+class JsonText(Dumper):
+    """JSON text (str, or UTF-8 bytes) in jsonb's binary form: a version byte, then the text
+    as it is (psycopg's own jsonb dumper would encode the Python value as JSON again)."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: Any) -> Buffer:
+        """The version byte and the text's UTF-8 bytes."""
+        return b"\x01" + (obj if type(obj) is bytes else obj.encode())
+
+
+@contextmanager
+def copy_in(curs: Any, table: str, types: Sequence[str], *,
+             writer: QueuedLibpqWriter | None = None) -> Iterator[Copy]:
+    """A binary COPY into `table` (name and columns) whose values are given as Python values
+    of `types`, JSON text for jsonb (decision 280): nothing is escaped or parsed as text."""
+    curs.adapters.register_dumper(None, JsonText)  # this cursor only, for COPY's set_types
+    with curs.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
+        copy.set_types(list(types))
+        yield copy
 
 
 def _set_tracking(curs: Any, table: str, application_name: str, position: int) -> None:
