@@ -5,10 +5,9 @@ projection that cannot project one event stops alone there, is recorded and retr
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -240,7 +239,7 @@ def rebuild(app: Governance, env: dict[str, str], names: tuple[str, ...] = PROJE
     if unknown:
         raise ValueError(f"unknown projection {unknown[0]}; choose from {', '.join(PROJECTIONS)}")
     portfolio, audit = postgres_views(env)
-    source = ReadAheadLog(app)
+    source = ApplicationLog(app)
     total = source.max_position()
     chosen = [name for name in PROJECTIONS if name in names]
     label = "+".join(chosen)  # one pass rebuilds them together: one progress line
@@ -255,57 +254,3 @@ def rebuild(app: Governance, env: dict[str, str], names: tuple[str, ...] = PROJE
     for name in chosen:  # projected past any event it failed on
         failure_log(portfolio if name == "portfolio" else audit).clear(name)
     return dict.fromkeys(chosen, position)
-
-
-class ReadAheadLog(ApplicationLog):
-    """The log as a rebuild reads it, each next page selected by a thread while this one is
-    decoded and projected (decision 281): the server's time on the query is not waited for."""
-
-    def read_stored(self, *, after: int) -> Generator[tuple[int, Any, bytes | None]]:
-        """`ApplicationLog.read_stored`, a page ahead."""
-        mapper = self.app.mapper
-        plain = mapper.cipher is None and mapper.compressor is None
-        for batch in _pages_ahead(self.app.recorder.select_notifications, after, self.page):
-            for notification in batch:
-                state = notification.state if plain else None
-                yield notification.id, mapper.to_domain_event(notification), state
-
-
-def _pages_ahead(select: Callable[..., Any], after: int, page: int) -> Iterator[Any]:
-    """Pages of notifications after a position, selected by a thread up to two pages ahead of
-    the caller; its error is raised here, and it stops when the caller does."""
-    pages: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def hand(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                pages.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def select_pages() -> None:
-        start = after
-        try:
-            while True:
-                batch = select(start=start, limit=page, inclusive_of_start=False)
-                if not hand(batch) or len(batch) < page:
-                    break
-                start = batch[-1].id
-        except BaseException as exc:  # handed to the reader, raised there
-            hand(exc)
-            return
-        hand(None)
-
-    thread = threading.Thread(target=select_pages, name="rebuild-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while (item := pages.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
