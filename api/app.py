@@ -48,11 +48,15 @@ See docs/api-guide.md.
 
 
 def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
-               verifier: TokenVerifier | None = None) -> FastAPI:
+               verifier: TokenVerifier | None = None,
+               settle_heap_after_requests: bool = False) -> FastAPI:
     """Build the API over a runtime.
 
     Read models default to the in-process ones on the in-memory store (caught up before each
     read) and to the served PostgreSQL views, kept up by `cxgov project`, otherwise.
+    `settle_heap_after_requests`: freeze what requests build (api/heap.py, decision 271); the
+    served process (`serving`) sets it, a process that makes and drops many apps must not
+    (frozen cyclic garbage waits for a sweep, connections in it stay open).
     """
     if read_models is None:
         read_models = (runtime.read_models() if runtime.database_url is None
@@ -90,8 +94,9 @@ def create_app(runtime: Runtime, *, read_models: ReadModels | None = None,
     app.add_middleware(BodyGuard)  # no route sees an unchecked body
     observability.install(app)  # /metrics, request ids, JSON access logs (outermost)
     security.install(app)  # /docs from packaged assets; CSP etc. on every response, wrapping all
-    app.state.heap = HeapSettler()  # freeze what reads built, after the answer (decision 271)
-    app.add_middleware(HeapSettle, settler=app.state.heap)
+    if settle_heap_after_requests:  # freeze what reads built, after the answer (decision 271)
+        app.state.heap = HeapSettler()
+        app.add_middleware(HeapSettle, settler=app.state.heap)
     return app
 
 
@@ -111,7 +116,7 @@ def serve() -> FastAPI:
 
 def serving(runtime: Runtime) -> FastAPI:
     """The API over a runtime that it closes when the server stops."""
-    app = create_app(runtime)
+    app = create_app(runtime, settle_heap_after_requests=True)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -140,7 +140,7 @@ def _minutes(n: int) -> timedelta:
 def client_for(runtime: Runtime) -> Iterator[TestClient]:
     """The app in-process; server errors come back as responses, not exceptions. The access
     log is silenced (a line per request on stdout would drown the rows)."""
-    app = create_app(runtime)
+    app = create_app(runtime, settle_heap_after_requests=True)  # as `cxgov serve` runs it
     access = logging.getLogger("cxgov.access")
     level = access.level
     access.setLevel(logging.WARNING)

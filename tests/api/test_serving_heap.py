@@ -63,10 +63,12 @@ def test_a_settle_freezes_what_was_promoted_and_a_sweep_collects_frozen_cycles()
 
 
 def test_the_app_settles_after_a_request_that_promoted() -> None:
-    """The middleware calls the settler once the app has answered."""
+    """The served app's middleware calls the settler once the app has answered; an app made
+    for a process that makes and drops many of them (tests) installs none."""
+    assert not hasattr(create_app(harborview_runtime()).state, "heap")
     gc.unfreeze()
     try:
-        app = create_app(harborview_runtime())
+        app = create_app(harborview_runtime(), settle_heap_after_requests=True)
         settler = app.state.heap
         assert isinstance(settler, HeapSettler)
         with TestClient(app) as client:
