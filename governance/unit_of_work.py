@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import (
     AlreadyExists,
+    CxgovError,
     InitiativeNotFound,
     MetricNotFound,
     PeriodNotFound,
@@ -246,7 +247,16 @@ def _attempt(app: Application[UUID], store: EventStore, unit: UnitOfWork, build:
     unit.prefetch([*key, *reads()])
     if idempotency is not None and (replayed := _replay(store, unit, idempotency)) is not None:
         return replayed
-    aggregates = list(build(unit))
+    try:
+        aggregates = list(build(unit))
+    except CxgovError:
+        # A twin under the same key may have committed since the key was read, and the
+        # refusal be its effect ("recorded already", "decided already"): the key, read
+        # afresh, answers with the twin's result (or refuses another request under it).
+        if idempotency is not None and (
+                replayed := _replay(store, UnitOfWork(store, ExitStack()), idempotency)):
+            return replayed
+        raise
     last = aggregates[-1]
     status = str(last.status) if isinstance(last, Initiative) else None
     decision = next((e.decision for e in reversed(last.pending_events)

@@ -11,13 +11,14 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import InsufficientFunds
+from domain.errors import AlreadyExists, InsufficientFunds
 from domain.pool import FundingPool
 from governance.app import Governance
 from governance.errors import ConcurrencyConflict
 from governance.stores.integrity import entry_hash
 from governance.stores.postgres import PostgresStore
 from governance.stores.turns import StreamTurns, lock_key
+from governance.unit_of_work import Idempotency, run
 from tests.builders import CX_CHIEF, CX_DEPUTY, RB_OWNER, M, World, proposal
 
 
@@ -113,3 +114,30 @@ def test_a_turn_that_cannot_be_had_refuses_the_command_and_writes_nothing(
     assert gov.position() == before
     world.submit("T1")  # the lock is gone with its session: the turn is free again
     gov.close()
+
+
+def test_a_keyed_request_whose_twin_committed_in_another_process_is_replayed(
+        pg_env: dict[str, str]) -> None:
+    """The twin writes through another application (another process's view of the same
+    database); the request, which read the key before the twin committed, then finds the
+    initiative submitted already and answers with the twin's result (tests/app's twin tests
+    on the in-memory store)."""
+    gov, other = Governance(env=pg_env), Governance(env=pg_env)
+    try:
+        World(gov)
+        twin: list[Any] = []
+
+        def build(unit: object) -> list[Any]:
+            if not twin:
+                with other.idempotent(RB_OWNER, "pg-race", "fp") as keyed:
+                    twin.append(keyed.submit_initiative(RB_OWNER, period="FY2027", kind="pnl",
+                                                        pnl="RB", proposal=proposal()))
+            raise AlreadyExists("submitted already", field="code")
+
+        result = run(gov, gov.store, build, idempotency=Idempotency(RB_OWNER.actor, "pg-race",
+                                                                     "fp"))
+        assert result.replayed and (result.id, result.position) == (twin[0].id,
+                                                                    twin[0].position)
+    finally:
+        other.close()
+        gov.close()
