@@ -31,10 +31,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid5
-
-import httpx
 
 from domain.errors import InvalidInput
 from domain.webhooks import (
@@ -51,6 +49,9 @@ from governance.identity import embedded_secret
 from governance.settings import Settings
 from projections.audit import audit_row
 from projections.codec import canonical
+
+if TYPE_CHECKING:  # imported where a delivery is made: httpx (with rich) is ~18 MB of memory
+    import httpx
 
 log = logging.getLogger("cxgov.webhooks")
 
@@ -386,6 +387,8 @@ def deliver_one(outbox: Outbox, client: httpx.Client, secret_of: Callable[[UUID]
                 config: DeliveryConfig, *,
                 resolve: Callable[[str, int], Sequence[str]] | None = None) -> bool:
     """Claim and POST one due delivery; False when none is due."""
+    import httpx
+
     claimed = outbox.claim(config.lease)
     if claimed is None:
         return False
@@ -425,6 +428,8 @@ def run_webhooks(outbox: Outbox, app: Any, secret_of: Callable[[UUID], str],
                  idle: float = 0.5, client: httpx.Client | None = None) -> None:
     """Hand off and deliver until `stop`: one hand-off loop (this thread), `workers`
     delivery threads. Errors are logged and the loop goes on after `idle` seconds."""
+    import httpx
+
     own = client is None
     http = client or httpx.Client(follow_redirects=False, trust_env=False)
     wake = threading.Event()

@@ -1,7 +1,15 @@
-"""PostgreSQL plumbing: the embedded server, connection checks and alembic migrations."""
+"""PostgreSQL plumbing: the embedded server, connection checks and alembic migrations.
+
+alembic and SQLAlchemy are imported only by what migrates (`migrate`, `downgrade`): checking
+that a database is at the newest migration reads `alembic_version` with psycopg and the
+revision files with `ast` (decision 286), so a process that never migrates (`cxgov project`,
+`cxgov serve` on a migrated database) does not carry them (about 37 MB of its memory).
+"""
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib.util
 import os
 import subprocess
@@ -13,17 +21,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from psycopg import sql
-from sqlalchemy import URL, create_engine
-from sqlalchemy.pool import NullPool
 
 from governance.settings import ConnParams, parse_database_url
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import URL
+
     from governance.settings import Settings
 
 #: Date-prefixed revision files, e.g. versions/20261123_0001_event_store.py (give --rev-id).
@@ -202,6 +207,8 @@ def drop_database(admin_url: str, name: str) -> None:
 
 def sqlalchemy_url(url: str) -> URL:
     """Translate a libpq URL into a SQLAlchemy URL for psycopg 3 (sockets via ?host=)."""
+    from sqlalchemy import URL
+
     params: ConnParams = parse_database_url(url)
     socket = params.host.startswith("/")
     return URL.create(
@@ -225,6 +232,8 @@ def migrations_dir() -> Path:
 
 def alembic_config(url: str | None = None) -> Config:
     """Build the alembic Config in code; env.py takes the URL from its attributes."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("file_template", FILE_TEMPLATE)
@@ -235,30 +244,60 @@ def alembic_config(url: str | None = None) -> Config:
 
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at url to revision (default: the latest)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
     """Downgrade the database at url to revision ("base" removes every table)."""
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 
 def current_revision(url: str) -> str | None:
-    """Return the database's alembic revision, or None if it was never migrated."""
-    engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
+    """Return the database's alembic revision, or None if it was never migrated (the row
+    alembic keeps in `alembic_version`, read with psycopg)."""
+    with connect(url) as conn:
+        found = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+        if not found or not found[0]:
+            return None
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    if len(rows) > 1:
+        raise DatabaseError(f"the database is at {len(rows)} alembic heads; cxgov keeps one")
+    return str(rows[0][0]) if rows else None
 
 
+@functools.cache
 def head_revision() -> str:
-    """Return the latest revision shipped with this version of cxgov."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise DatabaseError("no alembic revisions found in ops/migrations/versions")
-    return head
+    """Return the latest revision shipped with this version of cxgov: the one revision file
+    in ops/migrations/versions that no other names as its `down_revision` (read with `ast`,
+    without running the files; tests compare it with alembic's own answer)."""
+    revisions: dict[str, tuple[str, ...]] = {}
+    for path in sorted((migrations_dir() / "versions").glob("*.py")):
+        found: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, value = node.target, node.value
+            else:
+                continue
+            if isinstance(target, ast.Name) and target.id in {"revision", "down_revision"}:
+                found[target.id] = ast.literal_eval(value)
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str):
+            continue
+        downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(
+            down, tuple | list) else ()
+        revisions[revision] = tuple(str(d) for d in downs)
+    named = {d for downs in revisions.values() for d in downs}
+    heads = sorted(set(revisions) - named)
+    if len(heads) != 1:
+        raise DatabaseError(f"ops/migrations/versions has {len(heads) or 'no'} heads "
+                            f"({', '.join(heads) or 'no revisions'}); cxgov keeps one")
+    return heads[0]
 
 
 def is_at_head(url: str) -> bool:

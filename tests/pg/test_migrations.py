@@ -123,3 +123,58 @@ def test_each_test_starts_with_an_empty_event_store(pg_env: dict[str, str]) -> N
         assert app.recorder.max_notification_id() in (None, 0)
         app.save(Probe("again"))
         assert app.recorder.max_notification_id() == 1
+
+
+def test_the_revisions_read_without_alembic_are_alembics(scratch_url: str) -> None:
+    """Decision 286: `head_revision` reads the revision files with `ast` and
+    `current_revision` reads `alembic_version` with psycopg; alembic is the oracle, at every
+    revision on the way up and down."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from governance.stores.database import alembic_config, sqlalchemy_url
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == script.get_current_head()
+
+    def alembics() -> str | None:
+        engine = create_engine(sqlalchemy_url(scratch_url), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+
+    assert current_revision(scratch_url) is None is alembics()
+    order = [r.revision for r in reversed(list(script.walk_revisions()))]
+    for revision in order:
+        migrate(scratch_url, revision)
+        assert current_revision(scratch_url) == alembics() == revision
+        assert is_at_head(scratch_url) is (revision == order[-1])
+    downgrade(scratch_url, "base")
+    assert current_revision(scratch_url) is None is alembics()
+
+
+def test_a_process_that_checks_the_schema_imports_neither_alembic_nor_httpx(
+        pg_url: str) -> None:
+    """`cxgov project` and `cxgov serve` on a migrated database check it is at head at start,
+    and /readyz every few seconds; neither migrates, so neither loads alembic (and through it
+    SQLAlchemy and Mako: 37 MB of memory measured on import), and `cxgov project` delivers no
+    webhooks, so it does not load httpx (and the rich and pygments it brings: 18 MB)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import governance.entrypoints.cli; "
+             "from governance.bootstrap import bootstrap; "
+             "from governance.settings import Settings; "
+             "from governance.stores.database import is_at_head; "
+             f"runtime = bootstrap(Settings(database_url={pg_url!r}, store='postgres')); "
+             f"assert is_at_head({pg_url!r}); runtime.close(); "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'alembic', 'sqlalchemy', 'mako', 'httpx', 'rich', 'pygments'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
