@@ -253,9 +253,11 @@ def _attempt(app: Application[UUID], store: EventStore, unit: UnitOfWork, build:
         # A twin under the same key may have committed since the key was read, and the
         # refusal be its effect ("recorded already", "decided already"): the key, read
         # afresh, answers with the twin's result (or refuses another request under it).
-        if idempotency is not None and (
-                replayed := _replay(store, UnitOfWork(store, ExitStack()), idempotency)):
-            return replayed
+        if idempotency is not None:
+            with ExitStack() as held:
+                replayed = _replay(store, UnitOfWork(store, held), idempotency)
+            if replayed is not None:
+                return replayed
         raise
     last = aggregates[-1]
     status = str(last.status) if isinstance(last, Initiative) else None
