@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -184,10 +184,7 @@ class MemoryPortfolioView(PortfolioView, POPOTrackingRecorder):
     def documents(self, model: str, *, period: str | None = None,
                   key: str | None = None) -> list[Row]:
         """Documents of a model, ordered by sort then key."""
-        with self._database_lock:
-            found = [d for d in self._docs.values() if d.model == model
-                     and (period is None or d.period == period) and (key is None or d.key == key)]
-        return [json.loads(self._text(d)) for d in sorted(found, key=lambda d: (d.sort, d.key))]
+        return [json.loads(text) for text in self.document_texts(model, period=period, key=key)]
 
     def document_texts(self, model: str, *, period: str | None = None,
                        key: str | None = None) -> list[str]:
@@ -376,25 +373,25 @@ class PostgresPortfolioView(PortfolioView, PostgresTrackingRecorder):
             if fold_snapshot is not None:
                 _insert_parts(curs, fold_snapshot)
 
+    def _select_documents(self, column: Literal["payload", "payload::text"], model: str,
+                          period: str | None, key: str | None) -> list[Any]:
+        """One column (`payload` or its text) of a model's documents, by sort then key."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                f"SELECT {column} AS found FROM rm_documents WHERE model = %s "
+                "AND (%s::text IS NULL OR period = %s) AND (%s::text IS NULL OR key = %s) "
+                "ORDER BY sort, key", (model, period, period, key, key))
+            return [r["found"] for r in curs.fetchall()]
+
     def documents(self, model: str, *, period: str | None = None,
                   key: str | None = None) -> list[Row]:
         """Documents of a model, ordered by sort then key."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT payload FROM rm_documents WHERE model = %s "
-                "AND (%s::text IS NULL OR period = %s) AND (%s::text IS NULL OR key = %s) "
-                "ORDER BY sort, key", (model, period, period, key, key))
-            return [r["payload"] for r in curs.fetchall()]
+        return self._select_documents("payload", model, period, key)
 
     def document_texts(self, model: str, *, period: str | None = None,
                        key: str | None = None) -> list[str]:
         """The documents as `jsonb`'s text (one text per value), in `documents`' order."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT payload::text AS text FROM rm_documents WHERE model = %s "
-                "AND (%s::text IS NULL OR period = %s) AND (%s::text IS NULL OR key = %s) "
-                "ORDER BY sort, key", (model, period, period, key, key))
-            return [r["text"] for r in curs.fetchall()]
+        return self._select_documents("payload::text", model, period, key)
 
     def fold_snapshot(self, at_most: int | None = None) -> tuple[int, str] | None:
         """The newest fold snapshot at or before a position."""

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,21 +57,28 @@ def write_history(gov: Governance, *, events: int, stop_at: threading.Event | No
                                                       day + timedelta(days=n % 400), 250)])
 
 
-def test_live_projectors_equal_a_fresh_rebuild(pg_env: dict[str, str]) -> None:
-    gov = Governance(env=pg_env)
+@contextlib.contextmanager
+def projecting(env: dict[str, str]) -> Iterator[None]:
+    """The live projectors in a thread while the block runs (stopped and joined after)."""
     stop = threading.Event()
-    runner = threading.Thread(target=run_projectors, args=(pg_env,), kwargs={"stop": stop})
+    runner = threading.Thread(target=run_projectors, args=(env,), kwargs={"stop": stop})
     runner.start()
     try:
+        yield
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+
+
+def test_live_projectors_equal_a_fresh_rebuild(pg_env: dict[str, str]) -> None:
+    gov = Governance(env=pg_env)
+    with projecting(pg_env):
         write_history(gov, events=600)
         models = served_read_models(gov, pg_env)
         models.wait(gov.position(), timeout=60)
         portfolio, audit = postgres_views(pg_env)
         live_docs = portfolio.dump()
         live_audit = audit.rows(limit=100_000)
-    finally:
-        stop.set()
-        runner.join(timeout=30)
     assert len(live_audit) == len({r["position"] for r in live_audit}) > 0
     rebuild(gov, pg_env)
     assert portfolio.dump() == live_docs
@@ -160,10 +168,7 @@ def test_served_rows_are_kept_by_their_stored_text(pg_env: dict[str, str]) -> No
     row of every document whose text did not change (the very object), while a decided
     initiative's card and ranking row are read anew and equal a fresh reader's."""
     gov = Governance(env=pg_env)
-    stop = threading.Event()
-    runner = threading.Thread(target=run_projectors, args=(pg_env,), kwargs={"stop": stop})
-    runner.start()
-    try:
+    with contextlib.closing(gov), projecting(pg_env):
         write_history(gov, events=300)
         models = served_read_models(gov, pg_env)
         models.wait(gov.position(), timeout=60)
@@ -183,7 +188,3 @@ def test_served_rows_are_kept_by_their_stored_text(pg_env: dict[str, str]) -> No
         fresh = served_read_models(gov, pg_env)
         assert now == fresh.snapshot().initiatives("FY2027")
         assert models.snapshot().ranking("FY2027") == fresh.snapshot().ranking("FY2027")
-    finally:
-        stop.set()
-        runner.join(timeout=30)
-        gov.close()
