@@ -1,4 +1,6 @@
-"""The audit bundle: one JSON document per line (header, checkpoints, rows, end)."""
+"""The audit bundle: one JSON document per line (header, checkpoints, key disclosures, rows,
+end). Version 2 added the key disclosures and the seals' epochs and MACs (decision 287); a
+version 1 bundle is still read."""
 
 from __future__ import annotations
 
@@ -14,12 +16,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditverify.encoding import from_micros, micros
 from auditverify.keys import key_id
-from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row, SealRow
+from auditverify.model import (
+    ChainRow,
+    Checkpoint,
+    Disclosure,
+    EventRow,
+    Receipt,
+    Report,
+    Row,
+    SealRow,
+)
 from auditverify.rules import check_decisions
 from auditverify.verifier import Verifier
 
 FORMAT = "cxgov-audit-bundle"
-VERSION = 1
+VERSION = 2
+#: the versions this verifier reads
+READABLE = (1, 2)
 
 
 class BundleError(ValueError):
@@ -78,6 +91,7 @@ def write_bundle(
     checkpoints: Sequence[Checkpoint],
     source: str,
     application: str = "cxgov",
+    disclosures: Sequence[Disclosure] = (),
 ) -> int:
     """Write a bundle atomically (temporary file, then rename); return the rows written."""
     keys = {c.key_id: c.public_key for c in checkpoints if c.public_key}
@@ -87,7 +101,9 @@ def write_bundle(
         "application": application,
         "exported_at": datetime.now(UTC).isoformat(),
         "source": source,
-        "encoding": {"chain": "cxgov-chain-v1", "checkpoint": "cxgov-checkpoint-v1"},
+        "encoding": {"chain": "cxgov-chain-v1", "checkpoint": "cxgov-checkpoint-v1",
+                     "seal": "cxgov-seal-v1", "seal_mac": "blake2b-keyed/cxgov-seal-mac",
+                     "disclosure": "cxgov-epoch-key-v1"},
         "public_keys": [
             {"key_id": kid, "public_key": base64.b64encode(raw).decode("ascii")}
             for kid, raw in sorted(keys.items())
@@ -99,10 +115,13 @@ def write_bundle(
         _line(out, header)
         for c in checkpoints:
             _line(out, {"checkpoint": c.to_json()})
+        for d in disclosures:
+            _line(out, {"disclosure": d.to_json()})
         for row in rows:
             _line(out, row_to_json(row))
             count += 1
-        _line(out, {"end": {"rows": count, "checkpoints": len(checkpoints)}})
+        _line(out, {"end": {"rows": count, "checkpoints": len(checkpoints),
+                            "disclosures": len(disclosures)}})
         out.flush()
         os.fsync(out.fileno())
     tmp.replace(path)
@@ -146,8 +165,8 @@ def _objects_only(records: Iterable[tuple[int, dict[str, Any] | None]],
 
 def read_header(record: Mapping[str, Any]) -> dict[str, Any]:
     """Check the header line and return it."""
-    if record.get("format") != FORMAT or record.get("version") != VERSION:
-        raise BundleError(f"not a {FORMAT} version {VERSION} file")
+    if record.get("format") != FORMAT or record.get("version") not in READABLE:
+        raise BundleError(f"not a {FORMAT} file of version {' or '.join(map(str, READABLE))}")
     return dict(record)
 
 
@@ -158,11 +177,12 @@ def verify_bundle(
     trusted_checkpoints: Sequence[Checkpoint] = (),
     receipts: Sequence[Receipt] = (),
     workers: int = 1,
+    check_signatures: bool = False,
 ) -> Report:
     """Verify a bundle file against the auditor's public keys (never the bundle's own).
     `workers=2`: a forked helper process checks the entry hashes and seal signatures of part
     of each batch of rows read (Verifier.feed_many, decision 213); the findings are the
-    same."""
+    same. `check_signatures`: every seal's signature, not its MAC (decision 287)."""
     keys = {key_id(k): k for k in public_keys}
     with path.open(encoding="utf-8") as lines:
         records = _records(lines, lenient=True)
@@ -171,11 +191,13 @@ def verify_bundle(
             raise BundleError("the file is empty")
         header = read_header(first[1])
         checkpoints: list[Checkpoint] = []
+        disclosures: list[Disclosure] = []
         verifier: Verifier | None = None
         end: dict[str, Any] | None = None
         rows = 0
         last_position = 0
-        unreadable: list[tuple[int, str]] = []  # checkpoints that cannot be read
+        # checkpoints and disclosures that cannot be read: (kind, position, detail)
+        unreadable: list[tuple[str, int, str]] = []
 
         def row_lines(verifier: Verifier, number: int, record: dict[str, Any] | None,
                       ) -> Iterator[Row]:
@@ -185,8 +207,9 @@ def verify_bundle(
             while True:
                 if end is not None:
                     raise BundleError(f"line {number} follows the end record")
-                if record is not None and "checkpoint" in record:
-                    raise BundleError(f"line {number}: a checkpoint after the rows")
+                if record is not None and ("checkpoint" in record or "disclosure" in record):
+                    raise BundleError(f"line {number}: a checkpoint or disclosure after the "
+                                      "rows")
                 if record is not None and "end" in record:
                     end = dict(record["end"]) if isinstance(record["end"], dict) else {}
                 else:
@@ -216,30 +239,46 @@ def verify_bundle(
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     stated = record["checkpoint"]
                     where = stated.get("position") if isinstance(stated, dict) else None
-                    unreadable.append((where if isinstance(where, int) else 0,
+                    unreadable.append(("malformed_checkpoint",
+                                       where if isinstance(where, int) else 0,
                                        f"line {number}: a checkpoint that cannot be read "
+                                       f"({type(exc).__name__}: {exc})"))
+                continue
+            if record is not None and "disclosure" in record:
+                try:
+                    disclosures.append(Disclosure.from_json(record["disclosure"]))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    stated = record["disclosure"]
+                    where = stated.get("position") if isinstance(stated, dict) else None
+                    unreadable.append(("malformed_disclosure",
+                                       where if isinstance(where, int) else 0,
+                                       f"line {number}: a key disclosure that cannot be read "
                                        f"({type(exc).__name__}: {exc})"))
                 continue
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
                                 trusted_checkpoints=trusted_checkpoints, receipts=receipts,
-                                workers=workers)
-            for where, detail in unreadable:
-                verifier.add("malformed_checkpoint", where, detail)
+                                workers=workers, disclosures=disclosures,
+                                check_signatures=check_signatures)
+            for kind, where, detail in unreadable:
+                verifier.add(kind, where, detail)
             verifier.feed_many(row_lines(verifier, number, record))
             break
         if verifier is None:
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
-                                trusted_checkpoints=trusted_checkpoints, receipts=receipts)
-            for where, detail in unreadable:
-                verifier.add("malformed_checkpoint", where, detail)
+                                trusted_checkpoints=trusted_checkpoints, receipts=receipts,
+                                disclosures=disclosures, check_signatures=check_signatures)
+            for kind, where, detail in unreadable:
+                verifier.add(kind, where, detail)
         if end is None:
             verifier.add("bundle_incomplete", last_position + 1,
                          f"the bundle has no end record: cut short after position "
                          f"{last_position}")
-        elif end.get("rows") != rows or end.get("checkpoints") != len(checkpoints):
+        elif (end.get("rows") != rows or end.get("checkpoints") != len(checkpoints)
+              or end.get("disclosures", 0) != len(disclosures)):
             verifier.add("bundle_incomplete", last_position + 1,
-                         f"the end record counts {end} but the file holds {rows} rows and "
-                         f"{len(checkpoints)} checkpoints, up to position {last_position}")
+                         f"the end record counts {end} but the file holds {rows} rows, "
+                         f"{len(checkpoints)} checkpoints and {len(disclosures)} key "
+                         f"disclosures, up to position {last_position}")
         offered = {k["key_id"] for k in header.get("public_keys", [])}
         strangers = sorted(offered - set(keys))
         if strangers:
@@ -253,7 +292,8 @@ def verify_bundle(
 def _bundle_rows(path: Path) -> Iterator[Row]:
     with path.open(encoding="utf-8") as lines:
         for _, record in _records(lines, lenient=True):
-            if record is None or "checkpoint" in record or "end" in record:
+            if record is None or "checkpoint" in record or "disclosure" in record or (
+                    "end" in record):
                 continue
             if "position" in record:
                 row, _ = _row_or_problem(record)

@@ -6,10 +6,17 @@ import hashlib
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 CHAIN_TAG = b"cxgov-chain-v1"
 CHECKPOINT_TAG = b"cxgov-checkpoint-v1"
 SEAL_TAG = b"cxgov-seal-v1"
+DISCLOSURE_TAG = b"cxgov-epoch-key-v1"
+#: BLAKE2b personalisations (at most 16 bytes): one for deriving an epoch's MAC key, one for
+#: the write seals' MACs, so neither output can stand for the other
+EPOCH_KEY_PERSON = b"cxgov-epoch-key"
+SEAL_MAC_PERSON = b"cxgov-seal-mac"
+MAC_SIZE = 32
 GENESIS = bytes(32)
 HASH_SIZE = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -189,6 +196,66 @@ def seal_payload(
         int64(position),
         entry_hash,
         int64(entries),
+        key_id.encode("utf-8"),
+    )
+
+
+def epoch_key(secret: bytes, epoch: int) -> bytes:
+    """The write seals' MAC key of one epoch (decision 287): BLAKE2b keyed with the service's
+    secret (its signing key's 32-byte seed) over the epoch number. A pseudo-random function:
+    a disclosed epoch key tells nothing of the secret or of any other epoch's key."""
+    if epoch < 1:
+        raise ValueError("epochs are numbered from 1")
+    return hashlib.blake2b(int64(epoch), key=secret, digest_size=MAC_SIZE,
+                           person=EPOCH_KEY_PERSON).digest()
+
+
+_SEAL_MAC_FIELDS = struct.Struct(">qq32s32sq").pack
+
+
+def seal_mac_input(*, prev_position: int, prev_hash: bytes, position: int, entry_hash: bytes,
+                   entries: int) -> bytes:
+    """The bytes a write seal's MAC covers: its transaction's fields at fixed widths (the
+    signing key is bound by the epoch key, which is that key's own). ValueError for a hash
+    that is not HASH_SIZE bytes or a number outside int64 (no MAC can then be valid)."""
+    if len(prev_hash) != HASH_SIZE or len(entry_hash) != HASH_SIZE:
+        raise ValueError("a seal's hashes are 32 bytes")
+    try:
+        return _SEAL_MAC_FIELDS(prev_position, position, prev_hash, entry_hash, entries)
+    except struct.error as exc:
+        raise ValueError(str(exc)) from None
+
+
+def seal_mac_state(key: bytes) -> Any:
+    """BLAKE2b keyed with an epoch's key, before any data: `.copy()`, `.update(data)`,
+    `.digest()` give seal_mac(key, data) without hashing the key block again."""
+    return hashlib.blake2b(key=key, digest_size=MAC_SIZE, person=SEAL_MAC_PERSON)
+
+
+def seal_mac(key: bytes, data: bytes) -> bytes:
+    """A write seal's MAC: BLAKE2b in its keyed mode (RFC 7693) over seal_mac_input."""
+    return hashlib.blake2b(data, key=key, digest_size=MAC_SIZE,
+                           person=SEAL_MAC_PERSON).digest()
+
+
+def disclosure_payload(
+    *,
+    epoch: int,
+    position: int,
+    count: int,
+    head: bytes,
+    epoch_key: bytes,
+    key_id: str,
+) -> bytes:
+    """The exact bytes a key disclosure's signature covers: epoch `epoch` ended at `position`
+    (the chain then held `count` entries, the last with hash `head`), and its MAC key."""
+    return frame(
+        DISCLOSURE_TAG,
+        int64(epoch),
+        int64(position),
+        int64(count),
+        head,
+        epoch_key,
         key_id.encode("utf-8"),
     )
 

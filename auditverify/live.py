@@ -17,7 +17,16 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from auditverify.encoding import micros
-from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row, SealRow
+from auditverify.model import (
+    ChainRow,
+    Checkpoint,
+    Disclosure,
+    EventRow,
+    Receipt,
+    Report,
+    Row,
+    SealRow,
+)
 from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows
 
@@ -50,14 +59,34 @@ def read_checkpoints(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PRE
         ]
 
 
+def read_disclosures(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
+                     schema: str = DEFAULT_SCHEMA) -> list[Disclosure]:
+    """Every stored write-epoch key disclosure in epoch order (decision 287); none on a
+    database without the table (before migration 0012)."""
+    if not _has_column(conn, schema, f"{prefix}_key_disclosures", "epoch"):
+        return []
+    query = sql.SQL("SELECT epoch, position, count, head, epoch_key, key_id, signature "
+                    "FROM {} ORDER BY epoch").format(_table(schema, prefix, "key_disclosures"))
+    with conn.cursor(row_factory=dict_row) as cur:
+        return [
+            Disclosure(epoch=r["epoch"], position=r["position"], count=r["count"],
+                       head=bytes(r["head"]), epoch_key=bytes(r["epoch_key"]),
+                       key_id=r["key_id"], signature=bytes(r["signature"]))
+            for r in cur.execute(query)
+        ]
+
+
 def iter_rows(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
               schema: str = DEFAULT_SCHEMA, after: int = 0) -> Iterator[Row]:
     """Events joined to chain entries by position, in order (a server-side cursor).
 
     Must run inside a transaction; positions <= `after` are skipped. Each chain entry that
-    ends a write transaction carries its seal (when the database has the seals table).
+    ends a write transaction carries its seal (when the database has the seals table), with
+    its write epoch and MAC (when the seals have them: migration 0012; 0 and empty for a seal
+    written without).
     """
     seals = has_seals(conn, prefix=prefix, schema=schema)
+    macs = seals and _has_column(conn, schema, f"{prefix}_seals", "mac")
     query = sql.SQL(
         "SELECT coalesce(e.notification_id, c.position) AS position, "
         "e.originator_id, e.originator_version, e.topic, e.state, "
@@ -70,9 +99,11 @@ def iter_rows(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
         seal_columns=sql.SQL(
             "s.prev_position AS s_prev_position, s.prev_hash AS s_prev_hash, "
             "s.entry_hash AS s_entry_hash, s.entries AS s_entries, s.key_id AS s_key_id, "
-            "s.signature AS s_signature" if seals else
+            "s.signature AS s_signature, " if seals else
             "NULL AS s_prev_position, NULL AS s_prev_hash, NULL AS s_entry_hash, "
-            "NULL AS s_entries, NULL AS s_key_id, NULL AS s_signature"),
+            "NULL AS s_entries, NULL AS s_key_id, NULL AS s_signature, ")
+        + sql.SQL("s.epoch AS s_epoch, s.mac AS s_mac" if macs else
+                  "NULL::bigint AS s_epoch, NULL::bytea AS s_mac"),
         seal_join=sql.SQL("LEFT JOIN {} s ON s.position = c.position").format(
             _table(schema, prefix, "seals")) if seals else sql.SQL(""))
     with conn.cursor(name="auditverify_rows", row_factory=dict_row) as cur:
@@ -100,6 +131,8 @@ def iter_rows(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
                     entries=r["s_entries"],
                     key_id=r["s_key_id"],
                     signature=bytes(r["s_signature"]),
+                    epoch=r["s_epoch"] or 0,
+                    mac=b"" if r["s_mac"] is None else bytes(r["s_mac"]),
                 ),
             )
 
@@ -109,6 +142,14 @@ def has_seals(conn: psycopg.Connection[Any], *, prefix: str = DEFAULT_PREFIX,
     """Whether the database has the write seals table (migration 0010 and later)."""
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
                        (f'"{schema}"."{prefix}_seals"',)).fetchone()
+    return bool(row and row[0])
+
+
+def _has_column(conn: psycopg.Connection[Any], schema: str, table: str, column: str) -> bool:
+    """Whether `schema.table` exists and has `column`."""
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+                       "to_regclass(%s) AND attname = %s AND NOT attisdropped)",
+                       (f'"{schema}"."{table}"', column)).fetchone()
     return bool(row and row[0])
 
 
@@ -137,12 +178,14 @@ def verify_database(
     receipts: Sequence[Receipt] = (),
     prefix: str = DEFAULT_PREFIX,
     schema: str = DEFAULT_SCHEMA,
+    check_signatures: bool = False,
 ) -> Report:
     """Verify the live history at `url` as of one consistent snapshot."""
     with snapshot(url) as conn, conn.transaction():
         return verify_connection(conn, public_keys=public_keys,
                                  trusted_checkpoints=trusted_checkpoints, receipts=receipts,
-                                 prefix=prefix, schema=schema)
+                                 prefix=prefix, schema=schema,
+                                 check_signatures=check_signatures)
 
 
 def verify_connection(
@@ -153,15 +196,21 @@ def verify_connection(
     receipts: Sequence[Receipt] = (),
     prefix: str = DEFAULT_PREFIX,
     schema: str = DEFAULT_SCHEMA,
+    check_signatures: bool = False,
 ) -> Report:
-    """Verify what an open transaction on `conn` sees."""
+    """Verify what an open transaction on `conn` sees (the write seals of an epoch whose
+    key the service disclosed by their MACs, the others by their signatures; with
+    `check_signatures`, every seal by its signature)."""
     checkpoints = read_checkpoints(conn, prefix=prefix, schema=schema)
+    disclosures = read_disclosures(conn, prefix=prefix, schema=schema)
     report = verify_rows(
         iter_rows(conn, prefix=prefix, schema=schema),
         public_keys=public_keys,
         checkpoints=checkpoints,
         trusted_checkpoints=trusted_checkpoints,
         receipts=receipts,
+        disclosures=disclosures,
+        check_signatures=check_signatures,
     )
     return report.with_decisions(*check_decisions(
         lambda: iter_rows(conn, prefix=prefix, schema=schema)))

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from auditverify.encoding import checkpoint_payload, from_micros, micros, seal_payload, sha256
+from auditverify.encoding import (
+    checkpoint_payload,
+    disclosure_payload,
+    from_micros,
+    micros,
+    seal_mac_input,
+    seal_payload,
+    sha256,
+)
 
 Severity = Literal["error", "warning", "info"]
 
@@ -38,7 +46,12 @@ class SealRow:
     """The service's signature over one write transaction's chain entries (issue 18, part 1),
     stored at the transaction's last position: the head it extended, its last entry, how many
     entries it wrote. A role that can only INSERT cannot make one: the key is not in the
-    database."""
+    database.
+
+    `epoch` and `mac` (decision 287; 0 and empty on seals written before them): the write
+    epoch the seal was made in and a MAC over the same payload under that epoch's key, which
+    the service discloses, signed, once the epoch has ended (Disclosure). A verifier given
+    the disclosure checks the MAC (a hash) instead of the signature (a curve operation)."""
 
     prev_position: int
     prev_hash: bytes
@@ -46,6 +59,8 @@ class SealRow:
     entries: int
     key_id: str
     signature: bytes
+    epoch: int = 0
+    mac: bytes = b""
 
     def payload(self, position: int) -> bytes:
         """The signed bytes, for the seal stored at `position`."""
@@ -53,20 +68,69 @@ class SealRow:
                             position=position, entry_hash=self.entry_hash,
                             entries=self.entries, key_id=self.key_id)
 
+    def mac_input(self, position: int) -> bytes:
+        """The bytes the MAC covers, for the seal stored at `position` (ValueError if no MAC
+        can be valid: a hash of another size, a number outside int64)."""
+        return seal_mac_input(prev_position=self.prev_position, prev_hash=self.prev_hash,
+                              position=position, entry_hash=self.entry_hash,
+                              entries=self.entries)
+
     def to_json(self) -> dict[str, Any]:
         """As a JSON object (hashes in hex, signature in base64)."""
         return {"prev_position": self.prev_position, "prev_hash": self.prev_hash.hex(),
                 "entry_hash": self.entry_hash.hex(), "entries": self.entries,
                 "key_id": self.key_id,
-                "signature": base64.b64encode(self.signature).decode("ascii")}
+                "signature": base64.b64encode(self.signature).decode("ascii"),
+                **({"epoch": self.epoch, "mac": self.mac.hex()} if self.epoch else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SealRow:
         """From a JSON object written by to_json."""
+        epoch = data.get("epoch", 0)
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(f"a seal's epoch must be a whole number, not {epoch!r}")
         return cls(prev_position=int(data["prev_position"]),
                    prev_hash=bytes.fromhex(data["prev_hash"]),
                    entry_hash=bytes.fromhex(data["entry_hash"]), entries=int(data["entries"]),
                    key_id=str(data["key_id"]),
+                   signature=base64.b64decode(data["signature"], validate=True),
+                   epoch=epoch, mac=bytes.fromhex(data["mac"]) if epoch else b"")
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The service's signed statement that write epoch `epoch` ended at `position` (the chain
+    then held `count` entries, the last with hash `head`) and that `epoch_key` was its seals'
+    MAC key (decision 287). Made under the writers' lock, so no seal of this epoch lies after
+    `position` and every later seal uses a later epoch's key, still secret."""
+
+    epoch: int
+    position: int
+    count: int
+    head: bytes
+    epoch_key: bytes
+    key_id: str
+    signature: bytes
+
+    def payload(self) -> bytes:
+        """The signed bytes."""
+        return disclosure_payload(epoch=self.epoch, position=self.position, count=self.count,
+                                  head=self.head, epoch_key=self.epoch_key,
+                                  key_id=self.key_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """As a JSON object (hashes and key in hex, signature in base64)."""
+        return {"epoch": self.epoch, "position": self.position, "count": self.count,
+                "head": self.head.hex(), "epoch_key": self.epoch_key.hex(),
+                "key_id": self.key_id,
+                "signature": base64.b64encode(self.signature).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Disclosure:
+        """From a JSON object written by to_json."""
+        return cls(epoch=int(data["epoch"]), position=int(data["position"]),
+                   count=int(data["count"]), head=bytes.fromhex(data["head"]),
+                   epoch_key=bytes.fromhex(data["epoch_key"]), key_id=str(data["key_id"]),
                    signature=base64.b64decode(data["signature"], validate=True))
 
 
@@ -173,10 +237,11 @@ TAMPER_KINDS: dict[str, str] = {
     "unexpected_row": "inserted", "unchained_event": "inserted",
     "hash_mismatch": "altered", "altered_entry": "altered", "broken_link": "altered",
     "malformed_event": "altered", "malformed_row": "altered", "malformed_checkpoint": "altered",
+    "malformed_disclosure": "altered",
     "order": "reordered", "checkpoint_order": "reordered",
     "bad_signature": "unauthenticated", "unknown_key": "unauthenticated",
     "unsealed_row": "unauthenticated", "bad_seal": "unauthenticated",
-    "unsealed_history": "unauthenticated",
+    "unsealed_history": "unauthenticated", "bad_disclosure": "unauthenticated",
     "truncated": "truncated", "bundle_incomplete": "truncated",
     "anchor_mismatch": "forked", "rewritten": "forked", "checkpoint_replaced": "forked",
     "checkpoint_link": "forked",
@@ -226,6 +291,9 @@ class Report:
     newest_checkpoint_at_us: int | None = None  # the newest valid, matching checkpoint's time
     omitted_findings: int = 0
     sources: tuple[str, ...] = field(default_factory=tuple)
+    #: write seals authenticated by their MAC under a disclosed epoch key / by signature
+    seals_by_mac: int = 0
+    seals_by_signature: int = 0
     decisions_checked: int = 0
 
     def with_decisions(self, checked: int, findings: Sequence[Finding]) -> Report:
@@ -273,6 +341,8 @@ class Report:
             "valid_checkpoints": self.valid_checkpoints,
             "anchored_through": self.anchored_through,
             "sealed_through": self.sealed_through,
+            "seals_by_mac": self.seals_by_mac,
+            "seals_by_signature": self.seals_by_signature,
             "newest_checkpoint_at": None if self.newest_checkpoint_at_us is None else
             from_micros(self.newest_checkpoint_at_us).isoformat(),
             "omitted_findings": self.omitted_findings,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import hmac
 import multiprocessing
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -27,9 +29,19 @@ from auditverify.encoding import (
     chain_hash,
     chain_pack,
     entry_hash,
+    seal_mac_state,
 )
 from auditverify.keys import key_id, verify_signature
-from auditverify.model import Checkpoint, Finding, Receipt, Report, Row, SealRow, Severity
+from auditverify.model import (
+    Checkpoint,
+    Disclosure,
+    Finding,
+    Receipt,
+    Report,
+    Row,
+    SealRow,
+    Severity,
+)
 
 DEFAULT_MAX_FINDINGS = 1000
 #: feed_many with workers=2: the fewest rows worth forking a helper for, and the share of
@@ -59,10 +71,38 @@ class Anchor:
     is_checkpoint: bool
 
 
-def _prechecked(rows: Sequence[Row], keys: Mapping[str, Ed25519PublicKey]) -> bytes:
+#: How a seal is authenticated: the signature checked, or the MAC under a disclosed key
+Authenticate = Callable[[int, SealRow], bool]
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """A disclosed write epoch: its seals lie in (after, through], MAC'd under the key whose
+    keyed BLAKE2b state is `mac` by the signing key `key_id` (decision 287)."""
+
+    after: int
+    through: int
+    mac: Any
+    key_id: str
+
+    def authenticates(self, p: int, seal: SealRow) -> bool:
+        """Whether the seal at p lies in this epoch and its MAC is this epoch key's."""
+        if not self.after < p <= self.through:
+            return False
+        try:
+            data = seal.mac_input(p)
+        except ValueError:
+            return False
+        state = self.mac.copy()
+        state.update(data)
+        return hmac.compare_digest(state.digest(), seal.mac)
+
+
+def _prechecked(rows: Sequence[Row], authentic: Authenticate) -> bytes:
     """One byte per row: bit 1 if its chain entry's stored hash matches its stored fields
-    (hashed with its own stored prev_position and prev_hash), bit 2 if its seal's signature
-    is valid under the key the seal names. 0 for anything that cannot be checked."""
+    (hashed with its own stored prev_position and prev_hash), bit 2 if its seal is
+    authentic (Verifier._authentic: its MAC under a disclosed epoch key, else its
+    signature). 0 for anything that cannot be checked."""
     out = bytearray(len(rows))
     for index, row in enumerate(rows):
         event, chain, seal = row.event, row.chain, row.seal
@@ -72,9 +112,7 @@ def _prechecked(rows: Sequence[Row], keys: Mapping[str, Ed25519PublicKey]) -> by
                     event.originator_version, event.topic, event.state,
                     chain.recorded_at_us) == chain.entry_hash:
                 out[index] |= 1
-            key = None if seal is None else keys.get(seal.key_id)
-            if seal is not None and key is not None and verify_signature(
-                    key, seal.signature, seal.payload(row.position)):
+            if seal is not None and authentic(row.position, seal):
                 out[index] |= 2
         except Exception:  # left unconfirmed: checked again in order
             continue
@@ -89,12 +127,12 @@ class _Helper:
         self._process, self._connection = process, connection
 
     @classmethod
-    def start(cls, rows: list[Row], keys: Mapping[str, Ed25519PublicKey]) -> _Helper | None:
+    def start(cls, rows: list[Row], authentic: Authenticate) -> _Helper | None:
         """Fork the helper, or None where fork is not available (then: one process)."""
         try:
             context = multiprocessing.get_context("fork")
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_helper_main, args=(rows, keys, send),
+            process = context.Process(target=_helper_main, args=(rows, authentic, send),
                                       daemon=True)
             process.start()
         except (ValueError, OSError):
@@ -118,9 +156,8 @@ class _Helper:
         self._process.join()
 
 
-def _helper_main(rows: list[Row], keys: Mapping[str, Ed25519PublicKey],
-                 send: Connection) -> None:
-    send.send_bytes(_prechecked(rows, keys))
+def _helper_main(rows: list[Row], authentic: Authenticate, send: Connection) -> None:
+    send.send_bytes(_prechecked(rows, authentic))
     send.close()
 
 
@@ -143,6 +180,15 @@ class Verifier:
     the previous seal and that head were appended by someone without the service's key (e.g.
     the INSERT-only role) and are reported one by one as `unsealed_row`. Entries before the
     first seal (written before sealing was turned on) are one `unsealed_history` warning.
+
+    Write epochs (decision 287): a seal that names a write epoch whose key the service has
+    disclosed (`disclosures`, each signed by a key the auditor gave) is authenticated by its
+    MAC under that key, a hash, instead of its signature; it must lie in the epoch, after the
+    previous disclosure's position and at or before its own (a seal of a disclosed epoch
+    after it was made with a key that was public by then). Each disclosure also pins the
+    chain's head and count at its position, as a checkpoint does. Two seals that claim the
+    same entries (only a MAC made with a disclosed key can add one) are told apart by their
+    signatures. `check_signatures` checks every seal's signature instead, as before epochs.
     """
 
     def __init__(
@@ -156,9 +202,12 @@ class Verifier:
         sealed: bool = False,
         max_findings: int = DEFAULT_MAX_FINDINGS,
         workers: int = 1,
+        disclosures: Sequence[Disclosure] = (),
+        check_signatures: bool = False,
     ) -> None:
         self._keys = dict(public_keys) if isinstance(public_keys, Mapping) else keyring(
             public_keys)
+        self._check_signatures = check_signatures
         self._checkpoints = tuple(sorted(checkpoints, key=lambda c: c.seq))
         self._trusted = tuple(sorted(trusted_checkpoints, key=lambda c: c.seq))
         self._receipts = tuple(receipts)
@@ -197,6 +246,45 @@ class Verifier:
         # in order between the rows (a bundle reports an unreadable line that way)
         self._reading: list[Row] | None = None
         self._held: list[tuple[int, tuple[str, int | None, str, Severity, str]]] = []
+        # the last valid seal: (its position, the seal, the entries it took, the position
+        # the seals before it had covered through, whether its MAC authenticated it)
+        self._last_seal: tuple[int, SealRow, array[int], int, bool] | None = None
+        self._by_mac = self._by_signature = 0
+        self._epochs: dict[int, Epoch] = {}
+        self._disclosed: list[Disclosure] = []
+        self._take_disclosures(disclosures, after=position)
+
+    def _take_disclosures(self, disclosures: Sequence[Disclosure], *, after: int) -> None:
+        """Keep each disclosure signed by a key the auditor gave, in epoch and position order
+        (the others are findings); those after `after` also pin the chain like anchors."""
+        through, last = 0, 0
+        for d in sorted(disclosures, key=lambda d: (d.epoch, d.position)):
+            what = f"the key disclosure of write epoch {d.epoch}"
+            key = self._keys.get(d.key_id)
+            if key is None:
+                self.add("unknown_key", d.position,
+                         f"{what} is signed by key {d.key_id}, not a key the auditor gave")
+            elif not verify_signature(key, d.signature, d.payload()):
+                self.add("bad_disclosure", d.position, f"{what} has an invalid signature")
+            elif d.epoch == last:
+                self.add("bad_disclosure", d.position,
+                         f"{what} is the second one for that epoch", tamper="inserted")
+            elif d.position < through:
+                self.add("bad_disclosure", d.position,
+                         f"{what} ends it at position {d.position}, before epoch {last} "
+                         f"ended ({through})", tamper="reordered")
+            else:
+                if last and d.epoch > last + 1:
+                    self.add("bad_disclosure", d.position,
+                             f"{what} follows that of epoch {last}: {d.epoch - last - 1} "
+                             "disclosure(s) deleted (their seals are checked by signature)",
+                             "warning", tamper="deleted")
+                self._epochs[d.epoch] = Epoch(through, d.position, seal_mac_state(d.epoch_key),
+                                              d.key_id)
+                if d.position > after:
+                    self._disclosed.append(d)
+                    self._needed.add(d.position)
+                through, last = d.position, d.epoch
 
     # --- findings ----------------------------------------------------------------------
 
@@ -327,7 +415,7 @@ class Verifier:
         split, helper = len(rows), None
         if len(rows) >= SPLIT_MIN:
             split = int(len(rows) * SPLIT_SHARE)
-            helper = _Helper.start(rows[split:], self._keys)
+            helper = _Helper.start(rows[split:], self._authentic)
             if helper is None:
                 split = len(rows)
         answer: list[bytes | None] = []  # the helper's, once the first part is checked
@@ -460,23 +548,57 @@ class Verifier:
                      f"position {p} names position {prev_position} as its predecessor, so "
                      f"the rows {prev_position + 1}..{p - 1} are not part of the chain")
 
+    def _mac_epoch(self, seal: SealRow) -> Epoch | None:
+        """The disclosed epoch whose key authenticates this seal's MAC, if any."""
+        if not seal.epoch or self._check_signatures:
+            return None
+        epoch = self._epochs.get(seal.epoch)
+        return epoch if epoch is not None and epoch.key_id == seal.key_id else None
+
+    def _authentic(self, p: int, seal: SealRow) -> bool:
+        """Whether the seal at p is the service's: its MAC under its disclosed epoch's key,
+        inside that epoch; else (no disclosure for it) its signature. No findings."""
+        epoch = self._mac_epoch(seal)
+        return (epoch.authenticates(p, seal) if epoch is not None
+                else self._signed_seal(p, seal))
+
+    def _signed_seal(self, p: int, seal: SealRow) -> bool:
+        key = self._keys.get(seal.key_id)
+        return key is not None and verify_signature(key, seal.signature, seal.payload(p))
+
     def _check_seal(self, p: int, seal: SealRow, entry: bytes,
                     signed: bool | None = None) -> None:
-        """`signed`: the signature check's answer if the helper process already made it."""
+        """`signed`: the authentication's answer (_authentic) if the helper process already
+        made it."""
         key = self._keys.get(seal.key_id)
         if key is None:
             self.add("bad_seal", p, f"the write seal at {p} is signed by key {seal.key_id}, "
                      "not a key the auditor gave")
             return
-        if not (verify_signature(key, seal.signature, seal.payload(p)) if signed is None
-                else signed):
-            self.add("bad_seal", p, f"the write seal at {p} has an invalid signature")
+        epoch = self._mac_epoch(seal)
+        if signed is None:
+            signed = (epoch.authenticates(p, seal) if epoch is not None
+                      else self._signed_seal(p, seal))
+        if not signed:
+            if epoch is None:
+                self.add("bad_seal", p, f"the write seal at {p} has an invalid signature")
+            elif not epoch.after < p <= epoch.through:
+                self.add("bad_seal", p, f"the write seal at {p} names write epoch "
+                         f"{seal.epoch}, which ran from position {epoch.after + 1} to "
+                         f"{epoch.through}, when its key was disclosed: it was made with a "
+                         "key that was public by then", tamper="unauthenticated")
+            else:
+                self.add("bad_seal", p, f"the write seal at {p} has a MAC that the disclosed "
+                         f"key of write epoch {seal.epoch} does not give")
             return
         if seal.entry_hash != entry:
             self.add("bad_seal", p, f"the write seal at {p} signs another entry hash than "
                      "the chain holds there (the entry was re-computed)", tamper="altered")
             return
         covered_from = seal.prev_position  # entries after it are the seal's transaction
+        if covered_from < self._sealed_through and self._last_seal is not None and (
+                not self._overlap_resolved(p, seal)):
+            return
         split = bisect.bisect_right(self._pending, covered_from)  # pending is ascending
         unsealed = self._pending[:split]
         if unsealed:
@@ -495,9 +617,42 @@ class Verifier:
             self.add("bad_seal", p, f"the write seal at {p} covers {seal.entries} entries "
                      f"after {covered_from}; the history holds {covered} there",
                      tamper="inserted" if covered > seal.entries else "deleted")
+        self._last_seal = (p, seal, self._pending[split:], self._sealed_through,
+                           epoch is not None)
+        if epoch is not None:
+            self._by_mac += 1
+        else:
+            self._by_signature += 1
         del self._pending[:]  # emptied in place: feed_many holds it
         self._seals += 1
         self._sealed_through = p
+
+    def _overlap_resolved(self, p: int, seal: SealRow) -> bool:
+        """The seal at p claims entries the last seal took. The service writes one seal per
+        transaction, so one of the two was added by someone holding only a disclosed epoch
+        key: the one whose signature fails. False (this seal is the forgery, reported) or
+        True (the last one was: reported, and its entries given back to this one)."""
+        assert self._last_seal is not None
+        last_p, last_seal, took, through, by_mac = self._last_seal
+        if not self._signed_seal(p, seal):
+            self.add("bad_seal", p, f"the write seal at {p} claims entries after "
+                     f"{seal.prev_position} that the seal at {last_p} covers, and its signature"
+                     " is invalid: it was added with a disclosed epoch key",
+                     tamper="inserted")
+            return False
+        if not self._signed_seal(last_p, last_seal):
+            self.add("bad_seal", last_p, f"the write seal at {last_p} claims entries after "
+                     f"{last_seal.prev_position} that the seal at {p} covers, and its "
+                     "signature is invalid: it was added with a disclosed epoch key",
+                     tamper="inserted")
+            self._pending[0:0] = took  # in place: feed_many holds it
+            self._sealed_through, self._seals = through, self._seals - 1
+            if by_mac:
+                self._by_mac -= 1
+            else:
+                self._by_signature -= 1
+            self._last_seal = None
+        return True
 
     def _finish_seals(self) -> None:
         if self._legacy_count:
@@ -693,6 +848,10 @@ class Verifier:
             Anchor(r.position, r.entry_hash, None, f"the receipt for position {r.position}",
                    False)
             for r in self._receipts
+        ] + [
+            Anchor(d.position, d.head, d.count, f"the key disclosure of write epoch {d.epoch}",
+                   False)
+            for d in self._disclosed
         ]
         self._check_anchors(anchors)
         anchored = max(
@@ -716,6 +875,8 @@ class Verifier:
             anchored_through=anchored,
             sealed_through=self._sealed_through,
             omitted_findings=self._omitted,
+            seals_by_mac=self._by_mac,
+            seals_by_signature=self._by_signature,
         )
 
     def _matches(self, a: Anchor) -> bool:
@@ -732,9 +893,12 @@ def verify_rows(
     checkpoints: Sequence[Checkpoint] = (),
     trusted_checkpoints: Sequence[Checkpoint] = (),
     receipts: Sequence[Receipt] = (),
+    disclosures: Sequence[Disclosure] = (),
+    check_signatures: bool = False,
 ) -> Report:
     """Verify a whole history given as rows in position order."""
     verifier = Verifier(public_keys=public_keys, checkpoints=checkpoints,
-                        trusted_checkpoints=trusted_checkpoints, receipts=receipts)
+                        trusted_checkpoints=trusted_checkpoints, receipts=receipts,
+                        disclosures=disclosures, check_signatures=check_signatures)
     verifier.feed_many(rows)
     return verifier.finish()

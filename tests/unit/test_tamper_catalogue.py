@@ -19,9 +19,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auditverify.bundle import verify_bundle, write_bundle
 from auditverify.cli import main
-from auditverify.encoding import GENESIS, entry_hash, from_micros
+from auditverify.encoding import GENESIS, entry_hash, epoch_key, from_micros, seal_mac
 from auditverify.keys import key_id, raw_public_key
-from auditverify.model import ChainRow, Checkpoint, EventRow, Receipt, Report, Row, SealRow
+from auditverify.model import (
+    ChainRow,
+    Checkpoint,
+    Disclosure,
+    EventRow,
+    Receipt,
+    Report,
+    Row,
+    SealRow,
+)
 from auditverify.policy import Policy, parse_duration
 from auditverify.rules import check_decisions
 from auditverify.verifier import verify_rows as verify_chain
@@ -297,10 +306,15 @@ def test_the_cli_exits_one_with_a_position_never_unusable_input(
 # --- write seals (issue 18, part 1) ----------------------------------------------------------
 
 
-def sealed(rows: list[Row], ends: list[int], key: Ed25519PrivateKey = KEY) -> list[Row]:
-    """The rows with a write seal at each transaction's last position (`ends`)."""
+def sealed(rows: list[Row], ends: list[int], key: Ed25519PrivateKey = KEY,
+           disclosed: list[int] | None = None) -> list[Row]:
+    """The rows with a write seal at each transaction's last position (`ends`). With
+    `disclosed` (the positions where the service disclosed epoch keys, each a transaction's
+    end), each seal also carries its write epoch (1 + the disclosures before it) and its MAC
+    under that epoch's key, as the service writes them (decision 287)."""
     out: list[Row] = []
     start = 0  # index of the transaction's first row
+    secret = key.private_bytes_raw()
     for index, row in enumerate(rows):
         if row.position in ends:
             assert row.chain is not None
@@ -308,11 +322,30 @@ def sealed(rows: list[Row], ends: list[int], key: Ed25519PrivateKey = KEY) -> li
             assert first is not None
             seal = SealRow(first.prev_position, first.prev_hash, row.chain.entry_hash,
                            index - start + 1, key_id(key.public_key()), b"")
-            seal = replace(seal, signature=key.sign(seal.payload(row.position)))
+            payload = seal.payload(row.position)
+            seal = replace(seal, signature=key.sign(payload))
+            if disclosed is not None:
+                epoch = 1 + sum(1 for d in disclosed if d < row.position)
+                seal = replace(seal, epoch=epoch, mac=seal_mac(epoch_key(secret, epoch),
+                                                               seal.mac_input(row.position)))
             out.append(replace(row, seal=seal))
             start = index + 1
         else:
             out.append(row)
+    return out
+
+
+def disclose(rows: list[Row], at: list[int], key: Ed25519PrivateKey = KEY) -> list[Disclosure]:
+    """The service's key disclosures of epochs 1, 2, ... at the given positions."""
+    out = []
+    secret = key.private_bytes_raw()
+    for epoch, position in enumerate(at, start=1):
+        count = sum(1 for r in rows if r.position <= position and r.chain is not None)
+        head = next((r.chain.entry_hash for r in rows if r.position == position and r.chain),
+                    GENESIS)
+        d = Disclosure(epoch, position, count, head, epoch_key(secret, epoch),
+                       key_id(key.public_key()), b"")
+        out.append(replace(d, signature=key.sign(d.payload())))
     return out
 
 
@@ -501,21 +534,28 @@ def laid_out(source: tuple[Row, ...], rnd: random.Random) -> tuple[list[Row], li
 def test_a_thousand_clean_generated_histories_verify_with_no_finding_but_gaps() -> None:
     """Clean histories the service made (40 distinct decision histories: submissions,
     decisions, tranches, spend, descopes, stops, restatements, plans of record, guardrails),
-    each laid out 25 ways: random transaction sizes, gaps, seals (turned on part-way in some),
+    each laid out 25 ways: random transaction sizes, gaps, seals (turned on part-way in some;
+    in half of them with write epochs whose keys are disclosed at random transaction ends),
     checkpoints and receipts. The chain, version, seal and anchor checks and every decision
     rule re-derived from the log find nothing."""
-    decisions = 0
+    decisions = by_mac = 0
     for seed in range(1000):
         rnd = random.Random(seed)
         rows, ends = laid_out(decision_history(seed % 40), rnd)
         sealed_from = rnd.choice([0, 0, len(ends) // 2, len(ends)])  # index of the first seal
-        rows = sealed(rows, ends[sealed_from:])
+        # write epochs in half the histories: keys disclosed at random transaction ends
+        disclosed = (sorted(rnd.sample(ends, k=rnd.randint(0, min(5, len(ends)))))
+                     if seed % 2 else None)
+        rows = sealed(rows, ends[sealed_from:], disclosed=disclosed)
         anchors = rnd.sample(ends, k=rnd.randint(0, len(ends)))
         checkpoints = sign(rows, sorted(anchors))
         receipts = [Receipt(r.position, r.chain.entry_hash) for r in rows
                     if r.chain is not None and rnd.random() < 0.2]
         report = verify_rows(rows, public_keys=PUBLIC, checkpoints=checkpoints,
-                             trusted_checkpoints=checkpoints[:1], receipts=receipts)
+                             trusted_checkpoints=checkpoints[:1], receipts=receipts,
+                             disclosures=disclose(rows, disclosed or []))
         assert report.ok and report.errors == (), (seed, report.errors)
         decisions += report.decisions_checked
+        by_mac += report.seals_by_mac
     assert decisions > 3000  # the rules ran: about 5 decisions a history
+    assert by_mac > 1000  # and the epochs' MACs authenticated seals
