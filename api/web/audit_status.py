@@ -27,7 +27,8 @@ import psycopg
 from psycopg import sql
 
 from auditverify.bundle import write_bundle
-from auditverify.live import iter_rows, read_checkpoints, snapshot
+from auditverify.keys import key_id
+from auditverify.live import iter_rows, read_checkpoints, read_disclosures, snapshot
 from auditverify.model import Checkpoint, Row
 from auditverify.verifier import verify_rows
 from governance.bootstrap import Runtime
@@ -118,7 +119,11 @@ def status_of(request: Any) -> Status:
                 positions.append(row.position)
                 yield row
 
-        report = verify_rows(rows(), public_keys=[public], checkpoints=checkpoints)
+        # seals of the epochs this key disclosed are checked by their MACs (decision 287)
+        disclosures = [d for d in read_disclosures(conn, schema=schema)
+                       if d.key_id == key_id(public)]
+        report = verify_rows(rows(), public_keys=[public], checkpoints=checkpoints,
+                             disclosures=disclosures)
     errors = [f"position {f.position}: {f.detail}" if f.position else f.detail
               for f in report.findings if f.severity == "error"]
     found = Status(
@@ -145,8 +150,8 @@ def _newest(checkpoints: list[Checkpoint]) -> NewestCheckpoint | None:
 
 
 def write_bundle_upto(runtime: Runtime, folder: Path, upto: int) -> tuple[Path, int]:
-    """Write the audit bundle of the rows and checkpoints at or before `upto` into `folder`
-    (one read-only snapshot); its path and how many rows it holds."""
+    """Write the audit bundle of the rows, checkpoints and key disclosures at or before `upto`
+    into `folder` (one read-only snapshot); its path and how many rows it holds."""
     url, schema = _store(runtime)
     path = folder / "bundle.jsonl"
     with snapshot(url) as conn, conn.transaction():
@@ -158,8 +163,10 @@ def write_bundle_upto(runtime: Runtime, folder: Path, upto: int) -> tuple[Path, 
                     return
                 yield row
 
+        disclosures = [d for d in read_disclosures(conn, schema=schema) if d.position <= upto]
         count = write_bundle(path, rows=rows(), checkpoints=checkpoints,
-                             source=parse_database_url(url).redacted_url())
+                             source=parse_database_url(url).redacted_url(),
+                             disclosures=disclosures)
     return path, count
 
 

@@ -4,7 +4,10 @@ Selected as the eventsourcing persistence module (PERSISTENCE_MODULE="governance
 this module's one `Factory` gives the application an `IntegrityRecorder`: the library's
 PostgreSQL recorder that, inside the same transaction and after the events table lock is
 held, appends one cxgov_chain entry per event, hashed over the bytes as stored
-(auditverify.encoding.entry_hash). The verifier lives in the separate package auditverify.
+(auditverify.encoding.entry_hash). With a seal key, each write transaction is also sealed:
+signed, and MAC'd under its write epoch's key, which `issue_checkpoint` later discloses, signed,
+under the same lock (decision 287: `disclose_epoch_key`). The verifier lives in the separate
+package auditverify.
 
 Over 400 lines on purpose: the recorder, the checkpoints it signs and the export an auditor
 verifies share one SQL vocabulary (the chain's table and columns, the lock function) that
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import logging
 import os
 import tempfile
 import threading
@@ -45,13 +49,22 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from auditverify.bundle import write_bundle
-from auditverify.encoding import GENESIS, micros, seal_payload
+from auditverify.encoding import (
+    GENESIS,
+    epoch_key,
+    micros,
+    seal_mac,
+    seal_mac_input,
+    seal_payload,
+)
 from auditverify.encoding import entry_hash as chain_hash
 from auditverify.keys import key_id, raw_public_key
-from auditverify.live import has_seals, iter_rows, read_checkpoints, snapshot
-from auditverify.model import Checkpoint, Finding, Receipt
+from auditverify.live import has_seals, iter_rows, read_checkpoints, read_disclosures, snapshot
+from auditverify.model import Checkpoint, Disclosure, Finding, Receipt
 from auditverify.verifier import Verifier
 from governance.settings import ConnParams, Settings, parse_database_url
+
+log = logging.getLogger("cxgov.integrity")
 
 SIGNING_KEY_FILE = Path("audit") / "signing.key"
 #: The key name on the service's signed-note checkpoints.
@@ -144,6 +157,15 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             "LEFT JOIN LATERAL (SELECT position, entry_hash FROM {} "
             "ORDER BY position DESC LIMIT 1) AS h ON true"
         ).format(chain)
+        # A sealed write reads its write epoch in the same statement, under the events lock
+        # (decision 287): a key disclosure takes that lock too, so each epoch's seals all lie
+        # at or before its disclosed position and every later seal uses the next epoch's key.
+        self._select_head_epoch = SQL(
+            "SELECT clock_timestamp() AS now, h.position, h.entry_hash, "
+            "(SELECT coalesce(max(epoch), 0) + 1 FROM {}) AS epoch FROM (SELECT 1) AS one "
+            "LEFT JOIN LATERAL (SELECT position, entry_hash FROM {} "
+            "ORDER BY position DESC LIMIT 1) AS h ON true"
+        ).format(SQL("{}.{}").format(schema, Identifier(f"{prefix}_key_disclosures")), chain)
         self._insert_chain = SQL(
             "INSERT INTO {} (position, prev_position, prev_hash, entry_hash, recorded_at) "
             "SELECT p, pp, ph, eh, %s::timestamptz "
@@ -165,7 +187,8 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         # The chain entries and the transaction's seal in one statement.
         self._insert_sealed = SQL(
             "WITH c AS ({}), s AS (INSERT INTO {} (position, prev_position, prev_hash, "
-            "entry_hash, entries, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "entry_hash, entries, key_id, signature, epoch, mac) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "RETURNING position) SELECT c.position FROM c"
         ).format(self._insert_chain, SQL("{}.{}").format(schema, Identifier(f"{prefix}_seals")))
         self._select_at_time = SQL(
@@ -173,12 +196,24 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         ).format(chain)
         self.seal_key: Ed25519PrivateKey | None = None
         self._seal_key_id = ""
+        # the MAC key of the newest write epoch this recorder sealed in (epochs only grow:
+        # one is read under the events lock); never logged nor stored
+        self._epoch_keys: dict[int, bytes] = {}
         self._chained = threading.local()  # this thread's last chained (position, hash)
 
     def set_seal_key(self, key: Ed25519PrivateKey | None) -> None:
         """Seal every write transaction with `key` (None: write unsealed)."""
         self.seal_key = key
         self._seal_key_id = "" if key is None else key_id(key.public_key())
+        self._epoch_keys = {}
+
+    def _epoch_key(self, key: Ed25519PrivateKey, epoch: int) -> bytes:
+        """Write epoch `epoch`'s MAC key, derived from the seal key's seed once per epoch."""
+        found = self._epoch_keys.get(epoch)
+        if found is None:
+            found = epoch_key(key.private_bytes_raw(), epoch)
+            self._epoch_keys = {epoch: found}  # older epochs are over: their keys go
+        return found
 
     def set_statement_timeout(self, seconds: int) -> None:
         """Bound every statement of a write transaction (0: no bound)."""
@@ -269,7 +304,9 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
         if len(ids) != len(stored_events) or list(ids) != sorted(ids):
             msg = f"cannot pair {len(ids)} notification ids with {len(stored_events)} events"
             raise ProgrammingError(msg)
-        head = curs.execute(self._select_head).fetchone()
+        seal_key = self.seal_key
+        head = curs.execute(
+            self._select_head if seal_key is None else self._select_head_epoch).fetchone()
         assert head is not None
         recorded_at: datetime = head["now"]
         recorded_us = micros(recorded_at)
@@ -296,16 +333,20 @@ class IntegrityRecorder(es_postgres.PostgresApplicationRecorder):
             hashes.append(digest)
             prev_position, prev_hash = position, digest
         params: tuple[Any, ...] = (recorded_at, list(ids), prevs, prev_hashes, hashes)
-        if self.seal_key is None:
+        if seal_key is None:
             written = curs.execute(self._insert_chain, params).fetchall()
         else:
             first_prev, first_hash = prevs[0], prev_hashes[0]
-            signature = self.seal_key.sign(seal_payload(
+            epoch = int(head["epoch"])
+            signature = seal_key.sign(seal_payload(
                 prev_position=first_prev, prev_hash=first_hash, position=ids[-1],
                 entry_hash=hashes[-1], entries=len(ids), key_id=self._seal_key_id))
+            mac = seal_mac(self._epoch_key(seal_key, epoch), seal_mac_input(
+                prev_position=first_prev, prev_hash=first_hash, position=ids[-1],
+                entry_hash=hashes[-1], entries=len(ids)))
             written = curs.execute(self._insert_sealed, (
                 *params, ids[-1], first_prev, first_hash, hashes[-1], len(ids),
-                self._seal_key_id, signature)).fetchall()
+                self._seal_key_id, signature, epoch, mac)).fetchall()
         if len(written) != len(ids):
             msg = f"chained {len(written)} of {len(ids)} events"
             raise ProgrammingError(msg)
@@ -490,15 +531,32 @@ def issue_checkpoint(target: Target, key: Ed25519PrivateKey, *, attempts: int = 
     rewritten history is never laundered by a fresh signature; refuses (SigningKeyRefused) a
     key other than the one that signed the newest checkpoint unless `new_key` (a rotation
     the operator asked for; auditors must then be given the new public key).
+
+    Then discloses the current write epoch's key with the same key (decision 287:
+    `disclose_epoch_key`), so that verifiers check the seals written so far by their MACs;
+    if the events lock is not granted in time (DISCLOSE_ATTEMPTS times) the checkpoint still
+    stands and the disclosure waits for the next one (a warning; those seals are checked by
+    their signatures meanwhile).
     """
     url, schema = database_url(target), _schema(target)
     for attempt in range(attempts):
         try:
-            return _issue_once(url, schema, key, new_key=new_key)
+            checkpoint = _issue_once(url, schema, key, new_key=new_key)
+            break
         except psycopg.errors.UniqueViolation:
             if attempt == attempts - 1:
                 raise
-    raise AssertionError("unreachable")
+    else:
+        raise AssertionError("unreachable")
+    try:
+        disclose_epoch_key(target, key, counted=checkpoint)
+    except (StoreBusy, psycopg.OperationalError) as exc:
+        log.warning("checkpoint %s is stored, but the write epoch's key was not disclosed "
+                    "(%s): its seals are checked by their signatures until the next "
+                    "checkpoint discloses it", checkpoint.seq, str(exc).strip())
+    except DisclosuresUnavailable:  # a database before migration 0012: nothing to disclose
+        pass
+    return checkpoint
 
 
 def _issue_once(url: str, schema: str, key: Ed25519PrivateKey, *,
@@ -515,9 +573,13 @@ def _issue_once(url: str, schema: str, key: Ed25519PrivateKey, *,
             start = (last.position, last.head, last.count) if last else (0, GENESIS, 0)
             if last is not None and last.position > 0:
                 _check_anchor(conn, schema, last)
-            # rows appended without a write seal once sealing began are refused too
+            # rows appended without a write seal once sealing began are refused too; the
+            # seals of a write epoch this key disclosed are checked by their MACs (those of
+            # an epoch another key disclosed, before a rotation, by their signatures)
             verifier = Verifier(public_keys=[key.public_key()], start=start,
-                                sealed=_sealed_before(conn, schema, start[0]))
+                                sealed=_sealed_before(conn, schema, start[0]),
+                                disclosures=[d for d in read_disclosures(conn, schema=schema)
+                                             if d.key_id == signer])
             for row in iter_rows(conn, schema=schema, after=start[0]):
                 verifier.feed(row)
             now = conn.execute("SELECT clock_timestamp()").fetchone()
@@ -549,6 +611,111 @@ def _issue_once(url: str, schema: str, key: Ed25519PrivateKey, *,
     return signed
 
 
+# --- write epochs (decision 287) -----------------------------------------------------------
+
+#: How often a key disclosure asks for the events lock before it gives up (each waits the
+#: writers' lock timeout).
+DISCLOSE_ATTEMPTS = 3
+#: The lock timeout (seconds) of a disclosure given a bare URL (the default of
+#: CXGOV_DB_LOCK_TIMEOUT); an application or env gives its POSTGRES_LOCK_TIMEOUT.
+DEFAULT_LOCK_TIMEOUT_S = 10
+
+
+class DisclosuresUnavailable(IntegrityUnavailable):
+    """The database has no cxgov_key_disclosures table (before migration 0012)."""
+
+
+def disclose_epoch_key(target: Target, key: Ed25519PrivateKey, *,
+                       attempts: int = DISCLOSE_ATTEMPTS,
+                       counted: Checkpoint | None = None) -> Disclosure:
+    """End the current write epoch: sign and store its MAC key with the chain head.
+
+    One write transaction that takes the writers' events lock (their lock and statement
+    timeouts), reads the chain head and count and the epoch e = 1 + the newest disclosed,
+    and stores the signed disclosure of e's key before it commits. Every writer reads its
+    epoch under the same lock, so all of e's seals lie at or before the head disclosed and
+    every later seal is made with e + 1's key, still secret: the condition the verifier checks
+    (auditverify.verifier, TESLA). The count is `counted`'s (the checkpoint this process just
+    signed, whose count it verified) plus the chain entries after it, so no count over the
+    whole chain runs under the lock; without it, or with a head before it, the whole chain
+    is counted. Never a count read from the checkpoints table, which the INSERT-only role
+    can add rows to: a disclosure's signed count must be the service's own.
+
+    StoreBusy if the lock is not granted (or a statement times out) `attempts` times;
+    DisclosuresUnavailable on a database before migration 0012.
+    """
+    url, schema = database_url(target), _schema(target)
+    lock_s, statement_s = _write_deadlines(target)
+    chain = Identifier(schema, "cxgov_chain")
+    disclosures = Identifier(schema, "cxgov_key_disclosures")
+    prelude = SQL("SET LOCAL lock_timeout = '{0}s'; SET LOCAL statement_timeout = '{1}s'; "
+                  "SELECT {2}()").format(lock_s, statement_s,
+                                         Identifier(schema, "cxgov_lock_events"))
+    base_position, base_count = (counted.position, counted.count) if counted else (0, 0)
+    read = SQL(
+        "SELECT h.position, h.entry_hash, "
+        "(SELECT coalesce(max(epoch), 0) + 1 FROM {d}) AS epoch, "
+        "CASE WHEN coalesce(h.position, 0) >= %(base)s "
+        "THEN %(count)s + (SELECT count(*) FROM {c} a WHERE a.position > %(base)s "
+        "AND a.position <= coalesce(h.position, 0)) "
+        "ELSE (SELECT count(*) FROM {c} a WHERE a.position <= coalesce(h.position, 0)) "
+        "END AS count "
+        "FROM (SELECT 1) AS one "
+        "LEFT JOIN LATERAL (SELECT position, entry_hash FROM {c} "
+        "ORDER BY position DESC LIMIT 1) AS h ON true"
+    ).format(c=chain, d=disclosures)
+    insert = SQL("INSERT INTO {} (epoch, position, count, head, epoch_key, key_id, signature) "
+                 "VALUES (%s, %s, %s, %s, %s, %s, %s)").format(disclosures)
+    signer = key_id(key.public_key())
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                             (f'"{schema}"."cxgov_key_disclosures"',)).fetchone()
+        if not found or not found[0]:
+            raise DisclosuresUnavailable(
+                "the database has no cxgov_key_disclosures table: migrate it (revision 0012)")
+        for attempt in range(1, attempts + 1):
+            try:
+                # read committed: the statements after the lock see every writer before it
+                with conn.transaction():
+                    conn.execute(prelude)
+                    row = conn.execute(read, {"base": base_position,
+                                              "count": base_count}).fetchone()
+                    assert row is not None
+                    position, head, epoch, count = row
+                    unsigned = Disclosure(
+                        epoch=int(epoch), position=int(position or 0), count=int(count),
+                        head=GENESIS if head is None else bytes(head),
+                        epoch_key=epoch_key(key.private_bytes_raw(), int(epoch)),
+                        key_id=signer, signature=b"")
+                    signed = replace(unsigned, signature=key.sign(unsigned.payload()))
+                    conn.execute(insert, (signed.epoch, signed.position, signed.count,
+                                          signed.head, signed.epoch_key, signed.key_id,
+                                          signed.signature))
+                return signed
+            except _DEADLINE_ERRORS as exc:
+                if attempt == attempts:
+                    raise StoreBusy(
+                        f"the write epoch's key was not disclosed: the events lock was not "
+                        f"granted in time {attempts} times (lock timeout {lock_s}s): "
+                        f"{str(exc).strip()}") from exc
+    raise AssertionError("unreachable")
+
+
+def _write_deadlines(target: Target) -> tuple[int, int]:
+    """The writers' lock and statement timeouts (seconds; 0: none) of a target's env."""
+    if isinstance(target, str):
+        return DEFAULT_LOCK_TIMEOUT_S, 0
+    env = target.env if isinstance(target, Application) else Environment(env=dict(target))
+    deadlines = []
+    for name, default in (("POSTGRES_LOCK_TIMEOUT", 0), (STATEMENT_TIMEOUT_ENV, 0)):
+        value = env.get(name) or str(default)
+        try:
+            deadlines.append(max(int(value), 0))
+        except ValueError:
+            raise OSError(f"{name} must be an integer: {value!r}") from None
+    return deadlines[0], deadlines[1]
+
+
 def _sealed_before(conn: psycopg.Connection[Any], schema: str, position: int) -> bool:
     """Whether write seals began at or before `position` (so every later entry needs one)."""
     if position <= 0 or not has_seals(conn, schema=schema):
@@ -572,7 +739,8 @@ def _check_anchor(conn: psycopg.Connection[Any], schema: str, last: Checkpoint) 
 
 
 def export_bundle(target: Target, path: Path) -> int:
-    """Write the audit bundle (events' stored bytes, chain, checkpoints) of one snapshot."""
+    """Write the audit bundle (events' stored bytes, chain, checkpoints, key disclosures)
+    of one snapshot."""
     url, schema = database_url(target), _schema(target)
     with snapshot(url) as conn, conn.transaction():
         checkpoints = read_checkpoints(conn, schema=schema)
@@ -580,6 +748,7 @@ def export_bundle(target: Target, path: Path) -> int:
             path,
             rows=iter_rows(conn, schema=schema),
             checkpoints=checkpoints,
+            disclosures=read_disclosures(conn, schema=schema),
             source=parse_database_url(url).redacted_url(),
         )
 
