@@ -5,14 +5,20 @@ run and the ratio:
 
 - verify: auditverify's Verifier (Verifier.feed_many, then finish) over N chained rows already
   in memory as Row objects: each entry hash recomputed from the stored fields and compared,
-  each link to the previous entry, each aggregate's version, a write seal every 100 rows
-  (Ed25519 signature, the entry it signs, the entries it covers), then the end-of-history
+  each link to the previous entry, each aggregate's version, a write seal every 2 rows (a
+  real log's density: the service seals each write transaction, mostly 1-2 events; the
+  seal's authentication, the entry it signs, the entries it covers), then the end-of-history
   checks (no checkpoints or receipts are given, so none are checked; no decision rules, no
   bundle parsing). Against SHA-256 of the same framed bytes with hashlib in the same run
   (ratio = hashing time / verifying time; the issue's target is >= 0.5). `--seal-every K`
-  seals every K rows instead (the service seals each write transaction, mostly 1-2 events:
-  K = 2 is a real log's density); `cpu_*` are this process's CPU seconds
-  (time.process_time: the steadier figure on a loaded box; the helper's are not in them);
+  seals every K rows instead (100 was this row's default before decision 287); `cpu_*` are
+  this process's CPU seconds
+  (time.process_time: the steadier figure on a loaded box; the helper's are not in them).
+  Each seal also carries its write epoch and MAC, and the service's key disclosures end an
+  epoch every `--disclose-every D` rows (default 10,000, as a checkpoint every few minutes
+  would): a seal of a disclosed epoch is authenticated by its MAC (a hash), the newest
+  epoch's by signature (decision 287). `--disclose-every 0`: no disclosures, every seal by
+  its signature (the row before decision 287);
 - verify_2proc: the same with Verifier(workers=2): per 50,000-row chunk a forked helper
   process recomputes the entry hashes and checks the seal signatures of the chunk's last 60%
   while this process checks the first 40% entirely; links, versions, seal coverage and the
@@ -48,14 +54,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from auditverify.encoding import CHAIN_TAG, GENESIS, frame, int64
+from auditverify.encoding import CHAIN_TAG, GENESIS, epoch_key, frame, int64, seal_mac
 from auditverify.keys import key_id
 from auditverify.merkle import MerkleTree, verify_consistency, verify_inclusion
-from auditverify.model import ChainRow, EventRow, Row, SealRow
+from auditverify.model import ChainRow, Disclosure, EventRow, Row, SealRow
 from auditverify.verifier import Verifier
 
 T0 = 1_800_000_000_000_000
-SEAL_EVERY = 100
+SEAL_EVERY = 2  # a real log's density: a seal per write transaction of 1-2 events
+DISCLOSE_EVERY = 10_000
 KEY = Ed25519PrivateKey.generate()
 
 
@@ -65,45 +72,93 @@ def _framed(position: int, prev_position: int, prev_hash: bytes, event: EventRow
                  event.topic.encode(), event.state, int64(T0 + position))
 
 
-def rows(n: int, *, seal: bool = True, seal_every: int = SEAL_EVERY,
-         ) -> Iterator[tuple[Row, bytes]]:
-    """n chained rows over 1,000 aggregates, sealed every `seal_every`, with their framed
-    bytes."""
+def _event(position: int, version: int) -> EventRow:
+    aggregate = position % 1000
+    return EventRow(f"00000000-0000-0000-0000-{aggregate:012d}", version,
+                    "cxgov.Initiative.Revised",
+                    b'{"changes":{"cost":{"_type_":"decimal_str","_data_":"%d"}},'
+                    b'"reason":"bench","actor":"rob"}' % position)
+
+
+def _chain(n: int) -> Iterator[tuple[int, EventRow, int, bytes, bytes, bytes]]:
+    """(position, event, prev_position, prev_hash, framed bytes, entry hash) of n rows over
+    1,000 aggregates."""
     versions: dict[int, int] = {}
     prev_position, prev_hash = 0, GENESIS
-    tx_prev, tx_hash, tx_count = 0, GENESIS, 0
-    kid = key_id(KEY.public_key())
     for position in range(1, n + 1):
         aggregate = position % 1000
         version = versions[aggregate] = versions.get(aggregate, 0) + 1
-        event = EventRow(f"00000000-0000-0000-0000-{aggregate:012d}", version,
-                         "cxgov.Initiative.Revised",
-                         b'{"changes":{"cost":{"_type_":"decimal_str","_data_":"%d"}},'
-                         b'"reason":"bench","actor":"rob"}' % position)
+        event = _event(position, version)
         framed = _framed(position, prev_position, prev_hash, event)
         digest = hashlib.sha256(framed).digest()
-        tx_count += 1
-        seal_row = None
-        if seal and (position % seal_every == 0 or position == n):
-            seal_row = SealRow(tx_prev, tx_hash, digest, tx_count, kid, b"")
-            seal_row = SealRow(tx_prev, tx_hash, digest, tx_count, kid,
-                               KEY.sign(seal_row.payload(position)))
-            tx_prev, tx_hash, tx_count = position, digest, 0
-        yield (Row(position, event, ChainRow(prev_position, prev_hash, digest, T0 + position),
-                   seal_row), framed)
+        yield position, event, prev_position, prev_hash, framed, digest
         prev_position, prev_hash = position, digest
 
 
+def _disclosed_at(n: int, seal_every: int, disclose_every: int) -> list[int]:
+    """Where epochs end: every `disclose_every` rows, at the end of a write transaction."""
+    if not disclose_every:
+        return []
+    step = max(seal_every, disclose_every - disclose_every % seal_every)
+    return list(range(step, n + 1, step))
+
+
+def disclosures(n: int, *, seal_every: int = SEAL_EVERY,
+                disclose_every: int = DISCLOSE_EVERY) -> list[Disclosure]:
+    """The service's key disclosures over rows(n, ...): what the verifier is given first."""
+    at = set(_disclosed_at(n, seal_every, disclose_every))
+    secret, kid = KEY.private_bytes_raw(), key_id(KEY.public_key())
+    out: list[Disclosure] = []
+    for position, *_, digest in _chain(n):
+        if position in at:
+            d = Disclosure(len(out) + 1, position, position, digest,
+                           epoch_key(secret, len(out) + 1), kid, b"")
+            out.append(Disclosure(d.epoch, d.position, d.count, d.head, d.epoch_key, d.key_id,
+                                  KEY.sign(d.payload())))
+    return out
+
+
+def rows(n: int, *, seal: bool = True, seal_every: int = SEAL_EVERY,
+         disclose_every: int = DISCLOSE_EVERY) -> Iterator[tuple[Row, bytes]]:
+    """n chained rows over 1,000 aggregates, sealed every `seal_every` (each seal with its
+    write epoch and MAC; an epoch ends every `disclose_every` rows), with their framed
+    bytes."""
+    tx_prev, tx_hash, tx_count = 0, GENESIS, 0
+    kid = key_id(KEY.public_key())
+    ends = iter(_disclosed_at(n, seal_every, disclose_every))
+    secret, epoch, epoch_end = KEY.private_bytes_raw(), 1, next(ends, n + 1)
+    mac_key = epoch_key(secret, epoch)
+    for position, event, prev_position, prev_hash, framed, digest in _chain(n):
+        tx_count += 1
+        seal_row = None
+        if seal and (position % seal_every == 0 or position == n):
+            if position > epoch_end:
+                epoch, epoch_end = epoch + 1, next(ends, n + 1)
+                mac_key = epoch_key(secret, epoch)
+            unsigned = SealRow(tx_prev, tx_hash, digest, tx_count, kid, b"")
+            payload = unsigned.payload(position)
+            seal_row = SealRow(tx_prev, tx_hash, digest, tx_count, kid, KEY.sign(payload),
+                               epoch, seal_mac(mac_key, unsigned.mac_input(position)))
+            tx_prev, tx_hash, tx_count = position, digest, 0
+        yield (Row(position, event, ChainRow(prev_position, prev_hash, digest, T0 + position),
+                   seal_row), framed)
+
+
 def bench_verify(n: int, chunk: int = 50_000, workers: int = 1,
-                 seal_every: int = SEAL_EVERY) -> dict[str, Any]:
+                 seal_every: int = SEAL_EVERY,
+                 disclose_every: int = DISCLOSE_EVERY) -> dict[str, Any]:
     """Verify n rows; the ceiling is hashing their framed bytes. Rows are made a chunk at a
     time; only the verifier's work on each chunk, and hashlib's on the same bytes, are timed.
     workers=2: the verifier's forked helper hashes and checks seals for 60% of each chunk
-    (the fork is inside the timed part)."""
-    verifier = Verifier(public_keys=[KEY.public_key()], workers=workers)
-    verify_s = hash_s = verify_cpu = hash_cpu = 0.0
+    (the fork is inside the timed part). The verifier is given the key disclosures (made
+    untimed, as a bundle's are read before its rows)."""
+    given = disclosures(n, seal_every=seal_every, disclose_every=disclose_every)
+    start, cpu = time.perf_counter(), time.process_time()
+    verifier = Verifier(public_keys=[KEY.public_key()], workers=workers, disclosures=given)
+    verify_s, verify_cpu = time.perf_counter() - start, time.process_time() - cpu
+    hash_s = hash_cpu = 0.0
     framed = 0
-    made = rows(n, seal_every=seal_every)
+    made = rows(n, seal_every=seal_every, disclose_every=disclose_every)
     while batch := list(islice(made, chunk)):
         history = [row for row, _ in batch]
         start, cpu = time.perf_counter(), time.process_time()
@@ -125,7 +180,10 @@ def bench_verify(n: int, chunk: int = 50_000, workers: int = 1,
             "bytes": framed, "verify_s": round(verify_s, 3),
             "events_per_s": round(n / max(verify_s, 1e-9)),
             "ceiling_sha256_s": round(hash_s, 4), "ratio": round(hash_s / max(verify_s, 1e-9), 4),
-            "target_ratio": 0.5, "seal_every": seal_every, "cpu_verify_s": round(verify_cpu, 3),
+            "target_ratio": 0.5, "seal_every": seal_every, "disclose_every": disclose_every,
+            "seals_by_mac": report.seals_by_mac,
+            "seals_by_signature": report.seals_by_signature,
+            "cpu_verify_s": round(verify_cpu, 3),
             "cpu_sha256_s": round(hash_cpu, 4),
             "cpu_ratio": round(hash_cpu / max(verify_cpu, 1e-9), 4)}
 
@@ -188,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the verify rows' history is sealed every K rows (default "
                              f"{SEAL_EVERY}; 2 is a real log's density, a seal per write "
                              "transaction)")
+    parser.add_argument("--disclose-every", type=int, default=DISCLOSE_EVERY, metavar="D",
+                        help=f"the verify rows' write epochs end every D rows, their keys "
+                             f"disclosed (default {DISCLOSE_EVERY}); 0: no disclosures, every "
+                             "seal checked by its signature")
     parser.add_argument("--database", metavar="ADMIN_URL", nargs="?", const="",
                         help="the served proofs on PostgreSQL instead (ops/bench/audit_served.py):"
                              " a scratch database on ADMIN_URL's server (default: "
@@ -197,13 +259,17 @@ def main(argv: list[str] | None = None) -> int:
         return _served(args.events, args.database, args.json)
     if args.seal_every < 1:
         parser.error("--seal-every must be at least 1")
+    if args.disclose_every < 0:
+        parser.error("--disclose-every cannot be negative")
     if args.only == "decisions":
         from ops.bench.audit_decisions import bench_decisions
 
         results = [bench_decisions(args.initiatives, args.decisions)]
     else:
-        results = [*([bench_verify(args.events, seal_every=args.seal_every),
-                      bench_verify(args.events, workers=2, seal_every=args.seal_every)]
+        results = [*([bench_verify(args.events, seal_every=args.seal_every,
+                                   disclose_every=args.disclose_every),
+                      bench_verify(args.events, workers=2, seal_every=args.seal_every,
+                                   disclose_every=args.disclose_every)]
                      if args.only != "merkle" else []),
                    *(bench_merkle(args.events) if args.only != "verify" else [])]
     for result in results:
