@@ -227,6 +227,10 @@ def verify_command(
     key_rotations: Annotated[Path | None, typer.Option(
         "--key-rotations", help="Signed key rotations (cxgov audit key-rotations): a key "
                                 "a key you gave handed over to is trusted.")] = None,
+    check_signatures: Annotated[bool, typer.Option(
+        "--check-signatures", help="Check every write seal's signature, even where its MAC "
+                                   "under a disclosed epoch key authenticates it (slower; "
+                                   "decision 287).")] = False,
 ) -> None:
     """Verify hashes, linkage, versions, seals, checkpoints and receipts, and the policy
     given (exit 1 if tampered or the policy is not met)."""
@@ -247,12 +251,13 @@ def verify_command(
         report: Report
         if bundle is not None:
             report = verify_bundle(bundle, public_keys=keys, trusted_checkpoints=kept,
-                                   receipts=kept_receipts)
+                                   receipts=kept_receipts, check_signatures=check_signatures)
         else:
             with _runtime() as runtime:
                 assert runtime.database_url is not None
                 report = verify_database(runtime.database_url, public_keys=keys,
-                                         trusted_checkpoints=kept, receipts=kept_receipts)
+                                         trusted_checkpoints=kept, receipts=kept_receipts,
+                                         check_signatures=check_signatures)
                 entries = chain_entries(runtime.database_url) if witnesses else []
         if witnesses:
             if bundle is not None:

@@ -194,6 +194,30 @@ def test_an_exported_bundle_carries_the_disclosures_and_the_seals_macs(
     assert signatures.ok and (signatures.seals_by_mac, signatures.seals_by_signature) == (0, 4)
 
 
+def test_cxgov_audit_verify_says_how_seals_were_checked_and_can_check_every_signature(
+    app: Cxgov, pg_url: str, tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from auditverify.keys import public_key_pem
+    from governance.entrypoints.audit import audit_app
+
+    for n in range(3):
+        app.save(Probe(str(n)))
+    issue_checkpoint(app, KEY)
+    app.save(Probe("after"))
+    path, pem = tmp_path / "bundle.jsonl", tmp_path / "key.pem"
+    export_bundle(pg_url, path)
+    pem.write_text(public_key_pem(KEY.public_key()))
+    runner = CliRunner()
+    fast = runner.invoke(audit_app, ["verify", "--bundle", str(path), "--public-key", str(pem)])
+    slow = runner.invoke(audit_app, ["verify", "--bundle", str(path), "--public-key", str(pem),
+                                     "--check-signatures"])
+    assert (fast.exit_code, slow.exit_code) == (0, 0), fast.output + slow.output
+    assert "write seals: 3 authenticated by MAC under a disclosed epoch key, 1 by" in fast.output
+    assert "write seals: 0 authenticated by MAC under a disclosed epoch key, 4 by" in slow.output
+
+
 # --- writers racing disclosures ---------------------------------------------------------------
 
 WRITERS = 4
