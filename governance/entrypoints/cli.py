@@ -164,7 +164,15 @@ def demo_command(
 
 
 def _demo(*, serve: bool, host: str, port: int) -> None:
+    from governance.stores.integrity import issue_checkpoint, load_signing_key
+
     company = bundled_company()
+    settings = get_settings()
+    # On PostgreSQL, with audit checkpoints on, the demo's key exists before its first write:
+    # the writers read it when the runtime is built, so Harborview's events are sealed (and
+    # their seals MAC'd) from position 1, not only after a restart.
+    key = (load_signing_key(settings) if settings.store == "postgres"
+           and settings.audit_checkpoint_interval_seconds else None)
     with runtime(auto_migrate=True, keep_embedded=True) as rt:
         where = "configured database" if rt.settings.database_url else "embedded server"
         typer.echo(f"cxgov demo on the {where} (data in {rt.settings.data_dir})")
@@ -180,6 +188,11 @@ def _demo(*, serve: bool, host: str, port: int) -> None:
                        f"stop, a paused webhook): log "
                        f"positions {history.first_position}..{history.last_position}; the "
                        f"first decision point is position {history.decision_point}")
+            if key is not None:  # the loaded history, anchored and its seals' key disclosed
+                signed = issue_checkpoint(rt.app, key)
+                typer.echo(f"audit checkpoint {signed.seq} signed at position "
+                           f"{signed.position} (key {signed.key_id}; `cxgov audit "
+                           "public-key` prints it for auditors)")
         period = company.period.code
         models = rt.read_models()
         typer.echo(render_ranking(jsonable(models.ranking(period)),
