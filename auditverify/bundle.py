@@ -35,6 +35,14 @@ VERSION = 2
 READABLE = (1, 2)
 
 
+#: The records between the header and the rows: their field, how each is read, and the
+#: finding (with its wording) for one that cannot be read.
+_BEFORE_ROWS: dict[str, tuple[Any, str, str]] = {
+    "checkpoint": (Checkpoint.from_json, "malformed_checkpoint", "a checkpoint"),
+    "disclosure": (Disclosure.from_json, "malformed_disclosure", "a key disclosure"),
+}
+
+
 class BundleError(ValueError):
     """The file is not a readable audit bundle."""
 
@@ -192,6 +200,8 @@ def verify_bundle(
         header = read_header(first[1])
         checkpoints: list[Checkpoint] = []
         disclosures: list[Disclosure] = []
+        before_rows: dict[str, list[Any]] = {"checkpoint": checkpoints,
+                                             "disclosure": disclosures}
         verifier: Verifier | None = None
         end: dict[str, Any] | None = None
         rows = 0
@@ -233,26 +243,17 @@ def verify_bundle(
                 number, record = following
 
         for number, record in records:
-            if record is not None and "checkpoint" in record:
+            field = next((f for f in _BEFORE_ROWS if record is not None and f in record), None)
+            if field is not None:
+                assert record is not None  # for mypy: field was found in it
+                read, kind, what = _BEFORE_ROWS[field]
                 try:
-                    checkpoints.append(Checkpoint.from_json(record["checkpoint"]))
+                    before_rows[field].append(read(record[field]))
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    stated = record["checkpoint"]
+                    stated = record[field]
                     where = stated.get("position") if isinstance(stated, dict) else None
-                    unreadable.append(("malformed_checkpoint",
-                                       where if isinstance(where, int) else 0,
-                                       f"line {number}: a checkpoint that cannot be read "
-                                       f"({type(exc).__name__}: {exc})"))
-                continue
-            if record is not None and "disclosure" in record:
-                try:
-                    disclosures.append(Disclosure.from_json(record["disclosure"]))
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    stated = record["disclosure"]
-                    where = stated.get("position") if isinstance(stated, dict) else None
-                    unreadable.append(("malformed_disclosure",
-                                       where if isinstance(where, int) else 0,
-                                       f"line {number}: a key disclosure that cannot be read "
+                    unreadable.append((kind, where if isinstance(where, int) else 0,
+                                       f"line {number}: {what} that cannot be read "
                                        f"({type(exc).__name__}: {exc})"))
                 continue
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,

@@ -1,9 +1,10 @@
 """The verification rules, applied in one pass over the history in position order.
 
-Longer than the house's ~400 lines on purpose: feed(), feed_many's fast loop (and its helper
-process) and the end-of-history checks all read and write one Verifier's state (the head,
-the pending seal coverage, the versions, the findings), and the fast loop must stay
-finding-for-finding equal to feed(); splitting them would spread that state over modules.
+Longer than the house's ~400 lines on purpose: feed(), feed_many's fast loop, the seal and
+write-epoch checks and the end-of-history checks all read and write one Verifier's state (the
+head, the pending seal coverage, the versions, the findings), and the fast loop must stay
+finding-for-finding equal to feed(); splitting them would spread that state over modules. The
+forked helper process, which holds none of it, is auditverify/forked.py.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
-import multiprocessing
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -26,11 +24,11 @@ from auditverify.encoding import (
     CHAIN_HEAD,
     GENESIS,
     HASH_SIZE,
-    chain_hash,
     chain_pack,
     entry_hash,
     seal_mac_state,
 )
+from auditverify.forked import Helper
 from auditverify.keys import key_id, verify_signature
 from auditverify.model import (
     Checkpoint,
@@ -71,9 +69,6 @@ class Anchor:
     is_checkpoint: bool
 
 
-#: How a seal is authenticated: the signature checked, or the MAC under a disclosed key
-Authenticate = Callable[[int, SealRow], bool]
-
 
 @dataclass(frozen=True)
 class Epoch:
@@ -97,68 +92,6 @@ class Epoch:
         state.update(data)
         return hmac.compare_digest(state.digest(), seal.mac)
 
-
-def _prechecked(rows: Sequence[Row], authentic: Authenticate) -> bytes:
-    """One byte per row: bit 1 if its chain entry's stored hash matches its stored fields
-    (hashed with its own stored prev_position and prev_hash), bit 2 if its seal is
-    authentic (Verifier._authentic: its MAC under a disclosed epoch key, else its
-    signature). 0 for anything that cannot be checked."""
-    out = bytearray(len(rows))
-    for index, row in enumerate(rows):
-        event, chain, seal = row.event, row.chain, row.seal
-        try:
-            if event is not None and chain is not None and chain_hash(
-                    chain.prev_hash, chain.prev_position, row.position, event.originator_id,
-                    event.originator_version, event.topic, event.state,
-                    chain.recorded_at_us) == chain.entry_hash:
-                out[index] |= 1
-            if seal is not None and authentic(row.position, seal):
-                out[index] |= 2
-        except Exception:  # left unconfirmed: checked again in order
-            continue
-    return bytes(out)
-
-
-class _Helper:
-    """A forked process running _prechecked over part of a row list (the rows are shared
-    with it by the fork, not copied through a pipe); its answer comes back as bytes."""
-
-    def __init__(self, process: BaseProcess, connection: Connection) -> None:
-        self._process, self._connection = process, connection
-
-    @classmethod
-    def start(cls, rows: list[Row], authentic: Authenticate) -> _Helper | None:
-        """Fork the helper, or None where fork is not available (then: one process)."""
-        try:
-            context = multiprocessing.get_context("fork")
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_helper_main, args=(rows, authentic, send),
-                                      daemon=True)
-            process.start()
-        except (ValueError, OSError):
-            return None
-        send.close()
-        return cls(process, receive)
-
-    def result(self, expected: int) -> bytes | None:
-        """The helper's answer, or None if it failed (then every row is checked here)."""
-        try:
-            answer = self._connection.recv_bytes()
-        except (EOFError, OSError):
-            return None
-        return answer if len(answer) == expected else None
-
-    def stop(self) -> None:
-        """Close the pipe and make sure the helper is gone."""
-        self._connection.close()
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join()
-
-
-def _helper_main(rows: list[Row], authentic: Authenticate, send: Connection) -> None:
-    send.send_bytes(_prechecked(rows, authentic))
-    send.close()
 
 
 def keyring(keys: Iterable[Ed25519PublicKey]) -> dict[str, Ed25519PublicKey]:
@@ -415,7 +348,7 @@ class Verifier:
         split, helper = len(rows), None
         if len(rows) >= SPLIT_MIN:
             split = int(len(rows) * SPLIT_SHARE)
-            helper = _Helper.start(rows[split:], self._authentic)
+            helper = Helper.start(rows[split:], self._authentic)
             if helper is None:
                 split = len(rows)
         answer: list[bytes | None] = []  # the helper's, once the first part is checked

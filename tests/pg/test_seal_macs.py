@@ -177,15 +177,22 @@ def test_a_checkpoint_stands_when_the_disclosure_cannot_get_the_lock(
     assert report.ok and report.seals_by_mac == 2, report.errors
 
 
-def test_an_exported_bundle_carries_the_disclosures_and_the_seals_macs(
-    app: Cxgov, pg_url: str, tmp_path: Path,
-) -> None:
+def exported(app: Cxgov, pg_url: str, folder: Path) -> Path:
+    """Three events, a checkpoint (disclosing epoch 1), one more event, exported as a bundle of
+    4 rows: 3 seals in the disclosed epoch, 1 in the next."""
     for n in range(3):
         app.save(Probe(str(n)))
     issue_checkpoint(app, KEY)
     app.save(Probe("after"))
-    path = tmp_path / "bundle.jsonl"
+    path = folder / "bundle.jsonl"
     assert export_bundle(pg_url, path) == 4
+    return path
+
+
+def test_an_exported_bundle_carries_the_disclosures_and_the_seals_macs(
+    app: Cxgov, pg_url: str, tmp_path: Path,
+) -> None:
+    path = exported(app, pg_url, tmp_path)
     report = verify_bundle(path, public_keys=[KEY.public_key()])
     assert report.ok, report.errors
     assert (report.seals_by_mac, report.seals_by_signature) == (3, 1)
@@ -202,12 +209,7 @@ def test_cxgov_audit_verify_says_how_seals_were_checked_and_can_check_every_sign
     from auditverify.keys import public_key_pem
     from governance.entrypoints.audit import audit_app
 
-    for n in range(3):
-        app.save(Probe(str(n)))
-    issue_checkpoint(app, KEY)
-    app.save(Probe("after"))
-    path, pem = tmp_path / "bundle.jsonl", tmp_path / "key.pem"
-    export_bundle(pg_url, path)
+    path, pem = exported(app, pg_url, tmp_path), tmp_path / "key.pem"
     pem.write_text(public_key_pem(KEY.public_key()))
     runner = CliRunner()
     fast = runner.invoke(audit_app, ["verify", "--bundle", str(path), "--public-key", str(pem)])
