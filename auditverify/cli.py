@@ -57,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fail unless valid checkpoints anchor the history through "
                              "POSITION (e.g. the newest position you saw last time)")
     parser.add_argument("--workers", type=int, choices=(1, 2), default=1,
-                        help="with --bundle: 2 checks the entry hashes and seal signatures of "
-                             "part of each 50,000 rows in a forked helper process (same "
-                             "findings; faster with a second free core)")
+                        help="with --bundle: 2 checks the second half of each 50,000 rows "
+                             "in a forked helper process (same findings; faster only with a "
+                             "second free core, and only on a clean part)")
     parser.add_argument("--check-signatures", action="store_true",
                         help="check every write seal's Ed25519 signature, even where its MAC "
                              "under a disclosed epoch key authenticates it (about 50 times "

@@ -210,7 +210,11 @@ def epoch_key(secret: bytes, epoch: int) -> bytes:
                            person=EPOCH_KEY_PERSON).digest()
 
 
-_SEAL_MAC_FIELDS = struct.Struct(">qq32s32sq").pack
+#: struct's pack of seal_mac_input's bytes, (prev_position, position, prev_hash, entry_hash,
+#: entries), without its checks: `32s` pads or cuts a hash of another size silently, so a caller
+#: checks both hashes are HASH_SIZE bytes first (and takes struct.error for a number outside
+#: int64)
+SEAL_MAC_PACK = struct.Struct(">qq32s32sq").pack
 
 
 def seal_mac_input(*, prev_position: int, prev_hash: bytes, position: int, entry_hash: bytes,
@@ -221,7 +225,7 @@ def seal_mac_input(*, prev_position: int, prev_hash: bytes, position: int, entry
     if len(prev_hash) != HASH_SIZE or len(entry_hash) != HASH_SIZE:
         raise ValueError("a seal's hashes are 32 bytes")
     try:
-        return _SEAL_MAC_FIELDS(prev_position, position, prev_hash, entry_hash, entries)
+        return SEAL_MAC_PACK(prev_position, position, prev_hash, entry_hash, entries)
     except struct.error as exc:
         raise ValueError(str(exc)) from None
 

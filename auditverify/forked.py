@@ -1,56 +1,72 @@
-"""The forked helper process of Verifier.feed_many with workers=2 (decisions 157, 213): it
-recomputes the entry hashes and authenticates the seals of part of a row list, and answers
-with one byte per row; the verifier checks everything else, in order."""
+"""The forked helper process of Verifier.feed_many with workers=2 (decisions 157, 213, 288).
+
+The helper is a fork of the verifier: it checks the last part of a row list entirely (every
+rule feed_many checks, in order) as if the history before the part were clean and ended
+where the part's first row says it did, and answers with the state that part leaves (a
+Part), or None if it found anything at all. The verifier checks the first part meanwhile,
+then takes the helper's state only if its own, at the boundary, is what the helper assumed;
+otherwise it checks the second part itself, so every finding is still made in order by one
+process (decision 288).
+"""
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any
 
-from auditverify.encoding import chain_hash
 from auditverify.model import Row, SealRow
 
-#: How a seal is authenticated: the signature checked, or the MAC under a disclosed key
-Authenticate = Callable[[int, SealRow], bool]
+
+@dataclass(frozen=True)
+class Part:
+    """What checking rows[k:] from a clean boundary left, with nothing found.
+
+    The boundary the helper assumed: the chain's head was (`start`, `head`), every entry up
+    to `start` sealed, the last seal at `start` (so nothing pending), and each aggregate's
+    version just before its `firsts` one. Counts (`count`, `seals` and `seen`'s) are the
+    part's own, to add to the verifier's."""
+
+    start: int
+    head: bytes
+    first: int  # the part's first position (start + 1: a gap is a finding)
+    last: int  # its last position; every position in first..last holds a chain entry
+    entry: bytes  # the entry hash at `last`
+    count: int
+    pending: array[int]  # chain entries after the part's last seal
+    sealed_through: int  # the part's last seal's position (start if it has none)
+    seals: int
+    by_mac: int
+    by_signature: int
+    last_seal: tuple[int, SealRow, array[int], int, bool] | None
+    seen: dict[int, tuple[bytes, int]]
+    firsts: dict[str, int]  # each aggregate's first version in the part
+    versions: dict[str, int]  # its last
+    last_at: dict[str, int]  # and where that was
 
 
-def prechecked(rows: Sequence[Row], authentic: Authenticate) -> bytes:
-    """One byte per row: bit 1 if its chain entry's stored hash matches its stored fields
-    (hashed with its own stored prev_position and prev_hash), bit 2 if its seal is
-    authentic (Verifier._authentic: its MAC under a disclosed epoch key, else its
-    signature). 0 for anything that cannot be checked."""
-    out = bytearray(len(rows))
-    for index, row in enumerate(rows):
-        event, chain, seal = row.event, row.chain, row.seal
-        try:
-            if event is not None and chain is not None and chain_hash(
-                    chain.prev_hash, chain.prev_position, row.position, event.originator_id,
-                    event.originator_version, event.topic, event.state,
-                    chain.recorded_at_us) == chain.entry_hash:
-                out[index] |= 1
-            if seal is not None and authentic(row.position, seal):
-                out[index] |= 2
-        except Exception:  # left unconfirmed: checked again in order
-            continue
-    return bytes(out)
+#: The helper's work: the part's rows, to its answer (None: check them in the verifier)
+Check = Callable[[list[Row]], Any]
 
 
 class Helper:
-    """A forked process running prechecked over part of a row list (the rows are shared
-    with it by the fork, not copied through a pipe); its answer comes back as bytes."""
+    """A forked process running a Check over part of a row list (the rows are shared with it
+    by the fork, not copied through a pipe); its answer comes back pickled."""
 
     def __init__(self, process: BaseProcess, connection: Connection) -> None:
         self._process, self._connection = process, connection
 
     @classmethod
-    def start(cls, rows: list[Row], authentic: Authenticate) -> Helper | None:
+    def start(cls, rows: list[Row], check: Check) -> Helper | None:
         """Fork the helper, or None where fork is not available (then: one process)."""
         try:
             context = multiprocessing.get_context("fork")
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=helper_main, args=(rows, authentic, send),
+            process = context.Process(target=helper_main, args=(rows, check, send),
                                       daemon=True)
             process.start()
         except (ValueError, OSError):
@@ -58,13 +74,13 @@ class Helper:
         send.close()
         return cls(process, receive)
 
-    def result(self, expected: int) -> bytes | None:
-        """The helper's answer, or None if it failed (then every row is checked here)."""
+    def result(self) -> Part | None:
+        """The helper's answer, or None if it found anything or failed."""
         try:
-            answer = self._connection.recv_bytes()
-        except (EOFError, OSError):
+            answer = self._connection.recv()
+        except Exception:  # EOF, a broken pipe, an unreadable answer
             return None
-        return answer if len(answer) == expected else None
+        return answer if isinstance(answer, Part) else None
 
     def stop(self) -> None:
         """Close the pipe and make sure the helper is gone."""
@@ -74,6 +90,10 @@ class Helper:
         self._process.join()
 
 
-def helper_main(rows: list[Row], authentic: Authenticate, send: Connection) -> None:
-    send.send_bytes(prechecked(rows, authentic))
+def helper_main(rows: list[Row], check: Check, send: Connection) -> None:
+    try:
+        answer = check(rows)
+    except Exception:  # the verifier checks the part itself, and meets it there
+        answer = None
+    send.send(answer)
     send.close()

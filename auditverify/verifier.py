@@ -3,8 +3,9 @@
 Longer than the house's ~400 lines on purpose: feed(), feed_many's fast loop, the seal and
 write-epoch checks and the end-of-history checks all read and write one Verifier's state (the
 head, the pending seal coverage, the versions, the findings), and the fast loop must stay
-finding-for-finding equal to feed(); splitting them would spread that state over modules. The
-forked helper process, which holds none of it, is auditverify/forked.py.
+finding-for-finding equal to feed(); splitting them would spread that state over modules. So do
+_part and _merge (decision 288), which set that state up in the forked helper and take the
+helper's back; starting the helper process and its answer's shape are auditverify/forked.py.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from auditverify.encoding import (
     CHAIN_HEAD,
     GENESIS,
     HASH_SIZE,
+    SEAL_MAC_PACK,
     chain_pack,
     entry_hash,
     seal_mac_state,
 )
-from auditverify.forked import Helper
+from auditverify.forked import Helper, Part
 from auditverify.keys import key_id, verify_signature
 from auditverify.model import (
     Checkpoint,
@@ -42,10 +44,12 @@ from auditverify.model import (
 )
 
 DEFAULT_MAX_FINDINGS = 1000
-#: feed_many with workers=2: the fewest rows worth forking a helper for, and the share of
-#: them this process checks entirely itself while the helper hashes the rest
+#: feed_many with workers=2: the fewest rows worth forking a helper for, and about the share
+#: of them this process checks while the helper checks the rest
 SPLIT_MIN = 20_000
-SPLIT_SHARE = 0.4
+SPLIT_SHARE = 0.5
+#: how far past SPLIT_SHARE the split may move to land after a seal
+SPLIT_REACH = 1_000
 #: feed_many with workers=2 on a stream (any iterable but a list, e.g. a bundle's rows): the
 #: rows are read this many at a time, and each batch is split as a list is
 STREAM_CHUNK = 50_000
@@ -97,6 +101,16 @@ class Epoch:
 def keyring(keys: Iterable[Ed25519PublicKey]) -> dict[str, Ed25519PublicKey]:
     """Index the auditor's public keys by key id."""
     return {key_id(key): key for key in keys}
+
+
+def _boundary(rows: list[Row], at: int) -> int:
+    """Where to split a row list for the helper: after the first sealed row from `at` (the
+    end of a write transaction, so the helper's part starts with nothing pending), or
+    len(rows) if none is within SPLIT_REACH rows."""
+    for index in range(max(at, 1), min(len(rows), at + SPLIT_REACH)):
+        if rows[index - 1].seal is not None:
+            return index
+    return len(rows)
 
 
 class Verifier:
@@ -299,24 +313,26 @@ class Verifier:
         its hash matching its stored fields, the aggregate's next version) is checked here
         without feed()'s per-row method calls; every other row (anything feed() would report,
         including a gap) goes through feed() itself, before this loop has changed anything.
-        Seals go through _check_seal as in feed().
+        The common seal (its epoch's MAC, tiling on the last seal) is checked here too; any
+        other goes through _check_seal as in feed().
 
         With `workers=2` (given to the Verifier) and a list of at least SPLIT_MIN rows, a
-        forked helper process recomputes the entry hashes and checks the seal signatures of
-        the list's last (1 - SPLIT_SHARE) while this process checks the first part; this
-        process then goes on through the rest with the helper's answers for those two checks
-        only (links, positions, versions, seal coverage and anchors stay here, in order, so
-        every boundary between the parts is checked as any other row). A row the helper could
-        not confirm is checked here from scratch; if the helper fails, so is the whole rest.
-        Any other iterable (a bundle's rows, read as the file is) is read STREAM_CHUNK rows
-        at a time and each batch split so (decision 213).
+        forked helper process checks the list's part after the first seal from SPLIT_SHARE
+        of it entirely, as the continuation of a clean history, while this process checks
+        the first part (decision 288). The helper answers with the state its part leaves
+        (forked.Part), or None if it found anything; this process takes that state only if
+        its own at the boundary is what the helper assumed (the head, nothing pending, each
+        aggregate's version), and otherwise checks the part itself, so every finding of a
+        tampered history is made here, in order, as feed() makes it. Any other iterable (a
+        bundle's rows, read as the file is) is read STREAM_CHUNK rows at a time and each
+        batch split so (decision 213).
         """
         if self._workers > 1 and isinstance(rows, list):
             self._split(rows, [])
         elif self._workers > 1:
             self._stream(iter(rows))
         else:
-            self._run(rows, None)
+            self._run(rows)
 
     def _stream(self, rows: Iterator[Row]) -> None:
         """feed_many with workers=2 on a stream: read STREAM_CHUNK rows at a time and _split
@@ -343,45 +359,102 @@ class Verifier:
 
     def _split(self, rows: list[Row],
                held: list[tuple[int, tuple[str, int | None, str, Severity, str]]]) -> None:
-        """A list through the helper (its last 1 - SPLIT_SHARE, from SPLIT_MIN rows) and this
-        process, with the held add() calls replayed before the row each was said before."""
+        """A list through the helper (from SPLIT_MIN rows: the part after a seal near
+        SPLIT_SHARE of it, when no held add() falls in that part) and this process, with the
+        held add() calls replayed before the row each was said before."""
         split, helper = len(rows), None
         if len(rows) >= SPLIT_MIN:
-            split = int(len(rows) * SPLIT_SHARE)
-            helper = Helper.start(rows[split:], self._authentic)
+            split = _boundary(rows, int(len(rows) * SPLIT_SHARE))
+            if split < len(rows) and all(mark <= split for mark, _ in held):
+                helper = Helper.start(rows[split:], self._part)
             if helper is None:
                 split = len(rows)
-        answer: list[bytes | None] = []  # the helper's, once the first part is checked
-
-        def run(low: int, high: int) -> None:
-            if low < split:
-                self._run(rows[low:min(high, split)], None)
-            if high > split and helper is not None:
-                if not answer:
-                    answer.append(helper.result(len(rows) - split))
-                checked = answer[0]
-                start = max(low, split)
-                self._run(rows[start:high], None if checked is None
-                          else checked[start - split:high - split])
-
         try:
             at = 0
             for mark, call in held:
                 if mark > at:
-                    run(at, mark)
+                    self._run(rows[at:mark])
                     at = mark
                 self.add(*call)
-            if at < len(rows):
-                run(at, len(rows))
+            if at < split:
+                self._run(rows[at:split])
+            if helper is not None:
+                part = helper.result()
+                if part is None or not self._merge(part):
+                    self._run(rows[split:])
         finally:
             if helper is not None:
                 helper.stop()
 
-    def _run(self, rows: Iterable[Row], checked: bytes | None) -> None:
-        """feed_many's loop; `checked` (one byte per row, or None: check here) holds the
-        helper's answers: bit 1, the entry hash matches the row's stored fields (its stored
-        prev_position and prev_hash, which the fast path requires to be this chain's head);
-        bit 2, the seal's signature is valid under the key it names.
+    def _part(self, rows: list[Row]) -> Part | None:
+        """In the helper process (a fork: this Verifier is its own copy): check rows as the
+        continuation of a clean history whose head is where their first row's chain entry
+        says; the Part they leave, or None if anything was found."""
+        first = rows[0].chain
+        if first is None:
+            return None
+        start, head = first.prev_position, first.prev_hash
+        firsts: dict[str, int] = {}
+        if self._check_versions:
+            for row in rows:
+                if row.event is not None and row.event.originator_id not in firsts:
+                    firsts[row.event.originator_id] = row.event.originator_version
+        self._findings, self._errors, self._omitted = [], 0, 0
+        self._positions, self._chain_positions = array("q"), array("q")
+        self._pending, self._gap_starts, self._holes = array("q"), array("q"), array("q")
+        self._last_chain_position, self._last_entry, self._chain_count = start, head, 0
+        self._seals, self._sealed_through, self._last_seal = 1, start, None
+        self._by_mac = self._by_signature = self._legacy_count = 0
+        self._seen, self._skipped = {}, {}
+        self._versions = {oid: version - 1 for oid, version in firsts.items()}
+        self._last_at = {}
+        first_seal = next((row.seal for row in rows if row.seal is not None), None)
+        if first_seal is not None and first_seal.prev_position < start:
+            return None  # it overlaps the seals before the part: the verifier resolves it
+        self._run(rows)
+        positions = self._positions
+        if (self._findings or self._errors or self._omitted or not positions
+                or positions[0] != start + 1 or positions[-1] != start + len(positions)
+                or len(self._chain_positions) != len(positions)):
+            return None
+        return Part(start, head, positions[0], positions[-1], self._last_entry,
+                    self._chain_count, self._pending, self._sealed_through, self._seals - 1,
+                    self._by_mac, self._by_signature, self._last_seal, self._seen, firsts,
+                    self._versions, self._last_at)
+
+    def _merge(self, part: Part) -> bool:
+        """Take the helper's Part if this verifier's state is what it assumed: the head at
+        its start, nothing after it, every entry sealed, each aggregate's version just
+        before the part's first. False (nothing changed): check the part here."""
+        if not (self._last_chain_position == part.start and self._last_entry == part.head
+                and self._positions and self._positions[-1] == part.start
+                and self._seals > 0 and not self._pending
+                and self._sealed_through == part.start):
+            return False
+        if self._check_versions:
+            version_of = self._versions.get
+            if any(version_of(oid, 0) + 1 != version for oid, version in part.firsts.items()):
+                return False
+            self._versions.update(part.versions)
+            self._last_at.update(part.last_at)
+        span = range(part.first, part.last + 1)
+        self._positions.extend(span)
+        self._chain_positions.extend(span)
+        count = self._chain_count
+        for position, (entry, at) in part.seen.items():
+            self._seen[position] = (entry, count + at)
+        self._last_chain_position, self._last_entry = part.last, part.entry
+        self._chain_count = count + part.count
+        self._pending.extend(part.pending)
+        if part.seals:
+            self._sealed_through, self._last_seal = part.sealed_through, part.last_seal
+            self._seals += part.seals
+            self._by_mac += part.by_mac
+            self._by_signature += part.by_signature
+        return True
+
+    def _run(self, rows: Iterable[Row]) -> None:
+        """feed_many's loop.
 
         Lean on purpose (decision 210): every attribute and method it uses per row is a local,
         the entry's bytes are framed by one cached struct pack (encoding.chain_pack, the bytes
@@ -395,11 +468,14 @@ class Verifier:
                                                 pending.append)
         version_of, pack_for, sha256 = versions.get, CHAIN_FORMATS.get, hashlib.sha256
         check_versions, check_seal, feed = self._check_versions, self._check_seal, self.feed
+        epochs: dict[int, Epoch] = {} if self._check_signatures else self._epochs
+        epoch_of = epochs.get
+        mac_pack = SEAL_MAC_PACK
         last, entry, count = self._last_chain_position, self._last_entry, self._chain_count
         top = positions[-1] if positions else _BEFORE_ALL
         framable = isinstance(entry, bytes) and len(entry) == HASH_SIZE
         try:
-            for index, row in enumerate(rows):
+            for row in rows:
                 p, event, chain = row.position, row.event, row.chain
                 slow = True
                 if (p == last + 1 and p > top and framable and chain is not None
@@ -408,18 +484,14 @@ class Verifier:
                     oid, version = event.originator_id, event.originator_version
                     try:
                         if not check_versions or version == version_of(oid, 0) + 1:
-                            if checked is not None:
-                                slow = not checked[index] & 1
-                            else:
-                                identity, name, state = (oid.encode("utf-8"),
-                                                         event.topic.encode("utf-8"),
-                                                         event.state)
-                                sizes = (len(identity), len(name), len(state))
-                                pack = pack_for(sizes) or chain_pack(*sizes)
-                                slow = sha256(pack(
-                                    CHAIN_HEAD, entry, 8, last, 8, p, sizes[0], identity, 8,
-                                    version, sizes[1], name, sizes[2], state, 8,
-                                    chain.recorded_at_us)).digest() != chain.entry_hash
+                            identity, name, state = (oid.encode("utf-8"),
+                                                     event.topic.encode("utf-8"), event.state)
+                            sizes = (len(identity), len(name), len(state))
+                            pack = pack_for(sizes) or chain_pack(*sizes)
+                            slow = sha256(pack(
+                                CHAIN_HEAD, entry, 8, last, 8, p, sizes[0], identity, 8,
+                                version, sizes[1], name, sizes[2], state, 8,
+                                chain.recorded_at_us)).digest() != chain.entry_hash
                     except Exception:  # feed() raises it, with feed()'s state
                         slow = True
                 if slow:
@@ -437,9 +509,34 @@ class Verifier:
                 add_chain(p)
                 add_pending(p)
                 entry = chain.entry_hash
-                if row.seal is not None:
-                    check_seal(p, row.seal, entry, None if checked is None else
-                               bool(checked[index] & 2))
+                seal = row.seal
+                if seal is not None:
+                    # the common seal (decision 288): this epoch's MAC, tiling on the last
+                    # seal, covering exactly the pending entries; anything else, _check_seal
+                    epoch = epoch_of(seal.epoch) if seal.epoch else None
+                    through = self._sealed_through
+                    try:
+                        common = (epoch is not None and epoch.key_id == seal.key_id
+                                  and epoch.after < p <= epoch.through
+                                  and seal.entry_hash == entry
+                                  and seal.prev_position == through
+                                  and seal.entries == len(pending)
+                                  and len(seal.prev_hash) == HASH_SIZE)
+                        if common and epoch is not None:
+                            state = epoch.mac.copy()
+                            state.update(mac_pack(through, p, seal.prev_hash, entry,
+                                                  seal.entries))
+                            common = state.digest() == seal.mac
+                    except Exception:  # struct.error: _check_seal says what it is
+                        common = False
+                    if common:
+                        self._last_seal = (p, seal, pending[:], through, True)
+                        self._by_mac += 1
+                        self._seals += 1
+                        self._sealed_through = p
+                        del pending[:]
+                    else:
+                        check_seal(p, seal, entry)
                 last = top = p
                 if p in needed:
                     seen[p] = (entry, count)
@@ -488,31 +585,19 @@ class Verifier:
         epoch = self._epochs.get(seal.epoch)
         return epoch if epoch is not None and epoch.key_id == seal.key_id else None
 
-    def _authentic(self, p: int, seal: SealRow) -> bool:
-        """Whether the seal at p is the service's: its MAC under its disclosed epoch's key,
-        inside that epoch; else (no disclosure for it) its signature. No findings."""
-        epoch = self._mac_epoch(seal)
-        return (epoch.authenticates(p, seal) if epoch is not None
-                else self._signed_seal(p, seal))
-
     def _signed_seal(self, p: int, seal: SealRow) -> bool:
         key = self._keys.get(seal.key_id)
         return key is not None and verify_signature(key, seal.signature, seal.payload(p))
 
-    def _check_seal(self, p: int, seal: SealRow, entry: bytes,
-                    signed: bool | None = None) -> None:
-        """`signed`: the authentication's answer (_authentic) if the helper process already
-        made it."""
+    def _check_seal(self, p: int, seal: SealRow, entry: bytes) -> None:
         key = self._keys.get(seal.key_id)
         if key is None:
             self.add("bad_seal", p, f"the write seal at {p} is signed by key {seal.key_id}, "
                      "not a key the auditor gave")
             return
         epoch = self._mac_epoch(seal)
-        if signed is None:
-            signed = (epoch.authenticates(p, seal) if epoch is not None
-                      else self._signed_seal(p, seal))
-        if not signed:
+        if not (epoch.authenticates(p, seal) if epoch is not None
+                else self._signed_seal(p, seal)):
             if epoch is None:
                 self.add("bad_seal", p, f"the write seal at {p} has an invalid signature")
             elif not epoch.after < p <= epoch.through:

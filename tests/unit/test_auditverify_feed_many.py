@@ -18,9 +18,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from auditverify import verifier
 from auditverify.bundle import verify_bundle, write_bundle
 from auditverify.cli import main
-from auditverify.encoding import CHAIN_TAG, GENESIS, chain_hash, entry_hash, frame, int64
+from auditverify.encoding import (
+    CHAIN_TAG,
+    GENESIS,
+    chain_hash,
+    entry_hash,
+    epoch_key,
+    frame,
+    int64,
+    seal_mac,
+)
 from auditverify.keys import key_id, public_key_pem
-from auditverify.model import ChainRow, EventRow, Report, Row, SealRow
+from auditverify.model import ChainRow, Disclosure, EventRow, Report, Row, SealRow
 from auditverify.verifier import Verifier
 
 KEY = Ed25519PrivateKey.generate()
@@ -29,9 +38,12 @@ T0 = 1_800_000_000_000_000
 
 
 def chained(events: list[tuple[int, EventRow]], rnd: random.Random,
-            seal_every: int = 0) -> list[Row]:
-    """Rows chained from genesis over (position, event), sealed every `seal_every` entries."""
+            seal_every: int = 0, disclose_every: int = 0) -> list[Row]:
+    """Rows chained from genesis over (position, event), sealed every `seal_every` entries;
+    with `disclose_every`, each seal carries its write epoch and MAC, an epoch ending (see
+    disclosures()) at the first seal from every `disclose_every` entries."""
     out: list[Row] = []
+    epoch, since = 1, 0
     prev_position, prev_hash = 0, GENESIS
     tx_prev, tx_hash, tx_count = 0, GENESIS, 0
     for i, (position, event) in enumerate(events, start=1):
@@ -45,18 +57,42 @@ def chained(events: list[tuple[int, EventRow]], rnd: random.Random,
         if seal_every and (i % seal_every == 0 or i == len(events)):
             unsigned = SealRow(tx_prev, tx_hash, digest, tx_count, key_id(KEY.public_key()), b"")
             seal = replace(unsigned, signature=KEY.sign(unsigned.payload(position)))
+            if disclose_every:
+                seal = replace(seal, epoch=epoch, mac=seal_mac(
+                    epoch_key(KEY.private_bytes_raw(), epoch), unsigned.mac_input(position)))
+                since += tx_count
+                if since >= disclose_every:
+                    epoch, since = epoch + 1, 0
             tx_prev, tx_hash, tx_count = position, digest, 0
         out.append(Row(position, event, ChainRow(prev_position, prev_hash, digest, at), seal))
         prev_position, prev_hash = position, digest
     return out
 
 
-def history(rnd: random.Random, n: int) -> list[tuple[int, EventRow]]:
+def disclosures(rows: list[Row]) -> list[Disclosure]:
+    """The service's disclosure of each write epoch of chained(..., disclose_every) but the
+    last: at the position of its last seal, with the chain's head and count there."""
+    ends: dict[int, Row] = {}
+    for row in rows:
+        if row.seal is not None and row.seal.epoch:
+            ends[row.seal.epoch] = row
+    out = []
+    for epoch in sorted(ends)[:-1]:
+        end = ends[epoch]
+        assert end.chain is not None
+        count = sum(1 for r in rows if r.position <= end.position and r.chain is not None)
+        d = Disclosure(epoch, end.position, count, end.chain.entry_hash,
+                       epoch_key(KEY.private_bytes_raw(), epoch), key_id(KEY.public_key()), b"")
+        out.append(replace(d, signature=KEY.sign(d.payload())))
+    return out
+
+
+def history(rnd: random.Random, n: int, gaps: float = 0.05) -> list[tuple[int, EventRow]]:
     versions: dict[str, int] = {}
     events = []
     position = 0
     for _ in range(n):
-        position += 1 + (rnd.random() < 0.05)  # a few positions left unused
+        position += 1 + (rnd.random() < gaps)  # a few positions left unused
         oid = f"agg-{rnd.randrange(6)}"
         versions[oid] = versions.get(oid, 0) + 1
         events.append((position, EventRow(oid, versions[oid], "cxgov.T",
@@ -107,17 +143,78 @@ def both(rows: list[Row], workers: int = 1, **options: object) -> tuple[Report, 
     return one.finish(), many.finish()
 
 
-@pytest.mark.parametrize("seed", range(40))
+def merges(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each helper's Part was taken (Verifier._merge's answers), as they are made."""
+    made: list[bool] = []
+    merge = Verifier._merge
+
+    def counted(self: Verifier, part: object) -> bool:
+        made.append(merge(self, part))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(Verifier, "_merge", counted)
+    return made
+
+
+@pytest.mark.parametrize("seed", range(60))
 def test_a_forked_helper_changes_no_finding(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """workers=2: a helper process hashes and checks the seals of the rows after the split;
-    the rows at and around the split (and everything else) are reported as feed() does."""
+    """workers=2: a helper process checks the rows after the split as a clean history's
+    continuation; whether its state is taken or the rows checked again here, every finding
+    (at and around the split, and everywhere else) is what feed() reports. Half the
+    histories have no unused positions and write epochs, so the helper's state is taken."""
     monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
     rnd = random.Random(seed)
-    rows = chained(history(rnd, rnd.randrange(5, 60)), rnd, seal_every=rnd.choice([0, 1, 3, 7]))
-    if seed % 4:
+    plain = seed % 2 == 0
+    rows = chained(history(rnd, rnd.randrange(5, 60), gaps=0 if plain else 0.05), rnd,
+                   seal_every=rnd.choice([1, 3, 7] if plain else [0, 1, 3, 7]),
+                   disclose_every=rnd.choice([4, 10]) if plain else 0)
+    if seed % 4 > 1:
         rows = tamper(rows, rnd)
-    one, many = both(rows, workers=2)
+    one, many = both(rows, workers=2, disclosures=disclosures(rows))
     assert one == many
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_helper_s_state_is_taken_on_a_clean_history(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean history with no unused position: the helper's Part is taken (so the rows
+    after the split are not checked twice), and the report, counts, seals and versions
+    included, is feed()'s."""
+    monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
+    made = merges(monkeypatch)
+    rnd = random.Random(seed)
+    rows = chained(history(rnd, rnd.randrange(20, 80), gaps=0), rnd,
+                   seal_every=rnd.choice([1, 2, 3]), disclose_every=rnd.choice([0, 5]))
+    given = disclosures(rows)
+    one, many = both(rows, workers=2, disclosures=given)
+    assert made == [True]
+    assert one == many and one.ok
+    assert many.seals_by_mac + many.seals_by_signature == sum(1 for r in rows if r.seal)
+    assert (many.seals_by_mac > 0) == bool(given)
+
+
+def test_a_part_whose_versions_do_not_follow_is_checked_again_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows before the split change an aggregate's version and are re-chained: each part
+    is clean on its own, but the helper's first version of that aggregate does not follow
+    this process's. Its state is refused, and the discontinuity is found where feed() finds
+    it."""
+    monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
+    made = merges(monkeypatch)
+    rnd = random.Random(7)
+    events = history(rnd, 40, gaps=0)
+    split = verifier._boundary(chained(events, rnd, seal_every=1), 20)
+    oid = events[split - 1][1].originator_id  # the last aggregate written before the split
+    later = next(i for i in range(split, len(events)) if events[i][1].originator_id == oid)
+    position, event = events[split - 1]
+    events[split - 1] = (position, replace(event,
+                                           originator_version=event.originator_version + 1))
+    rows = chained(events, rnd, seal_every=1)
+    one, many = both(rows, workers=2)
+    assert made == [False]
+    assert one == many
+    assert ("version_discontinuity", events[later][0]) in {
+        (f.kind, f.position) for f in one.errors}
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -203,8 +300,10 @@ def test_a_stream_through_the_helper_reports_what_feed_reports(
     monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
     monkeypatch.setattr(verifier, "STREAM_CHUNK", 1 + seed % 9)
     rnd = random.Random(seed)
-    rows = chained(history(rnd, rnd.randrange(5, 60)), rnd, seal_every=rnd.choice([0, 1, 3, 7]))
-    if seed % 4:
+    plain = seed % 2 == 0
+    rows = chained(history(rnd, rnd.randrange(5, 60), gaps=0 if plain else 0.05), rnd,
+                   seal_every=rnd.choice([0, 1, 3, 7]))
+    if seed % 4 > 1:
         rows = tamper(rows, rnd)
     says = {i: f"line {i}" for i in rnd.sample(range(len(rows) + 1), rnd.randrange(4))}
     one = Verifier(public_keys=[KEY.public_key()])
@@ -258,3 +357,29 @@ def test_a_bundle_verified_with_the_helper_gives_the_same_report(
     assert one == two
     assert main(["--bundle", str(path), "--public-key", key_of(KEY), "--workers", "2"]) == (
         0 if one.ok else 1)
+
+
+def test_a_forged_seal_overlapping_the_split_is_found_as_feed_finds_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first seal after the split claims the entry before it too, MAC'd with its epoch's
+    disclosed key (no valid signature). Alone, the helper's part has nothing to resolve it
+    against; this process has the seal before the split, so the helper refuses and the
+    forgery is found here, as feed() finds it: `inserted`, at its position."""
+    monkeypatch.setattr(verifier, "SPLIT_MIN", 2)
+    made = merges(monkeypatch)
+    rnd = random.Random(3)
+    rows = chained(history(rnd, 40, gaps=0), rnd, seal_every=1, disclose_every=30)
+    split = verifier._boundary(rows, 20)
+    before, at = rows[split - 2], rows[split]
+    assert before.chain is not None and at.seal is not None
+    forged = replace(at.seal, prev_position=before.position, prev_hash=before.chain.entry_hash,
+                     entries=1, signature=bytes(64))
+    rows[split] = replace(at, seal=replace(forged, mac=seal_mac(
+        epoch_key(KEY.private_bytes_raw(), forged.epoch), forged.mac_input(at.position))))
+    given = disclosures(rows)
+    assert given and given[0].position > at.position  # the forged seal's epoch is disclosed
+    one, many = both(rows, workers=2, disclosures=given)
+    assert made == []  # the helper refused its part: nothing to merge
+    assert one == many
+    assert ("bad_seal", at.position, "inserted") in {
+        (f.kind, f.position, f.tamper) for f in one.errors}
