@@ -68,6 +68,8 @@ class Status:
     anchored_through: int = 0  # the newest position a valid checkpoint signs
     unanchored: int = 0  # rows after it (a warning: the next checkpoint covers them)
     sealed_through: int = 0
+    seals_by_mac: int = 0  # write seals checked by their MAC (epoch key disclosed)
+    seals_by_signature: int = 0  # and by their signature (the newest epoch's)
 
 
 def runtime_of(request: Any) -> Runtime | None:
@@ -134,7 +136,8 @@ def status_of(request: Any) -> Status:
         valid_checkpoints=report.valid_checkpoints, newest=_newest(checkpoints),
         anchored_through=report.anchored_through,
         unanchored=sum(1 for p in positions if p > report.anchored_through),
-        sealed_through=report.sealed_through)
+        sealed_through=report.sealed_through, seals_by_mac=report.seals_by_mac,
+        seals_by_signature=report.seals_by_signature)
     cache.clear()  # one verdict is kept: the newest
     cache[state] = (time.monotonic(), found)
     return found

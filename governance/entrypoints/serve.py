@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from auditverify.keys import key_id
 from governance.bootstrap import Runtime
 from governance.entrypoints.webhooks import delivering
 from governance.identity import LINK_PURPOSE, Persona, demo_personas, mint
@@ -21,7 +22,12 @@ from governance.principal import ROLES
 from governance.settings import get_settings
 from governance.stores.checkpointer import Checkpointer
 from governance.stores.database import embedded_status, embedded_stop
-from governance.stores.integrity import load_signing_key
+from governance.stores.integrity import (
+    SigningKeyRefused,
+    latest_checkpoint,
+    load_signing_key,
+    signing_key_path,
+)
 from governance.stores.projectors import run_projectors
 
 #: The default lifetime of a one-time sign-in link (`cxgov sign-in-link`), in minutes.
@@ -55,7 +61,11 @@ def serve_command(
     With no CXGOV_DATABASE_URL the embedded server in CXGOV_DATA_DIR is started (and stopped
     at the end if this command started it) and migrated, and the projectors run in this
     process unless --no-projectors. A configured database must already be migrated
-    (`cxgov migrate`); its projectors run as `cxgov project` unless --projectors."""
+    (`cxgov migrate`); its projectors run as `cxgov project` unless --projectors. The audit
+    signing key that seals every write is ready before the workers start: the projectors'
+    checkpointer makes it; with --no-projectors on the embedded server it is made for a log
+    without checkpoints, and otherwise a missing key is a warning (writes unsealed), never a
+    new key."""
     import uvicorn
 
     from governance.entrypoints.common import embedded_default, fail, runtime
@@ -77,11 +87,49 @@ def serve_command(
             if here:
                 typer.echo("projectors running in this process (--no-projectors to leave "
                            "them to `cxgov project`)")
+            else:
+                note = writer_key(rt, embedded=embedded)
+                if note:
+                    typer.echo(note, err=True)
             uvicorn.run(app_factory(), factory=True, host=host, port=port, workers=workers,
                         proxy_headers=False, server_header=False)
     finally:
         if not was_running:
             embedded_stop(settings.data_dir)
+
+
+def writer_key(rt: Runtime, *, embedded: bool) -> str | None:
+    """Make sure the workers seal every write from the first, when the projectors (whose
+    checkpointer makes the audit signing key) run elsewhere; a line to print, or None.
+
+    The workers read the key when each builds its runtime, so it must exist before uvicorn
+    starts them. With the embedded server (one machine, one data folder, which `cxgov
+    project` beside it shares) the key file is made here, but only for a log without
+    checkpoints, as `cxgov audit checkpoint` would: a log whose checkpoints another key
+    signed gets a warning, never a new key. With a configured database it is never made
+    here (each host would make its own): a warning says the writes are not sealed."""
+    settings = rt.settings
+    if settings.store != "postgres" or not settings.audit_checkpoint_interval_seconds:
+        return None
+    try:
+        load_signing_key(settings, create=False)
+        return None
+    except SigningKeyRefused as missing:
+        absent = str(missing)
+    except (ValueError, OSError) as exc:  # a key that cannot be read: said, never replaced
+        return f"warning: the audit signing key cannot be read ({exc}); writes are not sealed"
+    last = latest_checkpoint(rt.app) if embedded else None
+    if embedded and last is None:
+        key = load_signing_key(settings)
+        return (f"created the audit signing key at {signing_key_path(settings)} (key id "
+                f"{key_id(key.public_key())}), so every write is sealed; give auditors its "
+                "public key (cxgov audit public-key)")
+    why = (f"the log's {last.seq} checkpoint(s) were signed by key {last.key_id}: point "
+           "CXGOV_AUDIT_SIGNING_KEY_FILE at that key" if last is not None else
+           "give every process that writes the same key (CXGOV_AUDIT_SIGNING_KEY or "
+           "CXGOV_AUDIT_SIGNING_KEY_FILE)")
+    return (f"warning: {absent}; this server's writes are not sealed, and auditors will "
+            f"see them as unsealed rows: {why}")
 
 
 def checkpointer(rt: Runtime) -> Callable[[], object] | None:

@@ -77,6 +77,16 @@ def chain_positions(url: str) -> list[int]:
             "SELECT position FROM cxgov_chain ORDER BY position").fetchall()]
 
 
+def seal_counts(url: str, disclosed_through: int) -> tuple[int, int]:
+    """(seals at or before the position, seals after it), as stored."""
+    with connect(url) as conn:
+        row = conn.execute("SELECT count(*) FILTER (WHERE position <= %s), "
+                           "count(*) FILTER (WHERE position > %s) FROM cxgov_seals",
+                           (disclosed_through, disclosed_through)).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def test_the_page_says_what_is_verified_anchored_and_not_yet(runtime: Runtime,
                                                               pg_url: str) -> None:
     checkpoint = runtime.extras["checkpoint"]
@@ -92,6 +102,13 @@ def test_the_page_says_what_is_verified_anchored_and_not_yet(runtime: Runtime,
             f"no. {checkpoint.seq} at position {checkpoint.position},")
         assert figure(page, "unanchored") == (
             f"{len(after)} row(s) after position {checkpoint.position}")
+        # the seals up to the checkpoint, which disclosed their epoch's key, by MAC; the
+        # approval's after it by signature (decision 287)
+        by_mac, by_signature = seal_counts(pg_url, checkpoint.position)
+        assert by_mac > 0 and by_signature > 0
+        assert figure(page, "seals") == (
+            f"through position {positions[-1]}: {by_mac} checked by MAC, {by_signature} by "
+            "signature")
         assert 'id="export-bundle-jsonl"' in page
     with client_of(runtime, "cx.deputy", "cx_exec") as client:
         page = client.get("/dashboard/audit").text
