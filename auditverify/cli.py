@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "POSITION (e.g. the newest position you saw last time)")
     parser.add_argument("--workers", type=int, choices=(1, 2), default=1,
                         help="with --bundle: 2 checks the second half of each 50,000 rows "
-                             "in a forked helper process (same findings; faster only with a "
-                             "second free core, and only on a clean part)")
+                             "in a forked helper process (same findings; on a 2-core VM it "
+                             "measured slower than 1: copy-on-write after each fork costs "
+                             "more than the helper saves, decision 288)")
     parser.add_argument("--check-signatures", action="store_true",
                         help="check every write seal's Ed25519 signature, even where its MAC "
                              "under a disclosed epoch key authenticates it (about 50 times "
