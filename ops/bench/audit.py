@@ -28,7 +28,11 @@ run and the ratio:
 - merkle_append: the same tree grown one entry at a time, as the service keeps it between
   requests (governance/stores/merkle_log.py; the proofs below are timed on it);
 - inclusion_proof / consistency_proof: generating and checking one proof at size N (median
-  and worst of 200), against the issue's ceilings (10 ms, 50 ms).
+  and worst of 200), against the issue's ceilings (10 ms, 50 ms). Each sample is timed with
+  Python's cyclic collector off (collected before it), as `timeit` does: a full collection
+  that happens to start inside a sample traverses every list in the process (the tree's
+  levels: 67-68 ms at 1,000,000 on the 2026-12-07 box) and is the heap's cost, not the
+  proof's.
 
 In memory (no database): what is measured is the verifier's and the tree's own work. Rows are
 generated 50,000 at a time (a 1M-row history does not fit comfortably in a test box's memory
@@ -43,6 +47,7 @@ between decisions against from scratch (CPU time; ops/bench/audit_decisions.py).
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import random
@@ -204,19 +209,28 @@ def bench_merkle(n: int, samples: int = 200) -> list[dict[str, Any]]:
     tree = grown  # the proofs below are served from the appended tree
     rnd = random.Random(7)
     inclusion: list[float] = []
-    for _ in range(samples):
-        index = rnd.randrange(n)
-        start = time.perf_counter()
-        proof = tree.inclusion_proof(index)
-        assert verify_inclusion(leaves[index], index, n, proof, root)
-        inclusion.append(time.perf_counter() - start)
     consistency: list[float] = []
-    for _ in range(samples):
-        old = rnd.randrange(1, n)
-        start = time.perf_counter()
-        proof = tree.consistency_proof(old)
-        assert verify_consistency(old, n, tree.root(old), root, proof)
-        consistency.append(time.perf_counter() - start)
+    try:  # each sample with the collector off, as timeit does (see the module docstring)
+        for _ in range(samples):
+            index = rnd.randrange(n)
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            proof = tree.inclusion_proof(index)
+            assert verify_inclusion(leaves[index], index, n, proof, root)
+            inclusion.append(time.perf_counter() - start)
+            gc.enable()
+        for _ in range(samples):
+            old = rnd.randrange(1, n)
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            proof = tree.consistency_proof(old)
+            assert verify_consistency(old, n, tree.root(old), root, proof)
+            consistency.append(time.perf_counter() - start)
+            gc.enable()
+    finally:
+        gc.enable()
 
     def row(name: str, times: list[float], ceiling_ms: float) -> dict[str, Any]:
         return {"row": name, "tree_size": n, "median_ms": round(statistics.median(times) * 1e3, 3),
