@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "more than the helper saves, decision 288)")
     parser.add_argument("--check-signatures", action="store_true",
                         help="check every write seal's Ed25519 signature, even where its MAC "
-                             "under a disclosed epoch key authenticates it (about 50 times "
-                             "slower on a real log; the findings are the same unless a "
+                             "under a disclosed epoch key authenticates it (about five times "
+                             "slower on a real log's bundle; the findings are the same unless a "
                              "disclosed key was misused)")
     parser.add_argument("--min-checkpoints", type=int, metavar="N",
                         help="fail unless at least N valid checkpoints are in the history")

@@ -33,10 +33,8 @@ class Part:
 
     start: int
     head: bytes
-    first: int  # the part's first position (start + 1: a gap is a finding)
-    last: int  # its last position; every position in first..last holds a chain entry
-    entry: bytes  # the entry hash at `last`
-    count: int
+    entry: bytes  # the entry hash at its last position
+    count: int  # every position in start + 1 .. start + count holds a chain entry
     pending: array[int]  # chain entries after the part's last seal
     sealed_through: int  # the part's last seal's position (start if it has none)
     seals: int

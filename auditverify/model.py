@@ -49,7 +49,8 @@ class SealRow:
     database.
 
     `epoch` and `mac` (decision 287; 0 and empty on seals written before them): the write
-    epoch the seal was made in and a MAC over the same payload under that epoch's key, which
+    epoch the seal was made in and a MAC over its fields at fixed widths (seal_mac_input)
+    under that epoch's key, which
     the service discloses, signed, once the epoch has ended (Disclosure). A verifier given
     the disclosure checks the MAC (a hash) instead of the signature (a curve operation)."""
 

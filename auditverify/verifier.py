@@ -417,10 +417,10 @@ class Verifier:
                 or positions[0] != start + 1 or positions[-1] != start + len(positions)
                 or len(self._chain_positions) != len(positions)):
             return None
-        return Part(start, head, positions[0], positions[-1], self._last_entry,
-                    self._chain_count, self._pending, self._sealed_through, self._seals - 1,
-                    self._by_mac, self._by_signature, self._last_seal, self._seen, firsts,
-                    self._versions, self._last_at)
+        return Part(start, head, self._last_entry, self._chain_count, self._pending,
+                    self._sealed_through, self._seals - 1, self._by_mac,
+                    self._by_signature, self._last_seal, self._seen, firsts, self._versions,
+                    self._last_at)
 
     def _merge(self, part: Part) -> bool:
         """Take the helper's Part if this verifier's state is what it assumed: the head at
@@ -437,13 +437,14 @@ class Verifier:
                 return False
             self._versions.update(part.versions)
             self._last_at.update(part.last_at)
-        span = range(part.first, part.last + 1)
+        last = part.start + part.count
+        span = range(part.start + 1, last + 1)
         self._positions.extend(span)
         self._chain_positions.extend(span)
         count = self._chain_count
         for position, (entry, at) in part.seen.items():
             self._seen[position] = (entry, count + at)
-        self._last_chain_position, self._last_entry = part.last, part.entry
+        self._last_chain_position, self._last_entry = last, part.entry
         self._chain_count = count + part.count
         self._pending.extend(part.pending)
         if part.seals:

@@ -122,8 +122,8 @@ def status_of(request: Any) -> Status:
                 yield row
 
         # seals of the epochs this key disclosed are checked by their MACs (decision 287)
-        disclosures = [d for d in read_disclosures(conn, schema=schema)
-                       if d.key_id == key_id(public)]
+        signer = key_id(public)
+        disclosures = [d for d in read_disclosures(conn, schema=schema) if d.key_id == signer]
         report = verify_rows(rows(), public_keys=[public], checkpoints=checkpoints,
                              disclosures=disclosures)
     errors = [f"position {f.position}: {f.detail}" if f.position else f.detail
