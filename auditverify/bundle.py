@@ -26,7 +26,7 @@ from auditverify.model import (
     Row,
     SealRow,
 )
-from auditverify.rules import check_decisions
+from auditverify.rules import DecisionReplay
 from auditverify.verifier import Verifier
 
 FORMAT = "cxgov-audit-bundle"
@@ -209,6 +209,8 @@ def verify_bundle(
         last_position = 0
         # checkpoints and disclosures that cannot be read: (kind, position, detail)
         unreadable: list[tuple[str, int, str]] = []
+        # each readable row goes on to the decision replay as it is parsed (decision 289)
+        replay = DecisionReplay(lambda: _bundle_rows(path))
 
         def row_lines(verifier: Verifier, number: int, record: dict[str, Any] | None,
                       ) -> Iterator[Row]:
@@ -235,6 +237,7 @@ def verify_bundle(
                             yield Row(where, None, None)
                             last_position = where
                     else:
+                        replay.feed(row)
                         yield row
                         last_position = max(last_position, row.position)
                     rows += 1
@@ -288,10 +291,12 @@ def verify_bundle(
                          f"the bundle offers key(s) {strangers} that the auditor did not give; "
                          "they were not used", "warning")
         report = verifier.finish()
-    return report.with_decisions(*check_decisions(lambda: _bundle_rows(path)))
+    return report.with_decisions(*replay.finish())
 
 
 def _bundle_rows(path: Path) -> Iterator[Row]:
+    """The readable rows again, as the chain pass gave them to the replay (only if the events
+    the ranking folds outgrow what the replay keeps)."""
     with path.open(encoding="utf-8") as lines:
         for _, record in _records(lines, lenient=True):
             if record is None or "checkpoint" in record or "disclosure" in record or (

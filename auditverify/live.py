@@ -27,7 +27,7 @@ from auditverify.model import (
     Row,
     SealRow,
 )
-from auditverify.rules import check_decisions
+from auditverify.rules import DecisionReplay
 from auditverify.verifier import verify_rows
 
 DEFAULT_PREFIX = "cxgov"
@@ -203,8 +203,10 @@ def verify_connection(
     `check_signatures`, every seal by its signature)."""
     checkpoints = read_checkpoints(conn, prefix=prefix, schema=schema)
     disclosures = read_disclosures(conn, prefix=prefix, schema=schema)
+    # the decision replay reads the rows as the chain checks do, in the same read (decision 289)
+    replay = DecisionReplay(lambda: iter_rows(conn, prefix=prefix, schema=schema))
     report = verify_rows(
-        iter_rows(conn, prefix=prefix, schema=schema),
+        replay.tap(iter_rows(conn, prefix=prefix, schema=schema)),
         public_keys=public_keys,
         checkpoints=checkpoints,
         trusted_checkpoints=trusted_checkpoints,
@@ -212,8 +214,7 @@ def verify_connection(
         disclosures=disclosures,
         check_signatures=check_signatures,
     )
-    return report.with_decisions(*check_decisions(
-        lambda: iter_rows(conn, prefix=prefix, schema=schema)))
+    return report.with_decisions(*replay.finish())
 
 
 # --- the Merkle log over HTTP (issue 18, parts 2-3) ---------------------------------------

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from auditverify.decisions import check_decision_ranks, payload, uuid_key
+from auditverify.decisions import KEEP_BYTES, RankReplay, payload, uuid_key
 from auditverify.lifecycle import LifecycleReplay
 from auditverify.model import Finding, Row
 
@@ -372,20 +372,43 @@ def check_decision_rules(rows: Iterable[Row]) -> tuple[int, list[Finding]]:
     return replay.decisions, replay.findings
 
 
-def check_decisions(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
-    """Every decision re-derived from the log: the ranking then, its rank, score, cut line and
-    recommended flag (auditverify.decisions, .rankcheck), then the rules above, then each
-    initiative's lifecycle (auditverify.lifecycle); returns the decisions checked and every
-    finding (info notes too), in position order."""
-    ranked, rank_findings = check_decision_ranks(rows)
-    lifecycle = LifecycleReplay()
+class DecisionReplay:
+    """Every decision re-derived from the log, from one read of its rows (decision 289):
+    feed() each row as it is read (the chain pass's own: a bundle is parsed once, a database
+    read once), then finish(). The ranking then, its rank, score, cut line and recommended
+    flag (auditverify.decisions, .rankcheck), the rules above, and each initiative's
+    lifecycle (auditverify.lifecycle). `reread`: how to read the rows again, only if the
+    events the ranking folds outgrow decisions.KEEP_BYTES."""
 
-    def also_lifecycle() -> Iterator[Row]:  # one read of the rows for both (a bundle: a parse)
-        for row in rows():
-            lifecycle.feed(row)
+    def __init__(self, reread: Callable[[], Iterable[Row]] | None = None, *,
+                 keep_bytes: int = KEEP_BYTES) -> None:
+        self._ranks = RankReplay(reread, keep_bytes=keep_bytes)
+        self._rules = RuleReplay()
+        self._lifecycle = LifecycleReplay()
+
+    def feed(self, row: Row) -> None:
+        self._ranks.feed(row)
+        self._rules.feed(row)
+        self._lifecycle.feed(row)
+
+    def tap(self, rows: Iterable[Row]) -> Iterator[Row]:
+        """`rows`, each fed here as it passes on."""
+        for row in rows:
+            self.feed(row)
             yield row
 
-    decided, rule_findings = check_decision_rules(also_lifecycle())
-    findings = sorted([*rank_findings, *rule_findings, *lifecycle.findings],
-                      key=lambda f: f.position or 0)
-    return max(ranked, decided), findings
+    def finish(self) -> tuple[int, list[Finding]]:
+        """The decisions checked and every finding (info notes too), in position order."""
+        ranked, rank_findings = self._ranks.finish()
+        findings = sorted([*rank_findings, *self._rules.findings, *self._lifecycle.findings],
+                          key=lambda f: f.position or 0)
+        return max(ranked, self._rules.decisions), findings
+
+
+def check_decisions(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
+    """DecisionReplay over `rows()`; returns the decisions checked and every finding (info
+    notes too), in position order."""
+    replay = DecisionReplay(rows)
+    for row in rows():
+        replay.feed(row)
+    return replay.finish()

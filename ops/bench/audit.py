@@ -38,6 +38,10 @@ In memory (no database): what is measured is the verifier's and the tree's own w
 generated 50,000 at a time (a 1M-row history does not fit comfortably in a test box's memory
 as objects), and only the verifying and the hashing of each batch are timed.
 
+`--only bundle`: a bundle of `--events` rows (default 100,000) holding one period's
+`--initiatives` and `--decisions`, verified as an auditor does, every decision re-derived
+(ops/bench/audit_bundle.py).
+
 `--database [ADMIN_URL]`: instead, the proofs as served on PostgreSQL at N events (an API
 process on a scratch database; ops/bench/audit_served.py). `--only decisions`: re-deriving
 every decision of one period of `--initiatives` with `--decisions` decisions, the walk kept
@@ -53,7 +57,7 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -85,15 +89,19 @@ def _event(position: int, version: int) -> EventRow:
                     b'"reason":"bench","actor":"rob"}' % position)
 
 
-def _chain(n: int) -> Iterator[tuple[int, EventRow, int, bytes, bytes, bytes]]:
+def _chain(n: int, events: Sequence[EventRow] | None = None,
+           ) -> Iterator[tuple[int, EventRow, int, bytes, bytes, bytes]]:
     """(position, event, prev_position, prev_hash, framed bytes, entry hash) of n rows over
-    1,000 aggregates."""
+    1,000 aggregates, or of `events` (n of them) as given."""
     versions: dict[int, int] = {}
     prev_position, prev_hash = 0, GENESIS
     for position in range(1, n + 1):
-        aggregate = position % 1000
-        version = versions[aggregate] = versions.get(aggregate, 0) + 1
-        event = _event(position, version)
+        if events is None:
+            aggregate = position % 1000
+            version = versions[aggregate] = versions.get(aggregate, 0) + 1
+            event = _event(position, version)
+        else:
+            event = events[position - 1]
         framed = _framed(position, prev_position, prev_hash, event)
         digest = hashlib.sha256(framed).digest()
         yield position, event, prev_position, prev_hash, framed, digest
@@ -109,12 +117,13 @@ def _disclosed_at(n: int, seal_every: int, disclose_every: int) -> list[int]:
 
 
 def disclosures(n: int, *, seal_every: int = SEAL_EVERY,
-                disclose_every: int = DISCLOSE_EVERY) -> list[Disclosure]:
+                disclose_every: int = DISCLOSE_EVERY,
+                events: Sequence[EventRow] | None = None) -> list[Disclosure]:
     """The service's key disclosures over rows(n, ...): what the verifier is given first."""
     at = set(_disclosed_at(n, seal_every, disclose_every))
     secret, kid = KEY.private_bytes_raw(), key_id(KEY.public_key())
     out: list[Disclosure] = []
-    for position, *_, digest in _chain(n):
+    for position, *_, digest in _chain(n, events):
         if position in at:
             d = Disclosure(len(out) + 1, position, position, digest,
                            epoch_key(secret, len(out) + 1), kid, b"")
@@ -124,16 +133,17 @@ def disclosures(n: int, *, seal_every: int = SEAL_EVERY,
 
 
 def rows(n: int, *, seal: bool = True, seal_every: int = SEAL_EVERY,
-         disclose_every: int = DISCLOSE_EVERY) -> Iterator[tuple[Row, bytes]]:
-    """n chained rows over 1,000 aggregates, sealed every `seal_every` (each seal with its
-    write epoch and MAC; an epoch ends every `disclose_every` rows), with their framed
-    bytes."""
+         disclose_every: int = DISCLOSE_EVERY,
+         events: Sequence[EventRow] | None = None) -> Iterator[tuple[Row, bytes]]:
+    """n chained rows over 1,000 aggregates (or of `events`), sealed every `seal_every`
+    (each seal with its write epoch and MAC; an epoch ends every `disclose_every` rows),
+    with their framed bytes."""
     tx_prev, tx_hash, tx_count = 0, GENESIS, 0
     kid = key_id(KEY.public_key())
     ends = iter(_disclosed_at(n, seal_every, disclose_every))
     secret, epoch, epoch_end = KEY.private_bytes_raw(), 1, next(ends, n + 1)
     mac_key = epoch_key(secret, epoch)
-    for position, event, prev_position, prev_hash, framed, digest in _chain(n):
+    for position, event, prev_position, prev_hash, framed, digest in _chain(n, events):
         tx_count += 1
         seal_row = None
         if seal and (position % seal_every == 0 or position == n):
@@ -247,15 +257,21 @@ def bench_merkle(n: int, samples: int = 200) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     """Print the rows."""
     parser = argparse.ArgumentParser(prog="python -m ops.bench.audit", description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=None,
+                        help="rows in the history (default 1,000,000; the bundle row "
+                             "100,000)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=("verify", "merkle", "decisions"),
-                        help="run only the verify row, only the Merkle rows, or only the "
-                             "decision replay row (ops/bench/audit_decisions.py)")
+    parser.add_argument("--only", choices=("verify", "merkle", "decisions", "bundle"),
+                        help="run only the verify rows, only the Merkle rows, only the "
+                             "decision replay row (ops/bench/audit_decisions.py), or only "
+                             "the bundle row: a bundle verified as an auditor does, every "
+                             "decision re-derived (ops/bench/audit_bundle.py)")
     parser.add_argument("--initiatives", type=int, default=1_000,
-                        help="decisions row: initiatives in the period (default 1,000)")
+                        help="decisions and bundle rows: initiatives in the period "
+                             "(default 1,000)")
     parser.add_argument("--decisions", type=int, default=1_000,
-                        help="decisions row: decisions in the period (default 1,000)")
+                        help="decisions and bundle rows: decisions in the period "
+                             "(default 1,000)")
     parser.add_argument("--seal-every", type=int, default=SEAL_EVERY, metavar="K",
                         help=f"the verify rows' history is sealed every K rows (default "
                              f"{SEAL_EVERY}; 2 is a real log's density, a seal per write "
@@ -269,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
                              " a scratch database on ADMIN_URL's server (default: "
                              "CXGOV_DATABASE_URL, else an embedded server)")
     args = parser.parse_args(argv)
+    if args.events is None:
+        args.events = 100_000 if args.only == "bundle" else 1_000_000
+    if args.events < 1:
+        parser.error("--events must be at least 1")
     if args.database is not None:
         return _served(args.events, args.database, args.json)
     if args.seal_every < 1:
@@ -279,6 +299,14 @@ def main(argv: list[str] | None = None) -> int:
         from ops.bench.audit_decisions import bench_decisions
 
         results = [bench_decisions(args.initiatives, args.decisions)]
+    elif args.only == "bundle":
+        from ops.bench.audit_bundle import bench_bundle
+
+        try:
+            results = [bench_bundle(args.events, initiatives=args.initiatives,
+                                    decisions=args.decisions)]
+        except ValueError as exc:
+            parser.error(str(exc))
     else:
         results = [*([bench_verify(args.events, seal_every=args.seal_every,
                                    disclose_every=args.disclose_every),

@@ -114,6 +114,8 @@ def history(initiatives: int, decisions: int, seed: int = 5, *, departures: floa
             outcome = "approve"
         else:
             outcome = "defer" if roll < 0.15 else "reject"
+        if outcome == "defer" and target.status == "deferred":
+            outcome = "reject"  # deferred once already: a second deferral is not a transition
         before = ranking.available
         record = {"decision_id": log.uid(), "outcome": outcome,
                   "rationale": "" if (outcome == "approve") == entry.recommended else "why",

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from auditverify import live
 from auditverify.cli import main
 from auditverify.encoding import entry_hash, micros
 from auditverify.keys import public_key_pem
@@ -189,10 +190,20 @@ def generate(gov: Governance, seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 5, 7, 11])
 def test_clean_generated_histories_verify_with_no_finding(
-    gov: Governance, pg_url: str, seed: int,
+    gov: Governance, pg_url: str, seed: int, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     generate(gov, seed)
+    reads = 0
+    read = live.iter_rows
+
+    def counted(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        nonlocal reads
+        reads += 1
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(live, "iter_rows", counted)
     report = verify_database(pg_url, public_keys=[])
+    assert reads == 1  # the chain checks and the decision replay share one read (decision 289)
     with connect(pg_url) as conn:
         topics = {r[0] for r in conn.execute("SELECT DISTINCT topic FROM cxgov_events")}
     assert report.ok and report.errors == (), report.errors
