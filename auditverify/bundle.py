@@ -1,13 +1,21 @@
 """The audit bundle: one JSON document per line (header, checkpoints, key disclosures, rows,
 end). Version 2 added the key disclosures and the seals' epochs and MACs (decision 287); a
-version 1 bundle is still read."""
+version 1 bundle is still read.
+
+Over 400 lines: writing it, reading it, and reading it in two halves (`--workers 2`, decision
+290: `_second_half` in a forked helper) share one set of line and record rules, which must
+not drift apart."""
 
 from __future__ import annotations
 
 import base64
+import functools
+import gc
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,6 +23,7 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditverify.encoding import from_micros, micros
+from auditverify.forked import Helper, Part
 from auditverify.keys import key_id
 from auditverify.model import (
     ChainRow,
@@ -141,11 +150,12 @@ def _line(out: TextIO, data: Mapping[str, Any]) -> None:
     out.write("\n")
 
 
-def _records(lines: Iterable[str], *, lenient: bool = False,
+def _records(lines: Iterable[str], *, lenient: bool = False, first: int = 1,
              ) -> Iterator[tuple[int, dict[str, Any] | None]]:
-    """The JSON object of each non-blank line; with `lenient`, None for a line that is not
-    one (the caller reports it as a finding where it sits) instead of BundleError."""
-    for number, line in enumerate(lines, start=1):
+    """The JSON object of each non-blank line (numbered from `first`); with `lenient`, None
+    for a line that is not one (the caller reports it as a finding where it sits) instead of
+    BundleError."""
+    for number, line in enumerate(lines, start=first):
         if not line.strip():
             continue
         try:
@@ -188,12 +198,18 @@ def verify_bundle(
     check_signatures: bool = False,
 ) -> Report:
     """Verify a bundle file against the auditor's public keys (never the bundle's own).
-    `workers=2`: a forked helper process checks the second half of each batch of rows read,
-    as a clean history's continuation, and this process takes its state if it found nothing
-    (Verifier.feed_many, decisions 213 and 288); the findings are the same.
-    `check_signatures`: every seal's signature, not its MAC (decision 287)."""
+    `workers=2` (a file of SPLIT_BYTES or more): a forked helper reads and checks the file's
+    second half, from the first sealed row past its middle line, as a clean history's
+    continuation, while this process reads and checks the first; this process takes the
+    helper's state only if the helper found nothing and this process's own state at that
+    row is what it assumed, and otherwise reads the second half itself (decision 290). The
+    findings are the same. `check_signatures`: every seal's signature, not its MAC (decision
+    287). Lines end at "\n" only (JSON Lines)."""
     keys = {key_id(k): k for k in public_keys}
-    with path.open(encoding="utf-8") as lines:
+    size = path.stat().st_size
+    split = _split_at(path, size) if workers > 1 and size >= SPLIT_BYTES else None
+    helper: Helper | None = None
+    with path.open(encoding="utf-8", newline="\n") as lines:
         records = _records(lines, lenient=True)
         first = next(records, None)
         if first is None or first[1] is None:
@@ -211,12 +227,15 @@ def verify_bundle(
         unreadable: list[tuple[str, int, str]] = []
         # each readable row goes on to the decision replay as it is parsed (decision 289)
         replay = DecisionReplay(lambda: _bundle_rows(path))
+        # where this process stopped for the helper: (line, position, entry hash)
+        boundary: _Boundary | None = None
 
         def row_lines(verifier: Verifier, number: int, record: dict[str, Any] | None,
-                      ) -> Iterator[Row]:
+                      stop_from: int | None = None) -> Iterator[Row]:
             """The rows from this line on, for Verifier.feed_many (which checks each as
-            feed() would); stops at the end record (kept in `end`)."""
-            nonlocal end, rows, last_position
+            feed() would); stops at the end record (kept in `end`), or after the first sealed
+            row from line `stop_from` on (kept in `boundary`: the helper's part follows)."""
+            nonlocal end, rows, last_position, boundary
             while True:
                 if end is not None:
                     raise BundleError(f"line {number} follows the end record")
@@ -241,6 +260,10 @@ def verify_bundle(
                         yield row
                         last_position = max(last_position, row.position)
                     rows += 1
+                    if (stop_from is not None and number >= stop_from and row is not None
+                            and row.seal is not None):
+                        boundary = _boundary_of(number, row)
+                        return
                 following = next(records, None)
                 if following is None:
                     return
@@ -262,11 +285,30 @@ def verify_bundle(
                 continue
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
                                 trusted_checkpoints=trusted_checkpoints, receipts=receipts,
-                                workers=workers, disclosures=disclosures,
-                                check_signatures=check_signatures)
+                                disclosures=disclosures, check_signatures=check_signatures)
             for kind, where, detail in unreadable:
                 verifier.add(kind, where, detail)
-            verifier.feed_many(row_lines(verifier, number, record))
+            if split is not None and split[0] > number:
+                helper = Helper.fork(functools.partial(_second_half, path, split, verifier))
+            try:
+                verifier.feed_many(row_lines(verifier, number, record,
+                                             split[0] if helper and split else None))
+                if boundary is not None:
+                    half = helper.answer() if helper is not None else None
+                    if (isinstance(half, _Half) and half.boundary == boundary
+                            and verifier.take(half.part)):
+                        for row in half.replay:
+                            replay.feed(row)
+                        rows += half.rows
+                        last_position = max(last_position, half.last)
+                        end = half.end
+                    else:  # the helper found something, or assumed otherwise: read on here
+                        following = next(records, None)
+                        if following is not None:
+                            verifier.feed_many(row_lines(verifier, *following))
+            finally:
+                if helper is not None:
+                    helper.stop()
             break
         if verifier is None:
             verifier = Verifier(public_keys=keys, checkpoints=checkpoints,
@@ -297,7 +339,7 @@ def verify_bundle(
 def _bundle_rows(path: Path) -> Iterator[Row]:
     """The readable rows again, as the chain pass gave them to the replay (only if the events
     the ranking folds outgrow what the replay keeps)."""
-    with path.open(encoding="utf-8") as lines:
+    with path.open(encoding="utf-8", newline="\n") as lines:
         for _, record in _records(lines, lenient=True):
             if record is None or "checkpoint" in record or "disclosure" in record or (
                     "end" in record):
@@ -323,6 +365,85 @@ def _stated_position(record: Mapping[str, Any] | None, *, after: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > after:
         return value
     return after + 1
+
+
+#: verify_bundle(workers=2) splits files from this size on (smaller: one process)
+SPLIT_BYTES = 8 << 20
+#: a sealed row a bundle was split at: (its line, its position, its entry hash)
+_Boundary = tuple[int, int, bytes | None]
+
+
+def _boundary_of(number: int, row: Row) -> _Boundary:
+    return number, row.position, None if row.chain is None else row.chain.entry_hash
+
+
+def _split_at(path: Path, size: int) -> tuple[int, int]:
+    """The line holding the file's middle byte: its number and the offset it starts at
+    (lines end at "\n")."""
+    middle, newlines, start, at = size // 2, 0, 0, 0
+    with path.open("rb") as raw:
+        while at < middle:
+            chunk = raw.read(min(1 << 20, middle - at))
+            if not chunk:
+                break
+            found = chunk.count(b"\n")
+            if found:
+                newlines += found
+                start = at + chunk.rindex(b"\n") + 1
+            at += len(chunk)
+    return newlines + 1, start
+
+
+@dataclass(frozen=True)
+class _Half:
+    """What the helper found in a bundle's second half, all of it clean: where it began (the
+    first sealed row from the middle line on, which verify_bundle's own read ends with), the
+    state the rows after it leave (forked.Part), their count, their last position, the end
+    record, and the rows the decision replays read (without chain or seal)."""
+
+    boundary: _Boundary
+    part: Part
+    rows: int
+    last: int
+    end: dict[str, Any]
+    replay: list[Row]
+
+
+def _second_half(path: Path, split: tuple[int, int], verifier: Verifier) -> _Half | None:
+    """In the forked helper: read the file from the middle line, skip to the first sealed
+    row, check every row after it as a clean continuation (Verifier.check_part) up to the
+    end record, the last line. None for anything else at all (a line that is not a row, a
+    row that cannot be read, a finding, no end record): verify_bundle then reads it itself."""
+    line, offset = split
+    gc.disable()  # a short-lived process building one list of rows: no cycles to collect
+    rows: list[Row] = []
+    boundary: _Boundary | None = None
+    end: dict[str, Any] | None = None
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+        for number, record in _records(text, lenient=True, first=line):
+            if (end is not None or record is None or "checkpoint" in record
+                    or "disclosure" in record):
+                return None
+            if "end" in record:
+                end = dict(record["end"]) if isinstance(record["end"], dict) else {}
+                continue
+            row, _ = _row_or_problem(record)
+            if row is None:
+                return None
+            if boundary is not None:
+                rows.append(row)
+            elif row.seal is not None:
+                boundary = _boundary_of(number, row)
+    if boundary is None or end is None or not rows:
+        return None
+    part = verifier.check_part(rows)
+    if part is None:
+        return None
+    replay = [Row(r.position, r.event, None) for r in rows
+              if r.event is not None and DecisionReplay.reads(r.event.topic)]
+    return _Half(boundary, part, len(rows), rows[-1].position, end, replay)
 
 
 def load_receipts(path: Path) -> list[Receipt]:

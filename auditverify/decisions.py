@@ -438,12 +438,20 @@ class RankReplay:
         self._room = keep_bytes
         self._reached = -1  # the largest position read, less one: settled before each fold
 
+    @staticmethod
+    def reads(name: str) -> bool:
+        """Whether feed() reads an event of this name (its topic without `cxgov.`) beyond
+        its position: a decision, or an event the ranking folds."""
+        return name in DECISIONS or name in FOLDED
+
     def feed(self, row: Row) -> None:
         self._reached = max(self._reached, row.position - 1)
         event = row.event
         if event is None:
             return
         name = event.topic.removeprefix("cxgov.")
+        if not self.reads(name):
+            return
         if name in DECISIONS:
             try:
                 data = payload(event.state)

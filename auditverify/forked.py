@@ -7,10 +7,14 @@ Part), or None if it found anything at all. The verifier checks the first part m
 then takes the helper's state only if its own, at the boundary, is what the helper assumed;
 otherwise it checks the second part itself, so every finding is still made in order by one
 process (decision 288).
+
+`Helper.fork` runs any work so: a bundle's second half, read from the file by the helper
+itself (auditverify/bundle.py, decision 290).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from array import array
 from collections.abc import Callable
@@ -60,24 +64,34 @@ class Helper:
 
     @classmethod
     def start(cls, rows: list[Row], check: Check) -> Helper | None:
-        """Fork the helper, or None where fork is not available (then: one process)."""
+        """Fork the helper to run `check(rows)`, or None where fork is not available (then:
+        one process)."""
+        return cls.fork(functools.partial(check, rows))
+
+    @classmethod
+    def fork(cls, work: Callable[[], Any]) -> Helper | None:
+        """Fork a helper to run `work()` (anything it needs is shared by the fork), or None
+        where fork is not available."""
         try:
             context = multiprocessing.get_context("fork")
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=helper_main, args=(rows, check, send),
-                                      daemon=True)
+            process = context.Process(target=helper_main, args=(work, send), daemon=True)
             process.start()
         except (ValueError, OSError):
             return None
         send.close()
         return cls(process, receive)
 
-    def result(self) -> Part | None:
-        """The helper's answer, or None if it found anything or failed."""
+    def answer(self) -> Any:
+        """What the helper's work returned, or None if it failed or cannot be read."""
         try:
-            answer = self._connection.recv()
+            return self._connection.recv()
         except Exception:  # EOF, a broken pipe, an unreadable answer
             return None
+
+    def result(self) -> Part | None:
+        """The helper's Part, or None if it found anything or failed."""
+        answer = self.answer()
         return answer if isinstance(answer, Part) else None
 
     def stop(self) -> None:
@@ -88,10 +102,10 @@ class Helper:
         self._process.join()
 
 
-def helper_main(rows: list[Row], check: Check, send: Connection) -> None:
+def helper_main(work: Callable[[], Any], send: Connection) -> None:
     try:
-        answer = check(rows)
-    except Exception:  # the verifier checks the part itself, and meets it there
+        answer = work()
+    except Exception:  # the verifier does the work itself, and meets it there
         answer = None
     send.send(answer)
     send.close()

@@ -79,12 +79,20 @@ class LifecycleReplay:
     def _add(self, position: int, detail: str) -> None:
         self.findings.append(Finding(RULE, position, detail))
 
+    @staticmethod
+    def reads(name: str) -> bool:
+        """Whether feed() reads an event of this name (its topic without `cxgov.`)."""
+        return name.startswith("Initiative.") or name in ("FundingPool.Opened",
+                                                           "FundingPool.Closed")
+
     def feed(self, row: Row) -> None:
         """Apply one position's event and check it is legal where the initiative is."""
         event = row.event
         if event is None:
             return
         name = event.topic.removeprefix("cxgov.")
+        if not self.reads(name):
+            return
         if name.startswith("Initiative."):
             originator = self._keys.get(event.originator_id)
             if originator is None:

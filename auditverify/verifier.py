@@ -50,8 +50,9 @@ SPLIT_MIN = 20_000
 SPLIT_SHARE = 0.5
 #: how far past SPLIT_SHARE the split may move to land after a seal
 SPLIT_REACH = 1_000
-#: feed_many with workers=2 on a stream (any iterable but a list, e.g. a bundle's rows): the
-#: rows are read this many at a time, and each batch is split as a list is
+#: feed_many with workers=2 on a stream (any iterable but a list): the rows are read this many
+#: at a time, and each batch is split as a list is (a bundle is split once, each process
+#: reading its half of the file: auditverify/bundle.py, decision 290)
 STREAM_CHUNK = 50_000
 #: below any position: `top` in feed_many's loop before the first row
 _BEFORE_ALL = -(1 << 64)
@@ -324,8 +325,8 @@ class Verifier:
         its own at the boundary is what the helper assumed (the head, nothing pending, each
         aggregate's version), and otherwise checks the part itself, so every finding of a
         tampered history is made here, in order, as feed() makes it. Any other iterable (a
-        bundle's rows, read as the file is) is read STREAM_CHUNK rows at a time and each
-        batch split so (decision 213).
+        stream of rows) is read STREAM_CHUNK rows at a time and each batch split so
+        (decision 213).
         """
         if self._workers > 1 and isinstance(rows, list):
             self._split(rows, [])
@@ -421,6 +422,15 @@ class Verifier:
                     self._sealed_through, self._seals - 1, self._by_mac,
                     self._by_signature, self._last_seal, self._seen, firsts, self._versions,
                     self._last_at)
+
+    def check_part(self, rows: list[Row]) -> Part | None:
+        """_part for a helper that read its rows itself (a bundle's second half, decision
+        290). Only in a forked copy: it replaces this verifier's state with the part's."""
+        return self._part(rows)
+
+    def take(self, part: Part) -> bool:
+        """_merge: take a helper's Part if this verifier's state is what it assumed."""
+        return self._merge(part)
 
     def _merge(self, part: Part) -> bool:
         """Take the helper's Part if this verifier's state is what it assumed: the head at

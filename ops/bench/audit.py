@@ -22,8 +22,9 @@ run and the ratio:
 - verify_2proc: the same with Verifier(workers=2): per 50,000-row chunk a forked helper
   process checks the chunk's second half entirely, as a clean history's continuation, while
   this process checks the first half; this process then takes the helper's state if its own
-  at the boundary is what the helper assumed (`python -m auditverify --bundle FILE --workers
-  2` does the same for each 50,000 rows it reads; decisions 213, 288);
+  at the boundary is what the helper assumed (decisions 213, 288; a bundle with `--workers
+  2` is split once instead, the helper reading its half of the file itself: decision 290,
+  row `verify_bundle_2proc` of `--only bundle`);
 - merkle_build: the RFC 9162 tree over N entry hashes (every level kept);
 - merkle_append: the same tree grown one entry at a time, as the service keeps it between
   requests (governance/stores/merkle_log.py; the proofs below are timed on it);
@@ -303,8 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         from ops.bench.audit_bundle import bench_bundle
 
         try:
-            results = [bench_bundle(args.events, initiatives=args.initiatives,
-                                    decisions=args.decisions)]
+            results = bench_bundle(args.events, initiatives=args.initiatives,
+                                   decisions=args.decisions)
         except ValueError as exc:
             parser.error(str(exc))
     else:

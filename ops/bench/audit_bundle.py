@@ -9,8 +9,11 @@ write epoch's key disclosed every 10,000 rows, as ops/bench/audit.py's rows are.
 written to a temporary file, untimed. Timed: `auditverify.bundle.verify_bundle` on it, the
 whole of `python -m auditverify --bundle FILE`'s work (reading and parsing every line, the
 chain, seals and anchors, and every decision re-derived: the ranking then, the rules, the
-lifecycle), wall and this process's CPU. The ceiling, measured in the same run: SHA-256 of
-the same framed entry bytes with hashlib (as the verify row's); ratio = ceiling / verify.
+lifecycle), wall and this process's CPU (the helper's is not in it): row `verify_bundle`
+with one process, `verify_bundle_2proc` with `workers=2` (`--workers 2`: a forked helper
+reads and checks the file's second half, decision 290). The ceiling, measured in the same
+run: SHA-256 of the same framed entry bytes with hashlib (as the verify row's); ratio =
+ceiling / verify.
 The report must be clean with all D decisions checked, or the row fails.
 """
 
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from auditverify.bundle import verify_bundle, write_bundle
-from auditverify.model import EventRow
+from auditverify.model import EventRow, Report
 from ops.bench.audit import KEY, disclosures, rows
 from ops.bench.audit_decisions import history
 
@@ -68,8 +71,9 @@ def period_events(n: int, initiatives: int, decisions: int) -> tuple[list[EventR
 
 
 def bench_bundle(n: int, *, initiatives: int = 3_000, decisions: int = 2_500,
-                 ) -> dict[str, Any]:
-    """Write the bundle (untimed), verify it (timed), hash its framed bytes (the ceiling)."""
+                 ) -> list[dict[str, Any]]:
+    """Write the bundle (untimed), verify it with one process and with `workers=2` (timed),
+    hash its framed bytes (the ceiling)."""
     events, made = period_events(n, initiatives, decisions)
     framed: list[bytes] = []
 
@@ -78,27 +82,34 @@ def bench_bundle(n: int, *, initiatives: int = 3_000, decisions: int = 2_500,
             framed.append(data)
             yield row
 
+    timed: list[tuple[int, float, float, Report]] = []
     with tempfile.TemporaryDirectory(prefix="cxgov-bench-bundle-") as tmp:
         path = Path(tmp) / "bundle.jsonl"
         write_bundle(path, rows=chained(), checkpoints=[], source="bench",
                      disclosures=disclosures(n, events=events))
         size = path.stat().st_size
-        start, cpu = time.perf_counter(), time.process_time()
-        report = verify_bundle(path, public_keys=[KEY.public_key()])
-        verify_s, verify_cpu = time.perf_counter() - start, time.process_time() - cpu
+        for workers in (1, 2):
+            start, cpu = time.perf_counter(), time.process_time()
+            report = verify_bundle(path, public_keys=[KEY.public_key()], workers=workers)
+            timed.append((workers, time.perf_counter() - start, time.process_time() - cpu,
+                          report))
     start = time.perf_counter()
     for data in framed:
         hashlib.sha256(data).digest()
     hash_s = time.perf_counter() - start
-    if not report.ok or report.decisions_checked != made:
-        raise AssertionError(f"the bench's bundle did not verify cleanly: "
-                             f"{report.decisions_checked} of {made} decisions, "
-                             f"{report.errors[:3]}")
-    return {"row": "verify_bundle", "events": n, "decisions": made,
-            "bundle_mb": round(size / 2**20, 1), "verify_s": round(verify_s, 3),
-            "events_per_s": round(n / max(verify_s, 1e-9)),
-            "ceiling_sha256_s": round(hash_s, 4),
-            "ratio": round(hash_s / max(verify_s, 1e-9), 4),
-            "cpu_verify_s": round(verify_cpu, 3),
-            "seals_by_mac": report.seals_by_mac,
-            "seals_by_signature": report.seals_by_signature}
+    out = []
+    for workers, verify_s, verify_cpu, report in timed:
+        if not report.ok or report.decisions_checked != made:
+            raise AssertionError(f"the bench's bundle did not verify cleanly: "
+                                 f"{report.decisions_checked} of {made} decisions, "
+                                 f"{report.errors[:3]}")
+        out.append({"row": "verify_bundle" if workers == 1 else f"verify_bundle_{workers}proc",
+                    "events": n, "decisions": made, "bundle_mb": round(size / 2**20, 1),
+                    "verify_s": round(verify_s, 3),
+                    "events_per_s": round(n / max(verify_s, 1e-9)),
+                    "ceiling_sha256_s": round(hash_s, 4),
+                    "ratio": round(hash_s / max(verify_s, 1e-9), 4),
+                    "cpu_verify_s": round(verify_cpu, 3),
+                    "seals_by_mac": report.seals_by_mac,
+                    "seals_by_signature": report.seals_by_signature})
+    return out
