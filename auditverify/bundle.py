@@ -35,7 +35,7 @@ from auditverify.model import (
     Row,
     SealRow,
 )
-from auditverify.rules import DecisionReplay
+from auditverify.replay import DecisionReplay
 from auditverify.verifier import Verifier
 
 FORMAT = "cxgov-audit-bundle"
@@ -288,11 +288,12 @@ def verify_bundle(
                                 disclosures=disclosures, check_signatures=check_signatures)
             for kind, where, detail in unreadable:
                 verifier.add(kind, where, detail)
+            stop_from = None  # the line this process reads to, if a helper reads on from it
             if split is not None and split[0] > number:
                 helper = Helper.fork(functools.partial(_second_half, path, split, verifier))
+                stop_from = split[0] if helper is not None else None
             try:
-                verifier.feed_many(row_lines(verifier, number, record,
-                                             split[0] if helper and split else None))
+                verifier.feed_many(row_lines(verifier, number, record, stop_from))
                 if boundary is not None:
                     half = helper.answer() if helper is not None else None
                     if (isinstance(half, _Half) and half.boundary == boundary

@@ -2,25 +2,22 @@
 
 An independent re-implementation of the published scoring model (DOMAIN.md §4.2) and of the
 recommendation's greedy cut line (auditverify/cutline.py): it reads the stored event payloads
-(JSON) and imports nothing from the application, so an auditor can trust it separately. Two
-passes over one read of the rows (RankReplay): the first collects the log position each
-decision was ranked at, the second folds the history (metrics, policy, pools, plans of record,
-initiatives), kept from the read, and ranks the period at exactly those positions: "the
-ranking then". Each decision's recorded rank, score and CIP, cut line,
-`recommended` flag (the plan of record's, when the period has one) and policy version are
-compared with the replay, and comply or explain is judged against the re-derived
-recommendation. A tranche release is ranked as the service ranks it: the initiative as if
-undecided and asking for the tranche.
+(JSON) and imports nothing from the application, so an auditor can trust it separately. The
+history here is folded (metrics, policy, pools, plans of record, initiatives) and ranked at
+each decision's ranking position by auditverify/replay.py's RankReplay: "the ranking then".
+Each decision's recorded rank, score and CIP, cut line, `recommended` flag (the plan of
+record's, when the period has one) and policy version are compared with the replay, and comply
+or explain is judged against the re-derived recommendation. A tranche release is ranked as the
+service ranks it: the initiative as if undecided and asking for the tranche.
 
-A period's ranking and walk are kept between its decisions while the events provably leave
-them as they were (auditverify/walkcache.py, decision 221); otherwise it is ranked from
-scratch. Over 400 lines: the fold, the scoring and the ranking read one history's state.
+A period's ranking and walk are kept between its decisions while the events provably leave them
+as they were (auditverify/walkcache.py, decision 221); otherwise it is ranked from scratch.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,8 +25,6 @@ from typing import Any
 from uuid import UUID
 
 from auditverify.cutline import Item, Limit, cut_line_rank, greedy_funded, guarded_funded
-from auditverify.model import Finding, Row
-from auditverify.rankcheck import compare_record
 from auditverify.walkcache import Walk, build
 
 DECISIONS = ("Initiative.FirstApprovalRecorded", "Initiative.Approved", "Initiative.Rejected",
@@ -394,162 +389,3 @@ def _matches(guardrail: dict[str, Any], initiative: _Initiative,
     if dimension == "touchpoint":
         return value in (proposal.get("touchpoints") or ())
     return value in (proposal.get("functional_areas") or ())
-
-
-@dataclass(frozen=True)
-class _Wanted:
-    position: int
-    name: str
-    initiative_id: str
-    record: dict[str, Any]
-    gate: str | None
-
-
-#: What RankReplay keeps of the events its second pass folds: their stored state's bytes plus
-#: KEPT_ROW_BYTES each (the rest of a kept step: 345 bytes measured with tracemalloc on a
-#: 100,000-row bundle, 2026-12-07). Past it the kept steps are dropped and finish() reads the
-#: rows again, as every pass once did (decision 289).
-KEEP_BYTES = 256 << 20
-KEPT_ROW_BYTES = 350
-
-#: One step of RankReplay's second pass: settle through `upto`, then fold (position, topic,
-#: originator id, state) if the ranking folds its topic.
-_Fold = tuple[int, int, str, str, bytes]
-
-
-class RankReplay:
-    """The ranking then, for every decision, from one read of the rows (decision 289).
-
-    feed() each row in the order it is read (a tampered log's may not be position order):
-    it collects each decision's ranking position (the first pass) and keeps the events the
-    second pass folds, each with the position everything before it had reached. finish()
-    then folds those and ranks each period at exactly the decisions' positions, as the second
-    read of every row did, with the same findings in the same order. Past `keep_bytes` it
-    keeps nothing and finish() reads `reread()` again instead (without one, it keeps on).
-    `incremental=False` ranks every decision's period from scratch (the reference the kept
-    walks are tested against)."""
-
-    def __init__(self, reread: Callable[[], Iterable[Row]] | None = None, *,
-                 incremental: bool = True, keep_bytes: int = KEEP_BYTES) -> None:
-        self.findings: list[Finding] = []
-        self._wanted: dict[int, list[_Wanted]] = {}
-        self._reread, self._incremental = reread, incremental
-        self._kept: list[_Fold] | None = []
-        self._room = keep_bytes
-        self._reached = -1  # the largest position read, less one: settled before each fold
-
-    @staticmethod
-    def reads(name: str) -> bool:
-        """Whether feed() reads an event of this name (its topic without `cxgov.`) beyond
-        its position: a decision, or an event the ranking folds."""
-        return name in DECISIONS or name in FOLDED
-
-    def feed(self, row: Row) -> None:
-        self._reached = max(self._reached, row.position - 1)
-        event = row.event
-        if event is None:
-            return
-        name = event.topic.removeprefix("cxgov.")
-        if not self.reads(name):
-            return
-        if name in DECISIONS:
-            try:
-                data = payload(event.state)
-                decision = data["decision"]
-                at = int(decision["ranking_position"])
-                gate = str(data["gate"]) if name in TRANCHES else None
-            except READ_ERRORS as exc:
-                self.findings.append(_unreadable(row.position, event.topic, exc))
-            else:
-                self._wanted.setdefault(at, []).append(
-                    _Wanted(row.position, name, event.originator_id, decision, gate))
-        if name in FOLDED and self._kept is not None:
-            self._room -= len(event.state) + KEPT_ROW_BYTES
-            if self._room < 0 and self._reread is not None:
-                self._kept = None
-            else:
-                self._kept.append((self._reached, row.position, event.topic,
-                                   event.originator_id, event.state))
-
-    def finish(self) -> tuple[int, list[Finding]]:
-        """How many decisions were checked, and every finding (check_decision_ranks)."""
-        findings = self.findings
-        if not self._wanted:
-            return 0, findings
-        wanted, history = self._wanted, _History(incremental=self._incremental)
-        checked = 0
-        pending = sorted(wanted)
-
-        def settle(upto: int) -> None:
-            nonlocal checked
-            while pending and pending[0] <= upto:
-                for want in wanted[pending.pop(0)]:
-                    checked += 1
-                    findings.extend(compare(history, want))
-
-        if self._kept is not None:
-            folds: Iterable[_Fold] = self._kept
-        else:
-            assert self._reread is not None  # for mypy: kept is only dropped when there is one
-            folds = _every_row(self._reread())
-        for upto, position, topic, originator, state in folds:
-            settle(upto)
-            if topic.removeprefix("cxgov.") in FOLDED:
-                try:
-                    history.apply(topic, originator, payload(state))
-                except READ_ERRORS as exc:
-                    findings.append(_unreadable(position, topic, exc))
-        settle(2**63)
-        return checked, findings
-
-
-def _every_row(rows: Iterable[Row]) -> Iterator[_Fold]:
-    """The second pass as a second read makes it: settle before every row, fold its event."""
-    for row in rows:
-        event = row.event
-        if event is None:
-            yield row.position - 1, row.position, "", "", b""
-        else:
-            yield (row.position - 1, row.position, event.topic, event.originator_id,
-                   event.state)
-
-
-def check_decision_ranks(rows: Callable[[], Iterable[Row]], *,
-                         incremental: bool = True) -> tuple[int, list[Finding]]:
-    """Return how many decisions were checked and a finding for each disagreement between a
-    decision's record and the ranking then (auditverify/rankcheck.py names the rules), from
-    one read of `rows()` (a second only past RankReplay's memory bound)."""
-    replay = RankReplay(rows, incremental=incremental)
-    for row in rows():
-        replay.feed(row)
-    return replay.finish()
-
-
-def compare(history: _History, want: _Wanted) -> list[Finding]:
-    """A decision's record against the ranking then (an unreadable record or an event it rests
-    on: one rank finding)."""
-    try:
-        target = history.initiatives.get(uuid_key(want.initiative_id))
-        asking = None
-        if want.gate is not None and target is not None:
-            asking = target.gates.get(want.gate)
-        ranking = history.ranking(want.initiative_id, asking)
-        needs = tuple(map(str, (target.proposal.get("dependencies") or ()) if target else ()))
-        return compare_record(want.position, want.name, want.record, ranking,
-                              target.code if target else None, history.policy_version,
-                              tranche=want.gate is not None, dependencies=needs)
-    except READ_ERRORS as exc:
-        return [Finding("decision_rank_mismatch", want.position,
-                        f"the decision's rank cannot be replayed from the log "
-                        f"({type(exc).__name__}: {exc}): an event it rests on is unreadable",
-                        tamper="rule")]
-
-
-#: What reading a tampered event's JSON can raise; each becomes a finding at its position.
-READ_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, IndexError)
-
-
-def _unreadable(position: int, topic: str, exc: Exception) -> Finding:
-    return Finding("malformed_event", position,
-                   f"{topic.removeprefix('cxgov.')} cannot be read to replay the ranking: "
-                   f"{type(exc).__name__} {exc}")

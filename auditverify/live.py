@@ -27,7 +27,7 @@ from auditverify.model import (
     Row,
     SealRow,
 )
-from auditverify.rules import DecisionReplay
+from auditverify.replay import DecisionReplay
 from auditverify.verifier import verify_rows
 
 DEFAULT_PREFIX = "cxgov"

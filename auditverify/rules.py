@@ -31,13 +31,12 @@ is committed and not spent (never below zero), a descope the commitment less the
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from auditverify.decisions import KEEP_BYTES, RankReplay, payload, uuid_key
-from auditverify.lifecycle import LifecycleReplay
+from auditverify.decisions import payload, uuid_key
 from auditverify.model import Finding, Row
 
 HUNDRED = Decimal(100)
@@ -375,54 +374,3 @@ def check_decision_rules(rows: Iterable[Row]) -> tuple[int, list[Finding]]:
     for row in rows:
         replay.feed(row)
     return replay.decisions, replay.findings
-
-
-class DecisionReplay:
-    """Every decision re-derived from the log, from one read of its rows (decision 289):
-    feed() each row as it is read (the chain pass's own: a bundle is parsed once, a database
-    read once), then finish(). The ranking then, its rank, score, cut line and recommended
-    flag (auditverify.decisions, .rankcheck), the rules above, and each initiative's
-    lifecycle (auditverify.lifecycle). `reread`: how to read the rows again, only if the
-    events the ranking folds outgrow decisions.KEEP_BYTES."""
-
-    def __init__(self, reread: Callable[[], Iterable[Row]] | None = None, *,
-                 keep_bytes: int = KEEP_BYTES) -> None:
-        self._ranks = RankReplay(reread, keep_bytes=keep_bytes)
-        self._rules = RuleReplay()
-        self._lifecycle = LifecycleReplay()
-
-    @staticmethod
-    def reads(topic: str) -> bool:
-        """Whether any of the replays reads an event of this topic. In a part of the log
-        whose positions follow one another with nothing missing, feeding only these rows
-        gives the same outcome as feeding every row (what a bundle's second half, read by a
-        forked helper, hands back: decision 290)."""
-        name = topic.removeprefix("cxgov.")
-        return RankReplay.reads(name) or RuleReplay.reads(name) or LifecycleReplay.reads(name)
-
-    def feed(self, row: Row) -> None:
-        self._ranks.feed(row)
-        self._rules.feed(row)
-        self._lifecycle.feed(row)
-
-    def tap(self, rows: Iterable[Row]) -> Iterator[Row]:
-        """`rows`, each fed here as it passes on."""
-        for row in rows:
-            self.feed(row)
-            yield row
-
-    def finish(self) -> tuple[int, list[Finding]]:
-        """The decisions checked and every finding (info notes too), in position order."""
-        ranked, rank_findings = self._ranks.finish()
-        findings = sorted([*rank_findings, *self._rules.findings, *self._lifecycle.findings],
-                          key=lambda f: f.position or 0)
-        return max(ranked, self._rules.decisions), findings
-
-
-def check_decisions(rows: Callable[[], Iterable[Row]]) -> tuple[int, list[Finding]]:
-    """DecisionReplay over `rows()`; returns the decisions checked and every finding (info
-    notes too), in position order."""
-    replay = DecisionReplay(rows)
-    for row in rows():
-        replay.feed(row)
-    return replay.finish()

@@ -4,8 +4,9 @@ Longer than the house's ~400 lines on purpose: feed(), feed_many's fast loop, th
 write-epoch checks and the end-of-history checks all read and write one Verifier's state (the
 head, the pending seal coverage, the versions, the findings), and the fast loop must stay
 finding-for-finding equal to feed(); splitting them would spread that state over modules. So do
-_part and _merge (decision 288), which set that state up in the forked helper and take the
-helper's back; starting the helper process and its answer's shape are auditverify/forked.py.
+check_part and _merge (decisions 288, 290), which set that state up in the forked helper and
+take the helper's back; starting the helper process and its answer's shape are
+auditverify/forked.py.
 """
 
 from __future__ import annotations
@@ -367,7 +368,7 @@ class Verifier:
         if len(rows) >= SPLIT_MIN:
             split = _boundary(rows, int(len(rows) * SPLIT_SHARE))
             if split < len(rows) and all(mark <= split for mark, _ in held):
-                helper = Helper.start(rows[split:], self._part)
+                helper = Helper.start(rows[split:], self.check_part)
             if helper is None:
                 split = len(rows)
         try:
@@ -387,10 +388,12 @@ class Verifier:
             if helper is not None:
                 helper.stop()
 
-    def _part(self, rows: list[Row]) -> Part | None:
-        """In the helper process (a fork: this Verifier is its own copy): check rows as the
-        continuation of a clean history whose head is where their first row's chain entry
-        says; the Part they leave, or None if anything was found."""
+    def check_part(self, rows: list[Row]) -> Part | None:
+        """In a helper process (a fork: this Verifier is its own copy, whose state this
+        replaces): check rows as the continuation of a clean history whose head is where
+        their first row's chain entry says; the Part they leave, or None if anything was
+        found. The rows are feed_many's list's part, or a bundle's second half read by the
+        helper itself (decision 290)."""
         first = rows[0].chain
         if first is None:
             return None
@@ -422,11 +425,6 @@ class Verifier:
                     self._sealed_through, self._seals - 1, self._by_mac,
                     self._by_signature, self._last_seal, self._seen, firsts, self._versions,
                     self._last_at)
-
-    def check_part(self, rows: list[Row]) -> Part | None:
-        """_part for a helper that read its rows itself (a bundle's second half, decision
-        290). Only in a forked copy: it replaces this verifier's state with the part's."""
-        return self._part(rows)
 
     def take(self, part: Part) -> bool:
         """_merge: take a helper's Part if this verifier's state is what it assumed."""

@@ -24,11 +24,12 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from auditverify.bundle import verify_bundle, write_bundle
-from auditverify.model import EventRow, Report
+from auditverify.model import EventRow, Report, Row
 from ops.bench.audit import KEY, disclosures, rows
 from ops.bench.audit_decisions import history
 
@@ -77,7 +78,7 @@ def bench_bundle(n: int, *, initiatives: int = 3_000, decisions: int = 2_500,
     events, made = period_events(n, initiatives, decisions)
     framed: list[bytes] = []
 
-    def chained() -> Any:
+    def chained() -> Iterator[Row]:
         for row, data in rows(n, events=events):
             framed.append(data)
             yield row

@@ -10,7 +10,7 @@ it: the walk changes, so the replay ranks that period from scratch again). Each 
 (rank, score, CIP, cut line, recommended, available) is the ranking then as the replay derives
 it, so the history is clean: both replays below must find nothing.
 
-Timed (CPU time of this process, `time.process_time`): `auditverify.decisions.
+Timed (CPU time of this process, `time.process_time`): `auditverify.replay.
 check_decision_ranks` over the rows, with the pool's walk kept between decisions
 (auditverify/walkcache.py) and from scratch at every decision (the reference: what the replay
 did before decision 221), in the same run; ratio = from scratch / kept.
@@ -25,8 +25,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from auditverify.decisions import _History, check_decision_ranks, payload
+from auditverify.decisions import _History, payload
 from auditverify.model import EventRow, Row
+from auditverify.replay import check_decision_ranks
 
 M = Decimal(1_000_000)
 

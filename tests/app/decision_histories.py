@@ -38,6 +38,15 @@ def rows_of(gov: Governance) -> list[Row]:
     ]
 
 
+def generated_rows(seed: int, *, steps: int = 30) -> list[Row]:
+    """The rows of generate(seed, steps=steps), its service closed."""
+    gov, _ = generate(seed, steps=steps)
+    try:
+        return rows_of(gov)
+    finally:
+        gov.close()
+
+
 def generate(seed: int, *, steps: int = 30) -> tuple[Governance, World]:
     """A random clean history through the service's commands: submissions (some mandatory,
     some depending on others), decisions by two executives with and without a rationale (the

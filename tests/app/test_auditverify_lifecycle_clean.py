@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from auditverify.lifecycle import check_lifecycle
-from auditverify.rules import check_decisions
+from auditverify.replay import check_decisions
 from tests.app.decision_histories import rows_of
 from tests.builders import CX_CHIEF, CX_DEPUTY, FINANCE_LEAD, RB_OWNER, M, World
 

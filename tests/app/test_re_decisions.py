@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from auditverify.model import EventRow, Row
-from auditverify.rules import check_decisions
+from auditverify.replay import check_decisions
 from domain.errors import (
     InvalidInput,
     InvalidTransition,

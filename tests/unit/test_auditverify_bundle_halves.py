@@ -17,9 +17,9 @@ import pytest
 from auditverify import bundle as bundle_module
 from auditverify.bundle import BundleError, verify_bundle, write_bundle
 from auditverify.model import Report, Row
-from auditverify.rules import DecisionReplay
+from auditverify.replay import DecisionReplay, check_decisions
 from ops.bench.audit_bundle import period_events
-from tests.app.decision_histories import generate, rows_of
+from tests.app.decision_histories import generated_rows
 from tests.unit.test_auditverify_feed_many import KEY, chained, disclosures, merges
 
 PUBLIC = [KEY.public_key()]
@@ -28,11 +28,7 @@ PUBLIC = [KEY.public_key()]
 def service_bundle(tmp_path: Path, seed: int, *, disclose: bool = False) -> tuple[Path, int]:
     """One of the service's generated histories (decisions, tranches, revisions, stops),
     chained and sealed as write transactions are; the bundle and its row count."""
-    gov, _ = generate(seed, steps=30)
-    try:
-        events = [(r.position, r.event) for r in rows_of(gov) if r.event is not None]
-    finally:
-        gov.close()
+    events = [(r.position, r.event) for r in generated_rows(seed) if r.event is not None]
     rnd = random.Random(seed)
     rows = chained(events, rnd, seal_every=rnd.choice([1, 2, 3]),
                    disclose_every=20 if disclose else 0)
@@ -167,13 +163,6 @@ def replayed_in_part(rows: list[Row], cut: int) -> tuple[tuple[int, list[object]
     return replay.finish(), skipped  # type: ignore[return-value]
 
 
-def fed_whole(rows: list[Row]) -> tuple[int, list[object]]:
-    replay = DecisionReplay()
-    for row in rows:
-        replay.feed(row)
-    return replay.finish()  # type: ignore[return-value]
-
-
 def test_a_clean_part_needs_only_the_rows_the_replays_read() -> None:
     """What the helper hands back for the decision replays: past a point, only the rows whose
     topic a replay reads (DecisionReplay.reads), with no chain or seal; the outcome is the
@@ -182,12 +171,8 @@ def test_a_clean_part_needs_only_the_rows_the_replays_read() -> None:
     and on the bundle bench's period spread among feedback batches, which no replay reads."""
     decided = 0
     for seed in range(40):
-        gov, _ = generate(seed, steps=30)
-        try:
-            rows = rows_of(gov)
-        finally:
-            gov.close()
-        outcome = fed_whole(rows)
+        rows = generated_rows(seed)
+        outcome = check_decisions(lambda rows=rows: rows)
         for cut in (0, len(rows) // 3):
             assert replayed_in_part(rows, cut)[0] == outcome, (seed, cut)
         decided += outcome[0]
@@ -195,7 +180,7 @@ def test_a_clean_part_needs_only_the_rows_the_replays_read() -> None:
     events, made = period_events(3_000, 60, 40)
     rows = [Row(p, event, None) for p, event in enumerate(events, start=1)]
     outcome, skipped = replayed_in_part(rows, 1_000)
-    assert outcome == fed_whole(rows) and outcome[0] == made and skipped > 1_000
+    assert outcome == check_decisions(lambda: rows) and outcome[0] == made and skipped > 1_000
 
 
 def test_a_helper_that_began_elsewhere_is_not_taken(

@@ -19,7 +19,7 @@ from auditverify.bundle import write_bundle
 from auditverify.cli import main
 from auditverify.lifecycle import CARRIABLE_ANYTIME, TRANSITIONS, check_lifecycle
 from auditverify.model import Finding
-from auditverify.rules import check_decisions
+from auditverify.replay import check_decisions
 from domain.errors import InvalidTransition
 from domain.initiative import Initiative
 from domain.lifecycle import Outcome, Status

@@ -19,11 +19,11 @@ import pytest
 
 from auditverify import bundle as bundle_module
 from auditverify.bundle import verify_bundle, write_bundle
-from auditverify.decisions import DECISIONS, KEEP_BYTES
+from auditverify.decisions import DECISIONS
 from auditverify.model import EventRow, Finding, Row
-from auditverify.rules import DecisionReplay
+from auditverify.replay import KEEP_BYTES, DecisionReplay
 from ops.bench.audit_decisions import history as large_period
-from tests.app.decision_histories import generate, rows_of
+from tests.app.decision_histories import generated_rows
 from tests.unit.test_auditverify import KEY, sign
 from tests.unit.test_tamper_catalogue import rechain
 
@@ -107,11 +107,7 @@ def test_one_read_finds_what_two_reads_find_on_clean_and_tampered_histories() ->
     rnd = random.Random(289)
     decided = tampered_findings = 0
     for seed in range(24):
-        gov, _ = generate(seed, steps=20)
-        try:
-            clean = rows_of(gov)
-        finally:
-            gov.close()
+        clean = generated_rows(seed, steps=20)
         for rows in (clean, tamper(clean, rnd), tamper(clean, rnd)):
             once, reads = replayed(rows, KEEP_BYTES)
             twice, rereads = replayed(rows, 0)
@@ -136,11 +132,7 @@ def test_past_its_bound_the_replay_reads_again_with_the_same_outcome(keep_bytes:
 def test_a_bundle_is_parsed_once_and_reports_what_a_second_parse_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gov, _ = generate(3, steps=30)
-    try:
-        rows = rechain(rows_of(gov))
-    finally:
-        gov.close()
+    rows = rechain(generated_rows(3, steps=30))
     decisions = [i for i, row in enumerate(rows) if is_decision(row)]
     path = tmp_path / "b.jsonl"
     write_bundle(path, rows=rows, checkpoints=sign(rows, [rows[-1].position]), source="test")

@@ -15,7 +15,8 @@ from auditverify.bundle import write_bundle
 from auditverify.cli import main
 from auditverify.encoding import GENESIS, entry_hash
 from auditverify.model import ChainRow, EventRow, Finding, Row
-from auditverify.rules import check_decision_rules, check_decisions
+from auditverify.replay import check_decisions
+from auditverify.rules import check_decision_rules
 
 M = Decimal(1_000_000)
 T0 = 1_800_000_000_000_000

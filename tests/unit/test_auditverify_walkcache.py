@@ -10,17 +10,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from auditverify.decisions import (
-    DECISIONS,
-    FOLDED,
-    _History,
-    check_decision_ranks,
-    payload,
-    uuid_key,
-)
+from auditverify.decisions import DECISIONS, FOLDED, _History, payload, uuid_key
 from auditverify.model import Row
+from auditverify.replay import check_decision_ranks
 from ops.bench.audit_decisions import history
-from tests.app.decision_histories import generate, rows_of
+from tests.app.decision_histories import generated_rows
 
 
 def lockstep(rows: Sequence[Row]) -> tuple[int, int]:
@@ -86,11 +80,7 @@ def test_the_kept_walk_ranks_as_from_scratch_in_a_large_period(
 def test_the_kept_walk_ranks_as_from_scratch_in_the_services_own_histories() -> None:
     decisions = kept = 0
     for seed in range(40):
-        gov, _ = generate(seed, steps=20)
-        try:
-            rows = rows_of(gov)
-        finally:
-            gov.close()
+        rows = generated_rows(seed, steps=20)
         made, served = lockstep(rows)
         decisions, kept = decisions + made, kept + served
         assert check_decision_ranks(lambda rows=rows: rows) == check_decision_ranks(

@@ -32,7 +32,7 @@ from auditverify.model import (
     SealRow,
 )
 from auditverify.policy import Policy, parse_duration
-from auditverify.rules import check_decisions
+from auditverify.replay import check_decisions
 from auditverify.verifier import verify_rows as verify_chain
 from tests.app.decision_histories import generate, rows_of
 from tests.unit.test_auditverify import KEY, sign
