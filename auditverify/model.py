@@ -21,7 +21,7 @@ from auditverify.encoding import (
 Severity = Literal["error", "warning", "info"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
     """One stored event exactly as the events table holds it."""
 
@@ -31,7 +31,7 @@ class EventRow:
     state: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChainRow:
     """One hash-chain entry."""
 
@@ -41,7 +41,7 @@ class ChainRow:
     recorded_at_us: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SealRow:
     """The service's signature over one write transaction's chain entries (issue 18, part 1),
     stored at the transaction's last position: the head it extended, its last entry, how many
@@ -135,7 +135,7 @@ class Disclosure:
                    signature=base64.b64decode(data["signature"], validate=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """What the history holds at one position: an event, a chain entry, or both (and the
     seal of the write transaction that ends here, if any)."""

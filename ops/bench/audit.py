@@ -64,6 +64,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from auditverify import verifier as verifier_module
 from auditverify.encoding import CHAIN_TAG, GENESIS, epoch_key, frame, int64, seal_mac
 from auditverify.keys import key_id
 from auditverify.merkle import MerkleTree, verify_consistency, verify_inclusion
@@ -192,7 +193,8 @@ def bench_verify(n: int, chunk: int = 50_000, workers: int = 1,
     verify_s += time.perf_counter() - start
     verify_cpu += time.process_time() - cpu
     assert report.ok, report.errors[:3]
-    return {"row": "verify" if workers == 1 else f"verify_{workers}proc", "events": n,
+    return {"row": "verify" if workers == 1 else f"verify_{workers}proc", "loop": loop_name(),
+            "events": n,
             "bytes": framed, "verify_s": round(verify_s, 3),
             "events_per_s": round(n / max(verify_s, 1e-9)),
             "ceiling_sha256_s": round(hash_s, 4), "ratio": round(hash_s / max(verify_s, 1e-9), 4),
@@ -202,6 +204,12 @@ def bench_verify(n: int, chunk: int = 50_000, workers: int = 1,
             "cpu_verify_s": round(verify_cpu, 3),
             "cpu_sha256_s": round(hash_cpu, 4),
             "cpu_ratio": round(hash_cpu / max(verify_cpu, 1e-9), 4)}
+
+
+def loop_name() -> str:
+    """Which feed_many loop the verifier runs: "C" (auditverify/_chainloop.c, decision 291)
+    or "Python" (not built, AUDITVERIFY_PURE=1 or --python-loop)."""
+    return "C" if verifier_module.ACCELERATOR is not None else "Python"
 
 
 def bench_merkle(n: int, samples: int = 200) -> list[dict[str, Any]]:
@@ -281,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the verify rows' write epochs end every D rows, their keys "
                              f"disclosed (default {DISCLOSE_EVERY}); 0: no disclosures, every "
                              "seal checked by its signature")
+    parser.add_argument("--python-loop", action="store_true",
+                        help="the verify and bundle rows run the verifier's loop in Python, "
+                             "not in C (auditverify/_chainloop.c, decision 291), as where "
+                             "the C loop is not built; the `loop` column says which ran")
     parser.add_argument("--database", metavar="ADMIN_URL", nargs="?", const="",
                         help="the served proofs on PostgreSQL instead (ops/bench/audit_served.py):"
                              " a scratch database on ADMIN_URL's server (default: "
@@ -292,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--events must be at least 1")
     if args.database is not None:
         return _served(args.events, args.database, args.json)
+    if args.python_loop:
+        verifier_module.ACCELERATOR = None
     if args.seal_every < 1:
         parser.error("--seal-every must be at least 1")
     if args.disclose_every < 0:

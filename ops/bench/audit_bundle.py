@@ -30,7 +30,7 @@ from typing import Any
 
 from auditverify.bundle import verify_bundle, write_bundle
 from auditverify.model import EventRow, Report, Row
-from ops.bench.audit import KEY, disclosures, rows
+from ops.bench.audit import KEY, disclosures, loop_name, rows
 from ops.bench.audit_decisions import history
 
 FEEDBACK = "cxgov.FeedbackBatch.Recorded"
@@ -105,7 +105,8 @@ def bench_bundle(n: int, *, initiatives: int = 3_000, decisions: int = 2_500,
                                  f"{report.decisions_checked} of {made} decisions, "
                                  f"{report.errors[:3]}")
         out.append({"row": "verify_bundle" if workers == 1 else f"verify_bundle_{workers}proc",
-                    "events": n, "decisions": made, "bundle_mb": round(size / 2**20, 1),
+                    "loop": loop_name(), "events": n, "decisions": made,
+                    "bundle_mb": round(size / 2**20, 1),
                     "verify_s": round(verify_s, 3),
                     "events_per_s": round(n / max(verify_s, 1e-9)),
                     "ceiling_sha256_s": round(hash_s, 4),

@@ -2,7 +2,8 @@
 randomly tampered histories (rows deleted, swapped, duplicated, altered, re-chained, unsealed,
 gaps, events or chain entries dropped, bad seals), the two give the same report, finding for
 finding. The tamper catalogue checks what the findings are; this checks the fast loop changes
-none of them."""
+none of them. Every test here runs twice: with the loop in C (auditverify/_chainloop.c,
+decision 291) and with the loop in Python."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ from auditverify.encoding import (
 from auditverify.keys import key_id, public_key_pem
 from auditverify.model import ChainRow, Disclosure, EventRow, Report, Row, SealRow
 from auditverify.verifier import Verifier
+
+
+@pytest.fixture(autouse=True, params=["C", "Python"])
+def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """feed_many's loop: the C one (which must be built here) or the Python one."""
+    if request.param == "C":
+        assert verifier._chainloop is not None, "auditverify._chainloop was not built"
+        monkeypatch.setattr(verifier, "ACCELERATOR", verifier._chainloop)
+    else:
+        monkeypatch.setattr(verifier, "ACCELERATOR", None)
+    return str(request.param)
+
 
 KEY = Ed25519PrivateKey.generate()
 STRANGER = Ed25519PrivateKey.generate()
