@@ -532,9 +532,11 @@ static int fast_row(loop *s, PyObject *row) {
     state_n = PyBytes_GET_SIZE(state);
     size = chain_head_len + HASH_SIZE + 16 + 16 + 8 + (size_t)id_n + 16 + 8 + (size_t)topic_n +
            8 + (size_t)state_n + 16;
-    r = -1;
-    if (ensure_frame(size) < 0)
+    if (ensure_frame(size) < 0) { /* no memory for it: feed(), as the Python loop's `except` */
+        PyErr_Clear();
         goto done;
+    }
+    r = -1;
     b = frame_buf;
     memcpy(b, chain_head, chain_head_len);
     b += chain_head_len;

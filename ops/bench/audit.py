@@ -18,7 +18,9 @@ run and the ratio:
   epoch every `--disclose-every D` rows (default 10,000, as a checkpoint every few minutes
   would): a seal of a disclosed epoch is authenticated by its MAC (a hash), the newest
   epoch's by signature (decision 287). `--disclose-every 0`: no disclosures, every seal by
-  its signature (the row before decision 287);
+  its signature (the row before decision 287). `loop` says which of feed_many's loops ran: C
+  (auditverify/_chainloop.c, decision 291) or Python (`--python-loop`, AUDITVERIFY_PURE=1,
+  or where the C loop was not built);
 - verify_2proc: the same with Verifier(workers=2): per 50,000-row chunk a forked helper
   process checks the chunk's second half entirely, as a clean history's continuation, while
   this process checks the first half; this process then takes the helper's state if its own

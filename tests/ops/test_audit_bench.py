@@ -17,6 +17,7 @@ def test_the_audit_bench_rows_run_on_a_small_history() -> None:
     # a seal per 2 rows, every one in an epoch whose key was disclosed (every 250 rows, the
     # last at 1,000): all by MAC
     assert (verify["seals_by_mac"], verify["seals_by_signature"]) == (500, 0)
+    assert verify["loop"] == "C"  # ops/test requires it built (decision 291)
     rows = bench_merkle(1_000, samples=10)
     assert [r["row"] for r in rows] == ["merkle_build", "merkle_append", "inclusion_proof",
                                         "consistency_proof"]
@@ -33,6 +34,24 @@ def test_the_verify_row_without_disclosures_checks_every_signature_and_reports_c
     assert (verify["seals_by_mac"], verify["seals_by_signature"]) == (0, 500)
     assert {"cpu_verify_s", "cpu_sha256_s", "cpu_ratio"} <= set(verify)
     assert verify["cpu_verify_s"] > 0
+
+
+def test_python_loop_runs_the_rows_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--python-loop`: the verifier's Python loop, named in the row's `loop` column."""
+    import auditverify.verifier
+    import ops.bench.audit
+
+    monkeypatch.setattr(auditverify.verifier, "ACCELERATOR", auditverify.verifier.ACCELERATOR)
+    calls: list[int] = []
+    original = auditverify.verifier.Verifier._run_python
+
+    def counted(self: auditverify.verifier.Verifier, rows: object) -> None:
+        calls.append(1)
+        original(self, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auditverify.verifier.Verifier, "_run_python", counted)
+    assert ops.bench.audit.main(["--events", "400", "--only", "verify", "--python-loop"]) == 0
+    assert auditverify.verifier.ACCELERATOR is None and calls
 
 
 def test_the_decision_replay_row_runs_on_a_small_period() -> None:
