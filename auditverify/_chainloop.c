@@ -147,6 +147,7 @@ typedef struct {
     PyObject *seal_p, *seal_obj; /* owned */
     int64_t seal_through;
     int callback_failed; /* _check_seal raised: only the head is written back */
+    int broken;          /* a write-back failed part-way: none is tried again */
     /* the epoch looked up last (use_epoch), owned */
     PyObject *ep, *ep_kid, *ep_mac;
     int64_t ep_after, ep_through;
@@ -185,9 +186,20 @@ static int append_bytes(PyObject *arr, const int64_t *v, Py_ssize_t n) {
     return 0;
 }
 
+static int store_once(loop *s);
+
 /* Write what the loop holds back into the Verifier (before any call into Python, and at the
- * end): the arrays, the last seal, the head and the counters. */
+ * end): the arrays, the last seal, the head and the counters. Once one has failed part-way
+ * (no memory), no other is tried: it could write the same positions twice. */
 static int store(loop *s) {
+    if (s->broken || store_once(s) < 0) {
+        s->broken = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int store_once(loop *s) {
     if (append_bytes(s->positions, s->pos.v, s->pos.n) < 0 ||
         append_bytes(s->chain_positions, s->pos.v, s->pos.n) < 0)
         return -1;

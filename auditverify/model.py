@@ -1,4 +1,7 @@
-"""Plain records the verifier reads (events, chain entries, checkpoints, receipts) and reports."""
+"""Plain records the verifier reads (events, chain entries, checkpoints, receipts) and reports.
+
+Row, EventRow, ChainRow and SealRow are slotted: the verifier's loop in C reads their fields
+from the slots (auditverify/_chainloop.c, decision 291), and a slotted row is smaller."""
 
 from __future__ import annotations
 

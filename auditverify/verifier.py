@@ -6,7 +6,9 @@ head, the pending seal coverage, the versions, the findings), and the fast loop 
 finding-for-finding equal to feed(); splitting them would spread that state over modules. So do
 check_part and _merge (decisions 288, 290), which set that state up in the forked helper and
 take the helper's back; starting the helper process and its answer's shape are
-auditverify/forked.py.
+auditverify/forked.py. feed_many's loop also exists in C (auditverify/_chainloop.c, decision
+291): _run_python row for row, the reference it is tested against and the fallback where it
+is not built.
 """
 
 from __future__ import annotations
