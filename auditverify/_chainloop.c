@@ -708,7 +708,7 @@ static int is_dict(PyObject *o) { return PyDict_Check(o); }
  * same iterator. */
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *verifier, *rows, *feed, *check_seal, *epochs, *it = NULL, *row, *result = NULL;
-    PyObject *held[8] = {0};
+    PyObject *held[7] = {0};
     int check_versions, r;
     unsigned long tick = 0;
     loop s;
@@ -812,7 +812,7 @@ fail:
     }
 out:
     Py_XDECREF(it);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < (int)(sizeof held / sizeof held[0]); i++)
         Py_XDECREF(held[i]);
     release(&s);
     return result;
